@@ -1,0 +1,29 @@
+import type { StoredEvent } from "./envelope.ts"
+import { parseStreamName } from "./streams.ts"
+
+/** Every NATS subject Umbra uses, built from typed parts in this one place. */
+export const subjects = {
+  eventsRoot: "umbra.evt.>",
+  signalsRoot: "umbra.sig.>",
+  command: (tenant: string, commandType: string) => `umbra.cmd.${tenant}.${commandType}`,
+  commandsOf: (tenant: string | "*") => `umbra.cmd.${tenant}.*`,
+  query: (tenant: string, queryName: string) => `umbra.query.${tenant}.${queryName}`,
+  queriesOf: (tenant: string | "*") => `umbra.query.${tenant}.*`,
+  eventsOf: (tenant: string | "*", category: string | "*" = "*") => `umbra.evt.${tenant}.${category}.*`,
+  signal: (tenant: string, instanceId: string, kind: "hb" | "tm") => `umbra.sig.${tenant}.${instanceId}.${kind}`,
+  /** The subject of a stored event: `umbra.evt.<tenant>.<category>.<id>`, from its stream name. */
+  event: (event: Pick<StoredEvent, "stream" | "tenant">): string => {
+    const parts = parseStreamName(event.stream)
+    return parts === undefined
+      ? `umbra.evt.${event.tenant}.other.${event.stream.replace(/[^a-z0-9_-]/g, "_")}`
+      : `umbra.evt.${parts.tenant}.${parts.category}.${parts.id}`
+  }
+} as const
+
+/** Splits `umbra.<kind>.<tenant>.<name>` (commands and queries); undefined for any other shape. */
+export const parseRequestSubject = (subject: string): { readonly tenant: string; readonly name: string } | undefined => {
+  const parts = subject.split(".")
+  return parts.length === 4 && parts[2] !== undefined && parts[3] !== undefined
+    ? { tenant: parts[2], name: parts[3] }
+    : undefined
+}

@@ -1,0 +1,52 @@
+import { Context, type Effect, Schema, type Scope, type Stream } from "effect"
+import type { StoredEvent } from "../domain/envelope.ts"
+
+/** NATS (or whatever carries the bus) could not be reached or refused the operation. */
+export class BusUnavailable extends Schema.TaggedError<BusUnavailable>()("BusUnavailable", {
+  message: Schema.String
+}) {}
+
+/** A core request: its subject and raw body. The handler's answer is the reply body. */
+export interface BusRequest {
+  readonly subject: string
+  readonly data: Uint8Array
+}
+
+/** An event as it arrives from UMBRA_EVENTS, with the stream sequence JetStream gave it. */
+export interface DeliveredEvent {
+  readonly seq: number
+  readonly event: StoredEvent
+}
+
+export type FollowFrom = "start" | "now" | number
+
+export interface EventBusShape {
+  /**
+   * Publishes stored events to UMBRA_EVENTS on `subjects.event(e)` with `Nats-Msg-Id` = the event id,
+   * keeping a bounded window of unacknowledged publishes; succeeds once every event is acknowledged.
+   */
+  readonly publishEvents: (events: ReadonlyArray<StoredEvent>) => Effect.Effect<void, BusUnavailable>
+  /** Serves core requests on `subject` in `queue` until the scope closes; each reply is the handler's bytes. */
+  readonly serveRequests: (
+    subject: string,
+    queue: string,
+    handler: (request: BusRequest) => Effect.Effect<Uint8Array>
+  ) => Effect.Effect<void, BusUnavailable, Scope.Scope>
+  /**
+   * Runs a durable consumer on UMBRA_EVENTS until the scope closes: each event is acknowledged after its
+   * handler succeeds and redelivered (after a delay) when it fails. Undecodable messages are logged and terminated.
+   */
+  readonly consumeEvents: <E>(
+    options: { readonly durable: string; readonly filterSubject: string },
+    handler: (delivered: DeliveredEvent) => Effect.Effect<void, E>
+  ) => Effect.Effect<void, BusUnavailable, Scope.Scope>
+  /** Follows UMBRA_EVENTS with an ordered (ephemeral) consumer, for tails and tests. */
+  readonly followEvents: (options: {
+    readonly filterSubject: string
+    readonly from: FollowFrom
+  }) => Stream.Stream<DeliveredEvent, BusUnavailable>
+  /** Sends a core request and waits for the reply bytes. */
+  readonly request: (subject: string, data: Uint8Array, timeoutMs: number) => Effect.Effect<Uint8Array, BusUnavailable>
+}
+
+export class EventBus extends Context.Service<EventBus, EventBusShape>()("umbra/EventBus") {}
