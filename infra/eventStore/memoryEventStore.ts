@@ -1,0 +1,122 @@
+import { Deferred, Effect, Layer } from "effect"
+import type { Position, StoredEvent } from "../../domain/envelope.ts"
+import { prepareAppend, checkStreamName } from "../../src/eventStore/appendGuard.ts"
+import { planAppend, type StoredLocation } from "../../src/eventStore/appendRules.ts"
+import { EventStore, type StreamMetadata } from "../../src/eventStore/eventStore.ts"
+import { followLog } from "../../src/eventStore/followLog.ts"
+import { positionFrom } from "../../src/eventStore/position.ts"
+import { firstVisibleRevision } from "../../src/eventStore/retention.ts"
+
+/**
+ * The in-memory store, for fast unit tests. Every operation runs synchronously inside one Effect step,
+ * so fibers interleave only between operations, as they would between transactions.
+ */
+export const make = Effect.sync(() => {
+  const log: Array<StoredEvent> = []
+  const streams = new Map<string, Array<StoredEvent>>()
+  // A stream's revision outlives the events a scavenge removes, as KurrentDB's does.
+  const revisions = new Map<string, number>()
+  const locations = new Map<string, StoredLocation>()
+  const metadata = new Map<string, StreamMetadata>()
+  let nextPosition = 1n
+  let appended = Deferred.makeUnsafe<void>()
+
+  const visible = (stream: string, nowMs: number): ReadonlyArray<StoredEvent> => {
+    const events = streams.get(stream) ?? []
+    const last = events[events.length - 1]
+    if (last === undefined) return events
+    // Revisions survive a scavenge, so an event's index is its revision less the first one kept.
+    const offset = events[0]!.revision
+    const first = firstVisibleRevision(metadata.get(stream) ?? {}, last.revision, nowMs, (r) => events[r - offset]?.at)
+    return first <= offset ? events : events.slice(first - offset)
+  }
+
+  const readAfter = (after: Position | undefined, limit: number): ReadonlyArray<StoredEvent> => {
+    let lo = 0
+    let hi = log.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (after !== undefined && log[mid]!.position <= after) lo = mid + 1
+      else hi = mid
+    }
+    return log.slice(lo, lo + limit)
+  }
+
+  return EventStore.of({
+    append: (stream, expected, events) =>
+      Effect.gen(function* () {
+        const prepared = yield* prepareAppend(stream, events)
+        const existing = streams.get(stream)
+        const current = revisions.get(stream) ?? -1
+        const plan = planAppend(stream, expected, current, events.map((e) => e.id), (id) => locations.get(id))
+        if (plan._tag === "Replay") return plan.result
+        if (plan._tag !== "Write") return yield* plan
+        const target = existing ?? []
+        streams.set(stream, target)
+        let revision = current
+        for (const { event, data } of prepared) {
+          revision++
+          const position = positionFrom(nextPosition++)
+          const stored: StoredEvent = { ...event, data: JSON.parse(data), stream, revision, position }
+          target.push(stored)
+          log.push(stored)
+          locations.set(event.id, { stream, revision, position })
+        }
+        revisions.set(stream, revision)
+        Deferred.doneUnsafe(appended, Effect.void)
+        appended = Deferred.makeUnsafe<void>()
+        return { revision, position: log[log.length - 1]!.position, appended: true }
+      }),
+
+    readStream: (stream, options = {}) =>
+      Effect.gen(function* () {
+        yield* checkStreamName(stream)
+        const events = visible(stream, Date.now())
+        const limit = options.limit ?? Number.MAX_SAFE_INTEGER
+        if (options.direction === "backwards") {
+          const from = options.from ?? Number.MAX_SAFE_INTEGER
+          return events.filter((e) => e.revision <= from).reverse().slice(0, limit)
+        }
+        const from = options.from ?? 0
+        return events.filter((e) => e.revision >= from).slice(0, limit)
+      }),
+
+    readAll: (options = {}) => Effect.sync(() => readAfter(options.after, options.limit ?? Number.MAX_SAFE_INTEGER)),
+
+    subscribe: (options = {}) =>
+      followLog({
+        after: options.after,
+        pageSize: 512,
+        readPage: (after, limit) => Effect.sync(() => readAfter(after, limit)),
+        awaitNewer: (after) =>
+          Effect.suspend(() => {
+            const head = log[log.length - 1]?.position
+            return head !== undefined && (after === undefined || head > after) ? Effect.void : Deferred.await(appended)
+          })
+      }),
+
+    setStreamMetadata: (stream, value) =>
+      checkStreamName(stream).pipe(Effect.andThen(Effect.sync(() => void metadata.set(stream, value)))),
+
+    getStreamMetadata: (stream) => checkStreamName(stream).pipe(Effect.andThen(Effect.sync(() => metadata.get(stream) ?? {}))),
+
+    scavenge: () =>
+      Effect.sync(() => {
+        const nowMs = Date.now()
+        const hidden = new Set<StoredEvent>()
+        for (const [stream, events] of streams) {
+          const kept = visible(stream, nowMs)
+          for (const event of events.slice(0, events.length - kept.length)) hidden.add(event)
+          streams.set(stream, kept.slice())
+        }
+        for (const event of hidden) locations.delete(event.id)
+        const remaining = log.filter((event) => !hidden.has(event))
+        log.splice(0, log.length, ...remaining)
+        return { removed: hidden.size }
+      }),
+
+    headPosition: () => Effect.sync(() => log[log.length - 1]?.position)
+  })
+})
+
+export const layer = Layer.effect(EventStore, make)
