@@ -24,15 +24,14 @@ export interface HeadroomState {
 }
 
 const MIN_ERRORS = 24
-const RESORT_EVERY = 12
 
 export class Headroom {
   private alpha: number
   private readonly errors: Float64Array
   private count = 0
   private head = 0
-  private sorted = new Float64Array(0)
-  private sinceSort = 0
+  /** The same errors kept in ascending order, updated by insertion so a quantile is a lookup. */
+  private readonly sorted: Float64Array
   private open: { base: number; sigma: number; margin: number; left: number } | null = null
   readonly config: HeadroomConfig
 
@@ -40,15 +39,15 @@ export class Headroom {
     this.config = config
     this.alpha = state?.alpha ?? config.target
     this.errors = new Float64Array(config.window)
+    this.sorted = new Float64Array(config.window)
     for (const e of state?.errors ?? []) this.push(e)
     this.open = state?.open ? { ...state.open } : null
-    this.resort()
   }
 
   /** The current margin, in units of sigma. */
   margin(): number {
-    if (this.sorted.length < MIN_ERRORS) return this.config.priorMargin
-    return quantileSorted(this.sorted, 1 - Math.min(0.5, Math.max(0, this.alpha)))
+    if (this.count < MIN_ERRORS) return this.config.priorMargin
+    return quantileSorted(this.sorted.subarray(0, this.count), 1 - Math.min(0.5, Math.max(0, this.alpha)))
   }
 
   /** Opens a bound for the next `span` steps and returns it. */
@@ -67,7 +66,6 @@ export class Headroom {
     this.push(error)
     open.left--
     if (open.left <= 0) this.open = null
-    if (++this.sinceSort >= RESORT_EVERY) this.resort()
   }
 
   /** Forgets the open bound (its base is no longer comparable, e.g. after a change of scale). */
@@ -84,13 +82,34 @@ export class Headroom {
 
   private push(error: number): void {
     if (!Number.isFinite(error)) return
+    if (this.count === this.errors.length) this.removeSorted(this.errors[this.head] ?? 0)
+    this.insertSorted(error)
     this.errors[this.head] = error
     this.head = (this.head + 1) % this.errors.length
     this.count = Math.min(this.count + 1, this.errors.length)
   }
 
-  private resort(): void {
-    this.sorted = this.errors.slice(0, this.count).sort()
-    this.sinceSort = 0
+  /** First index in sorted[0..size) whose value is ≥ `value`. */
+  private lowerBound(value: number, size: number): number {
+    let low = 0
+    let high = size
+    while (low < high) {
+      const mid = (low + high) >>> 1
+      if ((this.sorted[mid] ?? 0) < value) low = mid + 1
+      else high = mid
+    }
+    return low
+  }
+
+  private removeSorted(value: number): void {
+    const i = this.lowerBound(value, this.count)
+    this.sorted.copyWithin(i, i + 1, this.count)
+    this.count--
+  }
+
+  private insertSorted(value: number): void {
+    const i = this.lowerBound(value, this.count)
+    this.sorted.copyWithin(i + 1, i, this.count)
+    this.sorted[i] = value
   }
 }

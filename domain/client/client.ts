@@ -1,0 +1,68 @@
+import { Effect, Schema } from "effect"
+import type { Decider } from "../decider.ts"
+import { IllegalState } from "../errors.ts"
+import { ClientId } from "../ids.ts"
+import { Tier } from "../profile/resources.ts"
+import { Network, Template } from "../profile/template.ts"
+
+export const ConnectClient = Schema.TaggedStruct("ConnectClient", {
+  clientId: ClientId,
+  tier: Tier,
+  template: Schema.optionalKey(Template),
+  network: Schema.optionalKey(Network)
+})
+export const DisconnectClient = Schema.TaggedStruct("DisconnectClient", {
+  clientId: ClientId,
+  reason: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(512)))
+})
+export const ClientCommand = Schema.Union([ConnectClient, DisconnectClient])
+export type ClientCommand = typeof ClientCommand.Type
+
+export const ClientConnected = Schema.TaggedStruct("ClientConnected", {
+  clientId: ClientId,
+  tier: Tier,
+  template: Schema.optionalKey(Template),
+  network: Schema.optionalKey(Network)
+})
+export const ClientDisconnected = Schema.TaggedStruct("ClientDisconnected", {
+  clientId: ClientId,
+  reason: Schema.String
+})
+export const ClientEvent = Schema.Union([ClientConnected, ClientDisconnected])
+export type ClientEvent = typeof ClientEvent.Type
+
+export type ClientState =
+  | { readonly _tag: "Absent" }
+  | { readonly _tag: "Connected"; readonly tier: Tier }
+  | { readonly _tag: "Disconnected" }
+
+export const clientDecider: Decider<ClientCommand, ClientEvent, ClientState> = {
+  initialState: { _tag: "Absent" },
+  evolve: (state, event) => {
+    switch (event._tag) {
+      case "ClientConnected":
+        return { _tag: "Connected", tier: event.tier }
+      case "ClientDisconnected":
+        return { _tag: "Disconnected" }
+    }
+  },
+  decide: (command, state) => {
+    switch (command._tag) {
+      case "ConnectClient": {
+        if (state._tag === "Connected") {
+          return Effect.fail(
+            new IllegalState({ message: `client ${command.clientId} is already connected`, details: { clientId: command.clientId } })
+          )
+        }
+        const { _tag, ...fields } = command
+        return Effect.succeed([{ ...fields, _tag: "ClientConnected" }])
+      }
+      case "DisconnectClient":
+        return state._tag === "Connected"
+          ? Effect.succeed([{ _tag: "ClientDisconnected", clientId: command.clientId, reason: command.reason ?? "requested" }])
+          : Effect.fail(
+              new IllegalState({ message: `client ${command.clientId} is not connected`, details: { clientId: command.clientId } })
+            )
+    }
+  }
+}

@@ -1,0 +1,118 @@
+import { Effect, Schema } from "effect"
+import type { Decider } from "../decider.ts"
+import { NotFound } from "../errors.ts"
+import { ClientId } from "../ids.ts"
+import { Resources, Tier, tierDefaults } from "./resources.ts"
+import { defaultNetwork, defaultTemplate, Network, Template } from "./template.ts"
+
+export const CreateProfile = Schema.TaggedStruct("CreateProfile", {
+  clientId: ClientId,
+  tier: Tier,
+  template: Schema.optionalKey(Template),
+  network: Schema.optionalKey(Network)
+})
+export const RefineProfile = Schema.TaggedStruct("RefineProfile", {
+  clientId: ClientId,
+  expected: Schema.Struct({
+    cpuMillis: Schema.optionalKey(Resources.fields.cpuMillis),
+    memoryMiB: Schema.optionalKey(Resources.fields.memoryMiB),
+    storageGiB: Schema.optionalKey(Resources.fields.storageGiB)
+  }),
+  reason: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(512))
+})
+export const SetTemplate = Schema.TaggedStruct("SetTemplate", { clientId: ClientId, template: Template })
+export const SetNetwork = Schema.TaggedStruct("SetNetwork", { clientId: ClientId, network: Network })
+export const ProfileCommand = Schema.Union([CreateProfile, RefineProfile, SetTemplate, SetNetwork])
+export type ProfileCommand = typeof ProfileCommand.Type
+
+export const ProfileCreated = Schema.TaggedStruct("ProfileCreated", {
+  clientId: ClientId,
+  tier: Tier,
+  expected: Resources,
+  /** `tier`: the tier's defaults; `history`: what this client's profile had learned before it reconnected. */
+  basis: Schema.Literals(["tier", "history"]),
+  template: Template,
+  network: Network
+})
+export const ProfileRefined = Schema.TaggedStruct("ProfileRefined", {
+  clientId: ClientId,
+  expected: Resources,
+  previous: Resources,
+  reason: Schema.String
+})
+export const TemplateChanged = Schema.TaggedStruct("TemplateChanged", { clientId: ClientId, template: Template })
+export const NetworkChanged = Schema.TaggedStruct("NetworkChanged", { clientId: ClientId, network: Network })
+export const ProfileEvent = Schema.Union([ProfileCreated, ProfileRefined, TemplateChanged, NetworkChanged])
+export type ProfileEvent = typeof ProfileEvent.Type
+
+export type ProfileState =
+  | { readonly _tag: "Absent" }
+  | {
+      readonly _tag: "Active"
+      readonly tier: Tier
+      readonly expected: Resources
+      readonly template: Template
+      readonly network: Network
+    }
+
+const missing = (clientId: string) => new NotFound({ message: `client ${clientId} has no profile`, details: { clientId } })
+
+const sameResources = (a: Resources, b: Resources) =>
+  a.cpuMillis === b.cpuMillis && a.memoryMiB === b.memoryMiB && a.storageGiB === b.storageGiB
+
+const decideCreate = (command: typeof CreateProfile.Type, state: ProfileState): ReadonlyArray<ProfileEvent> => {
+  const fromHistory = state._tag === "Active" && state.tier === command.tier
+  return [
+    {
+      _tag: "ProfileCreated",
+      clientId: command.clientId,
+      tier: command.tier,
+      expected: fromHistory ? state.expected : tierDefaults[command.tier],
+      basis: fromHistory ? "history" : "tier",
+      template: command.template ?? defaultTemplate,
+      network: command.network ?? defaultNetwork
+    }
+  ]
+}
+
+const decideRefine = (command: typeof RefineProfile.Type, state: ProfileState) => {
+  if (state._tag === "Absent") return Effect.fail(missing(command.clientId))
+  const expected = { ...state.expected, ...command.expected }
+  if (sameResources(expected, state.expected)) return Effect.succeed([])
+  return Effect.succeed<ReadonlyArray<ProfileEvent>>([
+    { _tag: "ProfileRefined", clientId: command.clientId, expected, previous: state.expected, reason: command.reason }
+  ])
+}
+
+export const profileDecider: Decider<ProfileCommand, ProfileEvent, ProfileState> = {
+  initialState: { _tag: "Absent" },
+  evolve: (state, event) => {
+    switch (event._tag) {
+      case "ProfileCreated":
+        return { _tag: "Active", tier: event.tier, expected: event.expected, template: event.template, network: event.network }
+      case "ProfileRefined":
+        return state._tag === "Active" ? { ...state, expected: event.expected } : state
+      case "TemplateChanged":
+        return state._tag === "Active" ? { ...state, template: event.template } : state
+      case "NetworkChanged":
+        return state._tag === "Active" ? { ...state, network: event.network } : state
+    }
+  },
+  decide: (command, state) => {
+    switch (command._tag) {
+      case "CreateProfile":
+        return Effect.succeed(decideCreate(command, state))
+      case "RefineProfile":
+        return decideRefine(command, state)
+      case "SetTemplate":
+        return state._tag === "Absent"
+          ? Effect.fail(missing(command.clientId))
+          : Effect.succeed([{ _tag: "TemplateChanged", clientId: command.clientId, template: command.template }])
+      case "SetNetwork":
+        return state._tag === "Absent"
+          ? Effect.fail(missing(command.clientId))
+          : Effect.succeed([{ _tag: "NetworkChanged", clientId: command.clientId, network: command.network }])
+    }
+  }
+}
+
