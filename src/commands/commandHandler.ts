@@ -1,0 +1,115 @@
+import { Context, Effect, Layer, Schedule } from "effect"
+import { type CommandRoute, commandRoutes, decodeEvent, type DomainEvent, encodeEvent } from "../../domain/catalog.ts"
+import type { NewEvent, StoredEvent } from "../../domain/envelope.ts"
+import type { DomainError, ValidationFailed } from "../../domain/errors.ts"
+import { eventIdFor } from "../../domain/eventId.ts"
+import type { CommandId } from "../../domain/ids.ts"
+import { streamName } from "../../domain/streams.ts"
+import type { ConcurrencyConflict, DuplicateEventId, StoreUnavailable } from "../eventStore/errors.ts"
+import { EventStore } from "../eventStore/eventStore.ts"
+import { makeKeyedLock } from "../keyedLock.ts"
+import { UnknownCommand } from "./commandErrors.ts"
+
+/** A command as the gateway (or a saga) hands it over: decoded envelope, raw data, arrival time. */
+export interface CommandEnvelope {
+  readonly tenant: string
+  readonly type: string
+  readonly commandId: CommandId
+  readonly correlationId: string
+  readonly data: unknown
+  readonly at: string
+}
+
+export interface CommandOutcome {
+  /** True when this command id was handled before: nothing was appended this time. */
+  readonly duplicate: boolean
+  readonly events: ReadonlyArray<StoredEvent>
+}
+
+export type CommandError =
+  | DomainError
+  | UnknownCommand
+  | ConcurrencyConflict
+  | DuplicateEventId
+  | StoreUnavailable
+  | ValidationFailed
+
+/** How many times a command is decided again on fresh state after losing a race for its stream. */
+const conflictRetries = 8
+
+export class CommandHandler extends Context.Service<
+  CommandHandler,
+  { readonly handle: (command: CommandEnvelope) => Effect.Effect<CommandOutcome, CommandError> }
+>()("umbra/CommandHandler") {
+  static readonly layer = Layer.effect(
+    CommandHandler,
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      const withStreamLock = makeKeyedLock()
+
+      const storedOf = (stream: string, first: number, events: ReadonlyArray<NewEvent>, last: StoredEvent["position"]) =>
+        events.length === 1
+          ? Effect.succeed<ReadonlyArray<StoredEvent>>([{ ...events[0]!, stream, revision: first, position: last }])
+          : store.readStream(stream, { from: first, limit: events.length })
+
+      const toNewEvents = (envelope: CommandEnvelope, decided: ReadonlyArray<DomainEvent>) =>
+        decided.map((event, index): NewEvent => {
+          const encoded = encodeEvent(event)
+          return {
+            id: eventIdFor(envelope.commandId, index),
+            type: encoded.type,
+            at: envelope.at,
+            tenant: envelope.tenant,
+            correlationId: envelope.correlationId,
+            causationId: envelope.commandId,
+            schemaVersion: encoded.schemaVersion,
+            data: encoded.data
+          }
+        })
+
+      /** Load, decide, append once; a repeated command id is answered from the stream itself. */
+      const attempt = (envelope: CommandEnvelope, route: CommandRoute, command: { readonly _tag: string }, stream: string) =>
+        Effect.gen(function* () {
+          const history = yield* store.readStream(stream)
+          const earlier = history.filter((event) => event.causationId === envelope.commandId)
+          if (earlier.length > 0) return { duplicate: true, events: earlier }
+          const past = yield* Effect.forEach(history, decodeEvent)
+          const decided = yield* route.decide(past, command, { tenant: envelope.tenant, at: envelope.at })
+          if (decided.length === 0) return { duplicate: false, events: [] }
+          const events = toNewEvents(envelope, decided)
+          const last = history[history.length - 1]
+          const result = yield* store.append(stream, last?.revision ?? "no_stream", events)
+          const stored = yield* storedOf(stream, result.revision - events.length + 1, events, result.position)
+          return { duplicate: !result.appended, events: stored }
+        })
+
+      const handle = Effect.fn("CommandHandler.handle")(function* (
+        envelope: CommandEnvelope
+      ): Effect.fn.Return<CommandOutcome, CommandError> {
+        const route = Object.hasOwn(commandRoutes, envelope.type) ? commandRoutes[envelope.type] : undefined
+        if (route === undefined) {
+          return yield* new UnknownCommand({
+            message: `there is no command ${envelope.type}`,
+            details: { commandType: envelope.type, known: Object.keys(commandRoutes) }
+          })
+        }
+        const command = yield* route.decode(envelope.type, envelope.data)
+        const stream = streamName(route.category, envelope.tenant, route.aggregateId(command))
+        const outcome: CommandOutcome = yield* withStreamLock(
+          stream,
+          attempt(envelope, route, command, stream).pipe(
+            Effect.retry({
+              while: (error: CommandError) => error._tag === "ConcurrencyConflict",
+              schedule: Schedule.exponential("5 millis").pipe(Schedule.jittered),
+              times: conflictRetries
+            })
+          )
+        )
+        yield* Effect.logDebug("command handled", { stream, events: outcome.events.length, duplicate: outcome.duplicate })
+        return outcome
+      })
+
+      return CommandHandler.of({ handle })
+    })
+  )
+}

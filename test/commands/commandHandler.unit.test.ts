@@ -1,0 +1,61 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { randomUUID } from "node:crypto"
+import type { CommandId } from "../../domain/ids.ts"
+import { layer as memoryStore } from "../../infra/eventStore/memoryEventStore.ts"
+import { CommandHandler, type CommandEnvelope } from "../../src/commands/commandHandler.ts"
+import { EventStore } from "../../src/eventStore/eventStore.ts"
+
+const handlerLayer = CommandHandler.layer.pipe(Layer.provideMerge(memoryStore))
+
+export const command = (type: string, data: unknown, commandId = randomUUID()): CommandEnvelope => ({
+  tenant: "acme",
+  type,
+  commandId: commandId as CommandId,
+  correlationId: commandId,
+  data,
+  at: "2026-11-30T12:00:00.000Z"
+})
+
+describe("CommandHandler", () => {
+  it.effect("decides, appends with ids derived from the command, and answers a repeat as a duplicate", () =>
+    Effect.gen(function* () {
+      const handler = yield* CommandHandler
+      const connect = command("ConnectClient", { clientId: "c1", tier: "standard" })
+      const first = yield* handler.handle(connect)
+      assert.isFalse(first.duplicate)
+      assert.deepStrictEqual(first.events.map((e) => [e.type, e.stream, e.revision]), [["ClientConnected", "client-acme.c1", 0]])
+      assert.strictEqual(first.events[0]!.causationId, connect.commandId)
+      const again = yield* handler.handle(connect)
+      assert.isTrue(again.duplicate)
+      assert.deepStrictEqual(again.events.map((e) => e.id), first.events.map((e) => e.id))
+      assert.lengthOf(yield* (yield* EventStore).readStream("client-acme.c1"), 1)
+    }).pipe(Effect.provide(handlerLayer)))
+
+  it.effect("returns typed errors and stores nothing", () =>
+    Effect.gen(function* () {
+      const handler = yield* CommandHandler
+      const store = yield* EventStore
+      const tag = (envelope: CommandEnvelope) => handler.handle(envelope).pipe(Effect.flip, Effect.map((e) => e._tag))
+      assert.strictEqual(yield* tag(command("LaunchRockets", {})), "UnknownCommand")
+      assert.strictEqual(yield* tag(command("ConnectClient", { clientId: "c2", tier: "gold" })), "ValidationFailed")
+      assert.strictEqual(yield* tag(command("RefineProfile", { clientId: "c2", expected: {}, reason: "x" })), "NotFound")
+      yield* handler.handle(command("ConnectClient", { clientId: "c2", tier: "basic" }))
+      assert.strictEqual(yield* tag(command("ConnectClient", { clientId: "c2", tier: "basic" })), "IllegalState")
+      assert.lengthOf(yield* store.readStream("client-acme.c2"), 1)
+      assert.deepStrictEqual(yield* store.readStream("profile-acme.c2"), [])
+    }).pipe(Effect.provide(handlerLayer)))
+
+  it.effect("keeps one stream consistent under 50 concurrent commands", () =>
+    Effect.gen(function* () {
+      const handler = yield* CommandHandler
+      yield* handler.handle(command("CreateProfile", { clientId: "c3", tier: "basic" }))
+      const refinements = Array.from({ length: 50 }, (_, i) =>
+        command("RefineProfile", { clientId: "c3", expected: { cpuMillis: 1000 + i }, reason: `step ${i}` })
+      )
+      yield* Effect.forEach(refinements, (c) => handler.handle(c), { concurrency: "unbounded", discard: true })
+      const stream = yield* (yield* EventStore).readStream("profile-acme.c3")
+      assert.deepStrictEqual(stream.map((e) => e.revision), Array.from({ length: 51 }, (_, i) => i))
+      assert.deepStrictEqual(new Set(stream.slice(1).map((e) => e.causationId)), new Set(refinements.map((c) => c.commandId)))
+    }).pipe(Effect.provide(handlerLayer)))
+})

@@ -1,0 +1,19 @@
+/**
+ * The shared EventStore suite against the KurrentDB adapter: once over the wire-level stand-in (always), and
+ * once against a real server when KURRENTDB_URL is set (e.g. `kurrentdb://admin:changeit@127.0.0.1:2113?tls=false`).
+ * Without KURRENTDB_URL that second suite is not registered at all, so it never shows as skipped.
+ */
+import { Effect, Layer } from "effect"
+import { layer } from "../../infra/eventStore/kurrentEventStore.ts"
+import { KurrentStandIn } from "../kurrent/standIn.ts"
+import { eventStoreConformance } from "./conformance.ts"
+
+const overStandIn = Layer.unwrap(Effect.map(KurrentStandIn.scoped, (standIn) => layer(standIn.connectionString)))
+
+// KurrentDB checks event-id idempotency only within a stream.
+eventStoreConformance("kurrentdb (stand-in)", overStandIn, { uniqueIdsAcrossStreams: false })
+
+const realServer = process.env["KURRENTDB_URL"]
+if (realServer !== undefined && realServer !== "") {
+  eventStoreConformance("kurrentdb (real server)", layer(realServer), { uniqueIdsAcrossStreams: false })
+}
