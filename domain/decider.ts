@@ -14,8 +14,8 @@ export interface Decider<Command, Event, State> {
   readonly decide: (command: Command, state: State, context: CommandContext) => Effect.Effect<ReadonlyArray<Event>, DomainError>
 }
 
-export const fold = <Command, Event, State>(
-  decider: Decider<Command, Event, State>,
+export const fold = <Event, State>(
+  decider: Pick<Decider<unknown, Event, State>, "initialState" | "evolve">,
   events: Iterable<Event>
 ): State => {
   let state = decider.initialState

@@ -2,7 +2,7 @@ import { baselines } from "./baselines.ts"
 import { Forecaster, type ForecasterConfig } from "./forecaster.ts"
 import { Headroom } from "./headroom.ts"
 import { CapacityTally, RelativeError, type Capacity } from "./metrics.ts"
-import { fromLevel, horizonSteps, scaleOf, STEP_MS, STEPS_PER_HOUR, toLevel } from "./series.ts"
+import { fromLevel, horizonSteps, scaleOf, STEP_MS, STEPS_PER_DAY, STEPS_PER_HOUR, toLevel } from "./series.ts"
 
 /**
  * The evaluation protocol of the traces README, over one series on the 5-minute grid: the first half
@@ -29,6 +29,9 @@ export interface SeriesScore extends MethodScore {
 }
 
 /** Why a series cannot be scored, or undefined when it can. */
+/** The forecaster starts fitting this long before the scored half, so its headroom has seen errors by then. */
+const WARM_UP_STEPS = 2 * STEPS_PER_DAY
+
 export const unscorable = (values: Float64Array): string | undefined => {
   if (values.length < 4 * STEPS_PER_HOUR) return "too short"
   const scored = values.subarray(Math.floor(values.length / 2))
@@ -74,7 +77,7 @@ export const backtestSeries = (values: Float64Array, options: BacktestOptions): 
   for (let t = 0; t < n; t++) {
     const y = values[t] ?? 0
     forecaster.observe(options.start === undefined ? { value: y } : { value: y, at: options.start + t * STEP_MS })
-    forecaster.refitIfDue()
+    if (t >= half - WARM_UP_STEPS) forecaster.refitIfDue()
     const hourOrigin = (t - half) % provisionHorizon === 0 && t + provisionHorizon < n
     for (const run of baselineRuns) {
       run.headroom.observe(toLevel(y, scale))

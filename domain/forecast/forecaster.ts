@@ -29,6 +29,8 @@ export const ForecasterConfig = Schema.Struct({
   historySteps: Schema.Finite,
   priorRows: Schema.Finite,
   winsorShare: Schema.Finite,
+  pointQuantile: Schema.Finite,
+  maxQuantile: Schema.Finite,
   headroomWindow: Schema.Finite,
   headroomGamma: Schema.Finite,
   /** How much the headroom widens with recent volatility: 0 = a fixed log margin, 1 = proportional. */
@@ -46,6 +48,8 @@ export const defaultForecasterConfig: ForecasterConfig = {
   historySteps: 10 * STEPS_PER_DAY,
   priorRows: 288,
   winsorShare: 0.98,
+  pointQuantile: 0.5,
+  maxQuantile: 0.8,
   headroomWindow: 7 * STEPS_PER_DAY,
   headroomGamma: 0.005,
   volatilityExponent: 0.5,
@@ -73,7 +77,8 @@ export const ForecasterState = Schema.Struct({
   model: Schema.NullOr(
     Schema.Struct({
       horizons: Schema.Array(Schema.Finite),
-      weights: Schema.Array(Schema.Array(Schema.Finite))
+      weights: Schema.Array(Schema.Array(Schema.Finite)),
+      bounds: Schema.Array(Schema.Tuple([Schema.Finite, Schema.Finite]))
     })
   ),
   lastFitStep: Schema.NullOr(Schema.Finite),
@@ -190,6 +195,8 @@ export class Forecaster {
       horizons: this.steps,
       priorRows: this.config.priorRows,
       winsorShare: this.config.winsorShare,
+      pointQuantile: this.config.pointQuantile,
+      maxQuantile: this.config.maxQuantile,
       maxRows: this.config.historySteps
     })
     this.lastFitStep = this.observed
@@ -222,7 +229,13 @@ export class Forecaster {
       dayOffset: this.dayOffset,
       lastAt: this.lastAt,
       scale: this.scale,
-      model: this.model ? { horizons: [...this.model.horizons], weights: this.model.weights.map((w) => [...w]) } : null,
+      model: this.model
+        ? {
+            horizons: [...this.model.horizons],
+            weights: this.model.weights.map((w) => [...w]),
+            bounds: this.model.bounds.map(([low, high]) => [low, high] as const)
+          }
+        : null,
       lastFitStep: this.lastFitStep,
       headroom: this.headroom.map((h) => h.toState())
     }

@@ -11,6 +11,8 @@ export interface LinearModel {
   readonly horizons: ReadonlyArray<number>
   /** FEATURE_COUNT rows × (2 × horizons) columns: weights[feature][output]. */
   readonly weights: ReadonlyArray<ReadonlyArray<number>>
+  /** Per output, the range of the (winsorised) targets it was fitted on: predictions never leave it. */
+  readonly bounds: ReadonlyArray<readonly [number, number]>
 }
 
 export interface FitOptions {
@@ -21,10 +23,59 @@ export interface FitOptions {
   readonly winsorShare: number
   /** Origins older than this many steps are left out of the fit. */
   readonly maxRows: number
+  /** Quantile fitted for the point outputs (0.5: the median, which is what a mean absolute error rewards). */
+  readonly pointQuantile: number
+  /** Quantile fitted for the maximum outputs: the base the headroom is added to. */
+  readonly maxQuantile: number
 }
 
 export const pointOutput = (horizonIndex: number): number => 2 * horizonIndex
 export const maxOutput = (horizonIndex: number): number => 2 * horizonIndex + 1
+
+const IRLS_ROUNDS = 3
+
+/**
+ * Quantile regression by iteratively reweighted least squares: each round weights a row by the
+ * pinball loss's slope over its last residual, which moves the fit toward the τ-quantile. The outputs
+ * of one family (points, or maxima) share row weights — the mean over their residuals — so a round is
+ * one least-squares fit. The ridge rows (after the first `observations`) keep weight one.
+ */
+const fitQuantile = (
+  features: ReadonlyArray<ReadonlyArray<number>>,
+  targets: ReadonlyArray<ReadonlyArray<number>>,
+  observations: number,
+  outputs: ReadonlyArray<number>,
+  tau: number,
+  weights: Array<Array<number>>
+): void => {
+  const slope = new Float64Array(observations)
+  for (let round = 0; round < IRLS_ROUNDS; round++) {
+    for (let i = 0; i < observations; i++) {
+      const x = features[i] ?? []
+      let sum = 0
+      for (const o of outputs) {
+        let fitted = 0
+        for (let j = 0; j < FEATURE_COUNT; j++) fitted += (weights[j]?.[o] ?? 0) * (x[j] ?? 0)
+        const r = (targets[i]?.[o] ?? 0) - fitted
+        sum += r > 0 ? tau * r : (tau - 1) * r
+      }
+      slope[i] = sum / outputs.length
+    }
+    const floor = Math.max(1e-6, 0.1 * quantileSorted(slope.slice().sort(), 0.5))
+    const x: Array<Array<number>> = []
+    const y: Array<Array<number>> = []
+    features.forEach((row, i) => {
+      const w = i < observations ? Math.sqrt(1 / Math.max(floor, slope[i] ?? 0)) : 1
+      x.push(row.map((v) => v * w))
+      y.push(outputs.map((o) => (targets[i]?.[o] ?? 0) * w))
+    })
+    const fitted = new MultivariateLinearRegression(x, y, { intercept: false, statistics: false }).weights
+    fitted.forEach((column, j) => outputs.forEach((o, k) => {
+      const row = weights[j]
+      if (row) row[o] = column[k] ?? 0
+    }))
+  }
+}
 
 const writeTargets = (levels: Float64Array, t: number, horizons: ReadonlyArray<number>, out: Array<number>): void => {
   const last = levels[t] ?? 0
@@ -36,15 +87,18 @@ const writeTargets = (levels: Float64Array, t: number, horizons: ReadonlyArray<n
   })
 }
 
-const winsorize = (targets: Array<Array<number>>, outputs: number, share: number): void => {
+const winsorize = (targets: Array<Array<number>>, outputs: number, share: number): Array<[number, number]> => {
   const column = new Float64Array(targets.length)
+  const bounds: Array<[number, number]> = []
   for (let o = 0; o < outputs; o++) {
     targets.forEach((row, i) => (column[i] = row[o] ?? 0))
     column.sort()
     const low = quantileSorted(column, (1 - share) / 2)
     const high = quantileSorted(column, (1 + share) / 2)
     for (const row of targets) row[o] = Math.min(high, Math.max(low, row[o] ?? 0))
+    bounds.push([low, high])
   }
+  return bounds
 }
 
 /**
@@ -73,7 +127,7 @@ export const fitModel = (
     writeTargets(levels, t, options.horizons, target)
     targets.push(target)
   }
-  winsorize(targets, outputs, options.winsorShare)
+  const bounds = winsorize(targets, outputs, options.winsorShare)
 
   const mean = new Float64Array(FEATURE_COUNT)
   const sd = new Float64Array(FEATURE_COUNT)
@@ -100,6 +154,10 @@ export const fitModel = (
 
   const fitted = new MultivariateLinearRegression(features, targets, { intercept: false, statistics: false })
   const weights = fitted.weights.map((w) => w.slice())
+  const observations = to - from
+  const family = (output: (k: number) => number) => options.horizons.map((_, k) => output(k))
+  fitQuantile(features, targets, observations, family(pointOutput), options.pointQuantile, weights)
+  fitQuantile(features, targets, observations, family(maxOutput), options.maxQuantile, weights)
   const intercept = weights[0] ?? []
   for (let j = 1; j < FEATURE_COUNT; j++) {
     const w = weights[j] ?? []
@@ -109,12 +167,13 @@ export const fitModel = (
       intercept[o] = (intercept[o] ?? 0) - raw * (mean[j] ?? 0)
     }
   }
-  return { horizons: options.horizons, weights }
+  return { horizons: options.horizons, weights, bounds }
 }
 
 /** The predicted deviation from the last level for one output. */
 export const predictOutput = (model: LinearModel, row: Float64Array, output: number): number => {
   let sum = 0
   for (let j = 0; j < FEATURE_COUNT; j++) sum += (model.weights[j]?.[output] ?? 0) * (row[j] ?? 0)
-  return Number.isFinite(sum) ? sum : 0
+  const [low, high] = model.bounds[output] ?? [0, 0]
+  return Number.isFinite(sum) ? Math.min(high, Math.max(low, sum)) : 0
 }

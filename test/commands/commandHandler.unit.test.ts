@@ -1,21 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { randomUUID } from "node:crypto"
-import type { CommandId } from "../../domain/ids.ts"
 import { layer as memoryStore } from "../../infra/eventStore/memoryEventStore.ts"
-import { CommandHandler, type CommandEnvelope } from "../../src/commands/commandHandler.ts"
+import { type CommandEnvelope, CommandHandler } from "../../src/commands/commandHandler.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
+import { command } from "../support/commands.ts"
 
 const handlerLayer = CommandHandler.layer.pipe(Layer.provideMerge(memoryStore))
-
-export const command = (type: string, data: unknown, commandId = randomUUID()): CommandEnvelope => ({
-  tenant: "acme",
-  type,
-  commandId: commandId as CommandId,
-  correlationId: commandId,
-  data,
-  at: "2026-11-30T12:00:00.000Z"
-})
 
 describe("CommandHandler", () => {
   it.effect("decides, appends with ids derived from the command, and answers a repeat as a duplicate", () =>

@@ -1,0 +1,104 @@
+import { DateTime, Effect, Schema } from "effect"
+import type { StoredEvent } from "../../domain/envelope.ts"
+import type { CommandId } from "../../domain/ids.ts"
+import { tokenPattern, Uuid } from "../../domain/ids.ts"
+import { parseRequestSubject, subjects } from "../../domain/subjects.ts"
+import { EventBus } from "../eventBus.ts"
+import { InvalidTenant, MalformedRequest, PayloadTooLarge } from "./commandErrors.ts"
+import { type CommandError, CommandHandler } from "./commandHandler.ts"
+
+/** The body of every command request (DESIGN.md, "The public interface"). */
+export const CommandRequest = Schema.Struct({
+  commandId: Uuid,
+  correlationId: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(128))),
+  data: Schema.Unknown
+})
+
+export type GatewayError = CommandError | MalformedRequest | InvalidTenant | PayloadTooLarge
+
+const summary = (event: StoredEvent) => ({
+  id: event.id,
+  type: event.type,
+  stream: event.stream,
+  revision: event.revision,
+  position: event.position
+})
+
+const encoder = new TextEncoder()
+const reply = (body: unknown) => encoder.encode(JSON.stringify(body))
+
+/** A typed error as the wire carries it: a stable tag, a sentence for a person, the details to act on. */
+export const errorReply = (error: GatewayError) => {
+  const { _tag, message, ...fields } = error as GatewayError & Record<string, unknown>
+  const details = "details" in fields ? fields["details"] : fields
+  return reply({ ok: false, error: { tag: _tag, message, details } })
+}
+
+const decodeRequest = Schema.decodeUnknownEffect(Schema.fromJsonString(CommandRequest))
+
+export interface GatewayOptions {
+  /** Bodies larger than this are refused before they are parsed. */
+  readonly maxBodyBytes: number
+}
+
+/** Serves `umbra.cmd.<tenant>.<CommandType>` in the queue group `umbra` until the scope closes. */
+export const serveCommands = Effect.fn("CommandGateway.serve")(function* (options: GatewayOptions) {
+  const bus = yield* EventBus
+  const handler = yield* CommandHandler
+
+  const handle = (subject: string, data: Uint8Array) =>
+    Effect.gen(function* () {
+      const target = parseRequestSubject(subject)
+      if (target === undefined || !tokenPattern.test(target.tenant)) {
+        return yield* new InvalidTenant({
+          message: "the tenant in umbra.cmd.<tenant>.<CommandType> must match [a-z0-9][a-z0-9_-]{0,63}",
+          details: { subject }
+        })
+      }
+      if (data.byteLength > options.maxBodyBytes) {
+        return yield* new PayloadTooLarge({
+          message: `the command body is ${data.byteLength} bytes, over the limit of ${options.maxBodyBytes}`,
+          details: { bytes: data.byteLength, limit: options.maxBodyBytes }
+        })
+      }
+      const request = yield* decodeRequest(new TextDecoder().decode(data)).pipe(
+        Effect.mapError(
+          (error) =>
+            new MalformedRequest({
+              message: 'a command body is JSON: {"commandId": "<uuid>", "correlationId"?: "<text>", "data": {...}}',
+              details: { issue: error.message }
+            })
+        )
+      )
+      const at = DateTime.formatIso(yield* DateTime.now)
+      const correlationId = request.correlationId ?? request.commandId
+      const outcome = yield* handler
+        .handle({
+          tenant: target.tenant,
+          type: target.name,
+          commandId: request.commandId as CommandId,
+          correlationId,
+          data: request.data,
+          at
+        })
+        .pipe(
+          Effect.tapError((error) => Effect.logInfo("command refused", { tag: error._tag, message: error.message })),
+          Effect.annotateLogs({ tenant: target.tenant, commandId: request.commandId, correlationId, commandType: target.name })
+        )
+      return reply({ ok: true, duplicate: outcome.duplicate, events: outcome.events.map(summary) })
+    }).pipe(
+      Effect.tapError((error) =>
+        error._tag === "MalformedRequest" || error._tag === "InvalidTenant" || error._tag === "PayloadTooLarge"
+          ? Effect.logInfo("request refused", { tag: error._tag, message: error.message, subject })
+          : Effect.void
+      ),
+      Effect.catch((error: GatewayError) => Effect.succeed(errorReply(error))),
+      Effect.catchDefect((defect) =>
+        Effect.logError("command failed unexpectedly", { subject, defect: String(defect) }).pipe(
+          Effect.as(reply({ ok: false, error: { tag: "InternalError", message: "Umbra failed to handle the command", details: {} } }))
+        )
+      )
+    )
+
+  yield* bus.serveRequests(subjects.commandsOf("*"), "umbra", (request) => handle(request.subject, request.data))
+})
