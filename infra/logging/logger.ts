@@ -40,8 +40,13 @@ export const pinoLogger = (log: pino.Logger) =>
     if (level === undefined || !log.isLevelEnabled(level)) return
     const fields: Record<string, unknown> = { ...fiber.getRef(References.CurrentLogAnnotations) }
     if (cause.reasons.length > 0) fields["err"] = Cause.pretty(cause)
-    const parts = Array.isArray(message) ? message : [message]
-    log[level](fields, parts.map((part) => (typeof part === "string" ? part : JSON.stringify(part))).join(" "))
+    // Objects passed to a log call become fields of the line; everything else makes up its message.
+    const words: Array<string> = []
+    for (const part of Array.isArray(message) ? message : [message]) {
+      if (typeof part === "object" && part !== null && !Array.isArray(part)) Object.assign(fields, part)
+      else words.push(typeof part === "string" ? part : JSON.stringify(part))
+    }
+    log[level](fields, words.join(" "))
   })
 
 /** Replaces Effect's default logger with pino for a whole program. */

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+import { Effect } from "effect"
+import { backtestCommand } from "../backtest/backtestCommand.ts"
+import { print, runMain, usage } from "./runMain.ts"
+import { sendCommand } from "./sendCommand.ts"
+import { serveCommand } from "./serveCommand.ts"
+import { tailCommand } from "./tailCommand.ts"
+
+const help = `Usage: umbra <command> [options]
+
+Commands:
+  serve      run the control plane (command gateway, relay, sagas) on embedded defaults
+  send       send one command and print the reply
+  tail       follow events as they reach JetStream
+  backtest   run the forecaster over CSV traces and compare it with baselines
+
+Run 'umbra <command> --help' for a command's options. Configuration is read from the environment: see README.md.`
+
+const commands: Record<string, (argv: ReadonlyArray<string>) => Effect.Effect<number, unknown>> = {
+  serve: serveCommand,
+  send: sendCommand,
+  tail: tailCommand,
+  backtest: (argv) => Effect.promise(() => backtestCommand(argv))
+}
+
+const [name, ...argv] = process.argv.slice(2)
+
+const program: Effect.Effect<number, unknown> =
+  name === undefined || name === "--help" || name === "-h" || name === "help"
+    ? print(help).pipe(Effect.as(name === undefined ? 2 : 0))
+    : Object.hasOwn(commands, name)
+      ? commands[name]!(argv)
+      : usage(`there is no command '${name}'`, help)
+
+runMain(program, { disableErrorReporting: true })

@@ -1,0 +1,57 @@
+import { Effect, Stream } from "effect"
+import { parseArgs } from "node:util"
+import { tokenPattern } from "../../domain/ids.ts"
+import { subjects } from "../../domain/subjects.ts"
+import { EventBus, type FollowFrom } from "../../src/eventBus.ts"
+import { busClientLayer, busUnavailable } from "./busClient.ts"
+import { print, usage } from "./runMain.ts"
+
+export const tailHelp = `Usage: umbra tail [--tenant <t>] [--type <EventType>] [--from start|now|<seq>] [--json]
+
+Follows events on JetStream (UMBRA_EVENTS) as they arrive, until interrupted.
+
+Options:
+  --tenant <t>     only this tenant's events (default: every tenant)
+  --type <T>       only events of this type, e.g. ProfileCreated
+  --from <where>   start (everything kept), now (only new events; the default) or a stream sequence
+  --json           one JSON document per line: {"seq", "event": {...the envelope...}}`
+
+const parseFrom = (from: string): FollowFrom | undefined => {
+  if (from === "start" || from === "now") return from
+  const seq = Number(from)
+  return Number.isInteger(seq) && seq > 0 ? seq : undefined
+}
+
+export const tailCommand = (argv: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        tenant: { type: "string" },
+        type: { type: "string" },
+        from: { type: "string", default: "now" },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", default: false }
+      }
+    })
+    if (values.help) return yield* print(tailHelp).pipe(Effect.as(0))
+    if (positionals.length > 0) return yield* usage(`unexpected ${positionals.join(" ")}`, tailHelp)
+    if (values.tenant !== undefined && !tokenPattern.test(values.tenant)) {
+      return yield* usage("--tenant must match [a-z0-9][a-z0-9_-]{0,63}", tailHelp)
+    }
+    const from = parseFrom(values.from)
+    if (from === undefined) return yield* usage("--from is start, now or a positive stream sequence", tailHelp)
+    const bus = yield* EventBus
+    yield* bus.followEvents({ filterSubject: subjects.eventsOf(values.tenant ?? "*"), from }).pipe(
+      Stream.filter(({ event }) => values.type === undefined || event.type === values.type),
+      Stream.runForEach(({ seq, event }) =>
+        print(
+          values.json
+            ? JSON.stringify({ seq, event })
+            : `${seq}\t${event.at}\t${event.tenant}\t${event.type}\t${event.stream}@${event.revision}\t${JSON.stringify(event.data)}`
+        )
+      )
+    )
+    return 0
+  }).pipe(Effect.provide(busClientLayer), Effect.catchTag("BusUnavailable", busUnavailable))

@@ -1,0 +1,17 @@
+import { Config, Option } from "effect"
+
+/** Every setting of `umbra serve`, from the environment; the README's configuration table mirrors this. */
+export const UmbraConfig = Config.all({
+  natsUrl: Config.String("NATS_URL").pipe(Config.withDefault("nats://127.0.0.1:4222")),
+  dataDir: Config.String("UMBRA_DATA_DIR").pipe(Config.withDefault("./.umbra")),
+  eventStore: Config.Literals(["sqlite", "kurrentdb"], "UMBRA_EVENT_STORE").pipe(Config.withDefault("sqlite" as const)),
+  kurrentUrl: Config.option(Config.String("KURRENTDB_URL")).pipe(Config.map(Option.getOrUndefined)),
+  runtime: Config.option(Config.Literals(["docker", "process"], "UMBRA_RUNTIME")).pipe(Config.map(Option.getOrUndefined)),
+  httpPort: Config.Port("UMBRA_HTTP_PORT").pipe(Config.withDefault(8080)),
+  logLevel: Config.String("UMBRA_LOG_LEVEL").pipe(Config.withDefault("info")),
+  logFormat: Config.option(Config.Literals(["json", "pretty"], "UMBRA_LOG_FORMAT")).pipe(Config.map(Option.getOrUndefined)),
+  commandMaxBytes: Config.Int("UMBRA_COMMAND_MAX_BYTES").pipe(Config.withDefault(256 * 1024)),
+  duplicateWindowSeconds: Config.Int("UMBRA_DUPLICATE_WINDOW_SECONDS").pipe(Config.withDefault(600)),
+  publishWindow: Config.Int("UMBRA_PUBLISH_WINDOW").pipe(Config.withDefault(100))
+})
+export type UmbraConfig = Config.Success<typeof UmbraConfig>

@@ -1,0 +1,269 @@
+import {
+  AckPolicy,
+  type ConsumerMessages,
+  DeliverPolicy,
+  jetstream,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstreamManager,
+  type JsMsg,
+  type OrderedConsumerOptions
+} from "@nats-io/jetstream"
+import { headers, type Msg, nanos } from "@nats-io/transport-node"
+import { Effect, Layer, Schedule, Schema, type Scope, Stream } from "effect"
+import { StoredEvent } from "../../domain/envelope.ts"
+import { subjects } from "../../domain/subjects.ts"
+import {
+  BusUnavailable,
+  type BusRequest,
+  type DeliveredEvent,
+  EventBus,
+  type EventBusShape,
+  type FollowFrom
+} from "../../src/eventBus.ts"
+import { NatsConnection } from "./connection.ts"
+import { streamNames } from "./jetstreamSetup.ts"
+import { type OutgoingMessage, publishPipelined } from "./pipelinedPublisher.ts"
+
+export interface NatsEventBusOptions {
+  /** Publishes awaiting their JetStream acknowledgement at once (default 100; more is slower, FIELD-NOTES). */
+  readonly publishWindow?: number
+  /** Payload bytes awaiting acknowledgement at once (default 32 MiB). */
+  readonly publishWindowBytes?: number
+  /** A publish fails when no acknowledgement arrives for this long (default 5 s). */
+  readonly publishAckTimeoutMs?: number
+  /** Requests handled at once by one `serveRequests` (default 64). */
+  readonly requestConcurrency?: number
+  /** Durable consumers: how long a delivered event may stay unacknowledged (default 30 s). */
+  readonly ackWaitMs?: number
+  /** Durable consumers: deliveries of one event before the server gives up (default unlimited). */
+  readonly maxDeliver?: number
+  /** Durable consumers: the redelivery delay after a handler failure (default 1 s). */
+  readonly nakDelayMs?: number
+  /** Messages a durable consumer pulls ahead of its handler (default 64; a follower pulls four times as many). */
+  readonly pullBatch?: number
+}
+
+/** The JSON envelope of DESIGN.md's public interface, decoded from every incoming message. */
+const decodeEnvelope = Schema.decodeUnknownEffect(Schema.fromJsonString(StoredEvent))
+
+/**
+ * The same envelope, encoded in DESIGN.md's field order. The events are already typed StoredEvents, and
+ * re-validating each with Schema.encode costs about ten times JSON.stringify on the relay's hot path.
+ */
+const encodeEnvelope = (e: StoredEvent): string =>
+  JSON.stringify({
+    id: e.id,
+    type: e.type,
+    stream: e.stream,
+    revision: e.revision,
+    position: e.position,
+    at: e.at,
+    tenant: e.tenant,
+    correlationId: e.correlationId,
+    causationId: e.causationId,
+    schemaVersion: e.schemaVersion,
+    data: e.data
+  })
+const textEncoder = new TextEncoder()
+
+const unavailable = (what: string) => (cause: unknown) =>
+  new BusUnavailable({ message: `${what}: ${cause instanceof Error ? cause.message : String(cause)}` })
+
+const toOutgoing = (event: StoredEvent): OutgoingMessage => {
+  const h = headers()
+  h.set("Nats-Msg-Id", event.id)
+  h.set("Umbra-Type", event.type)
+  return { subject: subjects.event(event), data: textEncoder.encode(encodeEnvelope(event)), headers: h }
+}
+
+const deliverPolicyOf = (from: FollowFrom): Partial<OrderedConsumerOptions> =>
+  from === "start"
+    ? { deliver_policy: DeliverPolicy.All }
+    : from === "now"
+    ? { deliver_policy: DeliverPolicy.New }
+    : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from }
+
+/** Consumer notifications after which the pull loop is rebuilt (and the consumer re-created if gone). */
+const fatalStatuses = new Set(["heartbeats_missed", "consumer_deleted", "consumer_not_found", "stream_not_found"])
+
+/** The EventBus port on NATS: JetStream UMBRA_EVENTS for events, core request/reply for commands. */
+export const layer = (options: NatsEventBusOptions = {}): Layer.Layer<EventBus, never, NatsConnection> =>
+  Layer.effect(
+    EventBus,
+    Effect.gen(function* () {
+      const nc = yield* NatsConnection
+      const js = jetstream(nc)
+      const window = options.publishWindow ?? 100
+      const windowBytes = options.publishWindowBytes ?? 32 * 1024 * 1024
+      const ackTimeoutMs = options.publishAckTimeoutMs ?? 5_000
+
+      const publishEvents: EventBusShape["publishEvents"] = Effect.fn("NatsEventBus.publishEvents")(
+        function* (events) {
+          yield* publishPipelined(nc, events.map(toOutgoing), { window, windowBytes, ackTimeoutMs })
+        }
+      )
+
+      const serveRequests = Effect.fn("NatsEventBus.serveRequests")(function* (
+        subject: string,
+        queue: string,
+        handler: (request: BusRequest) => Effect.Effect<Uint8Array>
+      ) {
+        const sub = yield* Effect.acquireRelease(
+          Effect.try({ try: () => nc.subscribe(subject, { queue }), catch: unavailable(`subscribe ${subject}`) }),
+          (sub) => Effect.sync(() => sub.unsubscribe())
+        )
+        // Returns once the server has the subscription, so a request sent next finds a responder.
+        yield* Effect.tryPromise({ try: () => nc.flush(), catch: unavailable(`subscribe ${subject}`) })
+        const answer = (msg: Msg) =>
+          handler({ subject: msg.subject, data: msg.data }).pipe(
+            Effect.flatMap((reply) => Effect.sync(() => msg.respond(reply))),
+            Effect.catchCause((cause) =>
+              Effect.logError("request handler failed", cause).pipe(Effect.annotateLogs({ subject: msg.subject }))
+            )
+          )
+        yield* Stream.fromAsyncIterable(sub, unavailable(`subscription ${subject}`)).pipe(
+          Stream.mapEffect(answer, { concurrency: options.requestConcurrency ?? 64, unordered: true }),
+          Stream.runDrain,
+          Effect.catchCause((cause) => Effect.logError("request subscription ended", cause)),
+          Effect.forkScoped
+        )
+      })
+
+      const consumerConfig = (durable: string, filterSubject: string) => ({
+        durable_name: durable,
+        filter_subject: filterSubject,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ack_wait: nanos(options.ackWaitMs ?? 30_000),
+        max_deliver: options.maxDeliver ?? -1
+      })
+
+      /**
+       * Creates the durable consumer. nats-server 2.9 treats a create with a changed configuration as an
+       * update; newer servers refuse it, so then it is updated explicitly.
+       */
+      const ensureConsumer = (durable: string, filterSubject: string) =>
+        Effect.tryPromise({
+          try: async () => {
+            const jsm = await jetstreamManager(nc, { checkAPI: false })
+            const config = consumerConfig(durable, filterSubject)
+            await jsm.consumers.add(streamNames.events, config).catch((cause: unknown) => {
+              if (!(cause instanceof JetStreamApiError) || cause.code === JetStreamApiCodes.StreamNotFound) throw cause
+              const { durable_name: _, ...update } = config
+              return jsm.consumers.update(streamNames.events, durable, update)
+            })
+          },
+          catch: unavailable(`cannot create consumer ${durable}`)
+        })
+
+      const consumeEvents = <E>(
+        consumer: { readonly durable: string; readonly filterSubject: string },
+        handler: (delivered: DeliveredEvent) => Effect.Effect<void, E>
+      ): Effect.Effect<void, BusUnavailable, Scope.Scope> => {
+        const annotations = { durable: consumer.durable, filterSubject: consumer.filterSubject }
+
+        const handle = (msg: JsMsg) =>
+          decodeEnvelope(msg.string()).pipe(
+            Effect.matchEffect({
+              onFailure: (error) =>
+                // No reason text: nats-server 2.9 does not parse `+TERM <reason>` and would redeliver forever.
+                Effect.sync(() => msg.term()).pipe(
+                  Effect.andThen(Effect.logWarning("terminated an undecodable event message")),
+                  Effect.annotateLogs({ subject: msg.subject, seq: msg.seq, error: error.message })
+                ),
+              onSuccess: (event) =>
+                handler({ seq: msg.seq, event }).pipe(
+                  Effect.matchCauseEffect({
+                    onSuccess: () => Effect.sync(() => msg.ack()),
+                    onFailure: (cause) =>
+                      Effect.sync(() => msg.nak(options.nakDelayMs ?? 1_000)).pipe(
+                        Effect.andThen(Effect.logWarning("event handler failed; redelivering", cause)),
+                        Effect.annotateLogs({ seq: msg.seq, eventId: event.id, type: event.type })
+                      )
+                  })
+                )
+            })
+          )
+
+        /** Pulls until the consumer reports a fatal status (or the iterator ends), then fails to be rebuilt. */
+        const pullUntilBroken = Effect.gen(function* () {
+          const messages: ConsumerMessages = yield* Effect.acquireRelease(
+            Effect.tryPromise({
+              try: async () =>
+                (await js.consumers.get(streamNames.events, consumer.durable)).consume({
+                  max_messages: options.pullBatch ?? 64
+                }),
+              catch: unavailable(`cannot consume ${consumer.durable}`)
+            }),
+            (messages) => Effect.tryPromise(() => messages.close()).pipe(Effect.ignore)
+          )
+          yield* Stream.fromAsyncIterable(messages.status(), unavailable("consumer status")).pipe(
+            Stream.runForEach((status) =>
+              fatalStatuses.has(status.type)
+                ? Effect.logWarning(`consumer reported ${status.type}; recreating it`).pipe(
+                  Effect.andThen(Effect.tryPromise(() => messages.close()))
+                )
+                : Effect.void
+            ),
+            Effect.ignore,
+            Effect.forkScoped
+          )
+          yield* Stream.fromAsyncIterable(messages, unavailable("consumer messages")).pipe(Stream.runForEach(handle))
+          return yield* new BusUnavailable({ message: `consumer ${consumer.durable} stopped` })
+        }).pipe(Effect.scoped)
+
+        // Runs until the scope closes: every break (server restart, lost consumer) re-creates and re-pulls,
+        // spaced by a backoff capped at 5 s.
+        const run = ensureConsumer(consumer.durable, consumer.filterSubject).pipe(
+          Effect.andThen(pullUntilBroken),
+          Effect.tapError((error) => Effect.logWarning("consumer interrupted", error.message)),
+          Effect.retry(Schedule.min([Schedule.exponential("100 millis"), Schedule.spaced("5 seconds")])),
+          Effect.annotateLogs(annotations)
+        )
+
+        return ensureConsumer(consumer.durable, consumer.filterSubject).pipe(
+          Effect.andThen(Effect.forkScoped(run)),
+          Effect.asVoid,
+          Effect.withSpan("NatsEventBus.consumeEvents", { attributes: annotations })
+        )
+      }
+
+      const followEvents: EventBusShape["followEvents"] = ({ filterSubject, from }) =>
+        Stream.unwrap(
+          Effect.gen(function* () {
+            const messages = yield* Effect.acquireRelease(
+              Effect.tryPromise({
+                try: async () =>
+                  (await js.consumers.get(streamNames.events, { filter_subjects: filterSubject, ...deliverPolicyOf(from) }))
+                    .consume({ max_messages: (options.pullBatch ?? 64) * 4 }),
+                catch: unavailable("cannot follow UMBRA_EVENTS")
+              }),
+              (messages) => Effect.tryPromise(() => messages.close()).pipe(Effect.ignore)
+            )
+            return Stream.fromAsyncIterable(messages, unavailable("following UMBRA_EVENTS")).pipe(
+              Stream.mapEffect((msg) =>
+                decodeEnvelope(msg.string()).pipe(
+                  Effect.map((event): ReadonlyArray<DeliveredEvent> => [{ seq: msg.seq, event }]),
+                  Effect.catch((error) =>
+                    Effect.logWarning("skipped an undecodable event message").pipe(
+                      Effect.annotateLogs({ subject: msg.subject, seq: msg.seq, error: error.message }),
+                      Effect.as([])
+                    )
+                  )
+                )
+              ),
+              Stream.flattenIterable
+            )
+          })
+        )
+
+      const request: EventBusShape["request"] = (subject, data, timeoutMs) =>
+        Effect.tryPromise({
+          try: () => nc.request(subject, data, { timeout: timeoutMs }),
+          catch: unavailable(`request ${subject}`)
+        }).pipe(Effect.map((reply) => reply.data), Effect.withSpan("NatsEventBus.request", { attributes: { subject } }))
+
+      return EventBus.of({ publishEvents, serveRequests, consumeEvents, followEvents, request })
+    })
+  )

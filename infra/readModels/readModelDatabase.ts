@@ -1,0 +1,25 @@
+import { Context, Effect, Layer } from "effect"
+import { mkdirSync } from "node:fs"
+import { dirname } from "node:path"
+import { DatabaseSync } from "node:sqlite"
+import { StoreUnavailable } from "../../src/eventStore/errors.ts"
+
+/** The SQLite file that holds read models and reader checkpoints, apart from the event store. */
+export class ReadModelDatabase extends Context.Service<ReadModelDatabase, DatabaseSync>()("umbra/ReadModelDatabase") {
+  static readonly layer = (file: string) =>
+    Layer.effect(
+      ReadModelDatabase,
+      Effect.acquireRelease(
+        Effect.try({
+          try: () => {
+            if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true })
+            const db = new DatabaseSync(file)
+            db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
+            return db
+          },
+          catch: (error) => new StoreUnavailable({ message: `cannot open read models at ${file}: ${String(error)}` })
+        }),
+        (db) => Effect.sync(() => db.close())
+      )
+    )
+}

@@ -1,0 +1,50 @@
+import { Duration, Effect, Layer, Schedule } from "effect"
+import { join } from "node:path"
+import { connectSaga } from "../../domain/sagas/connectSaga.ts"
+import { serveCommands } from "../../src/commands/commandGateway.ts"
+import { CommandHandler } from "../../src/commands/commandHandler.ts"
+import { makeRelay } from "../../src/relay.ts"
+import { runSaga } from "../../src/sagas/sagaRunner.ts"
+import type { UmbraConfig } from "../config.ts"
+import * as natsConnection from "../nats/connection.ts"
+import * as natsEventBus from "../nats/natsEventBus.ts"
+import * as jetstreamSetup from "../nats/jetstreamSetup.ts"
+import { ReadModelDatabase } from "../readModels/readModelDatabase.ts"
+import * as sqliteCheckpoints from "../readModels/sqliteCheckpoints.ts"
+import { eventStoreLayer } from "./eventStoreLayer.ts"
+
+/** Every service the control plane runs on, composed once, for a NATS server at `natsUrl`. */
+export const controlPlaneLayer = (config: UmbraConfig, natsUrl: string) => {
+  const nats = natsConnection.layer({ url: natsUrl, name: "umbra-control-plane" })
+  const bus = Layer.mergeAll(
+    natsEventBus.layer({ publishWindow: config.publishWindow }),
+    jetstreamSetup.layer({ eventsDuplicateWindow: Duration.seconds(config.duplicateWindowSeconds) })
+  ).pipe(Layer.provide(nats))
+  const store = eventStoreLayer(config)
+  const checkpoints = sqliteCheckpoints.layer.pipe(Layer.provide(ReadModelDatabase.layer(join(config.dataDir, "readmodels.db"))))
+  return Layer.mergeAll(CommandHandler.layer.pipe(Layer.provideMerge(store)), bus, checkpoints)
+}
+
+/** The control plane: the command gateway, the relay and the sagas, until interrupted. */
+export const runControlPlane = (config: UmbraConfig) =>
+  Effect.gen(function* () {
+    yield* serveCommands({ maxBodyBytes: config.commandMaxBytes })
+    const relay = yield* makeRelay
+    yield* Effect.forkScoped(relay.run)
+    yield* runSaga(connectSaga)
+    yield* Effect.forkScoped(
+      relay.lag().pipe(
+        Effect.flatMap(({ pending, capped }) =>
+          pending > 0 ? Effect.logInfo("relay behind", { pending: capped ? `${pending}+` : pending }) : Effect.void
+        ),
+        Effect.ignore,
+        Effect.repeat(Schedule.spaced("10 seconds"))
+      )
+    )
+    yield* Effect.logInfo("Umbra control plane serving", {
+      eventStore: config.eventStore,
+      dataDir: config.dataDir,
+      commands: "umbra.cmd.<tenant>.<CommandType>"
+    })
+    return yield* Effect.never.pipe(Effect.onInterrupt(() => Effect.logInfo("Umbra control plane stopping")))
+  })

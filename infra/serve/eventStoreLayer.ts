@@ -1,0 +1,21 @@
+import { Effect, Layer } from "effect"
+import { join } from "node:path"
+import { EventStore } from "../../src/eventStore/eventStore.ts"
+import { StoreUnavailable } from "../../src/eventStore/errors.ts"
+import type { UmbraConfig } from "../config.ts"
+import * as kurrent from "../eventStore/kurrentEventStore.ts"
+import * as sqlite from "../eventStore/sqliteEventStore.ts"
+
+/** The configured event store: SQLite under the data directory (the default), or KurrentDB. */
+export const eventStoreLayer = (config: UmbraConfig): Layer.Layer<EventStore, StoreUnavailable> => {
+  if (config.eventStore === "sqlite") return sqlite.layerFile(join(config.dataDir, "events.db"))
+  if (config.kurrentUrl === undefined) {
+    return Layer.effect(
+      EventStore,
+      Effect.fail(
+        new StoreUnavailable({ message: "UMBRA_EVENT_STORE=kurrentdb needs KURRENTDB_URL (e.g. kurrentdb://127.0.0.1:2113?tls=false)" })
+      )
+    )
+  }
+  return kurrent.layer(config.kurrentUrl)
+}
