@@ -25,8 +25,8 @@ export const controlPlaneLayer = (config: UmbraConfig, natsUrl: string) => {
   return Layer.mergeAll(CommandHandler.layer.pipe(Layer.provideMerge(store)), bus, checkpoints)
 }
 
-/** The control plane: the command gateway, the relay and the sagas, until interrupted. */
-export const runControlPlane = (config: UmbraConfig) =>
+/** Starts the command gateway, the relay and the sagas in the current scope; returns once commands are served. */
+export const startControlPlane = (config: UmbraConfig) =>
   Effect.gen(function* () {
     yield* serveCommands({ maxBodyBytes: config.commandMaxBytes })
     const relay = yield* makeRelay
@@ -46,5 +46,11 @@ export const runControlPlane = (config: UmbraConfig) =>
       dataDir: config.dataDir,
       commands: "umbra.cmd.<tenant>.<CommandType>"
     })
-    return yield* Effect.never.pipe(Effect.onInterrupt(() => Effect.logInfo("Umbra control plane stopping")))
   })
+
+/** The control plane until interrupted. */
+export const runControlPlane = (config: UmbraConfig) =>
+  startControlPlane(config).pipe(
+    Effect.andThen(Effect.never),
+    Effect.onInterrupt(() => Effect.logInfo("Umbra control plane stopping"))
+  )

@@ -14,6 +14,7 @@ import { findNatsServerBinary, natsServer, NatsServerError } from "../../infra/n
 import { publishPipelined } from "../../infra/nats/pipelinedPublisher.ts"
 import { BusUnavailable, EventBus } from "../../src/eventBus.ts"
 import { natsTestLayer, NatsTestServer } from "../harness/natsServer.ts"
+import { eventually } from "../support/eventually.ts"
 
 const TestLayer = NatsEventBus.layer({ nakDelayMs: 100, ackWaitMs: 2_000, publishAckTimeoutMs: 2_000 }).pipe(
   Layer.provideMerge(JetStreamSetup.layer()),
@@ -49,14 +50,6 @@ const streamMessages = (subject: string) =>
     const info = yield* Effect.promise(() => manager.streams.info(JetStreamSetup.streamNames.events, { subjects_filter: subject }))
     return Object.values(info.state.subjects ?? {}).reduce((sum, n) => sum + n, 0)
   })
-
-/** Polls `check` until it holds, every 50 ms for at most `ms`. */
-const eventually = (check: Effect.Effect<boolean>, ms = 10_000) =>
-  check.pipe(
-    Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (ok) => ok }),
-    Effect.timeoutOrElse({ duration: ms, orElse: () => Effect.succeed(false) }),
-    Effect.map((ok) => assert.isTrue(ok, "condition not reached in time"))
-  )
 
 layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("NatsEventBus against nats-server", (it) => {
   it.effect("sets the streams up idempotently", () =>
