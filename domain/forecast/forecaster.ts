@@ -170,7 +170,8 @@ export class Forecaster {
     if (bucket.at !== undefined) {
       if (this.lastAt === null) {
         const minuteOfDay = Math.floor((bucket.at % 86_400_000) / 60_000)
-        this.dayOffset = (Math.floor(minuteOfDay / STEP_MINUTES) - this.observed + STEPS_PER_DAY * 1e6) % STEPS_PER_DAY
+        const offset = (Math.floor(minuteOfDay / STEP_MINUTES) - this.observed) % STEPS_PER_DAY
+        this.dayOffset = offset < 0 ? offset + STEPS_PER_DAY : offset
       } else {
         const jump = Math.round((bucket.at - this.lastAt) / STEP_MS)
         if (jump <= 0) return
