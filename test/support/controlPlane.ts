@@ -6,6 +6,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { UmbraConfig } from "../../infra/config.ts"
 import { NatsConnection } from "../../infra/nats/connection.ts"
+import * as natsEventBus from "../../infra/nats/natsEventBus.ts"
 import { streamNames } from "../../infra/nats/jetstreamSetup.ts"
 import { controlPlaneLayer, startControlPlane } from "../../infra/serve/controlPlane.ts"
 import { EventBus } from "../../src/eventBus.ts"
@@ -36,6 +37,9 @@ const dataDirLayer = Layer.effect(
   )
 )
 
+/** A test's own nats-server, a data directory, and a bus client, for a control plane run as a child process. */
+export const controlPlaneClientLayer = natsEventBus.layer().pipe(Layer.provideMerge(Layer.mergeAll(natsTestLayer, dataDirLayer)))
+
 /** A whole control plane (SQLite store in a temp dir) serving on a nats-server of the test file's own. */
 export const controlPlaneTestLayer = Layer.unwrap(
   Effect.gen(function* () {
@@ -63,8 +67,8 @@ export const requestRaw = (subject: string, body: Uint8Array | string, timeoutMs
     return JSON.parse(new TextDecoder().decode(reply)) as Reply
   })
 
-export const send = (tenant: string, type: string, data: unknown, commandId: string = randomUUID()) =>
-  requestRaw(`umbra.cmd.${tenant}.${type}`, JSON.stringify({ commandId, data }))
+export const send = (tenant: string, type: string, data: unknown, commandId: string = randomUUID(), timeoutMs = 5_000) =>
+  requestRaw(`umbra.cmd.${tenant}.${type}`, JSON.stringify({ commandId, data }), timeoutMs)
 
 /** Every message of UMBRA_EVENTS under `subject`, read with an ordered consumer: its id header and type. */
 export const jetStreamEvents = (subject: string) =>
