@@ -1,0 +1,21 @@
+import { Schema } from "effect"
+import { InstanceId } from "./ids.ts"
+
+/** `umbra.sig.<tenant>.<instanceId>.hb`: an instance is alive, and whether it is ready to serve. */
+export const Heartbeat = Schema.Struct({
+  instanceId: InstanceId,
+  seq: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+  at: Schema.String,
+  ready: Schema.Boolean
+})
+export type Heartbeat = typeof Heartbeat.Type
+
+/** `umbra.sig.<tenant>.<instanceId>.tm`: what an instance uses; the workload may add numeric metrics. */
+export const TelemetrySample = Schema.Struct({
+  instanceId: InstanceId,
+  at: Schema.String,
+  cpu: Schema.Number.check(Schema.isGreaterThanOrEqualTo(0)),
+  memBytes: Schema.Number.check(Schema.isGreaterThanOrEqualTo(0)),
+  metrics: Schema.optionalKey(Schema.Record(Schema.String, Schema.Number))
+})
+export type TelemetrySample = typeof TelemetrySample.Type

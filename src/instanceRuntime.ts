@@ -1,0 +1,65 @@
+import { Context, type Effect, Schema, type Stream } from "effect"
+import type { Network } from "../domain/profile/template.ts"
+
+export type InstanceRole = "shadow" | "production"
+
+/** Everything a runtime needs to start one instance. */
+export interface InstanceSpec {
+  readonly tenant: string
+  readonly clientId: string
+  readonly instanceId: string
+  readonly role: InstanceRole
+  readonly image: string
+  readonly command?: ReadonlyArray<string>
+  /** Settings of the template, plus what the agent needs (NATS URL, tenant, instance id, intervals). */
+  readonly env: Readonly<Record<string, string>>
+  /** Writable directories whose content is the workload's state (everything else is read-only). */
+  readonly statePaths: ReadonlyArray<string>
+  readonly cpuMillis: number
+  readonly memoryMiB: number
+  readonly network: Network
+}
+
+/** What a runtime reports about an instance it runs; `runtimeId` is the container id or the process id. */
+export interface InstanceInfo {
+  readonly tenant: string
+  readonly clientId: string
+  readonly instanceId: string
+  readonly role: InstanceRole
+  readonly runtimeId: string
+  readonly image: string
+  readonly running: boolean
+  readonly cpuMillis: number
+  readonly memoryMiB: number
+}
+
+export interface ResourceUsage {
+  readonly at: string
+  /** Cores in use. */
+  readonly cpu: number
+  readonly memBytes: number
+}
+
+/** The runtime refused or failed an operation; `instanceId` says on what. */
+export class RuntimeFailed extends Schema.TaggedError<RuntimeFailed>()("RuntimeFailed", {
+  message: Schema.String,
+  instanceId: Schema.String
+}) {}
+
+export interface InstanceRuntimeShape {
+  /** `docker` or `process`: said in logs so an operator knows what runs the instances. */
+  readonly kind: "docker" | "process"
+  /** Creates and starts an instance. */
+  readonly create: (spec: InstanceSpec) => Effect.Effect<InstanceInfo, RuntimeFailed>
+  /** Changes CPU and memory limits of a running instance without restarting it. */
+  readonly resize: (instanceId: string, limits: { readonly cpuMillis: number; readonly memoryMiB: number }) => Effect.Effect<InstanceInfo, RuntimeFailed>
+  readonly inspect: (instanceId: string) => Effect.Effect<InstanceInfo | undefined, RuntimeFailed>
+  readonly stats: (instanceId: string) => Stream.Stream<ResourceUsage, RuntimeFailed>
+  readonly stop: (instanceId: string) => Effect.Effect<void, RuntimeFailed>
+  /** Stops (if needed) and removes; removing what is not there succeeds. */
+  readonly remove: (instanceId: string) => Effect.Effect<void, RuntimeFailed>
+  /** Umbra's instances, found by their labels (`umbra.tenant`, `umbra.client`, `umbra.instance`, `umbra.role`). */
+  readonly list: (filter?: { readonly tenant?: string; readonly role?: InstanceRole }) => Effect.Effect<ReadonlyArray<InstanceInfo>, RuntimeFailed>
+}
+
+export class InstanceRuntime extends Context.Service<InstanceRuntime, InstanceRuntimeShape>()("umbra/InstanceRuntime") {}
