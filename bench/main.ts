@@ -1,0 +1,40 @@
+/**
+ * The bench runner: `node bench/main.ts [--json] [--only <name prefix>]`. Progress goes to stderr; stdout
+ * holds either one JSON document (`--json`) or a table for people.
+ */
+import type { Benchmark, BenchResult } from "./benchmark.ts"
+import { benchmarks as sqliteEventStore } from "./sqliteEventStore.bench.ts"
+
+const modules: ReadonlyArray<ReadonlyArray<Benchmark>> = [sqliteEventStore]
+
+const args = process.argv.slice(2)
+const json = args.includes("--json")
+const onlyAt = args.indexOf("--only")
+const only = onlyAt >= 0 ? args[onlyAt + 1] : undefined
+if (onlyAt >= 0 && only === undefined) {
+  process.stderr.write("--only needs a benchmark name (or the start of one)\n")
+  process.exit(2)
+}
+
+const selected = modules.flat().filter((bench) => only === undefined || bench.name.startsWith(only))
+if (selected.length === 0) {
+  process.stderr.write(`no benchmark starts with "${only}"; there are: ${modules.flat().map((b) => b.name).join(", ")}\n`)
+  process.exit(2)
+}
+
+const results: Array<BenchResult> = []
+for (const bench of selected) {
+  process.stderr.write(`running ${bench.name} …\n`)
+  results.push(...(await bench.run()))
+}
+
+if (json) {
+  process.stdout.write(`${JSON.stringify({ benchmarks: results })}\n`)
+} else {
+  const rows = [
+    ["name", "unit", "value", "baseline", "ratio", "notes"],
+    ...results.map((r) => [r.name, r.unit, String(r.value), String(r.baseline), r.ratio.toFixed(2), r.notes])
+  ]
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)))
+  for (const row of rows) process.stdout.write(`${row.map((cell, c) => cell.padEnd(widths[c]!)).join("  ")}\n`)
+}

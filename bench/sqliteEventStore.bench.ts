@@ -1,0 +1,158 @@
+/**
+ * The SQLite event store against bare `node:sqlite` on a table of the same shape: appends committed one per
+ * transaction and 100 per transaction, and global-log reads in pages, each next to the same work done raw.
+ */
+import { Effect, type Scope } from "effect"
+import { randomUUID } from "node:crypto"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import type { NewEvent, Position } from "../domain/envelope.ts"
+import { layerFile } from "../infra/eventStore/sqliteEventStore.ts"
+import { eventColumns, openEventDatabase } from "../infra/eventStore/sqliteSchema.ts"
+import { EventStore, type EventStoreShape } from "../src/eventStore/eventStore.ts"
+import { compareRates, result, type Benchmark } from "./benchmark.ts"
+
+const rounds = 5
+const maxMillis = 5_000 // per loop, split over the rounds
+const pageSize = 512
+const readRows = 200_000
+
+/** A telemetry-sized event: about 200 bytes of data. */
+const newEvent = (n: number): NewEvent => ({
+  id: randomUUID(),
+  type: "TelemetrySampled",
+  at: new Date().toISOString(),
+  tenant: "acme",
+  correlationId: randomUUID(),
+  causationId: randomUUID(),
+  schemaVersion: 1,
+  data: { instanceId: "shd-7f3a", n, cpu: 0.25, memBytes: 268_435_456, note: "x".repeat(110) }
+})
+
+/** Opens a store on `file` for the length of `use`; the bench loops run synchronously inside it. */
+const withStore = <A>(file: string, use: (store: EventStoreShape) => Effect.Effect<A, unknown, Scope.Scope>) =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      return yield* use(yield* EventStore)
+    }).pipe(Effect.scoped, Effect.provide(layerFile(file)))
+  )
+
+const withTempDir = async <A>(use: (dir: string) => Promise<A>): Promise<A> => {
+  const dir = mkdtempSync(join(tmpdir(), "umbra-bench-"))
+  try {
+    return await use(dir)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const appendBench = (name: string, batch: number, maxCount: number): Benchmark => ({
+  name,
+  run: () =>
+    withTempDir((dir) => {
+      const db = openEventDatabase(join(dir, "raw.db"), 5_000)
+      const insert = db.prepare(
+        "INSERT INTO events (id, stream, revision, type, data, at, tenant, correlation_id, causation_id, schema_version)" +
+          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+      )
+      const begin = db.prepare("BEGIN IMMEDIATE")
+      const commit = db.prepare("COMMIT")
+      const template = Array.from({ length: batch }, (_, i) => newEvent(i))
+      let rawBatches = 0
+      // The bare loop: serialize and insert `batch` rows per transaction, as the store must.
+      const raw = (count: number, deadline: number) => {
+        let done = 0
+        while (done < count && performance.now() < deadline) {
+          // Spread over 100 streams like the store loop; revisions run on within each stream.
+          const stream = `bench-acme.s${rawBatches % 100}`
+          let revision = Math.floor(rawBatches++ / 100) * batch
+          begin.run()
+          for (const e of template) {
+            insert.run(randomUUID(), stream, revision++, e.type, JSON.stringify(e.data), e.at, e.tenant,
+              e.correlationId, e.causationId, e.schemaVersion)
+          }
+          commit.run()
+          done += batch
+        }
+        return done
+      }
+      let storeBatches = 0
+      return withStore(join(dir, "store.db"), (store) =>
+        Effect.promise(() =>
+          compareRates({ rounds, maxCount, maxMillis }, raw, (count, deadline) =>
+            Effect.runPromise(
+              Effect.gen(function* () {
+                let done = 0
+                while (done < count && performance.now() < deadline) {
+                  const events = template.map((e) => ({ ...e, id: randomUUID() }))
+                  yield* store.append(`bench-acme.s${storeBatches++ % 100}`, "any", events)
+                  done += batch
+                }
+                return done
+              })
+            )
+          )
+        )
+      ).then(({ raw, value }) => {
+        db.close()
+        return [
+          result(name, "events/s", value.perSecond, raw.perSecond,
+            `${batch} event(s) per transaction; ${value.count} events via the store, ${raw.count} raw`)
+        ]
+      })
+    })
+})
+
+const readBench: Benchmark = {
+  name: "sqlite.readAll",
+  run: () =>
+    withTempDir((dir) => {
+      const file = join(dir, "log.db")
+      return withStore(file, (store) =>
+        Effect.gen(function* () {
+          for (let n = 0; n < readRows; n += 500) {
+            yield* store.append(`bench-acme.s${n % 100}`, "any", Array.from({ length: 500 }, (_, i) => newEvent(n + i)))
+          }
+          const db = openEventDatabase(file, 5_000)
+          const page = db.prepare(`SELECT ${eventColumns} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
+          let rawAfter = 0
+          // The bare loop: the same pages of the same rows, returned as node:sqlite's plain row objects.
+          const raw = (count: number, deadline: number) => {
+            let done = 0
+            while (done < count && performance.now() < deadline) {
+              const rows = page.all(rawAfter, pageSize)
+              rawAfter = rows.length < pageSize ? 0 : (rows[rows.length - 1]!["position"] as number)
+              done += rows.length
+            }
+            return done
+          }
+          let cursor: Position | undefined
+          const measured = (count: number, deadline: number) =>
+            Effect.runPromise(
+              Effect.gen(function* () {
+                let done = 0
+                while (done < count && performance.now() < deadline) {
+                  const events = yield* store.readAll(cursor === undefined ? { limit: pageSize } : { after: cursor, limit: pageSize })
+                  cursor = events.length < pageSize ? undefined : events[events.length - 1]!.position
+                  done += events.length
+                }
+                return done
+              })
+            )
+          const rates = yield* Effect.promise(() => compareRates({ rounds, maxCount: readRows, maxMillis }, raw, measured))
+          db.close()
+          return rates
+        })
+      ).then(({ raw, value }) => [
+        result("sqlite.readAll", "events/s", value.perSecond, raw.perSecond,
+          `pages of ${pageSize}; the store parses data into StoredEvents, the raw loop returns bare rows`)
+      ])
+    })
+}
+
+export const benchmarks: ReadonlyArray<Benchmark> = [
+  appendBench("sqlite.append.single", 1, 50_000),
+  appendBench("sqlite.append.batch100", 100, 300_000),
+  readBench
+]

@@ -1,0 +1,361 @@
+import { Deferred, Duration, Effect, Layer } from "effect"
+import type { DatabaseSync, SQLInputValue, SQLOutputValue } from "node:sqlite"
+import type { Position, StoredEvent } from "../../domain/envelope.ts"
+import { checkStreamName, prepareAppend, type PreparedEvent } from "../../src/eventStore/appendGuard.ts"
+import { planAppend } from "../../src/eventStore/appendRules.ts"
+import { ConcurrencyConflict, DuplicateEventId, StoreUnavailable } from "../../src/eventStore/errors.ts"
+import {
+  EventStore,
+  type AppendError,
+  type AppendResult,
+  type ExpectedRevision,
+  type StreamMetadata
+} from "../../src/eventStore/eventStore.ts"
+import { followLog } from "../../src/eventStore/followLog.ts"
+import { positionFrom } from "../../src/eventStore/position.ts"
+import { firstVisibleRevision } from "../../src/eventStore/retention.ts"
+import { eventColumns, openEventDatabase } from "./sqliteSchema.ts"
+
+export interface SqliteEventStoreOptions {
+  readonly file: string
+  /** How soon a subscriber sees events appended by another process; this process's appends wake it at once. */
+  readonly pollInterval?: Duration.Input
+  /** How long a write waits for another connection's transaction before it fails with StoreUnavailable. */
+  readonly busyTimeoutMillis?: number
+}
+
+// Rows per synchronous read: DatabaseSync blocks the event loop, so long reads go a page at a time.
+const pageSize = 512
+const sqliteConstraintUnique = 2067
+
+type Row = ReadonlyArray<SQLOutputValue>
+
+interface RowStatement {
+  get(...params: Array<SQLInputValue>): Row | undefined
+  all(...params: Array<SQLInputValue>): Array<Row>
+}
+
+/** Decodes a row selected with `eventColumns`. */
+const toStoredEvent = (row: Row): StoredEvent => ({
+  id: row[1] as string,
+  type: row[4] as string,
+  stream: row[2] as string,
+  revision: row[3] as number,
+  position: positionFrom(row[0] as number),
+  at: row[6] as string,
+  tenant: row[7] as string,
+  correlationId: row[8] as string,
+  causationId: row[9] as string,
+  schemaVersion: row[10] as number,
+  data: JSON.parse(row[5] as string)
+})
+
+const toStoredEvents = (rows: ReadonlyArray<Row>): Array<StoredEvent> => {
+  const events = new Array<StoredEvent>(rows.length)
+  for (let i = 0; i < rows.length; i++) events[i] = toStoredEvent(rows[i]!)
+  return events
+}
+
+const unavailable = (action: string, cause: unknown) =>
+  new StoreUnavailable({ message: `SQLite ${action} failed: ${cause instanceof Error ? cause.message : String(cause)}` })
+
+const attempt = <A>(action: string, run: () => A): Effect.Effect<A, StoreUnavailable> =>
+  Effect.try({ try: run, catch: (cause) => unavailable(action, cause) })
+
+const isUniqueViolation = (cause: unknown): boolean =>
+  typeof cause === "object" && cause !== null && (cause as { errcode?: unknown }).errcode === sqliteConstraintUnique
+
+const prepareStatements = (db: DatabaseSync) => {
+  const rows = (sql: string): RowStatement => {
+    const statement = db.prepare(sql)
+    statement.setReturnArrays(true)
+    // @types/node does not model setReturnArrays: these statements return rows as arrays.
+    return statement as unknown as RowStatement
+  }
+  return {
+    begin: db.prepare("BEGIN IMMEDIATE"),
+    commit: db.prepare("COMMIT"),
+    rollback: db.prepare("ROLLBACK"),
+    streamRevision: rows(
+      "SELECT max(coalesce((SELECT MAX(revision) FROM events WHERE stream = ?1), -1)," +
+        " coalesce((SELECT revision FROM scavenged_streams WHERE stream = ?1), -1))"
+    ),
+    keepRevision: db.prepare(
+      "INSERT INTO scavenged_streams (stream, revision) VALUES (?, ?)" +
+        " ON CONFLICT (stream) DO UPDATE SET revision = max(revision, excluded.revision)"
+    ),
+    insert: db.prepare(
+      "INSERT INTO events (id, stream, revision, type, data, at, tenant, correlation_id, causation_id, schema_version)" +
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ),
+    locate: rows("SELECT stream, revision, position FROM events WHERE id = ?"),
+    readAfter: rows(`SELECT ${eventColumns} FROM events WHERE position > ? ORDER BY position LIMIT ?`),
+    readForwards: rows(
+      `SELECT ${eventColumns} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`
+    ),
+    readBackwards: rows(
+      `SELECT ${eventColumns} FROM events WHERE stream = ? AND revision <= ? AND revision >= ? ORDER BY revision DESC LIMIT ?`
+    ),
+    lowestRevision: rows("SELECT MIN(revision) FROM events WHERE stream = ?"),
+    atOfRevision: rows("SELECT at FROM events WHERE stream = ? AND revision = ?"),
+    getMetadata: rows("SELECT max_age, max_count FROM stream_metadata WHERE stream = ?"),
+    setMetadata: db.prepare(
+      "INSERT INTO stream_metadata (stream, max_age, max_count) VALUES (?, ?, ?)" +
+        " ON CONFLICT (stream) DO UPDATE SET max_age = excluded.max_age, max_count = excluded.max_count"
+    ),
+    streamsWithMetadata: rows(
+      "SELECT stream, max_age, max_count FROM stream_metadata WHERE stream > ? ORDER BY stream LIMIT ?"
+    ),
+    deleteBefore: db.prepare("DELETE FROM events WHERE stream = ? AND revision < ?"),
+    head: rows("SELECT MAX(position) FROM events")
+  }
+}
+
+const metadataOf = (row: Row | undefined): StreamMetadata => {
+  const [maxAge, maxCount] = row ?? []
+  return {
+    ...(typeof maxAge === "number" ? { maxAge } : {}),
+    ...(typeof maxCount === "number" ? { maxCount } : {})
+  }
+}
+
+const make = Effect.fnUntraced(function* (options: SqliteEventStoreOptions) {
+  const db = yield* Effect.acquireRelease(
+    attempt("open", () => openEventDatabase(options.file, options.busyTimeoutMillis ?? 5_000)),
+    (db) => Effect.sync(() => db.close())
+  )
+  const sql = yield* attempt("prepare", () => prepareStatements(db))
+  const pollInterval = options.pollInterval ?? Duration.millis(25)
+
+  // Wakes this process's waiting subscribers (made only when one waits); other processes' find the event on
+  // their next poll.
+  let appended: Deferred.Deferred<void> | undefined
+  let lastCommitted: Position | undefined
+
+  /** The stream's revision, -1 when it has none. */
+  const currentRevision = (stream: string): number => sql.streamRevision.get(stream)![0] as number
+
+  const planWithStoredIds = (
+    stream: string,
+    expected: ExpectedRevision,
+    current: number,
+    prepared: ReadonlyArray<PreparedEvent>
+  ) =>
+    planAppend(stream, expected, current, prepared.map((p) => p.event.id), (id) => {
+      const row = sql.locate.get(id)
+      return row === undefined
+        ? undefined
+        : { stream: row[0] as string, revision: row[1] as number, position: positionFrom(row[2] as number) }
+    })
+
+  const insertAll = (stream: string, from: number, prepared: ReadonlyArray<PreparedEvent>): AppendResult => {
+    let revision = from
+    let position = 0
+    for (const { event, data } of prepared) {
+      revision++
+      position = sql.insert.run(
+        event.id,
+        stream,
+        revision,
+        event.type,
+        data,
+        event.at,
+        event.tenant,
+        event.correlationId,
+        event.causationId,
+        event.schemaVersion
+      ).lastInsertRowid as number
+    }
+    return { revision, position: positionFrom(position), appended: true }
+  }
+
+  /**
+   * One append in one IMMEDIATE transaction, so writers in other processes queue on the lock instead of
+   * failing (they wait up to the busy timeout). The hot path assumes the ids are new and lets the unique
+   * index say otherwise; only on a revision mismatch, or after that index refused a row (then in a fresh
+   * transaction), are the ids looked up to tell a replay from a duplicate.
+   */
+  const appendNow = (
+    stream: string,
+    expected: ExpectedRevision,
+    prepared: ReadonlyArray<PreparedEvent>,
+    lookUpIds: boolean
+  ): AppendResult | ConcurrencyConflict | DuplicateEventId => {
+    sql.begin.run()
+    try {
+      const current = currentRevision(stream)
+      const assumingNewIds = planAppend(stream, expected, current, [], () => undefined)
+      const plan = lookUpIds || assumingNewIds._tag !== "Write"
+        ? planWithStoredIds(stream, expected, current, prepared)
+        : assumingNewIds
+      if (plan._tag !== "Write") {
+        sql.rollback.run()
+        return plan._tag === "Replay" ? plan.result : plan
+      }
+      let result: AppendResult
+      try {
+        result = insertAll(stream, current, prepared)
+      } catch (cause) {
+        if (lookUpIds || !isUniqueViolation(cause)) throw cause
+        sql.rollback.run()
+        return appendNow(stream, expected, prepared, true)
+      }
+      sql.commit.run()
+      return result
+    } catch (cause) {
+      if (db.isTransaction) sql.rollback.run()
+      throw cause
+    }
+  }
+
+  /** The first revision retention shows, or undefined when the stream has no stored events. */
+  const firstVisible = (stream: string, nowMs: number): number | undefined => {
+    const lowest = sql.lowestRevision.get(stream)![0] as number | null
+    if (lowest === null) return undefined
+    const metadata = metadataOf(sql.getMetadata.get(stream))
+    if (metadata.maxAge === undefined && metadata.maxCount === undefined) return lowest
+    // Scavenged revisions are gone from the table: count from the lowest one kept, where the rest is contiguous.
+    const shifted = firstVisibleRevision(metadata, currentRevision(stream) - lowest, nowMs, (r) => {
+      const row = sql.atOfRevision.get(stream, r + lowest)
+      return row?.[0] as string | undefined
+    })
+    return shifted + lowest
+  }
+
+  /** Reads up to `limit` events a page at a time, yielding between pages. */
+  const readPaged = <C>(
+    start: C,
+    limit: number,
+    page: (cursor: C, size: number) => ReadonlyArray<Row>,
+    next: (last: Row) => C
+  ) =>
+    Effect.gen(function* () {
+      const events: Array<StoredEvent> = []
+      let cursor = start
+      while (events.length < limit) {
+        const size = Math.min(pageSize, limit - events.length)
+        const rows = yield* attempt("read", () => page(cursor, size))
+        for (const row of rows) events.push(toStoredEvent(row))
+        if (rows.length < size) break
+        cursor = next(rows[rows.length - 1]!)
+        yield* Effect.yieldNow
+      }
+      return events
+    })
+
+  const readAfter = (after: Position | undefined, limit: number): Array<StoredEvent> =>
+    toStoredEvents(sql.readAfter.all(after === undefined ? 0 : Number(after), limit))
+
+  const scavengeStream = (stream: string, nowMs: number): number => {
+    sql.begin.run()
+    try {
+      const revision = currentRevision(stream)
+      const first = firstVisible(stream, nowMs)
+      const removed = first === undefined ? 0 : Number(sql.deleteBefore.run(stream, first).changes)
+      if (removed > 0) sql.keepRevision.run(stream, revision)
+      sql.commit.run()
+      return removed
+    } catch (cause) {
+      if (db.isTransaction) sql.rollback.run()
+      throw cause
+    }
+  }
+
+  return EventStore.of({
+    // The hot path: one synchronous step after validation, without a generator or a span per call.
+    append: (stream, expected, events) =>
+      Effect.flatMap(prepareAppend(stream, events), (prepared) =>
+        Effect.suspend((): Effect.Effect<AppendResult, AppendError> => {
+          let outcome: AppendResult | ConcurrencyConflict | DuplicateEventId
+          try {
+            outcome = appendNow(stream, expected, prepared, false)
+          } catch (cause) {
+            return Effect.fail(unavailable("append", cause))
+          }
+          if (outcome instanceof ConcurrencyConflict || outcome instanceof DuplicateEventId) return Effect.fail(outcome)
+          if (outcome.appended) {
+            lastCommitted = outcome.position
+            if (appended !== undefined) Deferred.doneUnsafe(appended, Effect.void)
+            appended = undefined
+          }
+          return Effect.succeed(outcome)
+        })),
+
+    readStream: Effect.fn("SqliteEventStore.readStream")(function* (stream, options = {}) {
+      yield* checkStreamName(stream)
+      const first = yield* attempt("read", () => firstVisible(stream, Date.now()))
+      const limit = Math.max(0, options.limit ?? Number.MAX_SAFE_INTEGER)
+      if (first === undefined) return []
+      if (options.direction === "backwards") {
+        return yield* readPaged(
+          options.from ?? Number.MAX_SAFE_INTEGER,
+          limit,
+          (from, size) => sql.readBackwards.all(stream, from, first, size),
+          (last) => (last[3] as number) - 1
+        )
+      }
+      return yield* readPaged(
+        Math.max(first, options.from ?? 0),
+        limit,
+        (from, size) => sql.readForwards.all(stream, from, size),
+        (last) => (last[3] as number) + 1
+      )
+    }),
+
+    readAll: (options = {}) =>
+      readPaged(
+        options.after === undefined ? 0 : Number(options.after),
+        Math.max(0, options.limit ?? Number.MAX_SAFE_INTEGER),
+        (after, size) => sql.readAfter.all(after, size),
+        (last) => last[0] as number
+      ),
+
+    subscribe: (options = {}) =>
+      followLog({
+        after: options.after,
+        pageSize,
+        readPage: (after, limit) => attempt("read", () => readAfter(after, limit)),
+        awaitNewer: (after) =>
+          Effect.suspend(() =>
+            lastCommitted !== undefined && (after === undefined || lastCommitted > after)
+              ? Effect.void
+              : Effect.race(Deferred.await((appended ??= Deferred.makeUnsafe<void>())), Effect.sleep(pollInterval))
+          )
+      }),
+
+    setStreamMetadata: Effect.fn("SqliteEventStore.setStreamMetadata")(function* (stream, metadata) {
+      yield* checkStreamName(stream)
+      yield* attempt("write", () => sql.setMetadata.run(stream, metadata.maxAge ?? null, metadata.maxCount ?? null))
+    }),
+
+    getStreamMetadata: Effect.fn("SqliteEventStore.getStreamMetadata")(function* (stream) {
+      yield* checkStreamName(stream)
+      return yield* attempt("read", () => metadataOf(sql.getMetadata.get(stream)))
+    }),
+
+    scavenge: Effect.fn("SqliteEventStore.scavenge")(function* () {
+      const nowMs = Date.now()
+      let removed = 0
+      let after = ""
+      while (true) {
+        const page = yield* attempt("read", () => sql.streamsWithMetadata.all(after, pageSize))
+        for (const [stream] of page) removed += yield* attempt("scavenge", () => scavengeStream(stream as string, nowMs))
+        if (page.length < pageSize) return { removed }
+        after = page[page.length - 1]![0] as string
+        yield* Effect.yieldNow
+      }
+    }),
+
+    headPosition: () =>
+      attempt("read", () => {
+        const head = sql.head.get()![0]
+        return typeof head === "number" ? positionFrom(head) : undefined
+      })
+  })
+})
+
+/** The SQLite event store on one file, which other processes may share; the file is closed with the layer. */
+export const layer = (options: SqliteEventStoreOptions): Layer.Layer<EventStore, StoreUnavailable> =>
+  Layer.effect(EventStore, make(options))
+
+export const layerFile = (file: string): Layer.Layer<EventStore, StoreUnavailable> => layer({ file })
