@@ -27,7 +27,12 @@ export const make = Effect.sync(() => {
     if (last === undefined) return events
     // Revisions survive a scavenge, so an event's index is its revision less the first one kept.
     const offset = events[0]!.revision
-    const first = firstVisibleRevision(metadata.get(stream) ?? {}, last.revision, nowMs, (r) => events[r - offset]?.at)
+    const first = firstVisibleRevision(
+      metadata.get(stream) ?? {},
+      { firstStored: offset, lastRevision: last.revision },
+      nowMs,
+      (r) => events[r - offset]?.at
+    )
     return first <= offset ? events : events.slice(first - offset)
   }
 

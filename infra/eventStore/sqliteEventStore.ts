@@ -214,12 +214,10 @@ const make = Effect.fnUntraced(function* (options: SqliteEventStoreOptions) {
     if (lowest === null) return undefined
     const metadata = metadataOf(sql.getMetadata.get(stream))
     if (metadata.maxAge === undefined && metadata.maxCount === undefined) return lowest
-    // Scavenged revisions are gone from the table: count from the lowest one kept, where the rest is contiguous.
-    const shifted = firstVisibleRevision(metadata, currentRevision(stream) - lowest, nowMs, (r) => {
-      const row = sql.atOfRevision.get(stream, r + lowest)
+    return firstVisibleRevision(metadata, { firstStored: lowest, lastRevision: currentRevision(stream) }, nowMs, (r) => {
+      const row = sql.atOfRevision.get(stream, r)
       return row?.[0] as string | undefined
     })
-    return shifted + lowest
   }
 
   /** Reads up to `limit` events a page at a time, yielding between pages. */

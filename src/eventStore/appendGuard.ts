@@ -47,22 +47,30 @@ const checkEvent = (event: NewEvent): ValidationFailed | PreparedEvent => {
   return { event, data }
 }
 
-/** Checks one append call before any adapter touches its store: a bad call stores nothing. */
+const checkAppend = (stream: string, events: ReadonlyArray<NewEvent>): ValidationFailed | ReadonlyArray<PreparedEvent> => {
+  if (!streamPattern.test(stream)) return invalid("a stream name is 1 to 255 characters, no spaces, not starting with '$'", { stream })
+  if (events.length === 0) return invalid("an append needs at least one event", { stream })
+  const ids = new Set<string>()
+  const prepared: Array<PreparedEvent> = []
+  for (const event of events) {
+    const checked = checkEvent(event)
+    if (checked instanceof ValidationFailed) return checked
+    if (ids.has(event.id)) return invalid("an event id appears twice in one append", { stream, id: event.id })
+    ids.add(event.id)
+    prepared.push(checked)
+  }
+  return prepared
+}
+
+/**
+ * Checks one append call before any adapter touches its store: a bad call stores nothing. Plain code
+ * inside one Effect, since it runs on every append.
+ */
 export const prepareAppend = (
   stream: string,
   events: ReadonlyArray<NewEvent>
 ): Effect.Effect<ReadonlyArray<PreparedEvent>, ValidationFailed> =>
-  Effect.gen(function* () {
-    yield* checkStreamName(stream)
-    if (events.length === 0) return yield* invalid("an append needs at least one event", { stream })
-    const ids = new Set<string>()
-    const prepared: Array<PreparedEvent> = []
-    for (const event of events) {
-      const checked = checkEvent(event)
-      if (checked instanceof ValidationFailed) return yield* checked
-      if (ids.has(event.id)) return yield* invalid("an event id appears twice in one append", { stream, id: event.id })
-      ids.add(event.id)
-      prepared.push(checked)
-    }
-    return prepared
+  Effect.suspend(() => {
+    const checked = checkAppend(stream, events)
+    return checked instanceof ValidationFailed ? Effect.fail(checked) : Effect.succeed(checked)
   })

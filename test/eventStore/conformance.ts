@@ -267,6 +267,20 @@ export const eventStoreConformance = (
         assert.deepStrictEqual((yield* store.readStream(stream)).map((e) => e.revision), [2])
       }))
 
+    it.effect("applies max age again after a scavenge removed the oldest events", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const stream = freshStream()
+        yield* store.append(stream, "no_stream", events(2))
+        yield* store.setStreamMetadata(stream, { maxAge: 1 })
+        yield* Effect.sleep("1100 millis")
+        yield* store.append(stream, 1, events(2))
+        yield* store.scavenge()
+        assert.deepStrictEqual((yield* store.readStream(stream)).map((e) => e.revision), [2, 3])
+        yield* Effect.sleep("1100 millis")
+        assert.deepStrictEqual(yield* store.readStream(stream), [])
+      }))
+
     it.effect("stores 1 MiB events and many small ones", () =>
       Effect.gen(function* () {
         const store = yield* EventStore

@@ -50,21 +50,6 @@ describe("SQLite event store", () => {
       assert.strictEqual(next.revision, 3)
     })))
 
-  it.live("applies max age again after a scavenge removed the oldest events", () =>
-    withStore("age-after-scavenge", Effect.gen(function* () {
-      const store = yield* EventStore
-      const stream = "test-acme.aging"
-      yield* store.append(stream, "no_stream", events(2))
-      yield* store.setStreamMetadata(stream, { maxAge: 1 })
-      yield* Effect.sleep("1100 millis")
-      yield* store.append(stream, 1, events(2))
-      assert.strictEqual((yield* store.scavenge()).removed, 2)
-      assert.deepStrictEqual((yield* store.readStream(stream)).map((e) => e.revision), [2, 3])
-      yield* Effect.sleep("1100 millis")
-      assert.deepStrictEqual(yield* store.readStream(stream), [])
-      assert.strictEqual((yield* store.scavenge()).removed, 2)
-    })))
-
   it.live("a subscriber sees events that another connection to the file appends", () =>
     Effect.gen(function* () {
       const file = join(dir, "two-connections.db")
