@@ -3,9 +3,10 @@
  * holds either one JSON document (`--json`) or a table for people.
  */
 import type { Benchmark, BenchResult } from "./benchmark.ts"
+import { benchmarks as commands } from "./commands.bench.ts"
 import { benchmarks as sqliteEventStore } from "./sqliteEventStore.bench.ts"
 
-const modules: ReadonlyArray<ReadonlyArray<Benchmark>> = [sqliteEventStore]
+const modules: ReadonlyArray<ReadonlyArray<Benchmark>> = [sqliteEventStore, commands]
 
 const args = process.argv.slice(2)
 const json = args.includes("--json")

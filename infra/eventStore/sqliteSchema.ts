@@ -1,3 +1,5 @@
+import { mkdirSync } from "node:fs"
+import { dirname } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 
 /**
@@ -43,6 +45,7 @@ export const eventColumns =
 
 /** Opens (and on first use creates) an event store file; several processes may open the same file. */
 export const openEventDatabase = (file: string, busyTimeoutMillis: number): DatabaseSync => {
+  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true })
   const db = new DatabaseSync(file, { timeout: busyTimeoutMillis })
   try {
     db.exec("PRAGMA journal_mode = WAL")

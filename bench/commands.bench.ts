@@ -1,0 +1,105 @@
+/**
+ * End to end commands: 64 concurrent senders, `umbra.cmd` request to reply, through the whole control
+ * plane (gateway, SQLite store, relay, sagas), next to a bare NATS request/reply service whose handler
+ * makes one SQLite insert, in the same run.
+ */
+import { connect } from "@nats-io/transport-node"
+import { Effect } from "effect"
+import { randomUUID } from "node:crypto"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { openEventDatabase } from "../infra/eventStore/sqliteSchema.ts"
+import { controlPlaneLayer, startControlPlane } from "../infra/serve/controlPlane.ts"
+import { startTestNatsServer } from "../test/harness/natsServer.ts"
+import { testConfig } from "../test/support/controlPlane.ts"
+import { type Benchmark, result } from "./benchmark.ts"
+import { requestLoad } from "./natsLoad.ts"
+
+const senders = 64
+const maxCount = 6_000
+const maxMillis = 15_000
+const encoder = new TextEncoder()
+
+const rawEcho = async (url: string, dir: string) => {
+  const db = openEventDatabase(join(dir, "raw.db"), 5_000)
+  const insert = db.prepare(
+    "INSERT INTO events (id, stream, revision, type, data, at, tenant, correlation_id, causation_id, schema_version)" +
+      " VALUES (?, ?, 0, 'ClientConnected', ?, ?, 'acme', ?, ?, 1)"
+  )
+  const server = await connect({ servers: url })
+  const client = await connect({ servers: url })
+  const sub = server.subscribe("bench.echo", { queue: "bench" })
+  void (async () => {
+    for await (const msg of sub) {
+      const body = msg.string()
+      const id = randomUUID()
+      insert.run(id, `client-acme.${id}`, body, new Date().toISOString(), id, id)
+      msg.respond(msg.data)
+    }
+  })()
+  await server.flush()
+  try {
+    return await requestLoad(client, {
+      subject: () => "bench.echo",
+      body: (i) => encoder.encode(JSON.stringify({ clientId: `c${i}`, tier: "basic" })),
+      senders,
+      maxCount,
+      maxMillis
+    })
+  } finally {
+    await client.drain()
+    await server.drain()
+    db.close()
+  }
+}
+
+const umbraCommands = (url: string, dir: string) =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      yield* startControlPlane(testConfig(dir, url))
+      return yield* Effect.promise(async () => {
+        const client = await connect({ servers: url })
+        try {
+          return await requestLoad(client, {
+            subject: () => "umbra.cmd.acme.ConnectClient",
+            body: (i) => encoder.encode(JSON.stringify({ commandId: randomUUID(), data: { clientId: `c${i}`, tier: "basic" } })),
+            senders,
+            maxCount,
+            maxMillis,
+            ok: (reply) => new TextDecoder().decode(reply).startsWith('{"ok":true')
+          })
+        } finally {
+          await client.drain()
+        }
+      })
+    }).pipe(Effect.scoped, Effect.provide(controlPlaneLayer(testConfig(dir, url), url)))
+  )
+
+export const benchmarks: ReadonlyArray<Benchmark> = [
+  {
+    name: "commands.e2e",
+    run: async () => {
+      const nats = await startTestNatsServer()
+      const dir = mkdtempSync(join(tmpdir(), "umbra-bench-"))
+      try {
+        const raw = await rawEcho(nats.url, dir)
+        const umbra = await umbraCommands(nats.url, join(dir, "umbra"))
+        const ms = (n: number) => n.toFixed(2)
+        return [
+          result(
+            "commands.e2e",
+            "commands/s",
+            umbra.perSecond,
+            raw.perSecond,
+            `${senders} senders, ${umbra.count} commands (${umbra.failed} failed); p50/p99 ${ms(umbra.p50Ms)}/${ms(umbra.p99Ms)} ms; ` +
+              `raw echo + 1 SQLite insert p50/p99 ${ms(raw.p50Ms)}/${ms(raw.p99Ms)} ms`
+          )
+        ]
+      } finally {
+        await nats.stop()
+        rmSync(dir, { recursive: true, force: true })
+      }
+    }
+  }
+]
