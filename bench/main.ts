@@ -4,9 +4,10 @@
  */
 import type { Benchmark, BenchResult } from "./benchmark.ts"
 import { benchmarks as commands } from "./commands.bench.ts"
+import { benchmarks as relay } from "./relay.bench.ts"
 import { benchmarks as sqliteEventStore } from "./sqliteEventStore.bench.ts"
 
-const modules: ReadonlyArray<ReadonlyArray<Benchmark>> = [sqliteEventStore, commands]
+const modules: ReadonlyArray<ReadonlyArray<Benchmark>> = [sqliteEventStore, commands, relay]
 
 const args = process.argv.slice(2)
 const json = args.includes("--json")

@@ -1,0 +1,93 @@
+/**
+ * The relay: events already in the SQLite store published to JetStream (window 100), next to a bare
+ * pipelined JetStream publish loop with the same window, message count and payload size, in the same run.
+ */
+import { Effect, Layer, Schedule } from "effect"
+import { randomUUID } from "node:crypto"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import type { NewEvent } from "../domain/envelope.ts"
+import { layerFile } from "../infra/eventStore/sqliteEventStore.ts"
+import * as natsConnection from "../infra/nats/connection.ts"
+import * as jetstreamSetup from "../infra/nats/jetstreamSetup.ts"
+import * as natsEventBus from "../infra/nats/natsEventBus.ts"
+import { layer as memoryCheckpoints } from "../infra/readModels/memoryCheckpoints.ts"
+import { EventStore } from "../src/eventStore/eventStore.ts"
+import { makeRelay } from "../src/relay.ts"
+import { startTestNatsServer } from "../test/harness/natsServer.ts"
+import { type Benchmark, result } from "./benchmark.ts"
+import { rawJetStreamPublish } from "./jetstreamPublish.ts"
+
+const count = 30_000
+const window = 100
+
+const newEvent = (n: number): NewEvent => ({
+  id: randomUUID(),
+  type: "ProfileRefined",
+  at: new Date().toISOString(),
+  tenant: "acme",
+  correlationId: randomUUID(),
+  causationId: randomUUID(),
+  schemaVersion: 1,
+  data: { clientId: `c${n % 500}`, expected: { cpuMillis: 1000 + n, memoryMiB: 2048, storageGiB: 20 }, reason: "forecast" }
+})
+
+const relayRate = (url: string, file: string) =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      for (let i = 0; i < count; i += 100) {
+        yield* store.append(`profile-acme.c${i}`, "no_stream", Array.from({ length: 100 }, (_, k) => newEvent(i + k)))
+      }
+      const relay = yield* makeRelay
+      const started = performance.now()
+      yield* Effect.forkScoped(relay.run)
+      yield* relay.status.pipe(
+        Effect.repeat({ until: (status) => status.published >= count, schedule: Schedule.spaced("5 millis") }),
+        Effect.timeout("120 seconds")
+      )
+      return (count * 1000) / (performance.now() - started)
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(
+        Layer.mergeAll(
+          layerFile(file),
+          memoryCheckpoints,
+          natsEventBus.layer({ publishWindow: window }).pipe(
+            Layer.provideMerge(jetstreamSetup.layer()),
+            Layer.provide(natsConnection.layer({ url, name: "umbra-bench" }))
+          )
+        )
+      )
+    )
+  )
+
+export const benchmarks: ReadonlyArray<Benchmark> = [
+  {
+    name: "relay",
+    run: async () => {
+      const nats = await startTestNatsServer()
+      const dir = mkdtempSync(join(tmpdir(), "umbra-bench-"))
+      try {
+        const envelopeBytes = Buffer.byteLength(JSON.stringify({ ...newEvent(1), stream: "profile-acme.c1", revision: 0, position: "0".repeat(20) }))
+        const before = await rawJetStreamPublish(nats.url, count, window, { payloadBytes: envelopeBytes })
+        const relayed = await relayRate(nats.url, join(dir, "events.db"))
+        const after = await rawJetStreamPublish(nats.url, count, window, { payloadBytes: envelopeBytes })
+        const baseline = (before.perSecond + after.perSecond) / 2
+        return [
+          result(
+            "relay",
+            "events/s",
+            relayed,
+            baseline,
+            `${count} stored events of ~${envelopeBytes} B, window ${window}; raw pipelined publish measured before and after (mean)`
+          )
+        ]
+      } finally {
+        await nats.stop()
+        rmSync(dir, { recursive: true, force: true })
+      }
+    }
+  }
+]
