@@ -14,7 +14,7 @@ import { controlPlaneLayer, startControlPlane } from "../infra/serve/controlPlan
 import { startTestNatsServer } from "../test/harness/natsServer.ts"
 import { testConfig } from "../test/support/controlPlane.ts"
 import { type Benchmark, result } from "./benchmark.ts"
-import { requestLoad } from "./natsLoad.ts"
+import { type LoadResult, requestLoad } from "./natsLoad.ts"
 
 const senders = 64
 const maxCount = 6_000
@@ -54,6 +54,13 @@ const rawEcho = async (url: string, dir: string) => {
   }
 }
 
+const isOk = (reply: Uint8Array) => new TextDecoder().decode(reply).startsWith('{"ok":true')
+const command = (data: unknown) => encoder.encode(JSON.stringify({ commandId: randomUUID(), data }))
+
+/**
+ * Two loads on one control plane: ConnectClient (one event, then the connect saga adds two more in the
+ * background) and RefineProfile on the connected clients (one event, nothing downstream).
+ */
 const umbraCommands = (url: string, dir: string) =>
   Effect.runPromise(
     Effect.gen(function* () {
@@ -61,14 +68,24 @@ const umbraCommands = (url: string, dir: string) =>
       return yield* Effect.promise(async () => {
         const client = await connect({ servers: url })
         try {
-          return await requestLoad(client, {
+          const connectLoad = await requestLoad(client, {
             subject: () => "umbra.cmd.acme.ConnectClient",
-            body: (i) => encoder.encode(JSON.stringify({ commandId: randomUUID(), data: { clientId: `c${i}`, tier: "basic" } })),
+            body: (i) => command({ clientId: `c${i}`, tier: "basic" }),
             senders,
             maxCount,
             maxMillis,
-            ok: (reply) => new TextDecoder().decode(reply).startsWith('{"ok":true')
+            ok: isOk
           })
+          const clients = connectLoad.count
+          const refineLoad = await requestLoad(client, {
+            subject: () => "umbra.cmd.acme.RefineProfile",
+            body: (i) => command({ clientId: `c${i % clients}`, expected: { cpuMillis: 600 + i }, reason: "bench" }),
+            senders,
+            maxCount,
+            maxMillis,
+            ok: isOk
+          })
+          return { connectLoad, refineLoad }
         } finally {
           await client.drain()
         }
@@ -86,15 +103,18 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
         const raw = await rawEcho(nats.url, dir)
         const umbra = await umbraCommands(nats.url, join(dir, "umbra"))
         const ms = (n: number) => n.toFixed(2)
-        return [
+        const rawNotes = `raw echo + 1 SQLite insert p50/p99 ${ms(raw.p50Ms)}/${ms(raw.p99Ms)} ms`
+        const row = (name: string, what: string, load: LoadResult) =>
           result(
-            "commands.e2e",
+            name,
             "commands/s",
-            umbra.perSecond,
+            load.perSecond,
             raw.perSecond,
-            `${senders} senders, ${umbra.count} commands (${umbra.failed} failed); p50/p99 ${ms(umbra.p50Ms)}/${ms(umbra.p99Ms)} ms; ` +
-              `raw echo + 1 SQLite insert p50/p99 ${ms(raw.p50Ms)}/${ms(raw.p99Ms)} ms`
+            `${senders} senders, ${load.count} ${what} (${load.failed} failed); p50/p99 ${ms(load.p50Ms)}/${ms(load.p99Ms)} ms; ${rawNotes}`
           )
+        return [
+          row("commands.e2e.connect", "ConnectClient (+ saga: 2 more events each)", umbra.connectLoad),
+          row("commands.e2e.refine", "RefineProfile (1 event each)", umbra.refineLoad)
         ]
       } finally {
         await nats.stop()

@@ -39,5 +39,7 @@ layer(controlPlaneTestLayer, { excludeTestServices: true, timeout: "180 seconds"
         30_000,
         "every acknowledged command's event on JetStream, once"
       )
-    }))
+    }),
+    180_000
+  )
 })

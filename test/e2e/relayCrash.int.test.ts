@@ -82,5 +82,7 @@ layer(controlPlaneClientLayer, { excludeTestServices: true, timeout: "180 second
       assert.deepStrictEqual(new Set(published), new Set(stored))
       assert.isAtLeast(stored.length, 20 + 3 * 20, "the late clients' events, their saga steps and profiles")
       yield* stop(second, "SIGTERM")
-    }))
+    }),
+    180_000
+  )
 })

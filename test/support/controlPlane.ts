@@ -1,5 +1,5 @@
 import { jetstream } from "@nats-io/jetstream"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, References } from "effect"
 import { randomUUID } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -26,6 +26,9 @@ export const testConfig = (dataDir: string, natsUrl: string): UmbraConfig => ({
   publishWindow: 100
 })
 
+/** Warnings and errors only: the control plane's info lines would drown the test report. */
+export const quietLogs = Layer.succeed(References.MinimumLogLevel, "Warn")
+
 /** The data directory of the control plane under test. */
 export class TestDataDir extends Context.Service<TestDataDir, string>()("umbra/test/TestDataDir") {}
 
@@ -49,7 +52,7 @@ export const controlPlaneTestLayer = Layer.unwrap(
     const running = Layer.effectDiscard(startControlPlane(config))
     return running.pipe(Layer.provideMerge(controlPlaneLayer(config, server.url)))
   })
-).pipe(Layer.provideMerge(Layer.mergeAll(natsTestLayer, dataDirLayer)))
+).pipe(Layer.provideMerge(Layer.mergeAll(natsTestLayer, dataDirLayer)), Layer.provide(quietLogs))
 
 export interface Reply {
   readonly ok: boolean
