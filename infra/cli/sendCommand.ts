@@ -1,10 +1,10 @@
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
-import { parseArgs } from "node:util"
 import { tokenPattern } from "../../domain/ids.ts"
 import { subjects } from "../../domain/subjects.ts"
 import { EventBus } from "../../src/eventBus.ts"
 import { busClientLayer, busUnavailable } from "./busClient.ts"
+import { parseOptions } from "./options.ts"
 import { print, usage } from "./runMain.ts"
 
 export const sendHelp = `Usage: umbra send <CommandType> --tenant <tenant> --data '<json>' [options]
@@ -23,8 +23,7 @@ Options:
 
 export const sendCommand = (argv: ReadonlyArray<string>) =>
   Effect.gen(function* () {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
+    const { values, positionals } = yield* parseOptions(argv, {
       allowPositionals: true,
       options: {
         tenant: { type: "string" },
@@ -60,4 +59,8 @@ export const sendCommand = (argv: ReadonlyArray<string>) =>
     const parsed = JSON.parse(new TextDecoder().decode(reply)) as { readonly ok?: boolean }
     yield* print(values.json ? JSON.stringify(parsed) : JSON.stringify(parsed, null, 2))
     return parsed.ok === true ? 0 : 1
-  }).pipe(Effect.provide(busClientLayer), Effect.catchTag("BusUnavailable", busUnavailable))
+  }).pipe(
+    Effect.provide(busClientLayer),
+    Effect.catchTag("BusUnavailable", busUnavailable),
+    Effect.catchTag("UsageError", (error) => usage(error.message, sendHelp))
+  )

@@ -1,9 +1,9 @@
 import { Effect, Layer } from "effect"
-import { parseArgs } from "node:util"
 import { UmbraConfig } from "../config.ts"
 import * as logging from "../logging/logger.ts"
 import { controlPlaneLayer, runControlPlane } from "../serve/controlPlane.ts"
 import { ensureNats } from "../serve/embeddedNats.ts"
+import { parseOptions } from "./options.ts"
 import { print, usage } from "./runMain.ts"
 
 export const serveHelp = `Usage: umbra serve
@@ -16,9 +16,9 @@ store under UMBRA_DATA_DIR/nats) and stops it on exit. SIGINT or SIGTERM shuts d
 
 export const serveCommand = (argv: ReadonlyArray<string>) =>
   Effect.gen(function* () {
-    const { values } = parseArgs({ args: [...argv], options: { help: { type: "boolean" } }, strict: false })
+    const { values, positionals } = yield* parseOptions(argv, { allowPositionals: true, options: { help: { type: "boolean" } } })
     if (values.help === true) return yield* print(serveHelp).pipe(Effect.as(0))
-    if (argv.length > 0) return yield* usage(`serve takes no arguments (got ${argv.join(" ")})`, serveHelp)
+    if (positionals.length > 0) return yield* usage(`serve takes no arguments (got ${positionals.join(" ")})`, serveHelp)
     const config = yield* UmbraConfig
     // Scopes close inside out: the control plane's fibers, then its services, then an embedded nats-server.
     const program = Effect.gen(function* () {
@@ -29,4 +29,4 @@ export const serveCommand = (argv: ReadonlyArray<string>) =>
       Effect.catch((error) => Effect.logError(error.message).pipe(Effect.as(1))),
       Effect.provide(Layer.mergeAll(logging.layer({ level: config.logLevel, format: config.logFormat })))
     )
-  })
+  }).pipe(Effect.catchTag("UsageError", (error) => usage(error.message, serveHelp)))

@@ -1,9 +1,9 @@
 import { Effect, Stream } from "effect"
-import { parseArgs } from "node:util"
 import { tokenPattern } from "../../domain/ids.ts"
 import { subjects } from "../../domain/subjects.ts"
 import { EventBus, type FollowFrom } from "../../src/eventBus.ts"
 import { busClientLayer, busUnavailable } from "./busClient.ts"
+import { parseOptions } from "./options.ts"
 import { print, usage } from "./runMain.ts"
 
 export const tailHelp = `Usage: umbra tail [--tenant <t>] [--type <EventType>] [--from start|now|<seq>] [--json]
@@ -24,8 +24,7 @@ const parseFrom = (from: string): FollowFrom | undefined => {
 
 export const tailCommand = (argv: ReadonlyArray<string>) =>
   Effect.gen(function* () {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
+    const { values, positionals } = yield* parseOptions(argv, {
       allowPositionals: true,
       options: {
         tenant: { type: "string" },
@@ -54,4 +53,8 @@ export const tailCommand = (argv: ReadonlyArray<string>) =>
       )
     )
     return 0
-  }).pipe(Effect.provide(busClientLayer), Effect.catchTag("BusUnavailable", busUnavailable))
+  }).pipe(
+    Effect.provide(busClientLayer),
+    Effect.catchTag("BusUnavailable", busUnavailable),
+    Effect.catchTag("UsageError", (error) => usage(error.message, tailHelp))
+  )
