@@ -8,6 +8,8 @@ import { EventStore } from "./eventStore/eventStore.ts"
 
 export const relayReader = "relay"
 
+const batchSize = 4_096
+
 /** Observations were committed on JetStream where they were produced; the relay never republishes them. */
 const isObservation = (event: StoredEvent) => {
   const category = parseStreamName(event.stream)?.category
@@ -41,7 +43,11 @@ export const makeRelay = Effect.gen(function* () {
 
   const tail = Effect.gen(function* () {
     const after = yield* checkpoints.load(relayReader)
-    yield* store.subscribe(after === undefined ? {} : { after }).pipe(Stream.runForEachArray(relayBatch))
+    // Catch-up pages arrive back to back: larger batches keep JetStream's window full for longer, since
+    // each batch is acknowledged in full before the checkpoint moves.
+    yield* store
+      .subscribe(after === undefined ? {} : { after })
+      .pipe(Stream.groupedWithin(batchSize, "5 millis"), Stream.runForEach(relayBatch))
   })
 
   /** How many events wait behind the checkpoint (counted up to `cap`, to keep the question cheap). */
