@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Effect } from "effect"
 import { backtestCommand } from "../backtest/backtestCommand.ts"
+import { agentCommand } from "./agentCommand.ts"
+import { imageCommand } from "./imageCommand.ts"
 import { print, runMain, usage } from "./runMain.ts"
 import { sendCommand } from "./sendCommand.ts"
 import { serveCommand } from "./serveCommand.ts"
@@ -12,6 +14,8 @@ Commands:
   serve      run the control plane (command gateway, relay, sagas) on embedded defaults
   send       send one command and print the reply
   tail       follow events as they reach JetStream
+  image      build the agent and sample workload images offline (image build)
+  agent      the process inside each instance: heartbeats, telemetry, control requests
   backtest   run the forecaster over CSV traces and compare it with baselines
 
 Run 'umbra <command> --help' for a command's options. Configuration is read from the environment: see README.md.`
@@ -20,6 +24,8 @@ const commands: Record<string, (argv: ReadonlyArray<string>) => Effect.Effect<nu
   serve: serveCommand,
   send: sendCommand,
   tail: tailCommand,
+  image: imageCommand,
+  agent: agentCommand,
   backtest: (argv) => Effect.promise(() => backtestCommand(argv))
 }
 

@@ -1,0 +1,129 @@
+import type { Msg, NatsConnection as CoreConnection } from "@nats-io/transport-node"
+import { Clock, Deferred, Effect, Ref, Schedule, Schema, Stream } from "effect"
+import { Heartbeat, TelemetrySample } from "../../domain/signals.ts"
+import { subjects } from "../../domain/subjects.ts"
+import { NatsConnection } from "../nats/connection.ts"
+import type { AgentConfig } from "./agentConfig.ts"
+import { coresBetween, detectUsageSource, readUsage } from "./cgroupUsage.ts"
+import { ControlReplyJson, ControlRequestJson, type ControlReply } from "./controlProtocol.ts"
+import { controlSubject } from "./controlSubject.ts"
+import { probeReady } from "./readiness.ts"
+import { inventory, settle } from "./stateInventory.ts"
+import { readWorkloadMetrics } from "./workloadMetrics.ts"
+import { startWorkload } from "./workloadProcess.ts"
+
+const encodeHeartbeat = Schema.encodeSync(Schema.fromJsonString(Heartbeat))
+const encodeTelemetry = Schema.encodeSync(Schema.fromJsonString(TelemetrySample))
+const encodeReply = Schema.encodeSync(ControlReplyJson)
+
+const isoNow = Clock.currentTimeMillis.pipe(Effect.map((millis) => new Date(millis).toISOString()))
+
+/**
+ * Core publish, not `js.publish`: a signal is an observation superseded by the next one within seconds, so
+ * waiting for a JetStream ack would only stall the loop while NATS is away. The stream still stores it
+ * (UMBRA_SIGNALS captures `umbra.sig.>`), and the client buffers publishes while it reconnects.
+ */
+const publish = (nc: CoreConnection, subject: string, body: string) =>
+  Effect.try(() => nc.publish(subject, body)).pipe(
+    Effect.catch((cause) => Effect.logWarning("signal not published").pipe(Effect.annotateLogs({ subject, error: String(cause) })))
+  )
+
+const answer = (request: Msg, paths: ReadonlyArray<string>, markDraining: Effect.Effect<void>) =>
+  Schema.decodeUnknownEffect(ControlRequestJson)(request.string()).pipe(
+    Effect.flatMap((decoded): Effect.Effect<ControlReply> => {
+      switch (decoded.op) {
+        case "statePaths":
+          return Effect.forEach(paths, inventory).pipe(Effect.map((found) => ({
+            ok: true as const,
+            op: "statePaths" as const,
+            paths: found.map(({ path, exists, files, bytes }) => ({ path, exists, files: files.length, bytes }))
+          })))
+        case "prepareTransfer":
+          return settle(paths).pipe(Effect.map(({ settled, paths: found }) => ({
+            ok: true as const,
+            op: "prepareTransfer" as const,
+            settled,
+            files: found.reduce((sum, path) => sum + path.files.length, 0),
+            bytes: found.reduce((sum, path) => sum + path.bytes, 0),
+            paths: found.map(({ path, files, bytes }) => ({ path, files, bytes }))
+          })))
+        case "drain":
+          return markDraining.pipe(Effect.as({ ok: true as const, op: "drain" as const, ready: false as const }))
+      }
+    }),
+    Effect.catchTag("SchemaError", (error) =>
+      Effect.succeed<ControlReply>({ ok: false, error: { tag: "ValidationFailed", message: error.message } })),
+    Effect.flatMap((reply) => Effect.try(() => request.respond(encodeReply(reply)))),
+    Effect.catch((cause) => Effect.logWarning("control reply failed").pipe(Effect.annotateLogs({ error: String(cause) })))
+  )
+
+/**
+ * The agent inside an instance: heartbeats and telemetry on `umbra.sig.<tenant>.<id>.{hb,tm}`, control
+ * requests on `umbra.ctl.<tenant>.<id>`, and the workload as a supervised child when one is configured.
+ * Runs until interrupted (SIGTERM: drain, stop the workload, close NATS) or until the workload exits, whose
+ * exit code it returns.
+ */
+export const runAgent = Effect.fn("Agent.run")(function* (config: AgentConfig) {
+  const nc = yield* NatsConnection
+  const { tenant, instanceId } = config
+  const draining = yield* Ref.make(false)
+  const seq = yield* Ref.make(0)
+
+  const heartbeat = (ready: boolean) =>
+    Effect.gen(function* () {
+      const at = yield* isoNow
+      const n = yield* Ref.getAndUpdate(seq, (value) => value + 1)
+      yield* publish(nc, subjects.signal(tenant, instanceId, "hb"), encodeHeartbeat({ instanceId, seq: n, at, ready }))
+    })
+
+  const workload = config.workload === undefined ? undefined : yield* startWorkload(config.workload)
+
+  const beat = Effect.gen(function* () {
+    const ready = (yield* Ref.get(draining)) ? false : yield* probeReady(config.readyUrl)
+    yield* heartbeat(ready)
+  })
+  yield* beat.pipe(Effect.repeat(Schedule.spaced(config.heartbeatMs)), Effect.forkScoped)
+
+  const source = yield* detectUsageSource(config.usageSource)
+  const last = yield* Ref.make(yield* readUsage(source))
+  const sample = Effect.gen(function* () {
+    const reading = yield* readUsage(source)
+    const before = yield* Ref.getAndSet(last, reading)
+    const metrics = yield* readWorkloadMetrics(config.metricsFile)
+    const body: TelemetrySample = {
+      instanceId,
+      at: yield* isoNow,
+      cpu: coresBetween(before, reading),
+      memBytes: reading.memBytes,
+      ...(metrics === undefined ? {} : { metrics })
+    }
+    yield* publish(nc, subjects.signal(tenant, instanceId, "tm"), encodeTelemetry(body))
+  })
+  yield* Effect.sleep(config.telemetryMs).pipe(Effect.andThen(sample), Effect.forever, Effect.forkScoped)
+
+  const subscription = yield* Effect.acquireRelease(
+    Effect.sync(() => nc.subscribe(controlSubject(tenant, instanceId))),
+    (sub) => Effect.sync(() => sub.unsubscribe())
+  )
+  const markDraining = Ref.set(draining, true).pipe(Effect.andThen(Effect.logInfo("draining: heartbeats say not ready")))
+  yield* Stream.fromAsyncIterable(subscription, (cause) => cause).pipe(
+    Stream.runForEach((request) => answer(request, config.statePaths, markDraining)),
+    Effect.ignore,
+    Effect.forkScoped
+  )
+
+  // Runs first on shutdown (finalizers run in reverse): the last heartbeat says not ready, then it is flushed.
+  yield* Effect.addFinalizer(() =>
+    Ref.set(draining, true).pipe(
+      Effect.andThen(heartbeat(false)),
+      Effect.andThen(Effect.tryPromise(() => nc.flush()).pipe(Effect.timeout("2 seconds"), Effect.ignore))
+    )
+  )
+  yield* Effect.logInfo("agent started").pipe(
+    Effect.annotateLogs({ tenant, instanceId, usage: source, workload: workload?.pid ?? "none" })
+  )
+  if (workload === undefined) return yield* Effect.never
+  const code = yield* Deferred.await(workload.exited)
+  yield* Effect.logWarning("workload exited").pipe(Effect.annotateLogs({ code }))
+  return code
+})

@@ -1,0 +1,32 @@
+import { Config, Option, Schema } from "effect"
+import { InstanceId, TenantId } from "../../domain/ids.ts"
+
+const Millis = Schema.Int.check(Schema.isBetween({ minimum: 50, maximum: 3_600_000 }))
+
+/** The agent's settings, from the environment of its instance (set by the instance runtime). */
+export const AgentConfig = Config.all({
+  natsUrl: Config.String("NATS_URL").pipe(Config.withDefault("nats://127.0.0.1:4222")),
+  tenant: Config.schema(TenantId, "UMBRA_TENANT"),
+  instanceId: Config.schema(InstanceId, "UMBRA_INSTANCE_ID"),
+  heartbeatMs: Config.schema(Millis, "UMBRA_HEARTBEAT_MS").pipe(
+    Config.withDefault(1_000)
+  ),
+  telemetryMs: Config.schema(Millis, "UMBRA_TELEMETRY_MS").pipe(
+    Config.withDefault(5_000)
+  ),
+  readyUrl: Config.option(Config.URL("UMBRA_READY_URL")).pipe(Config.map(Option.getOrUndefined)),
+  statePaths: Config.String("UMBRA_STATE_PATHS").pipe(
+    Config.withDefault(""),
+    Config.map((paths) => paths.split(",").map((path) => path.trim()).filter((path) => path !== ""))
+  ),
+  metricsFile: Config.option(Config.String("UMBRA_METRICS_FILE")).pipe(Config.map(Option.getOrUndefined)),
+  /** A command line (split on spaces) the agent starts and supervises: the instance's workload. */
+  workload: Config.option(Config.String("UMBRA_WORKLOAD")).pipe(
+    Config.map(Option.map((line) => line.split(/\s+/).filter((word) => word !== ""))),
+    Config.map(Option.getOrUndefined)
+  ),
+  /** `cgroup` (containers), `process` (the process runtime: a cgroup there would be the host's) or `auto`. */
+  usageSource: Config.Literals(["auto", "cgroup", "process"], "UMBRA_USAGE_SOURCE").pipe(Config.withDefault("auto" as const)),
+  logLevel: Config.String("UMBRA_LOG_LEVEL").pipe(Config.withDefault("info"))
+})
+export type AgentConfig = Config.Success<typeof AgentConfig>

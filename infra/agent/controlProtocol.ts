@@ -1,0 +1,48 @@
+import { Schema } from "effect"
+
+/** A request on `umbra.ctl.<tenant>.<instanceId>`. */
+export const ControlRequest = Schema.Struct({
+  op: Schema.Literals(["statePaths", "prepareTransfer", "drain"])
+})
+export type ControlRequest = typeof ControlRequest.Type
+export const ControlRequestJson = Schema.fromJsonString(ControlRequest)
+
+const StateFile = Schema.Struct({ path: Schema.String, bytes: Schema.Number })
+
+export const StatePathReport = Schema.Struct({
+  path: Schema.String,
+  exists: Schema.Boolean,
+  files: Schema.Number,
+  bytes: Schema.Number
+})
+
+/** Replies; each carries `ok`, failures carry a tagged error like command replies do. */
+export const StatePathsReply = Schema.Struct({
+  ok: Schema.Literal(true),
+  op: Schema.Literal("statePaths"),
+  paths: Schema.Array(StatePathReport)
+})
+
+export const PrepareTransferReply = Schema.Struct({
+  ok: Schema.Literal(true),
+  op: Schema.Literal("prepareTransfer"),
+  settled: Schema.Boolean,
+  files: Schema.Number,
+  bytes: Schema.Number,
+  paths: Schema.Array(Schema.Struct({ path: Schema.String, files: Schema.Array(StateFile), bytes: Schema.Number }))
+})
+
+export const DrainReply = Schema.Struct({
+  ok: Schema.Literal(true),
+  op: Schema.Literal("drain"),
+  ready: Schema.Literal(false)
+})
+
+export const ControlFailure = Schema.Struct({
+  ok: Schema.Literal(false),
+  error: Schema.Struct({ tag: Schema.String, message: Schema.String })
+})
+
+export const ControlReply = Schema.Union([StatePathsReply, PrepareTransferReply, DrainReply, ControlFailure])
+export type ControlReply = typeof ControlReply.Type
+export const ControlReplyJson = Schema.fromJsonString(ControlReply)

@@ -1,0 +1,139 @@
+import type Docker from "dockerode"
+import type { InstanceSpec } from "../../src/instanceRuntime.ts"
+
+/**
+ * How an instance is attached: `host` shares the host's network (the agent reaches NATS on 127.0.0.1, the
+ * only way on this machine); `client` puts it on its client's own bridge network built from the profile
+ * (subnet, `Internal` when egress is off, ingress ports published on 127.0.0.1) — for a NATS reachable
+ * from that network.
+ */
+export type NetworkPlacement = "host" | "client"
+
+export interface ContainerSettingsOptions {
+  readonly natsUrl: string
+  readonly pidsLimit: number
+  readonly tmpSizeMiB: number
+  readonly placement: NetworkPlacement
+}
+
+export const label = {
+  tenant: "umbra.tenant",
+  client: "umbra.client",
+  instance: "umbra.instance",
+  role: "umbra.role",
+  statePaths: "umbra.state-paths",
+  placement: "umbra.network.placement",
+  vlan: "umbra.network.vlan",
+  securityGroups: "umbra.network.security-groups",
+  subnets: "umbra.network.subnets",
+  egress: "umbra.network.egress"
+} as const
+
+const mib = 1024 * 1024
+
+export const containerName = (tenant: string, instanceId: string) => `umbra-${tenant}-${instanceId}`
+export const clientNetworkName = (tenant: string, clientId: string) => `umbra-${tenant}-${clientId}`
+export const stateVolumeName = (tenant: string, instanceId: string, index: number) => `umbra-${tenant}-${instanceId}-state-${index}`
+
+export const nanoCpus = (cpuMillis: number) => Math.round(cpuMillis * 1_000_000)
+export const memoryBytes = (memoryMiB: number) => Math.round(memoryMiB * mib)
+export const cpuMillisOf = (nanoCpus: number) => Math.round(nanoCpus / 1_000_000)
+export const memoryMiBOf = (bytes: number) => Math.round(bytes / mib)
+
+export const ownerLabels = (spec: Pick<InstanceSpec, "tenant" | "clientId" | "instanceId" | "role">) => ({
+  [label.tenant]: spec.tenant,
+  [label.client]: spec.clientId,
+  [label.instance]: spec.instanceId,
+  [label.role]: spec.role
+})
+
+/** The profile's network as labels, including what Docker cannot enforce (VLAN, security groups' sources). */
+const networkLabels = (spec: InstanceSpec, placement: NetworkPlacement): Record<string, string> => ({
+  [label.placement]: placement,
+  [label.egress]: String(spec.network.egress),
+  [label.subnets]: spec.network.subnets.join(","),
+  [label.securityGroups]: JSON.stringify(spec.network.securityGroups),
+  ...(spec.network.vlan === undefined ? {} : { [label.vlan]: String(spec.network.vlan) })
+})
+
+/** Ingress ports, published on an ephemeral loopback port each (the rule's source CIDR stays a label). */
+const publishedPorts = (spec: InstanceSpec) => {
+  const exposed: Record<string, Record<string, never>> = {}
+  const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {}
+  for (const group of spec.network.securityGroups) {
+    for (const rule of group.ingress) {
+      const key = `${rule.port}/${rule.protocol}`
+      exposed[key] = {}
+      bindings[key] = [{ HostIp: "127.0.0.1", HostPort: "" }]
+    }
+  }
+  return { exposed, bindings }
+}
+
+/** The instance's environment: the template's settings plus what the agent needs to find itself. */
+const environment = (spec: InstanceSpec, natsUrl: string): Array<string> => {
+  const env: Record<string, string> = {
+    NATS_URL: natsUrl,
+    ...spec.env,
+    UMBRA_TENANT: spec.tenant,
+    UMBRA_INSTANCE_ID: spec.instanceId,
+    UMBRA_STATE_PATHS: spec.statePaths.join(",")
+  }
+  return Object.entries(env).map(([key, value]) => `${key}=${value}`)
+}
+
+/**
+ * The container for a spec: limits, labels and a hardened host config. State paths are named volumes (they
+ * survive `docker update` and a restart, and `getArchive` reads them, which it cannot do for a tmpfs); `/tmp`
+ * is a tmpfs; everything else is read-only.
+ */
+export const containerSettings = (spec: InstanceSpec, options: ContainerSettingsOptions): Docker.ContainerCreateOptions => {
+  const { exposed, bindings } = publishedPorts(spec)
+  const client = options.placement === "client"
+  return {
+    name: containerName(spec.tenant, spec.instanceId),
+    Image: spec.image,
+    ...(spec.command === undefined ? {} : { Cmd: [...spec.command] }),
+    Env: environment(spec, options.natsUrl),
+    Labels: { ...ownerLabels(spec), ...networkLabels(spec, options.placement), [label.statePaths]: spec.statePaths.join(",") },
+    ...(client ? { ExposedPorts: exposed } : {}),
+    HostConfig: {
+      NanoCpus: nanoCpus(spec.cpuMillis),
+      Memory: memoryBytes(spec.memoryMiB),
+      // No swap: the memory limit is the instance's whole budget.
+      MemorySwap: memoryBytes(spec.memoryMiB),
+      PidsLimit: options.pidsLimit,
+      CapDrop: ["ALL"],
+      SecurityOpt: ["no-new-privileges"],
+      ReadonlyRootfs: true,
+      Privileged: false,
+      // tini as PID 1: a SIGTERM that arrives before the agent installs its handler still ends it.
+      Init: true,
+      Tmpfs: { "/tmp": `rw,nosuid,nodev,size=${options.tmpSizeMiB}m` },
+      Mounts: spec.statePaths.map((path, index) => ({
+        Type: "volume" as const,
+        Source: stateVolumeName(spec.tenant, spec.instanceId, index),
+        Target: path,
+        VolumeOptions: { NoCopy: false, Labels: ownerLabels(spec), DriverConfig: { Name: "local", Options: {} } }
+      })),
+      NetworkMode: client ? clientNetworkName(spec.tenant, spec.clientId) : "host",
+      ...(client ? { PortBindings: bindings } : {}),
+      // The watchdog decides about restarts (it records HeartbeatLost and recreates), not the engine.
+      RestartPolicy: { Name: "no" }
+    }
+  }
+}
+
+/** The client's bridge network from the profile: its subnets, and no route out when egress is off. */
+export const clientNetworkSettings = (spec: InstanceSpec): Docker.NetworkCreateOptions => ({
+  Name: clientNetworkName(spec.tenant, spec.clientId),
+  Driver: "bridge",
+  CheckDuplicate: true,
+  Internal: !spec.network.egress,
+  ...(spec.network.subnets.length === 0 ? {} : { IPAM: { Driver: "default", Config: spec.network.subnets.map((subnet) => ({ Subnet: subnet })) } }),
+  Labels: {
+    [label.tenant]: spec.tenant,
+    [label.client]: spec.clientId,
+    ...(spec.network.vlan === undefined ? {} : { [label.vlan]: String(spec.network.vlan) })
+  }
+})

@@ -1,0 +1,218 @@
+import Docker from "dockerode"
+import { Effect, Layer, Schema, Stream } from "effect"
+import {
+  type InstanceInfo,
+  type InstanceRole,
+  InstanceRuntime,
+  type InstanceSpec,
+  type ResourceUsage,
+  RuntimeFailed
+} from "../../src/instanceRuntime.ts"
+import {
+  clientNetworkSettings,
+  containerSettings,
+  cpuMillisOf,
+  label,
+  memoryBytes,
+  memoryMiBOf,
+  nanoCpus,
+  type NetworkPlacement
+} from "./containerSettings.ts"
+import { DockerStatsJson, usageOf } from "./dockerStats.ts"
+
+export interface DockerRuntimeOptions {
+  /** The engine's socket; dockerode's default (DOCKER_HOST or /var/run/docker.sock) otherwise. */
+  readonly socketPath?: string
+  /** Given to instances whose spec sets no NATS_URL. */
+  readonly natsUrl?: string
+  /** Where each instance is attached (see `NetworkPlacement`); host for every instance by default. */
+  readonly placement?: (spec: InstanceSpec) => NetworkPlacement
+  readonly pidsLimit?: number
+  readonly tmpSizeMiB?: number
+  /** Seconds `stop` waits after SIGTERM before SIGKILL. */
+  readonly stopTimeoutSeconds?: number
+}
+
+interface DockerError {
+  readonly statusCode?: number
+  readonly json?: { readonly message?: string }
+  readonly message?: string
+}
+
+const statusOf = (cause: unknown) => (cause as DockerError | undefined)?.statusCode
+
+const failure = (instanceId: string, what: string) => (cause: unknown) => {
+  const error = cause as DockerError | undefined
+  const detail = error?.json?.message ?? error?.message ?? String(cause)
+  return new RuntimeFailed({ instanceId, message: `docker ${what} of ${instanceId} failed: ${detail}` })
+}
+
+/** A dockerode call as an Effect; `tolerate` lists status codes that mean "already so" (e.g. 304, 404). */
+const call = <A>(instanceId: string, what: string, run: () => Promise<A>, tolerate: ReadonlyArray<number> = []) =>
+  Effect.tryPromise({ try: run, catch: (cause) => cause }).pipe(
+    Effect.map((value): A | undefined => value),
+    Effect.catch((cause) => {
+      const status = statusOf(cause)
+      return status !== undefined && tolerate.includes(status) ? Effect.succeed(undefined) : Effect.fail(failure(instanceId, what)(cause))
+    })
+  )
+
+const roleOf = (value: string | undefined): InstanceRole => (value === "production" ? "production" : "shadow")
+
+const infoOf = (container: Docker.ContainerInspectInfo): InstanceInfo => {
+  const labels = container.Config.Labels ?? {}
+  return {
+    tenant: labels[label.tenant] ?? "",
+    clientId: labels[label.client] ?? "",
+    instanceId: labels[label.instance] ?? "",
+    role: roleOf(labels[label.role]),
+    runtimeId: container.Id,
+    image: container.Config.Image,
+    running: container.State.Running,
+    cpuMillis: cpuMillisOf(container.HostConfig.NanoCpus ?? 0),
+    memoryMiB: memoryMiBOf(container.HostConfig.Memory ?? 0)
+  }
+}
+
+const make = (options: DockerRuntimeOptions) =>
+  Effect.gen(function* () {
+    const docker = new Docker(options.socketPath === undefined ? undefined : { socketPath: options.socketPath })
+    yield* call("-", "ping", () => docker.ping())
+    const placement = options.placement ?? (() => "host" as const)
+
+    /** The containers labelled with the instance id (normally one; a crash between create and remove may leave more). */
+    const containersOf = (instanceId: string) =>
+      call(instanceId, "list", () => docker.listContainers({ all: true, filters: { label: [`${label.instance}=${instanceId}`] } })).pipe(
+        Effect.map((found) => found ?? [])
+      )
+
+    const inspectById = (instanceId: string, id: string) =>
+      call(instanceId, "inspect", () => docker.getContainer(id).inspect(), [404])
+
+    const inspect = Effect.fn("DockerRuntime.inspect")(function* (instanceId: string) {
+      const [first] = yield* containersOf(instanceId)
+      if (first === undefined) return undefined
+      const found = yield* inspectById(instanceId, first.Id)
+      return found === undefined ? undefined : infoOf(found)
+    })
+
+    const required = (instanceId: string) =>
+      inspect(instanceId).pipe(Effect.flatMap((info) =>
+        info === undefined ? Effect.fail(new RuntimeFailed({ instanceId, message: `no container for instance ${instanceId}` })) : Effect.succeed(info)
+      ))
+
+    const ensureClientNetwork = (spec: InstanceSpec) =>
+      Effect.gen(function* () {
+        const settings = clientNetworkSettings(spec)
+        const existing = yield* call(spec.instanceId, "network inspect", () => docker.getNetwork(settings.Name).inspect(), [404])
+        if (existing !== undefined) return
+        // 409: another create made it meanwhile.
+        yield* call(spec.instanceId, "network create", () => docker.createNetwork(settings), [409])
+      })
+
+    /** Removes the client network once no instance uses it (an engine refusing because it is in use is fine). */
+    const releaseClientNetwork = (instanceId: string, name: string) =>
+      call(instanceId, "network remove", () => docker.getNetwork(name).remove(), [403, 404, 409]).pipe(Effect.ignore)
+
+    const start = (instanceId: string, id: string) => call(instanceId, "start", () => docker.getContainer(id).start(), [304])
+
+    const create = Effect.fn("DockerRuntime.create")(function* (spec: InstanceSpec) {
+      const where = placement(spec)
+      if (where === "client") yield* ensureClientNetwork(spec)
+      const settings = containerSettings(spec, {
+        natsUrl: options.natsUrl ?? "nats://127.0.0.1:4222",
+        pidsLimit: options.pidsLimit ?? 256,
+        tmpSizeMiB: options.tmpSizeMiB ?? 64,
+        placement: where
+      })
+      const created = yield* call(spec.instanceId, "create", () => docker.createContainer(settings), [409])
+      if (created === undefined) {
+        // The name is taken: a retried create finds its own container and makes sure it runs.
+        const existing = yield* required(spec.instanceId)
+        yield* start(spec.instanceId, existing.runtimeId)
+        return yield* required(spec.instanceId)
+      }
+      yield* start(spec.instanceId, created.id).pipe(
+        Effect.tapError(() => call(spec.instanceId, "remove", () => created.remove({ force: true }), [404]).pipe(Effect.ignore))
+      )
+      const info = yield* required(spec.instanceId)
+      yield* Effect.logInfo("instance container started").pipe(
+        Effect.annotateLogs({ tenant: spec.tenant, instanceId: spec.instanceId, containerId: info.runtimeId, network: where })
+      )
+      return info
+    })
+
+    const resize = Effect.fn("DockerRuntime.resize")(function* (
+      instanceId: string,
+      limits: { readonly cpuMillis: number; readonly memoryMiB: number }
+    ) {
+      const current = yield* required(instanceId)
+      const memory = memoryBytes(limits.memoryMiB)
+      yield* call(instanceId, "update", () =>
+        docker.getContainer(current.runtimeId).update({ NanoCpus: nanoCpus(limits.cpuMillis), Memory: memory, MemorySwap: memory }))
+      return yield* required(instanceId)
+    })
+
+    const stats = (instanceId: string): Stream.Stream<ResourceUsage, RuntimeFailed> =>
+      Stream.unwrap(Effect.gen(function* () {
+        const info = yield* required(instanceId)
+        const raw = yield* call(instanceId, "stats", () => docker.getContainer(info.runtimeId).stats({ stream: true }))
+        if (raw === undefined) return Stream.empty
+        return Stream.fromAsyncIterable(raw as AsyncIterable<Uint8Array>, failure(instanceId, "stats")).pipe(
+          Stream.decodeText(),
+          Stream.splitLines,
+          Stream.filter((line) => line.trim() !== ""),
+          Stream.mapEffect((line) =>
+            Schema.decodeUnknownEffect(DockerStatsJson)(line).pipe(
+              Effect.mapError((error) => new RuntimeFailed({ instanceId, message: `unexpected docker stats of ${instanceId}: ${error.message}` }))
+            )
+          ),
+          // The engine's first sample has no previous one to measure CPU against.
+          Stream.filter((sample) => sample.precpu_stats.system_cpu_usage !== undefined),
+          Stream.map(usageOf)
+        )
+      }))
+
+    const stop = Effect.fn("DockerRuntime.stop")(function* (instanceId: string) {
+      for (const container of yield* containersOf(instanceId)) {
+        yield* call(instanceId, "stop", () => docker.getContainer(container.Id).stop({ t: options.stopTimeoutSeconds ?? 10 }), [304, 404])
+      }
+    })
+
+    const remove = Effect.fn("DockerRuntime.remove")(function* (instanceId: string) {
+      for (const container of yield* containersOf(instanceId)) {
+        const found = yield* inspectById(instanceId, container.Id)
+        yield* call(instanceId, "remove", () => docker.getContainer(container.Id).remove({ force: true }), [404])
+        const labels = found?.Config.Labels ?? {}
+        if (labels[label.placement] === "client" && found !== undefined) {
+          yield* releaseClientNetwork(instanceId, found.HostConfig.NetworkMode ?? "")
+        }
+      }
+      // The state volumes go with the instance: a launch exports them before it releases the shadow.
+      const volumes = yield* call(instanceId, "volume list", () => docker.listVolumes({ filters: { label: [`${label.instance}=${instanceId}`] } }))
+      for (const volume of volumes?.Volumes ?? []) {
+        yield* call(instanceId, "volume remove", () => docker.getVolume(volume.Name).remove(), [404])
+      }
+    })
+
+    const list = Effect.fn("DockerRuntime.list")(function* (filter?: { readonly tenant?: string; readonly role?: InstanceRole }) {
+      const labels = [
+        label.instance,
+        ...(filter?.tenant === undefined ? [] : [`${label.tenant}=${filter.tenant}`]),
+        ...(filter?.role === undefined ? [] : [`${label.role}=${filter.role}`])
+      ]
+      const found = yield* call("*", "list", () => docker.listContainers({ all: true, filters: { label: labels } }))
+      const infos: Array<InstanceInfo> = []
+      for (const container of found ?? []) {
+        const inspected = yield* inspectById(container.Labels[label.instance] ?? container.Id, container.Id)
+        if (inspected !== undefined) infos.push(infoOf(inspected))
+      }
+      return infos
+    })
+
+    return InstanceRuntime.of({ kind: "docker", create, resize, inspect, stats, stop, remove, list })
+  })
+
+/** The instance runtime on a Docker engine (dockerode); fails to build when the engine does not answer. */
+export const layer = (options: DockerRuntimeOptions = {}): Layer.Layer<InstanceRuntime, RuntimeFailed> =>
+  Layer.effect(InstanceRuntime, make(options))

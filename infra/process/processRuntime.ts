@@ -1,0 +1,215 @@
+import { spawn } from "node:child_process"
+import { randomUUID } from "node:crypto"
+import { mkdir, open, rm } from "node:fs/promises"
+import { join, resolve } from "node:path"
+import { Clock, Effect, Layer, Schedule, Stream } from "effect"
+import { defaultTemplate } from "../../domain/profile/template.ts"
+import {
+  type InstanceInfo,
+  type InstanceRole,
+  InstanceRuntime,
+  type InstanceSpec,
+  type ResourceUsage,
+  RuntimeFailed
+} from "../../src/instanceRuntime.ts"
+import { agentImage } from "../docker/imageBuild.ts"
+import { sampleWorkloadEnv } from "../sampleWorkload/workloadEnv.ts"
+import { readGroupUsage } from "./processGroupUsage.ts"
+import { instanceDir, isAlive, type ProcessRecord, readRecords, writeRecord } from "./processRegistry.ts"
+
+export interface ProcessRuntimeOptions {
+  /** Instances live under `<dataDir>/instances/<tenant>-<instanceId>/` (record, state, output). */
+  readonly dataDir: string
+  /** Given to instances whose spec sets no NATS_URL. */
+  readonly natsUrl?: string
+  /** The Node binary that runs the agent and the workload; this process's own by default. */
+  readonly nodeBinary?: string
+  readonly stopGraceMs?: number
+}
+
+const repoRoot = resolve(import.meta.dirname, "..", "..")
+const agentEntry = join(repoRoot, "infra", "agent", "main.ts")
+
+/** What stands for an image here: the workload command it would run (the agent image has none). */
+const workloadFor = (spec: InstanceSpec, node: string): ReadonlyArray<string> | undefined | "unknown" => {
+  if (spec.command !== undefined) return spec.command
+  if (spec.image === defaultTemplate.image) return [node, join(repoRoot, "infra", "sampleWorkload", "server.ts")]
+  if (spec.image === agentImage) return undefined
+  return "unknown"
+}
+
+const infoOf = (record: ProcessRecord, running: boolean): InstanceInfo => ({
+  tenant: record.tenant,
+  clientId: record.clientId,
+  instanceId: record.instanceId,
+  role: record.role,
+  runtimeId: String(record.pid),
+  image: record.image,
+  running,
+  cpuMillis: record.cpuMillis,
+  memoryMiB: record.memoryMiB
+})
+
+const signalGroup = (pid: number, signal: NodeJS.Signals) =>
+  Effect.sync(() => {
+    try {
+      process.kill(-pid, signal)
+    } catch {
+      // Already gone.
+    }
+  })
+
+const make = (options: ProcessRuntimeOptions) =>
+  Effect.gen(function* () {
+    const node = options.nodeBinary ?? process.execPath
+    const dataDir = resolve(options.dataDir)
+    yield* Effect.tryPromise({
+      try: () => mkdir(join(dataDir, "instances"), { recursive: true }),
+      catch: (cause) => new RuntimeFailed({ instanceId: "-", message: `cannot create ${dataDir}: ${String(cause)}` })
+    })
+
+    const find = (instanceId: string) =>
+      readRecords(dataDir).pipe(Effect.map((records) => records.find((record) => record.instanceId === instanceId)))
+
+    const inspect = Effect.fn("ProcessRuntime.inspect")(function* (instanceId: string) {
+      const record = yield* find(instanceId)
+      return record === undefined ? undefined : infoOf(record, yield* isAlive(record))
+    })
+
+    const required = (instanceId: string) =>
+      find(instanceId).pipe(Effect.flatMap((record) =>
+        record === undefined ? Effect.fail(new RuntimeFailed({ instanceId, message: `no process for instance ${instanceId}` })) : Effect.succeed(record)
+      ))
+
+    const create = Effect.fn("ProcessRuntime.create")(function* (spec: InstanceSpec) {
+      const existing = yield* find(spec.instanceId)
+      if (existing !== undefined && (yield* isAlive(existing))) return infoOf(existing, true)
+      const workload = workloadFor(spec, node)
+      if (workload === "unknown") {
+        return yield* new RuntimeFailed({
+          instanceId: spec.instanceId,
+          message: `the process runtime cannot run image ${spec.image}: it runs ${defaultTemplate.image}, ${agentImage} or a spec with a command`
+        })
+      }
+      const dir = instanceDir(dataDir, spec.tenant, spec.instanceId)
+      // Each declared state path becomes a directory of the instance (the agent and workload get the real paths).
+      const stateDirs = spec.statePaths.map((_, index) => join(dir, "state", String(index)))
+      const marker = randomUUID()
+      const env: Record<string, string> = {
+        PATH: process.env["PATH"] ?? "/usr/bin:/bin",
+        NATS_URL: options.natsUrl ?? "nats://127.0.0.1:4222",
+        ...(spec.image === defaultTemplate.image ? sampleWorkloadEnv(8080, join(dir, "metrics.json")) : {}),
+        ...spec.env,
+        UMBRA_TENANT: spec.tenant,
+        UMBRA_INSTANCE_ID: spec.instanceId,
+        UMBRA_STATE_PATHS: stateDirs.join(","),
+        // A cgroup read here would be the host's: the agent measures its own process group instead.
+        UMBRA_USAGE_SOURCE: "process",
+        // The heap is the one memory limit Node enforces on itself (agent and workload alike).
+        NODE_OPTIONS: `--max-old-space-size=${Math.max(16, Math.floor(spec.memoryMiB))}`,
+        UMBRA_INSTANCE_MARKER: marker,
+        ...(workload === undefined ? {} : { UMBRA_WORKLOAD: workload.join(" ") })
+      }
+      const pid = yield* Effect.tryPromise({
+        try: async () => {
+          for (const state of stateDirs) await mkdir(state, { recursive: true })
+          const output = await open(join(dir, "output.log"), "a")
+          try {
+            // Detached: its own process group (killed as one), and it outlives a restart of Umbra.
+            const child = spawn(node, [agentEntry], { cwd: dir, env, detached: true, stdio: ["ignore", output.fd, output.fd] })
+            await new Promise<void>((resolveSpawn, reject) => {
+              child.once("spawn", resolveSpawn)
+              child.once("error", reject)
+            })
+            child.unref()
+            return child.pid!
+          } finally {
+            await output.close()
+          }
+        },
+        catch: (cause) => new RuntimeFailed({ instanceId: spec.instanceId, message: `cannot start the agent of ${spec.instanceId}: ${String(cause)}` })
+      })
+      const record: ProcessRecord = {
+        tenant: spec.tenant,
+        clientId: spec.clientId,
+        instanceId: spec.instanceId,
+        role: spec.role,
+        image: spec.image,
+        pid,
+        marker,
+        cpuMillis: spec.cpuMillis,
+        memoryMiB: spec.memoryMiB,
+        stateDirs
+      }
+      yield* writeRecord(dir, record)
+      yield* Effect.logInfo("instance process started").pipe(Effect.annotateLogs({ tenant: spec.tenant, instanceId: spec.instanceId, pid }))
+      return infoOf(record, true)
+    })
+
+    /** Records the limits: a running process keeps its heap limit and has no CPU limit (no cgroup of its own). */
+    const resize = Effect.fn("ProcessRuntime.resize")(function* (
+      instanceId: string,
+      limits: { readonly cpuMillis: number; readonly memoryMiB: number }
+    ) {
+      const record = yield* required(instanceId)
+      const next = { ...record, cpuMillis: limits.cpuMillis, memoryMiB: limits.memoryMiB }
+      yield* writeRecord(instanceDir(dataDir, record.tenant, record.instanceId), next)
+      yield* Effect.logWarning("process runtime: new limits recorded, not enforced until the instance is recreated").pipe(
+        Effect.annotateLogs({ instanceId, ...limits })
+      )
+      return infoOf(next, yield* isAlive(next))
+    })
+
+    const stats = (instanceId: string): Stream.Stream<ResourceUsage, RuntimeFailed> =>
+      Stream.unwrap(required(instanceId).pipe(Effect.map((record) => {
+        const reading = Effect.all([readGroupUsage(record.pid), Clock.currentTimeMillis])
+        return Stream.fromEffect(reading).pipe(
+          Stream.concat(Stream.fromEffectSchedule(reading, Schedule.spaced("1 second"))),
+          Stream.mapAccum(() => undefined as readonly [{ cpuSeconds: number }, number] | undefined, (previous, current) => {
+            const [usage, at] = current
+            const cpu = previous === undefined || at <= previous[1] ? 0 : Math.max(0, (usage.cpuSeconds - previous[0].cpuSeconds) / ((at - previous[1]) / 1000))
+            return [current, previous === undefined ? [] : [{ at: new Date(at).toISOString(), cpu, memBytes: usage.rssBytes }]]
+          })
+        )
+      })))
+
+    const stopRecord = (record: ProcessRecord) =>
+      Effect.gen(function* () {
+        if (!(yield* isAlive(record))) return
+        yield* signalGroup(record.pid, "SIGTERM")
+        const gone = yield* isAlive(record).pipe(
+          Effect.repeat({ schedule: Schedule.spaced("100 millis"), until: (alive) => !alive }),
+          Effect.timeoutOrElse({ duration: options.stopGraceMs ?? 10_000, orElse: () => Effect.succeed(true) })
+        )
+        if (gone) yield* signalGroup(record.pid, "SIGKILL")
+      })
+
+    const stop = Effect.fn("ProcessRuntime.stop")(function* (instanceId: string) {
+      const record = yield* find(instanceId)
+      if (record !== undefined) yield* stopRecord(record)
+    })
+
+    const remove = Effect.fn("ProcessRuntime.remove")(function* (instanceId: string) {
+      const record = yield* find(instanceId)
+      if (record === undefined) return
+      yield* stopRecord(record)
+      yield* signalGroup(record.pid, "SIGKILL")
+      yield* Effect.tryPromise({
+        try: () => rm(instanceDir(dataDir, record.tenant, record.instanceId), { recursive: true, force: true }),
+        catch: (cause) => new RuntimeFailed({ instanceId, message: `cannot remove the files of ${instanceId}: ${String(cause)}` })
+      })
+    })
+
+    const list = Effect.fn("ProcessRuntime.list")(function* (filter?: { readonly tenant?: string; readonly role?: InstanceRole }) {
+      const records = (yield* readRecords(dataDir)).filter((record) =>
+        (filter?.tenant === undefined || record.tenant === filter.tenant) && (filter?.role === undefined || record.role === filter.role)
+      )
+      return yield* Effect.forEach(records, (record) => isAlive(record).pipe(Effect.map((alive) => infoOf(record, alive))))
+    })
+
+    return InstanceRuntime.of({ kind: "process", create, resize, inspect, stats, stop, remove, list })
+  })
+
+/** The instance runtime on plain child processes, for machines without Docker. */
+export const layer = (options: ProcessRuntimeOptions): Layer.Layer<InstanceRuntime, RuntimeFailed> =>
+  Layer.effect(InstanceRuntime, make(options))

@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+import { createServer } from "node:http"
+import { rename, writeFile } from "node:fs/promises"
+import { Effect } from "effect"
+import { runMain } from "../cli/runMain.ts"
+import { serveFromCache, warmCache } from "./warmCache.ts"
+
+/**
+ * The sample workload of `umbra/sample-workload`: an HTTP service whose cold start builds a cache under its
+ * state path (~1–2 s) and whose warm start reuses it. `/healthz` is 2xx once warm; `/` serves work from the
+ * cache; the agent reads `requestsServed` from UMBRA_METRICS_FILE.
+ */
+const port = Number(process.env["PORT"] ?? "8080")
+const stateDir = process.env["UMBRA_STATE_PATHS"]?.split(",")[0]?.trim() || "/var/lib/umbra/state"
+const metricsFile = process.env["UMBRA_METRICS_FILE"]
+const settings = {
+  files: Number(process.env["SAMPLE_CACHE_FILES"] ?? "40"),
+  rounds: Number(process.env["SAMPLE_CACHE_ROUNDS"] ?? "8000")
+}
+
+const writeMetrics = (metrics: Record<string, number>) =>
+  metricsFile === undefined
+    ? Effect.void
+    : Effect.tryPromise(async () => {
+      // Written whole then renamed, so the agent never reads half a file.
+      await writeFile(`${metricsFile}.tmp`, JSON.stringify(metrics))
+      await rename(`${metricsFile}.tmp`, metricsFile)
+    }).pipe(Effect.ignore)
+
+const program = Effect.gen(function* () {
+  let warm = false
+  let requestsServed = 0
+  yield* Effect.acquireRelease(
+    Effect.callback<ReturnType<typeof createServer>, Error>((resume) => {
+      const server = createServer((request, response) => {
+        if (request.url === "/healthz") {
+          response.writeHead(warm ? 200 : 503).end(warm ? "warm\n" : "warming\n")
+          return
+        }
+        if (!warm) {
+          response.writeHead(503).end("warming\n")
+          return
+        }
+        requestsServed++
+        serveFromCache(stateDir, settings, requestsServed).then(
+          (digest) => response.writeHead(200, { "content-type": "text/plain" }).end(`${digest}\n`),
+          (error: unknown) => response.writeHead(500).end(`${String(error)}\n`)
+        )
+      })
+      server.once("error", (error) => resume(Effect.fail(error)))
+      server.listen(port, "127.0.0.1", () => resume(Effect.succeed(server)))
+    }),
+    (server) => Effect.callback<void>((resume) => void server.close(() => resume(Effect.void)))
+  )
+  yield* Effect.logInfo("sample workload listening").pipe(Effect.annotateLogs({ port, stateDir }))
+  const started = Date.now()
+  const { reused } = yield* Effect.tryPromise(() => warmCache(stateDir, settings))
+  warm = true
+  const warmUpMs = Date.now() - started
+  yield* Effect.logInfo(reused ? "cache reused (warm start)" : "cache built (cold start)").pipe(Effect.annotateLogs({ warmUpMs }))
+  yield* Effect.suspend(() => writeMetrics({ requestsServed, warmUpMs, cacheReused: reused ? 1 : 0 })).pipe(
+    Effect.andThen(Effect.sleep("500 millis")),
+    Effect.forever
+  )
+})
+
+runMain(program.pipe(Effect.scoped, Effect.as(0)), { disableErrorReporting: true })
