@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Effect } from "effect"
+import * as logging from "../logging/logger.ts"
 import { backtestCommand } from "../backtest/backtestCommand.ts"
 import { agentCommand } from "./agentCommand.ts"
 import { imageCommand } from "./imageCommand.ts"
@@ -31,11 +32,17 @@ const commands: Record<string, (argv: ReadonlyArray<string>) => Effect.Effect<nu
 
 const [name, ...argv] = process.argv.slice(2)
 
+// Logs go to stderr for every command, so that stdout carries only what a command prints.
+const logs = logging.layer({
+  level: process.env["UMBRA_LOG_LEVEL"] ?? "info",
+  format: process.env["UMBRA_LOG_FORMAT"] === "json" || process.env["UMBRA_LOG_FORMAT"] === "pretty" ? process.env["UMBRA_LOG_FORMAT"] : undefined
+})
+
 const program: Effect.Effect<number, unknown> =
   name === undefined || name === "--help" || name === "-h" || name === "help"
     ? print(help).pipe(Effect.as(name === undefined ? 2 : 0))
     : Object.hasOwn(commands, name)
-      ? commands[name]!(argv)
+      ? commands[name]!(argv).pipe(Effect.provide(logs))
       : usage(`there is no command '${name}'`, help)
 
 runMain(program, { disableErrorReporting: true })

@@ -116,5 +116,9 @@ export const buildImages = Effect.fn("ImageBuild.buildImages")(function* (option
   const agent = yield* buildOne(docker, agentImage, entries, (hash) => agentDockerfile(options.base, hash), force)
   // The agent image's id is part of the sample's sources, so a new agent rebuilds the sample.
   const sample = yield* buildOne(docker, sampleWorkloadImage, [], (hash) => `# ${agent.id}\n${sampleDockerfile(hash)}`, force)
+  // A rebuild moves the tags; the images they left would stay behind, untagged, at every source change.
+  yield* Effect.tryPromise(() => docker.pruneImages({ filters: JSON.stringify({ dangling: ["true"], label: [sourceLabel] }) })).pipe(
+    Effect.ignore
+  )
   return [agent, sample] as const
 })
