@@ -7,15 +7,21 @@ import { Schema } from "effect"
 export const Position = Schema.String.pipe(Schema.brand("Position"))
 export type Position = typeof Position.Type
 
-/** What a writer hands the store: the envelope less what the store assigns (stream, revision, position). */
-export const NewEvent = Schema.Struct({
-  id: Schema.String,
-  type: Schema.String,
+/** The metadata half of the envelope, as adapters that keep data and metadata apart store it. */
+export const EventMetadata = Schema.Struct({
   at: Schema.String,
   tenant: Schema.String,
   correlationId: Schema.String,
   causationId: Schema.String,
-  schemaVersion: Schema.Int,
+  schemaVersion: Schema.Int
+})
+export type EventMetadata = typeof EventMetadata.Type
+
+/** What a writer hands the store: the envelope less what the store assigns (stream, revision, position). */
+export const NewEvent = Schema.Struct({
+  id: Schema.String,
+  type: Schema.String,
+  ...EventMetadata.fields,
   data: Schema.Unknown
 })
 export type NewEvent = typeof NewEvent.Type
@@ -27,24 +33,10 @@ export const StoredEvent = Schema.Struct({
   stream: Schema.String,
   revision: Schema.Int,
   position: Position,
-  at: Schema.String,
-  tenant: Schema.String,
-  correlationId: Schema.String,
-  causationId: Schema.String,
-  schemaVersion: Schema.Int,
+  ...EventMetadata.fields,
   data: Schema.Unknown
 })
 export type StoredEvent = typeof StoredEvent.Type
-
-/** The metadata half of the envelope, as adapters that keep data and metadata apart store it. */
-export const EventMetadata = Schema.Struct({
-  at: Schema.String,
-  tenant: Schema.String,
-  correlationId: Schema.String,
-  causationId: Schema.String,
-  schemaVersion: Schema.Int
-})
-export type EventMetadata = typeof EventMetadata.Type
 
 export const metadataOf = (event: NewEvent): EventMetadata => ({
   at: event.at,
