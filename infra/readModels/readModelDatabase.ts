@@ -15,6 +15,8 @@ export class ReadModelDatabase extends Context.Service<ReadModelDatabase, Databa
             if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true })
             const db = new DatabaseSync(file)
             db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
+            // Every reader's checkpoint, beside the rows it wrote, so both commit in one transaction.
+            db.exec("CREATE TABLE IF NOT EXISTS checkpoints (reader TEXT PRIMARY KEY, position TEXT NOT NULL)")
             return db
           },
           catch: (error) => new StoreUnavailable({ message: `cannot open read models at ${file}: ${String(error)}` })

@@ -10,7 +10,6 @@ export const layer = Layer.effect(
   Checkpoints,
   Effect.gen(function* () {
     const db = yield* ReadModelDatabase
-    db.exec("CREATE TABLE IF NOT EXISTS checkpoints (reader TEXT PRIMARY KEY, position TEXT NOT NULL)")
     const select = db.prepare("SELECT position FROM checkpoints WHERE reader = ?")
     const upsert = db.prepare(
       "INSERT INTO checkpoints (reader, position) VALUES (?, ?) ON CONFLICT (reader) DO UPDATE SET position = excluded.position"
