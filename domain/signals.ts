@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import { InstanceId } from "./ids.ts"
+import { ClientId, InstanceId } from "./ids.ts"
 
 /** `umbra.sig.<tenant>.<instanceId>.hb`: an instance is alive, and whether it is ready to serve. */
 export const Heartbeat = Schema.Struct({
@@ -13,6 +13,8 @@ export type Heartbeat = typeof Heartbeat.Type
 /** `umbra.sig.<tenant>.<instanceId>.tm`: what an instance uses; the workload may add numeric metrics. */
 export const TelemetrySample = Schema.Struct({
   instanceId: InstanceId,
+  /** The client the instance serves, so that its demand adds up per client. */
+  clientId: Schema.optionalKey(ClientId),
   at: Schema.String,
   cpu: Schema.Number.check(Schema.isGreaterThanOrEqualTo(0)),
   memBytes: Schema.Number.check(Schema.isGreaterThanOrEqualTo(0)),

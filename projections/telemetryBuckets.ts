@@ -46,10 +46,10 @@ export const metricsOf = (sample: TelemetrySample): ReadonlyArray<readonly [stri
   ...Object.entries(sample.metrics ?? {}).filter(([, value]) => Number.isFinite(value))
 ]
 
-/** The buckets one value of a sample lands in: per instance, per client when the sample names one, each size. */
-export const keysOf = (sample: TelemetrySample, clientId: string | undefined, metric: string, atMs: number): ReadonlyArray<BucketKey> => {
-  const scopes: Array<readonly [Scope, string]> = [["instance", sample.instanceId]]
-  if (clientId !== undefined) scopes.push(["client", clientId])
+/** The buckets one value lands in: per instance, per client when there is one, each size. */
+export const keysOf = (input: SampleInput, metric: string, atMs: number): ReadonlyArray<BucketKey> => {
+  const scopes: Array<readonly [Scope, string]> = [["instance", input.instanceKey]]
+  if (input.clientKey !== undefined) scopes.push(["client", input.clientKey])
   return scopes.flatMap(([scope, key]) =>
     (Object.keys(bucketSizes) as Array<BucketSize>).map((size) => ({
       scope,
@@ -79,9 +79,11 @@ export const summarize = (bucket: Bucket): BucketSummary => {
   return { start: bucket.start, count: bucket.count, mean: bucket.sum / bucket.count, max: bucket.max, p95: sorted[rank] ?? bucket.max }
 }
 
+/** A sample with the keys its series go by (the ingest puts the tenant in them). */
 export interface SampleInput {
   readonly sample: TelemetrySample
-  readonly clientId: string | undefined
+  readonly instanceKey: string
+  readonly clientKey: string | undefined
 }
 
 /**
@@ -93,11 +95,11 @@ export const foldSamples = (
   existing: (key: BucketKey) => Bucket | undefined
 ): ReadonlyMap<string, Bucket> => {
   const touched = new Map<string, Bucket>()
-  for (const { sample, clientId } of inputs) {
-    const atMs = Date.parse(sample.at)
+  for (const input of inputs) {
+    const atMs = Date.parse(input.sample.at)
     if (!Number.isFinite(atMs)) continue
-    for (const [metric, value] of metricsOf(sample)) {
-      for (const key of keysOf(sample, clientId, metric, atMs)) {
+    for (const [metric, value] of metricsOf(input.sample)) {
+      for (const key of keysOf(input, metric, atMs)) {
         const id = keyString(key)
         touched.set(id, addValue(touched.get(id) ?? existing(key), key, value))
       }

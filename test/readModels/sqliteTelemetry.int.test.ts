@@ -11,7 +11,8 @@ import { TelemetryReadModel } from "../../src/telemetry/telemetryReadModel.ts"
 const at = (minute: number, second: number) => new Date(Date.UTC(2026, 10, 30, 12, minute, second)).toISOString()
 const input = (minute: number, second: number, cpu: number) => ({
   sample: { instanceId: "shd-1" as InstanceId, at: at(minute, second), cpu, memBytes: 2048 },
-  clientId: "c1"
+  instanceKey: "shd-1",
+  clientKey: "c1"
 })
 
 describe("SQLite telemetry read model", () => {
