@@ -38,7 +38,7 @@ export type ClientState =
 
 export const clientDecider: Decider<ClientCommand, ClientEvent, ClientState> = {
   initialState: { _tag: "Absent" },
-  evolve: (state, event) => {
+  evolve: (_state, event) => {
     switch (event._tag) {
       case "ClientConnected":
         return { _tag: "Connected", tier: event.tier }
