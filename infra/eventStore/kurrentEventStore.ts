@@ -22,8 +22,8 @@ import {
   type EventStoreShape,
   type ExpectedRevision
 } from "../../src/eventStore/eventStore.ts"
-import { positionFrom, positionToBigInt, startPosition } from "../../src/eventStore/position.ts"
 import { isSystemEvent, storedEventOf, toJsonEvent } from "./kurrentEvents.ts"
+import { kurrentPosition, kurrentStart, toKurrentPosition } from "./kurrentPosition.ts"
 import { scavengeCompletedType, scavengeStream, startScavenge } from "./kurrentScavenge.ts"
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
@@ -59,10 +59,8 @@ const checkCount = (name: string, value: number | undefined, min: number) =>
     ? Effect.void
     : Effect.fail(invalid(`${name} is an integer of at least ${min}`, { [name]: value }))
 
-const fromPosition = (after: Position | undefined) => {
-  const at = after === undefined ? 0n : positionToBigInt(after)
-  return at === 0n ? START : { commit: at, prepare: at }
-}
+const fromPosition = (after: Position | undefined) =>
+  after === undefined || after === kurrentStart ? START : toKurrentPosition(after)
 
 const make = (client: KurrentDBClient): EventStoreShape => {
   const readStreamFrom = (stream: string, from: number, count: number) =>
@@ -126,7 +124,7 @@ const make = (client: KurrentDBClient): EventStoreShape => {
       if (repeated !== undefined) return repeated
       return yield* new StoreUnavailable({ message: `KurrentDB append to ${stream} succeeded without a position` })
     }
-    return { revision, position: positionFrom(outcome.position.commit), appended: true }
+    return { revision, position: kurrentPosition(outcome.position.commit, outcome.position.prepare), appended: true }
   })
 
   const readStream: EventStoreShape["readStream"] = Effect.fn("KurrentEventStore.readStream")(function* (stream, options = {}) {
@@ -146,7 +144,7 @@ const make = (client: KurrentDBClient): EventStoreShape => {
   })
 
   const readAll: EventStoreShape["readAll"] = Effect.fn("KurrentEventStore.readAll")(function* (options = {}) {
-    const after = options.after ?? startPosition
+    const after = options.after ?? kurrentStart
     if (options.limit !== undefined && options.limit <= 0) return []
     // A forward read of $all includes the event at its position; the port's `after` excludes it.
     const events = yield* collect("readAll", () =>
@@ -163,7 +161,7 @@ const make = (client: KurrentDBClient): EventStoreShape => {
   })
 
   const subscribe: EventStoreShape["subscribe"] = (options = {}) => {
-    const after = options.after ?? startPosition
+    const after = options.after ?? kurrentStart
     return Stream.unwrap(
       Effect.acquireRelease(
         Effect.sync(() => client.subscribeToAll({ fromPosition: fromPosition(options.after), filter: excludeSystemEvents() })),
@@ -219,7 +217,7 @@ const make = (client: KurrentDBClient): EventStoreShape => {
     head === undefined
       ? Effect.succeed(0)
       : collect("readAll", () => client.readAll({ fromPosition: START, filter: excludeSystemEvents() })).pipe(
-          Effect.map((events) => events.filter((e) => !isSystemEvent(e) && positionFrom(e.event?.position?.commit ?? 0n) <= head).length)
+          Effect.map((events) => events.filter((e) => !isSystemEvent(e) && kurrentPosition(e.event?.position?.commit ?? 0n, e.event?.position?.prepare ?? 0n) <= head).length)
         )
 
   /** A scavenge runs in the background on the server; it records itself in its own stream when it is over. */

@@ -3,7 +3,7 @@ import { Effect, Schema } from "effect"
 import { EventMetadata, metadataOf, type StoredEvent } from "../../domain/envelope.ts"
 import type { PreparedEvent } from "../../src/eventStore/appendGuard.ts"
 import { StoreUnavailable } from "../../src/eventStore/errors.ts"
-import { positionFrom } from "../../src/eventStore/position.ts"
+import { kurrentPosition } from "./kurrentPosition.ts"
 
 /**
  * Our envelope on KurrentDB's terms: the event id is the server's event id (its idempotency key), data as JSON.
@@ -22,7 +22,8 @@ export const storedEventOf = (
   if (recorded === undefined) return Effect.fail(new StoreUnavailable({ message: "KurrentDB returned a read result without an event" }))
   const where = `event ${recorded.id} at ${recorded.streamId}@${recorded.revision}`
   const commit = recorded.position?.commit ?? resolved.commitPosition
-  if (commit === undefined) {
+  const prepare = recorded.position?.prepare ?? commit
+  if (commit === undefined || prepare === undefined) {
     return Effect.fail(new StoreUnavailable({ message: `KurrentDB returned ${where} without its log position` }))
   }
   if (!recorded.isJson) return Effect.fail(new StoreUnavailable({ message: `KurrentDB ${where} is not JSON: not an Umbra event` }))
@@ -33,7 +34,7 @@ export const storedEventOf = (
       type: recorded.type,
       stream: recorded.streamId,
       revision: Number(recorded.revision),
-      position: positionFrom(commit),
+      position: kurrentPosition(commit, prepare),
       ...metadata,
       data: recorded.data
     }))

@@ -5,6 +5,3 @@ const width = 20 // digits of 2^64 - 1: every adapter's numeric position fits an
 export const positionFrom = (n: bigint | number): Position => n.toString().padStart(width, "0") as Position
 
 export const positionToBigInt = (position: Position): bigint => BigInt(position)
-
-/** The position before every event; reading "after" it reads from the start. */
-export const startPosition: Position = positionFrom(0)
