@@ -4,6 +4,20 @@ import { type CommandContext, type Decider, fold } from "./decider.ts"
 import type { StoredEvent } from "./envelope.ts"
 import { type DomainError, ValidationFailed } from "./errors.ts"
 import {
+  HeartbeatLost,
+  InstanceClaimed,
+  InstanceCommand,
+  instanceDecider,
+  InstanceEvent,
+  InstanceReady,
+  InstanceRecreated,
+  InstanceRecycled,
+  InstanceResized,
+  InstanceStarted,
+  InstanceTerminated,
+  ShadowRequested
+} from "./instance/instance.ts"
+import {
   NetworkChanged,
   ProfileCommand,
   ProfileCreated,
@@ -23,7 +37,16 @@ const eventTypes = [
   [ProfileRefined, 1],
   [TemplateChanged, 1],
   [NetworkChanged, 1],
-  [SagaStepRecorded, 1]
+  [SagaStepRecorded, 1],
+  [ShadowRequested, 1],
+  [InstanceStarted, 1],
+  [InstanceReady, 1],
+  [InstanceResized, 1],
+  [HeartbeatLost, 1],
+  [InstanceRecreated, 1],
+  [InstanceRecycled, 1],
+  [InstanceClaimed, 1],
+  [InstanceTerminated, 1]
 ] as const
 
 export const DomainEvent = Schema.Union(eventTypes.map(([schema]) => schema))
@@ -76,11 +99,12 @@ export interface CommandRoute {
   ) => Effect.Effect<ReadonlyArray<DomainEvent>, DomainError>
 }
 
-const route = <C extends { readonly _tag: string; readonly clientId: string }, E extends DomainEvent, S>(
+const route = <C extends { readonly _tag: string }, E extends DomainEvent, S>(
   category: Category,
   commands: Schema.Codec<C, unknown>,
   events: Schema.Codec<E, unknown>,
-  decider: Decider<C, E, S>
+  decider: Decider<C, E, S>,
+  idOf: (command: C) => string = (command) => (command as C & { readonly clientId: string }).clientId
 ): CommandRoute => {
   const decode = Schema.decodeUnknownEffect(commands)
   const isOwn = Schema.is(events)
@@ -90,7 +114,7 @@ const route = <C extends { readonly _tag: string; readonly clientId: string }, E
       decode(typeof data === "object" && data !== null ? { ...data, _tag: type } : data).pipe(
         Effect.mapError((error) => new ValidationFailed({ message: error.message, details: { commandType: type } }))
       ),
-    aggregateId: (command) => (command as C).clientId,
+    aggregateId: (command) => idOf(command as C),
     decide: (history, command, context) =>
       decider.decide(command as C, fold(decider, history.filter(isOwn)), context)
   }
@@ -98,6 +122,7 @@ const route = <C extends { readonly _tag: string; readonly clientId: string }, E
 
 const clientRoute = route("client", ClientCommand, ClientEvent, clientDecider)
 const profileRoute = route("profile", ProfileCommand, ProfileEvent, profileDecider)
+const instanceRoute = route("instance", InstanceCommand, InstanceEvent, instanceDecider, (command) => command.instanceId)
 
 /** The public commands, by the type named in `umbra.cmd.<tenant>.<CommandType>`. */
 export const commandRoutes: Readonly<Record<string, CommandRoute>> = {
@@ -106,5 +131,14 @@ export const commandRoutes: Readonly<Record<string, CommandRoute>> = {
   CreateProfile: profileRoute,
   RefineProfile: profileRoute,
   SetTemplate: profileRoute,
-  SetNetwork: profileRoute
+  SetNetwork: profileRoute,
+  DeployShadow: instanceRoute,
+  RecordInstanceStarted: instanceRoute,
+  MarkInstanceReady: instanceRoute,
+  ResizeInstance: instanceRoute,
+  MarkHeartbeatLost: instanceRoute,
+  RecreateInstance: instanceRoute,
+  RecycleInstance: instanceRoute,
+  ClaimPooledInstance: instanceRoute,
+  TerminateInstance: instanceRoute
 }

@@ -11,6 +11,9 @@ export const subjects = {
   queriesOf: (tenant: string | "*") => `umbra.query.${tenant}.*`,
   eventsOf: (tenant: string | "*", category: string | "*" = "*") => `umbra.evt.${tenant}.${category}.*`,
   signal: (tenant: string, instanceId: string, kind: "hb" | "tm") => `umbra.sig.${tenant}.${instanceId}.${kind}`,
+  heartbeatsOf: (tenant: string | "*") => `umbra.sig.${tenant}.*.hb`,
+  /** Where an instance's agent answers control requests. */
+  control: (tenant: string, instanceId: string) => `umbra.ctl.${tenant}.${instanceId}`,
   /** The subject of a stored event: `umbra.evt.<tenant>.<category>.<id>`, from its stream name. */
   event: (event: Pick<StoredEvent, "stream" | "tenant">): string => {
     const parts = parseStreamName(event.stream)
@@ -25,5 +28,15 @@ export const parseRequestSubject = (subject: string): { readonly tenant: string;
   const parts = subject.split(".")
   return parts.length === 4 && parts[2] !== undefined && parts[3] !== undefined
     ? { tenant: parts[2], name: parts[3] }
+    : undefined
+}
+
+/** Splits `umbra.sig.<tenant>.<instanceId>.<kind>`; undefined for any other shape. */
+export const parseSignalSubject = (
+  subject: string
+): { readonly tenant: string; readonly instanceId: string; readonly kind: string } | undefined => {
+  const parts = subject.split(".")
+  return parts.length === 5 && parts[0] === "umbra" && parts[1] === "sig"
+    ? { tenant: parts[2]!, instanceId: parts[3]!, kind: parts[4]! }
     : undefined
 }

@@ -20,6 +20,14 @@ export interface DeliveredEvent {
 
 export type FollowFrom = "start" | "now" | number
 
+/** A signal as it arrives from UMBRA_SIGNALS: raw, since whoever reads it decodes it with its own schema. */
+export interface DeliveredSignal {
+  /** The UMBRA_SIGNALS stream sequence: where a reader that keeps a checkpoint resumes (`from`). */
+  readonly seq: number
+  readonly subject: string
+  readonly data: Uint8Array
+}
+
 export interface EventBusShape {
   /**
    * Publishes stored events to UMBRA_EVENTS on `subjects.event(e)` with `Nats-Msg-Id` = the event id,
@@ -45,6 +53,11 @@ export interface EventBusShape {
     readonly filterSubject: string
     readonly from: FollowFrom
   }) => Stream.Stream<DeliveredEvent, BusUnavailable>
+  /** Follows UMBRA_SIGNALS with an ordered (ephemeral) consumer: heartbeats and telemetry. */
+  readonly followSignals: (options: {
+    readonly filterSubject: string
+    readonly from: FollowFrom
+  }) => Stream.Stream<DeliveredSignal, BusUnavailable>
   /** Sends a core request and waits for the reply bytes. */
   readonly request: (subject: string, data: Uint8Array, timeoutMs: number) => Effect.Effect<Uint8Array, BusUnavailable>
 }

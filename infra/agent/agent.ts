@@ -5,10 +5,9 @@ import { subjects } from "../../domain/subjects.ts"
 import { NatsConnection } from "../nats/connection.ts"
 import type { AgentConfig } from "./agentConfig.ts"
 import { coresBetween, detectUsageSource, readUsage } from "./cgroupUsage.ts"
-import { ControlReplyJson, ControlRequestJson, type ControlReply } from "./controlProtocol.ts"
-import { controlSubject } from "./controlSubject.ts"
+import { ControlReplyJson, ControlRequestJson, type ControlReply } from "../../domain/control.ts"
 import { probeReady } from "./readiness.ts"
-import { inventory, settle } from "./stateInventory.ts"
+import { inventory, scrub, settle } from "./stateInventory.ts"
 import { readWorkloadMetrics } from "./workloadMetrics.ts"
 import { startWorkload } from "./workloadProcess.ts"
 
@@ -49,6 +48,15 @@ const answer = (request: Msg, paths: ReadonlyArray<string>, markDraining: Effect
           })))
         case "drain":
           return markDraining.pipe(Effect.as({ ok: true as const, op: "drain" as const, ready: false as const }))
+        case "scrub":
+          return Effect.forEach(paths, scrub).pipe(
+            Effect.map((removed) => ({
+              ok: true as const,
+              op: "scrub" as const,
+              removedFiles: removed.reduce((sum, r) => sum + r.removedFiles, 0),
+              bytes: removed.reduce((sum, r) => sum + r.bytes, 0)
+            }))
+          )
       }
     }),
     Effect.catchTag("SchemaError", (error) =>
@@ -102,7 +110,7 @@ export const runAgent = Effect.fn("Agent.run")(function* (config: AgentConfig) {
   yield* Effect.sleep(config.telemetryMs).pipe(Effect.andThen(sample), Effect.forever, Effect.forkScoped)
 
   const subscription = yield* Effect.acquireRelease(
-    Effect.sync(() => nc.subscribe(controlSubject(tenant, instanceId))),
+    Effect.sync(() => nc.subscribe(subjects.control(tenant, instanceId))),
     (sub) => Effect.sync(() => sub.unsubscribe())
   )
   const markDraining = Ref.set(draining, true).pipe(Effect.andThen(Effect.logInfo("draining: heartbeats say not ready")))

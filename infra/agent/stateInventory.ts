@@ -1,4 +1,4 @@
-import { open, readdir, stat } from "node:fs/promises"
+import { open, readdir, rm, stat } from "node:fs/promises"
 import { join, relative } from "node:path"
 import { Effect } from "effect"
 
@@ -69,3 +69,16 @@ export const settle = (paths: ReadonlyArray<string>, attempts = 10) =>
     yield* Effect.forEach(previous, flush, { discard: true })
     return { settled, paths: previous }
   })
+
+/** Empties a state path (the path itself stays, it may be a mount point): what a recycled shadow keeps of its last client is nothing. */
+export const scrub = (path: string): Effect.Effect<{ readonly removedFiles: number; readonly bytes: number }> =>
+  inventory(path).pipe(
+    Effect.flatMap((found) =>
+      Effect.promise(async () => {
+        if (found.exists) {
+          for (const entry of await readdir(path)) await rm(join(path, entry), { recursive: true, force: true })
+        }
+        return { removedFiles: found.files.length, bytes: found.bytes }
+      })
+    )
+  )

@@ -17,6 +17,7 @@ import {
   BusUnavailable,
   type BusRequest,
   type DeliveredEvent,
+  type DeliveredSignal,
   EventBus,
   type EventBusShape,
   type FollowFrom
@@ -258,12 +259,30 @@ export const layer = (options: NatsEventBusOptions = {}): Layer.Layer<EventBus, 
           })
         )
 
+      const followSignals: EventBusShape["followSignals"] = ({ filterSubject, from }) =>
+        Stream.unwrap(
+          Effect.gen(function* () {
+            const messages = yield* Effect.acquireRelease(
+              Effect.tryPromise({
+                try: async () =>
+                  (await js.consumers.get(streamNames.signals, { filter_subjects: filterSubject, ...deliverPolicyOf(from) }))
+                    .consume({ max_messages: (options.pullBatch ?? 64) * 4 }),
+                catch: unavailable("cannot follow UMBRA_SIGNALS")
+              }),
+              (messages) => Effect.tryPromise(() => messages.close()).pipe(Effect.ignore)
+            )
+            return Stream.fromAsyncIterable(messages, unavailable("following UMBRA_SIGNALS")).pipe(
+              Stream.map((msg): DeliveredSignal => ({ seq: msg.seq, subject: msg.subject, data: msg.data }))
+            )
+          })
+        )
+
       const request: EventBusShape["request"] = (subject, data, timeoutMs) =>
         Effect.tryPromise({
           try: () => nc.request(subject, data, { timeout: timeoutMs }),
           catch: unavailable(`request ${subject}`)
         }).pipe(Effect.map((reply) => reply.data), Effect.withSpan("NatsEventBus.request", { attributes: { subject } }))
 
-      return EventBus.of({ publishEvents, serveRequests, consumeEvents, followEvents, request })
+      return EventBus.of({ publishEvents, serveRequests, consumeEvents, followEvents, followSignals, request })
     })
   )

@@ -112,7 +112,8 @@ const make = (options: ProcessRuntimeOptions) =>
       }
       const pid = yield* Effect.tryPromise({
         try: async () => {
-          for (const state of stateDirs) await mkdir(state, { recursive: true })
+          // The instance's own directory holds its log even when it declares no state paths.
+          for (const path of [dir, ...stateDirs]) await mkdir(path, { recursive: true })
           const output = await open(join(dir, "output.log"), "a")
           try {
             // Detached: its own process group (killed as one), and it outlives a restart of Umbra.

@@ -3,6 +3,7 @@ import { join } from "node:path"
 import { connectSaga } from "../../domain/sagas/connectSaga.ts"
 import { serveCommands } from "../../src/commands/commandGateway.ts"
 import { CommandHandler } from "../../src/commands/commandHandler.ts"
+import { startOrchestrator } from "../../src/orchestrator/orchestrator.ts"
 import { makeRelay } from "../../src/relay.ts"
 import { runSaga } from "../../src/sagas/sagaRunner.ts"
 import type { UmbraConfig } from "../config.ts"
@@ -12,6 +13,8 @@ import * as jetstreamSetup from "../nats/jetstreamSetup.ts"
 import { ReadModelDatabase } from "../readModels/readModelDatabase.ts"
 import * as sqliteCheckpoints from "../readModels/sqliteCheckpoints.ts"
 import { eventStoreLayer } from "./eventStoreLayer.ts"
+import { instanceRuntimeLayer } from "./instanceRuntimeLayer.ts"
+import { OrchestratorConfig, orchestratorOptions } from "./orchestratorConfig.ts"
 
 /** Every service the control plane runs on, composed once, for a NATS server at `natsUrl`. */
 export const controlPlaneLayer = (config: UmbraConfig, natsUrl: string) => {
@@ -19,7 +22,7 @@ export const controlPlaneLayer = (config: UmbraConfig, natsUrl: string) => {
   const bus = Layer.mergeAll(
     natsEventBus.layer({ publishWindow: config.publishWindow }),
     jetstreamSetup.layer({ eventsDuplicateWindow: Duration.seconds(config.duplicateWindowSeconds) })
-  ).pipe(Layer.provide(nats))
+  ).pipe(Layer.provideMerge(nats))
   const store = eventStoreLayer(config)
   const checkpoints = sqliteCheckpoints.layer.pipe(Layer.provide(ReadModelDatabase.layer(join(config.dataDir, "readmodels.db"))))
   return Layer.mergeAll(CommandHandler.layer.pipe(Layer.provideMerge(store)), bus, checkpoints)
@@ -48,9 +51,29 @@ export const startControlPlane = (config: UmbraConfig) =>
     })
   })
 
-/** The control plane until interrupted. */
+/**
+ * Starts the orchestrator (shadow saga, instance runner, watchdog, reconciler) in the current scope on the
+ * runtime `UMBRA_RUNTIME` chooses. Without a runtime the control plane still serves, and says so.
+ */
+export const startOrchestration = (config: UmbraConfig) =>
+  Effect.gen(function* () {
+    const nc = yield* natsConnection.NatsConnection
+    // Shadows share the host's network: the agent reaches the same server this process is connected to.
+    const natsUrl = `nats://${nc.getServer()}`
+    const orchestration = yield* OrchestratorConfig
+    if (!orchestration.enabled) return yield* Effect.logInfo("orchestrator off (UMBRA_ORCHESTRATOR=off): no shadows are started")
+    const options = orchestratorOptions(orchestration, natsUrl)
+    const runtime = yield* Layer.build(instanceRuntimeLayer(config.runtime, natsUrl, config.dataDir)).pipe(Effect.result)
+    if (runtime._tag === "Failure") {
+      return yield* Effect.logError("no instance runtime; shadows will not be started", { message: runtime.failure.message })
+    }
+    yield* startOrchestrator(options).pipe(Effect.provideContext(runtime.success))
+  })
+
+/** The control plane and its orchestrator until interrupted. */
 export const runControlPlane = (config: UmbraConfig) =>
   startControlPlane(config).pipe(
+    Effect.andThen(startOrchestration(config)),
     Effect.andThen(Effect.never),
     Effect.onInterrupt(() => Effect.logInfo("Umbra control plane stopping"))
   )

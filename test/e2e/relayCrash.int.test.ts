@@ -1,6 +1,5 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect, Fiber, Layer } from "effect"
-import { type ChildProcess, spawn } from "node:child_process"
 import { join } from "node:path"
 import * as sqliteStore from "../../infra/eventStore/sqliteEventStore.ts"
 import { CommandHandler } from "../../src/commands/commandHandler.ts"
@@ -9,37 +8,19 @@ import { NatsTestServer } from "../harness/natsServer.ts"
 import { command } from "../support/commands.ts"
 import { controlPlaneClientLayer, jetStreamEvents, send, TestDataDir } from "../support/controlPlane.ts"
 import { eventually } from "../support/eventually.ts"
-
-const main = join(import.meta.dirname, "..", "..", "infra", "cli", "main.ts")
-
-/** `umbra serve` as its own OS process, resolved once it serves commands. */
-const startServe = (natsUrl: string, dataDir: string) =>
-  Effect.callback<ChildProcess>((resume) => {
-    const child = spawn(process.execPath, [main, "serve"], {
-      env: { ...process.env, NATS_URL: natsUrl, UMBRA_DATA_DIR: dataDir, UMBRA_LOG_FORMAT: "json", UMBRA_LOG_LEVEL: "info" },
-      stdio: ["ignore", "ignore", "pipe"]
-    })
-    let log = ""
-    child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
-      log += chunk
-      if (log.includes("Umbra control plane serving")) resume(Effect.succeed(child))
-    })
-    child.once("exit", (code) => resume(Effect.die(new Error(`umbra serve exited (${code}) before serving:\n${log}`))))
-  }).pipe(Effect.timeout("30 seconds"))
-
-const stop = (child: ChildProcess, signal: NodeJS.Signals) =>
-  Effect.callback<void>((resume) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
-    child.once("exit", () => resume(Effect.void))
-    child.kill(signal)
-  })
+import { serveProcess, stopProcess } from "../support/serveProcess.ts"
 
 layer(controlPlaneClientLayer, { excludeTestServices: true, timeout: "180 seconds" })("relay crash safety", (it) => {
   it.effect("after a SIGKILL between append and publish, a restart delivers every event to JetStream exactly once", () =>
     Effect.gen(function* () {
       const server = yield* NatsTestServer
       const dataDir = yield* TestDataDir
-      const first = yield* startServe(server.url, dataDir)
+      const serve = () =>
+        serveProcess(
+          { NATS_URL: server.url, UMBRA_DATA_DIR: dataDir, UMBRA_ORCHESTRATOR: "off" },
+          "Umbra control plane serving"
+        )
+      const first = yield* serve()
       // Commands in flight when the process dies: some appended, some published, some neither.
       const inFlight = yield* Effect.forkChild(
         Effect.forEach(
@@ -49,7 +30,7 @@ layer(controlPlaneClientLayer, { excludeTestServices: true, timeout: "180 second
         )
       )
       yield* eventually(jetStreamEvents("umbra.evt.acme.>").pipe(Effect.map((events) => events.length >= 20)), 20_000, "first events")
-      yield* stop(first, "SIGKILL")
+      yield* stopProcess(first, "SIGKILL")
       yield* Fiber.join(inFlight).pipe(Effect.ignore)
 
       // Appended while nothing relays: what a crash right after an append leaves behind.
@@ -59,7 +40,7 @@ layer(controlPlaneClientLayer, { excludeTestServices: true, timeout: "180 second
         for (let i = 0; i < 20; i++) yield* handler.handle(command("ConnectClient", { clientId: `late${i}`, tier: "basic" }))
       }).pipe(Effect.provide(CommandHandler.layer.pipe(Layer.provideMerge(storeLayer))))
 
-      const second = yield* startServe(server.url, dataDir)
+      const second = yield* serve()
       const storedEvents = Effect.gen(function* () {
         return yield* (yield* EventStore).readAll()
       }).pipe(Effect.provide(storeLayer))
@@ -81,7 +62,7 @@ layer(controlPlaneClientLayer, { excludeTestServices: true, timeout: "180 second
       assert.strictEqual(published.length, new Set(published).size, "no event is on JetStream twice")
       assert.deepStrictEqual(new Set(published), new Set(stored))
       assert.isAtLeast(stored.length, 20 + 3 * 20, "the late clients' events, their saga steps and profiles")
-      yield* stop(second, "SIGTERM")
+      yield* stopProcess(second, "SIGTERM")
     }),
     180_000
   )

@@ -3,8 +3,7 @@ import type { NatsConnection as CoreConnection } from "@nats-io/transport-node"
 import { Effect, Ref, Schema, Stream } from "effect"
 import { Heartbeat, TelemetrySample } from "../../domain/signals.ts"
 import { subjects } from "../../domain/subjects.ts"
-import { type ControlReply, ControlReplyJson } from "../../infra/agent/controlProtocol.ts"
-import { controlSubject } from "../../infra/agent/controlSubject.ts"
+import { type ControlReply, ControlReplyJson } from "../../domain/control.ts"
 import type { NatsTestServer } from "../harness/natsServer.ts"
 import { eventually } from "./eventually.ts"
 
@@ -36,7 +35,7 @@ export const collectSignals = (nc: CoreConnection, tenant: string, instanceId: s
   })
 
 export const control = (nc: CoreConnection, tenant: string, instanceId: string, op: string) =>
-  Effect.tryPromise(() => nc.request(controlSubject(tenant, instanceId), JSON.stringify({ op }), { timeout: 10_000 })).pipe(
+  Effect.tryPromise(() => nc.request(subjects.control(tenant, instanceId), JSON.stringify({ op }), { timeout: 10_000 })).pipe(
     Effect.flatMap((reply) => Schema.decodeUnknownEffect(ControlReplyJson)(reply.string()))
   )
 

@@ -1,8 +1,8 @@
 import { Schema } from "effect"
 
-/** A request on `umbra.ctl.<tenant>.<instanceId>`. */
+/** A request on `umbra.ctl.<tenant>.<instanceId>` (`subjects.control`), answered by the instance's agent. */
 export const ControlRequest = Schema.Struct({
-  op: Schema.Literals(["statePaths", "prepareTransfer", "drain"])
+  op: Schema.Literals(["statePaths", "prepareTransfer", "drain", "scrub"])
 })
 export type ControlRequest = typeof ControlRequest.Type
 export const ControlRequestJson = Schema.fromJsonString(ControlRequest)
@@ -38,11 +38,19 @@ export const DrainReply = Schema.Struct({
   ready: Schema.Literal(false)
 })
 
+/** A recycled shadow's state paths emptied, so the next client finds nothing of the last one's. */
+export const ScrubReply = Schema.Struct({
+  ok: Schema.Literal(true),
+  op: Schema.Literal("scrub"),
+  removedFiles: Schema.Number,
+  bytes: Schema.Number
+})
+
 export const ControlFailure = Schema.Struct({
   ok: Schema.Literal(false),
   error: Schema.Struct({ tag: Schema.String, message: Schema.String })
 })
 
-export const ControlReply = Schema.Union([StatePathsReply, PrepareTransferReply, DrainReply, ControlFailure])
+export const ControlReply = Schema.Union([StatePathsReply, PrepareTransferReply, DrainReply, ScrubReply, ControlFailure])
 export type ControlReply = typeof ControlReply.Type
 export const ControlReplyJson = Schema.fromJsonString(ControlReply)

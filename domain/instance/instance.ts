@@ -1,0 +1,245 @@
+import { Effect, Schema } from "effect"
+import type { Decider } from "../decider.ts"
+import { IllegalState, NotFound } from "../errors.ts"
+import { ClientId, InstanceId } from "../ids.ts"
+import { Tier } from "../profile/resources.ts"
+import { Network, Template } from "../profile/template.ts"
+import { sameResources, ShadowResources } from "./sizingPolicy.ts"
+
+const RuntimeId = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(128))
+const Reason = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(512))
+
+export const DeployShadow = Schema.TaggedStruct("DeployShadow", {
+  instanceId: InstanceId,
+  clientId: ClientId,
+  tier: Tier,
+  template: Template,
+  network: Network,
+  resources: ShadowResources
+})
+export const RecordInstanceStarted = Schema.TaggedStruct("RecordInstanceStarted", { instanceId: InstanceId, runtimeId: RuntimeId })
+export const MarkInstanceReady = Schema.TaggedStruct("MarkInstanceReady", { instanceId: InstanceId })
+export const ResizeInstance = Schema.TaggedStruct("ResizeInstance", { instanceId: InstanceId, resources: ShadowResources })
+export const MarkHeartbeatLost = Schema.TaggedStruct("MarkHeartbeatLost", { instanceId: InstanceId, reason: Reason })
+export const RecreateInstance = Schema.TaggedStruct("RecreateInstance", {
+  instanceId: InstanceId,
+  /** Counts every recreation of this instance from 1: a second runner with the same attempt is refused. */
+  attempt: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
+  runtimeId: RuntimeId
+})
+export const RecycleInstance = Schema.TaggedStruct("RecycleInstance", { instanceId: InstanceId })
+export const ClaimPooledInstance = Schema.TaggedStruct("ClaimPooledInstance", {
+  instanceId: InstanceId,
+  clientId: ClientId,
+  resources: ShadowResources
+})
+export const TerminateInstance = Schema.TaggedStruct("TerminateInstance", { instanceId: InstanceId, reason: Reason })
+export const InstanceCommand = Schema.Union([
+  DeployShadow,
+  RecordInstanceStarted,
+  MarkInstanceReady,
+  ResizeInstance,
+  MarkHeartbeatLost,
+  RecreateInstance,
+  RecycleInstance,
+  ClaimPooledInstance,
+  TerminateInstance
+])
+export type InstanceCommand = typeof InstanceCommand.Type
+
+/** The intent to run a shadow: everything a runtime needs, so a recreation or a reconciliation reads it from here. */
+export const ShadowRequested = Schema.TaggedStruct("ShadowRequested", {
+  instanceId: InstanceId,
+  clientId: ClientId,
+  tier: Tier,
+  template: Template,
+  network: Network,
+  resources: ShadowResources
+})
+export const InstanceStarted = Schema.TaggedStruct("InstanceStarted", { instanceId: InstanceId, runtimeId: RuntimeId })
+export const InstanceReady = Schema.TaggedStruct("InstanceReady", { instanceId: InstanceId, runtimeId: RuntimeId })
+export const InstanceResized = Schema.TaggedStruct("InstanceResized", {
+  instanceId: InstanceId,
+  resources: ShadowResources,
+  previous: ShadowResources
+})
+export const HeartbeatLost = Schema.TaggedStruct("HeartbeatLost", { instanceId: InstanceId, runtimeId: RuntimeId, reason: Schema.String })
+export const InstanceRecreated = Schema.TaggedStruct("InstanceRecreated", {
+  instanceId: InstanceId,
+  attempt: Schema.Int,
+  runtimeId: RuntimeId,
+  previousRuntimeId: RuntimeId
+})
+export const InstanceRecycled = Schema.TaggedStruct("InstanceRecycled", { instanceId: InstanceId, clientId: ClientId })
+export const InstanceClaimed = Schema.TaggedStruct("InstanceClaimed", {
+  instanceId: InstanceId,
+  clientId: ClientId,
+  previousClientId: ClientId,
+  resources: ShadowResources
+})
+export const InstanceTerminated = Schema.TaggedStruct("InstanceTerminated", { instanceId: InstanceId, reason: Schema.String })
+export const InstanceEvent = Schema.Union([
+  ShadowRequested,
+  InstanceStarted,
+  InstanceReady,
+  InstanceResized,
+  HeartbeatLost,
+  InstanceRecreated,
+  InstanceRecycled,
+  InstanceClaimed,
+  InstanceTerminated
+])
+export type InstanceEvent = typeof InstanceEvent.Type
+
+/** What the instance runs and for whom; it changes by resizing and by a pooled shadow changing hands. */
+export interface InstanceSpecification {
+  readonly clientId: ClientId
+  readonly tier: Tier
+  readonly template: Template
+  readonly network: Network
+  readonly resources: ShadowResources
+}
+
+interface Placed {
+  readonly spec: InstanceSpecification
+  readonly runtimeId: string
+  /** Recreations so far (numbers the next one). */
+  readonly recreations: number
+  /** Recreations since the instance was last ready (bounded by the watchdog's limit). */
+  readonly failures: number
+}
+
+export type InstanceState =
+  | { readonly _tag: "Absent" }
+  | { readonly _tag: "Requested"; readonly spec: InstanceSpecification }
+  | ({ readonly _tag: "Started" } & Placed)
+  | ({ readonly _tag: "Ready" } & Placed)
+  | ({ readonly _tag: "Lost" } & Placed)
+  | ({ readonly _tag: "Recycled" } & Placed)
+  | { readonly _tag: "Terminated"; readonly spec: InstanceSpecification }
+
+/** Whether a container should be running for this state (what the reconciler and the watchdog look after). */
+export const shouldRun = (state: InstanceState): state is Extract<InstanceState, { _tag: "Started" | "Ready" }> =>
+  state._tag === "Started" || state._tag === "Ready"
+
+const illegal = (command: InstanceCommand, state: InstanceState) =>
+  Effect.fail(
+    new IllegalState({
+      message: `instance ${command.instanceId} cannot ${command._tag} while ${state._tag}`,
+      details: { instanceId: command.instanceId, command: command._tag, state: state._tag }
+    })
+  )
+
+const none = Effect.succeed<ReadonlyArray<InstanceEvent>>([])
+const emit = (...events: ReadonlyArray<InstanceEvent>) => Effect.succeed<ReadonlyArray<InstanceEvent>>(events)
+
+const decideRecreate = (command: typeof RecreateInstance.Type, state: InstanceState) => {
+  if (state._tag !== "Lost") return illegal(command, state)
+  if (command.attempt !== state.recreations + 1) {
+    return Effect.fail(
+      new IllegalState({
+        message: `instance ${command.instanceId} expects recreation ${state.recreations + 1}, not ${command.attempt}`,
+        details: { instanceId: command.instanceId, expected: state.recreations + 1, attempt: command.attempt }
+      })
+    )
+  }
+  return emit({
+    _tag: "InstanceRecreated",
+    instanceId: command.instanceId,
+    attempt: command.attempt,
+    runtimeId: command.runtimeId,
+    previousRuntimeId: state.runtimeId
+  })
+}
+
+const decideResize = (command: typeof ResizeInstance.Type, state: InstanceState) => {
+  if (state._tag !== "Started" && state._tag !== "Ready" && state._tag !== "Lost") return illegal(command, state)
+  if (sameResources(command.resources, state.spec.resources)) return none
+  return emit({ _tag: "InstanceResized", instanceId: command.instanceId, resources: command.resources, previous: state.spec.resources })
+}
+
+export const instanceDecider: Decider<InstanceCommand, InstanceEvent, InstanceState> = {
+  initialState: { _tag: "Absent" },
+  evolve: (state, event) => {
+    switch (event._tag) {
+      case "ShadowRequested": {
+        const { _tag, instanceId, ...spec } = event
+        return { _tag: "Requested", spec }
+      }
+      case "InstanceStarted":
+        return state._tag === "Requested"
+          ? { _tag: "Started", spec: state.spec, runtimeId: event.runtimeId, recreations: 0, failures: 0 }
+          : state
+      case "InstanceReady":
+        return state._tag === "Started" ? { ...state, _tag: "Ready", failures: 0 } : state
+      case "InstanceResized":
+        return "runtimeId" in state ? { ...state, spec: { ...state.spec, resources: event.resources } } : state
+      case "HeartbeatLost":
+        return state._tag === "Started" || state._tag === "Ready" ? { ...state, _tag: "Lost" } : state
+      case "InstanceRecreated":
+        return state._tag === "Lost"
+          ? { ...state, _tag: "Started", runtimeId: event.runtimeId, recreations: event.attempt, failures: state.failures + 1 }
+          : state
+      case "InstanceRecycled":
+        return "runtimeId" in state ? { ...state, _tag: "Recycled" } : state
+      case "InstanceClaimed":
+        return state._tag === "Recycled"
+          ? { ...state, _tag: "Started", spec: { ...state.spec, clientId: event.clientId, resources: event.resources } }
+          : state
+      case "InstanceTerminated":
+        return state._tag === "Absent" ? state : { _tag: "Terminated", spec: state.spec }
+    }
+  },
+  decide: (command, state) => {
+    switch (command._tag) {
+      case "DeployShadow": {
+        if (state._tag !== "Absent") return illegal(command, state)
+        const { _tag, ...fields } = command
+        return emit({ ...fields, _tag: "ShadowRequested" })
+      }
+      case "RecordInstanceStarted":
+        if (state._tag === "Started" && state.runtimeId === command.runtimeId) return none
+        return state._tag === "Requested"
+          ? emit({ _tag: "InstanceStarted", instanceId: command.instanceId, runtimeId: command.runtimeId })
+          : illegal(command, state)
+      case "MarkInstanceReady":
+        if (state._tag === "Ready") return none
+        return state._tag === "Started"
+          ? emit({ _tag: "InstanceReady", instanceId: command.instanceId, runtimeId: state.runtimeId })
+          : illegal(command, state)
+      case "ResizeInstance":
+        return decideResize(command, state)
+      case "MarkHeartbeatLost":
+        if (state._tag === "Lost") return none
+        return state._tag === "Started" || state._tag === "Ready"
+          ? emit({ _tag: "HeartbeatLost", instanceId: command.instanceId, runtimeId: state.runtimeId, reason: command.reason })
+          : illegal(command, state)
+      case "RecreateInstance":
+        return decideRecreate(command, state)
+      case "RecycleInstance":
+        if (state._tag === "Recycled") return none
+        return state._tag === "Started" || state._tag === "Ready"
+          ? emit({ _tag: "InstanceRecycled", instanceId: command.instanceId, clientId: state.spec.clientId })
+          : illegal(command, state)
+      case "ClaimPooledInstance":
+        return state._tag === "Recycled"
+          ? emit({
+              _tag: "InstanceClaimed",
+              instanceId: command.instanceId,
+              clientId: command.clientId,
+              previousClientId: state.spec.clientId,
+              resources: command.resources
+            })
+          : illegal(command, state)
+      case "TerminateInstance":
+        if (state._tag === "Absent") {
+          return Effect.fail(
+            new NotFound({ message: `there is no instance ${command.instanceId}`, details: { instanceId: command.instanceId } })
+          )
+        }
+        return state._tag === "Terminated"
+          ? none
+          : emit({ _tag: "InstanceTerminated", instanceId: command.instanceId, reason: command.reason })
+    }
+  }
+}

@@ -1,0 +1,40 @@
+import { Config } from "effect"
+import { defaultPhiAccrualConfig } from "../../domain/instance/phiAccrual.ts"
+import { defaultPoolPolicy } from "../../domain/instance/poolPolicy.ts"
+import { defaultSizingPolicy } from "../../domain/instance/sizingPolicy.ts"
+import type { OrchestratorOptions } from "../../src/orchestrator/orchestrator.ts"
+import { defaultRecreationPolicy } from "../../src/orchestrator/shadowPlacement.ts"
+
+/** The orchestrator's settings (shadow sizing, pool, watchdog), from the environment, with the domain's defaults. */
+export const OrchestratorConfig = Config.all({
+  /** `off` runs the control plane without starting, watching or reconciling any shadow. */
+  enabled: Config.Literals(["on", "off"], "UMBRA_ORCHESTRATOR").pipe(Config.withDefault("on" as const), Config.map((v) => v === "on")),
+  shadowFraction: Config.Number("UMBRA_SHADOW_FRACTION").pipe(Config.withDefault(defaultSizingPolicy.fraction)),
+  shadowMinCpuMillis: Config.Int("UMBRA_SHADOW_MIN_CPU_MILLIS").pipe(Config.withDefault(defaultSizingPolicy.floor.cpuMillis)),
+  shadowMinMemoryMiB: Config.Int("UMBRA_SHADOW_MIN_MEMORY_MIB").pipe(Config.withDefault(defaultSizingPolicy.floor.memoryMiB)),
+  poolSize: Config.Int("UMBRA_POOL_SIZE").pipe(Config.withDefault(defaultPoolPolicy.size)),
+  heartbeatMs: Config.Int("UMBRA_HEARTBEAT_MS").pipe(Config.withDefault(defaultPhiAccrualConfig.expectedIntervalMs)),
+  phiThreshold: Config.Number("UMBRA_PHI_THRESHOLD").pipe(Config.withDefault(defaultPhiAccrualConfig.threshold)),
+  startupGraceMs: Config.Int("UMBRA_STARTUP_GRACE_MS").pipe(Config.withDefault(defaultPhiAccrualConfig.startupGraceMs)),
+  recreateLimit: Config.Int("UMBRA_RECREATE_LIMIT").pipe(Config.withDefault(defaultRecreationPolicy.limit))
+})
+export type OrchestratorConfig = Config.Success<typeof OrchestratorConfig>
+
+export const orchestratorOptions = (config: OrchestratorConfig, natsUrl: string): OrchestratorOptions => ({
+  saga: {
+    sizing: { fraction: config.shadowFraction, floor: { cpuMillis: config.shadowMinCpuMillis, memoryMiB: config.shadowMinMemoryMiB } },
+    pool: { size: config.poolSize }
+  },
+  watchdog: {
+    phi: {
+      ...defaultPhiAccrualConfig,
+      threshold: config.phiThreshold,
+      expectedIntervalMs: config.heartbeatMs,
+      acceptablePauseMs: config.heartbeatMs,
+      startupGraceMs: config.startupGraceMs
+    },
+    checkEveryMs: Math.max(50, Math.round(config.heartbeatMs / 5))
+  },
+  recreation: { ...defaultRecreationPolicy, limit: config.recreateLimit },
+  agent: { natsUrl, heartbeatMs: config.heartbeatMs }
+})

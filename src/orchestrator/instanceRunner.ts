@@ -1,0 +1,88 @@
+import { Effect } from "effect"
+import { decodeEvent } from "../../domain/catalog.ts"
+import type { StoredEvent } from "../../domain/envelope.ts"
+import { shouldRun } from "../../domain/instance/instance.ts"
+import { subjects } from "../../domain/subjects.ts"
+import { CommandHandler } from "../commands/commandHandler.ts"
+import { EventBus } from "../eventBus.ts"
+import { EventStore } from "../eventStore/eventStore.ts"
+import { InstanceRuntime } from "../instanceRuntime.ts"
+import type { Watchdog } from "../watchdog.ts"
+import { epochOf, loadInstance } from "./instanceState.ts"
+import type { AgentSettings } from "./runtimeSpec.ts"
+import { scrubRecycled } from "./scrub.ts"
+import { ensureStarted, recreate, type RecreationPolicy } from "./shadowPlacement.ts"
+
+export interface InstanceRunnerOptions {
+  readonly agent: AgentSettings
+  readonly recreation: RecreationPolicy
+}
+
+/** Watches the instance if, now, it should be running (a redelivered old event finds it moved on). */
+const watchIfRunning = (watchdog: Watchdog, tenant: string, instanceId: string) =>
+  Effect.gen(function* () {
+    const { state } = yield* loadInstance(tenant, instanceId)
+    if (!shouldRun(state)) return undefined
+    yield* watchdog.watch({ tenant, instanceId, epoch: epochOf(tenant, instanceId, state), ready: state._tag === "Ready" })
+    return state
+  })
+
+/**
+ * The effectful half of the instance's lifecycle: each recorded intent (an instance event) is carried out
+ * on the runtime, and its result recorded as the next event. Every action first checks the stream, so a
+ * redelivered event after a crash repeats only what did not happen.
+ */
+export const makeInstanceStep = (options: InstanceRunnerOptions, watchdog: Watchdog) =>
+  Effect.gen(function* () {
+    const runtime = yield* InstanceRuntime
+    const services = yield* Effect.context<InstanceRuntime | EventStore | CommandHandler | EventBus>()
+    const step = Effect.fn("InstanceRunner.step")(function* (input: StoredEvent) {
+      if (!input.stream.startsWith("instance-")) return
+      const event = yield* decodeEvent(input)
+      const tenant = input.tenant
+      switch (event._tag) {
+        case "ShadowRequested":
+          return yield* ensureStarted(tenant, event.instanceId, options.agent, input.correlationId)
+        case "InstanceStarted":
+        case "InstanceRecreated":
+        case "InstanceReady":
+          return yield* watchIfRunning(watchdog, tenant, event.instanceId).pipe(Effect.asVoid)
+        case "InstanceClaimed": {
+          const state = yield* watchIfRunning(watchdog, tenant, event.instanceId)
+          if (state !== undefined) yield* runtime.resize(event.instanceId, state.spec.resources)
+          return
+        }
+        case "InstanceResized": {
+          // The current size, not the event's: an older resize redelivered late must not undo a newer one.
+          const { state } = yield* loadInstance(tenant, event.instanceId)
+          if (shouldRun(state)) yield* runtime.resize(event.instanceId, state.spec.resources)
+          return
+        }
+        case "HeartbeatLost":
+          yield* watchdog.unwatch(tenant, event.instanceId)
+          return yield* recreate(tenant, event.instanceId, options.agent, options.recreation, input.correlationId)
+        case "InstanceRecycled":
+          // A pooled shadow idles unwatched until claimed; the reconciler drops it if its container is gone.
+          yield* watchdog.unwatch(tenant, event.instanceId)
+          return yield* scrubRecycled(tenant, event.instanceId, input.correlationId)
+        case "InstanceTerminated":
+          yield* watchdog.unwatch(tenant, event.instanceId)
+          return yield* runtime.remove(event.instanceId)
+        default:
+          return
+      }
+    })
+    return (input: StoredEvent) => step(input).pipe(Effect.provideContext(services))
+  })
+
+/** Runs the instance runner on its durable consumer of UMBRA_EVENTS until the scope closes. */
+export const runInstanceRunner = (options: InstanceRunnerOptions, watchdog: Watchdog) =>
+  Effect.gen(function* () {
+    const bus = yield* EventBus
+    const step = yield* makeInstanceStep(options, watchdog)
+    yield* bus.consumeEvents({ durable: "orchestrator-instances", filterSubject: subjects.eventsOf("*", "instance") }, (delivered) =>
+      step(delivered.event).pipe(
+        Effect.annotateLogs({ tenant: delivered.event.tenant, correlationId: delivered.event.correlationId, eventId: delivered.event.id })
+      )
+    )
+  })

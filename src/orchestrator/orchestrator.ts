@@ -1,0 +1,35 @@
+import { Effect } from "effect"
+import { makeShadowSaga, type ShadowSagaPolicy } from "../../domain/sagas/shadowSaga.ts"
+import { InstanceRuntime } from "../instanceRuntime.ts"
+import { makeWatchdog, type WatchdogOptions } from "../watchdog.ts"
+import { runInstanceRunner } from "./instanceRunner.ts"
+import { reconcile } from "./reconciler.ts"
+import type { AgentSettings } from "./runtimeSpec.ts"
+import { runShadowSaga } from "./shadowSagaRunner.ts"
+import type { RecreationPolicy } from "./shadowPlacement.ts"
+
+export interface OrchestratorOptions {
+  readonly saga: ShadowSagaPolicy
+  readonly watchdog: WatchdogOptions
+  readonly recreation: RecreationPolicy
+  readonly agent: AgentSettings
+}
+
+/**
+ * Starts everything that acts on the instance runtime, in the current scope: the watchdog, a
+ * reconciliation of the store with the runtime, then the instance runner and the shadow saga. Returns the
+ * watchdog and what the reconciliation found.
+ */
+export const startOrchestrator = Effect.fn("Orchestrator.start")(function* (options: OrchestratorOptions) {
+  const runtime = yield* InstanceRuntime
+  const watchdog = yield* makeWatchdog(options.watchdog)
+  // A reconciliation that cannot finish (runtime or store unreachable) must not keep the runners from starting.
+  const reconciliation = yield* reconcile(watchdog, options.agent).pipe(
+    Effect.tapCause((cause) => Effect.logError("reconciliation failed; starting without it", cause)),
+    Effect.option
+  )
+  yield* runInstanceRunner({ agent: options.agent, recreation: options.recreation }, watchdog)
+  yield* runShadowSaga(makeShadowSaga(options.saga))
+  yield* Effect.logInfo("Umbra orchestrator running", { runtime: runtime.kind })
+  return { watchdog, reconciliation }
+})

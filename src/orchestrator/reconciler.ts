@@ -1,0 +1,115 @@
+import { Effect, Schema } from "effect"
+import { decodeEvent } from "../../domain/catalog.ts"
+import { InstanceEvent, instanceDecider, type InstanceState, shouldRun } from "../../domain/instance/instance.ts"
+import { parseStreamName } from "../../domain/streams.ts"
+import { EventStore } from "../eventStore/eventStore.ts"
+import { type InstanceInfo, InstanceRuntime } from "../instanceRuntime.ts"
+import type { Watchdog } from "../watchdog.ts"
+import { epochOf } from "./instanceState.ts"
+import { issueCommandOrLog } from "./issueCommand.ts"
+import type { AgentSettings } from "./runtimeSpec.ts"
+import { ensureStarted } from "./shadowPlacement.ts"
+
+const isInstanceEvent = Schema.is(InstanceEvent)
+
+export interface ReconciliationReport {
+  /** Running containers that match what the store says should run: now watched again. */
+  readonly adopted: ReadonlyArray<string>
+  /** Containers the store does not account for (or says are gone): removed. */
+  readonly removed: ReadonlyArray<string>
+  /** Instances that should run but have no running container: marked lost, so the runner recreates them. */
+  readonly lost: ReadonlyArray<string>
+  /** Requested instances whose start was cut short: started (or their container adopted) now. */
+  readonly started: ReadonlyArray<string>
+  /** Pooled shadows whose container is gone: terminated. */
+  readonly dropped: ReadonlyArray<string>
+}
+
+interface Known {
+  readonly tenant: string
+  readonly instanceId: string
+  readonly state: InstanceState
+  readonly lastEventId: string
+}
+
+const keyOf = (tenant: string, instanceId: string) => `${tenant}/${instanceId}`
+
+/** Every instance the store knows, folded from the global log, and the tenants it has events of. */
+const knownInstances = Effect.gen(function* () {
+  const store = yield* EventStore
+  const known = new Map<string, Known>()
+  const tenants = new Set<string>()
+  for (const stored of yield* store.readAll()) {
+    tenants.add(stored.tenant)
+    const parts = parseStreamName(stored.stream)
+    if (parts?.category !== "instance") continue
+    const event = yield* decodeEvent(stored)
+    if (!isInstanceEvent(event)) continue
+    const key = keyOf(parts.tenant, parts.id)
+    const state = known.get(key)?.state ?? instanceDecider.initialState
+    known.set(key, { tenant: parts.tenant, instanceId: parts.id, state: instanceDecider.evolve(state, event), lastEventId: stored.id })
+  }
+  return { known, tenants }
+})
+
+/** A failed action on one instance is logged and left to the next reconciliation; the others go on. */
+const tolerated = (instanceId: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  effect.pipe(
+    Effect.asVoid,
+    Effect.catchCause((cause) => Effect.logWarning("reconciliation of an instance failed", cause).pipe(Effect.annotateLogs({ instanceId })))
+  )
+
+/**
+ * Compares what the store says should run with what the runtime runs (by label), on start: a container
+ * the store does not want is removed, one it wants is adopted, a missing one is marked lost (the instance
+ * runner recreates it from ShadowRequested's spec). A crash of Umbra thus neither leaks nor loses a shadow.
+ */
+export const reconcile = Effect.fn("Reconciler.reconcile")(function* (watchdog: Watchdog, agent: AgentSettings) {
+  const runtime = yield* InstanceRuntime
+  const { known, tenants } = yield* knownInstances
+  const containers = new Map<string, InstanceInfo>()
+  // Only tenants this store has events of: another Umbra on the same engine keeps its own containers.
+  for (const info of yield* runtime.list({ role: "shadow" })) {
+    if (tenants.has(info.tenant)) containers.set(keyOf(info.tenant, info.instanceId), info)
+  }
+
+  const report = { adopted: [] as Array<string>, removed: [] as Array<string>, lost: [] as Array<string>, started: [] as Array<string>, dropped: [] as Array<string> }
+
+  for (const [key, info] of containers) {
+    const state = known.get(key)?.state
+    const wanted = state !== undefined && (shouldRun(state) || state._tag === "Requested" || state._tag === "Lost" || state._tag === "Recycled")
+    if (!wanted) {
+      yield* runtime.remove(info.instanceId).pipe(tolerated(info.instanceId))
+      report.removed.push(info.instanceId)
+    }
+  }
+
+  for (const [key, { tenant, instanceId, state, lastEventId }] of known) {
+    const running = containers.get(key)?.running === true
+    if (state._tag === "Requested") {
+      yield* ensureStarted(tenant, instanceId, agent).pipe(tolerated(instanceId))
+      report.started.push(instanceId)
+    } else if (shouldRun(state) && running) {
+      yield* watchdog.watch({ tenant, instanceId, epoch: epochOf(tenant, instanceId, state), ready: state._tag === "Ready" })
+      report.adopted.push(instanceId)
+    } else if (shouldRun(state)) {
+      yield* issueCommandOrLog(tenant, "MarkHeartbeatLost", `reconcile-lost/${lastEventId}`, { instanceId, reason: "no running container at reconciliation" }).pipe(
+        tolerated(instanceId)
+      )
+      report.lost.push(instanceId)
+    } else if (state._tag === "Recycled" && !running) {
+      yield* issueCommandOrLog(tenant, "TerminateInstance", `reconcile-drop/${lastEventId}`, { instanceId, reason: "pooled shadow's container is gone" }).pipe(
+        tolerated(instanceId)
+      )
+      report.dropped.push(instanceId)
+    }
+  }
+  yield* Effect.logInfo("reconciled shadows with the runtime", {
+    adopted: report.adopted.length,
+    removed: report.removed.length,
+    lost: report.lost.length,
+    started: report.started.length,
+    dropped: report.dropped.length
+  })
+  return report as ReconciliationReport
+})

@@ -1,0 +1,153 @@
+import { Clock, Effect, Random, Ref, Schedule, Schema, Stream } from "effect"
+import {
+  type ArrivalHistory,
+  liveness,
+  type PhiAccrualConfig,
+  recordArrival,
+  startWatching
+} from "../domain/instance/phiAccrual.ts"
+import { Heartbeat } from "../domain/signals.ts"
+import { parseSignalSubject, subjects } from "../domain/subjects.ts"
+import { EventBus } from "./eventBus.ts"
+import { issueCommand } from "./orchestrator/issueCommand.ts"
+
+export interface WatchdogOptions {
+  readonly phi: PhiAccrualConfig
+  /** How often every watched instance is judged. */
+  readonly checkEveryMs: number
+}
+
+interface Watched {
+  readonly tenant: string
+  readonly instanceId: string
+  /** The event that started this run of the instance: it keys the commands the watchdog sends for it. */
+  readonly epoch: string
+  readonly jitter: number
+  history: ArrivalHistory
+  ready: boolean
+}
+
+export interface WatchedInstance {
+  readonly tenant: string
+  readonly instanceId: string
+  readonly epoch: string
+  readonly ready: boolean
+}
+
+export interface Watchdog {
+  /** Starts (or restarts, for a new epoch) watching an instance that should be running. */
+  readonly watch: (instance: WatchedInstance) => Effect.Effect<void>
+  readonly unwatch: (tenant: string, instanceId: string) => Effect.Effect<void>
+  readonly watched: Effect.Effect<ReadonlyArray<WatchedInstance>>
+  /** Signals that failed their schema since the start: counted and dropped, never fatal. */
+  readonly badSignals: Effect.Effect<number>
+}
+
+const decodeHeartbeat = Schema.decodeUnknownEffect(Schema.fromJsonString(Heartbeat))
+const text = new TextDecoder()
+const keyOf = (tenant: string, instanceId: string) => `${tenant}/${instanceId}`
+
+/**
+ * Liveness of running shadows from their heartbeats on UMBRA_SIGNALS: the first ready heartbeat marks the
+ * instance ready; a silence judged by φ-accrual (or the deadline) appends HeartbeatLost, which the
+ * instance runner answers by recreating the shadow. Runs in the current scope.
+ */
+export const makeWatchdog = Effect.fn("Watchdog.make")(function* (options: WatchdogOptions) {
+  const bus = yield* EventBus
+  const entries = new Map<string, Watched>()
+  const bad = yield* Ref.make(0)
+  /**
+   * When any valid heartbeat last arrived. All going quiet at once points at the signal path (NATS), not at
+   * every shadow: judging pauses, for at most the startup grace, after which all of them did die (an engine restart).
+   */
+  let lastSignalMs = yield* Clock.currentTimeMillis
+
+  const watch = (instance: WatchedInstance) =>
+    Effect.gen(function* () {
+      const key = keyOf(instance.tenant, instance.instanceId)
+      if (entries.get(key)?.epoch === instance.epoch) return
+      const now = yield* Clock.currentTimeMillis
+      const jitter = yield* Random.next
+      entries.set(key, { ...instance, jitter, history: startWatching(now) })
+    })
+
+  const unwatch = (tenant: string, instanceId: string) => Effect.sync(() => void entries.delete(keyOf(tenant, instanceId)))
+
+  const markReady = (entry: Watched) =>
+    issueCommand(entry.tenant, "MarkInstanceReady", `ready/${entry.epoch}`, { instanceId: entry.instanceId }, entry.epoch).pipe(
+      Effect.tap(() => Effect.logInfo("shadow ready", { instanceId: entry.instanceId })),
+      Effect.catch((error) =>
+        // Refused means the instance moved on; anything else is tried again on the next heartbeat.
+        error._tag === "IllegalState"
+          ? Effect.logDebug("ready refused", { instanceId: entry.instanceId, message: error.message })
+          : Effect.sync(() => (entry.ready = false)).pipe(Effect.andThen(Effect.logWarning("cannot mark ready", { message: error.message })))
+      )
+    )
+
+  const dropBad = (subject: string, reason: string) =>
+    Ref.updateAndGet(bad, (n) => n + 1).pipe(
+      Effect.flatMap((count) => Effect.logWarning("dropped a bad heartbeat", { subject, reason, dropped: count }))
+    )
+
+  const onSignal = (subject: string, data: Uint8Array) =>
+    Effect.gen(function* () {
+      const target = parseSignalSubject(subject)
+      if (target === undefined) return yield* dropBad(subject, "subject")
+      const heartbeat = yield* decodeHeartbeat(text.decode(data)).pipe(Effect.option)
+      if (heartbeat._tag === "None") return yield* dropBad(subject, "schema")
+      if (heartbeat.value.instanceId !== target.instanceId) return yield* dropBad(subject, "instance id differs from subject")
+      lastSignalMs = yield* Clock.currentTimeMillis
+      const entry = entries.get(keyOf(target.tenant, target.instanceId))
+      if (entry === undefined) return
+      entry.history = recordArrival(entry.history, yield* Clock.currentTimeMillis, options.phi)
+      if (heartbeat.value.ready && !entry.ready) {
+        entry.ready = true
+        yield* markReady(entry)
+      }
+    })
+
+  const signalPathDown = (now: number) => {
+    const quietMs = now - lastSignalMs
+    return entries.size > 1 && quietMs > options.phi.deadlineIntervals * options.phi.expectedIntervalMs && quietMs < options.phi.startupGraceMs
+  }
+
+  const judge = Effect.gen(function* () {
+    const now = yield* Clock.currentTimeMillis
+    // Recreating every shadow because NATS was unreachable would be the outage's worst consequence.
+    if (signalPathDown(now)) return yield* Effect.logDebug("no heartbeat from any shadow; judging paused")
+    for (const [key, entry] of [...entries]) {
+      const verdict = liveness(entry.history, now, options.phi, entry.jitter)
+      if (verdict._tag === "Alive") continue
+      entries.delete(key)
+      const reason = `silent for ${verdict.silentMs} ms (${verdict.reason})`
+      yield* Effect.logWarning("shadow heartbeat lost", { instanceId: entry.instanceId, reason })
+      yield* issueCommand(entry.tenant, "MarkHeartbeatLost", `lost/${entry.epoch}`, { instanceId: entry.instanceId, reason }, entry.epoch).pipe(
+        Effect.catch((error) =>
+          error._tag === "IllegalState" || error._tag === "NotFound"
+            ? Effect.logDebug("heartbeat lost refused", { instanceId: entry.instanceId, message: error.message })
+            // The store is unreachable: keep the instance under watch so the next round sends it again.
+            : Effect.sync(() => entries.set(key, entry)).pipe(Effect.andThen(Effect.logWarning("cannot record heartbeat lost", { message: error.message })))
+        )
+      )
+    }
+  })
+
+  // A follower that ends or fails (a NATS restart) is followed again; missed beats only raise φ a little.
+  yield* bus.followSignals({ filterSubject: subjects.heartbeatsOf("*"), from: "now" }).pipe(
+    Stream.runForEach((signal) => onSignal(signal.subject, signal.data)),
+    Effect.catch((error) => Effect.logWarning("watchdog lost UMBRA_SIGNALS; following again", { message: error.message })),
+    Effect.andThen(Effect.sleep("200 millis")),
+    Effect.forever,
+    Effect.forkScoped
+  )
+  yield* judge.pipe(Effect.repeat(Schedule.spaced(options.checkEveryMs)), Effect.forkScoped)
+
+  return {
+    watch,
+    unwatch,
+    watched: Effect.sync(() =>
+      [...entries.values()].map(({ tenant, instanceId, epoch, ready }) => ({ tenant, instanceId, epoch, ready }))
+    ),
+    badSignals: Ref.get(bad)
+  } satisfies Watchdog
+})

@@ -1,0 +1,104 @@
+import { describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import type { ClientId, InstanceId } from "../../domain/ids.ts"
+import { type InstanceEvent, instanceDecider } from "../../domain/instance/instance.ts"
+import { defaultNetwork, defaultTemplate } from "../../domain/profile/template.ts"
+import { deciderSpec } from "../support/deciderSpec.ts"
+
+const spec = deciderSpec(instanceDecider)
+const instanceId = "shd-1" as InstanceId
+const clientId = "c1" as ClientId
+const resources = { cpuMillis: 125, memoryMiB: 128 }
+const deploy = { _tag: "DeployShadow", instanceId, clientId, tier: "basic", template: defaultTemplate, network: defaultNetwork, resources } as const
+const requested: InstanceEvent = { ...deploy, _tag: "ShadowRequested" }
+const started: InstanceEvent = { _tag: "InstanceStarted", instanceId, runtimeId: "rt-1" }
+const ready: InstanceEvent = { _tag: "InstanceReady", instanceId, runtimeId: "rt-1" }
+const lost: InstanceEvent = { _tag: "HeartbeatLost", instanceId, runtimeId: "rt-1", reason: "silent" }
+const recreated: InstanceEvent = { _tag: "InstanceRecreated", instanceId, attempt: 1, runtimeId: "rt-2", previousRuntimeId: "rt-1" }
+const recycled: InstanceEvent = { _tag: "InstanceRecycled", instanceId, clientId }
+const terminated: InstanceEvent = { _tag: "InstanceTerminated", instanceId, reason: "done" }
+
+describe("Instance", () => {
+  it.effect("DeployShadow requests a shadow once", () =>
+    Effect.gen(function* () {
+      yield* spec.given([]).when(deploy).then([requested])
+      yield* spec.given([requested]).when(deploy).thenFails("IllegalState")
+    }))
+
+  it.effect("RecordInstanceStarted follows a request, and repeats harmlessly with the same container", () =>
+    Effect.gen(function* () {
+      yield* spec.given([requested]).when({ _tag: "RecordInstanceStarted", instanceId, runtimeId: "rt-1" }).then([started])
+      yield* spec.given([requested, started]).when({ _tag: "RecordInstanceStarted", instanceId, runtimeId: "rt-1" }).then([])
+      yield* spec.given([requested, started]).when({ _tag: "RecordInstanceStarted", instanceId, runtimeId: "rt-9" }).thenFails("IllegalState")
+      yield* spec.given([]).when({ _tag: "RecordInstanceStarted", instanceId, runtimeId: "rt-1" }).thenFails("IllegalState")
+    }))
+
+  it.effect("MarkInstanceReady marks a started instance once", () =>
+    Effect.gen(function* () {
+      yield* spec.given([requested, started]).when({ _tag: "MarkInstanceReady", instanceId }).then([ready])
+      yield* spec.given([requested, started, ready]).when({ _tag: "MarkInstanceReady", instanceId }).then([])
+      yield* spec.given([requested]).when({ _tag: "MarkInstanceReady", instanceId }).thenFails("IllegalState")
+      yield* spec.given([requested, started, lost]).when({ _tag: "MarkInstanceReady", instanceId }).thenFails("IllegalState")
+    }))
+
+  it.effect("ResizeInstance changes the limits of a placed instance, and nothing when they are the same", () =>
+    Effect.gen(function* () {
+      const bigger = { cpuMillis: 500, memoryMiB: 512 }
+      yield* spec
+        .given([requested, started, ready])
+        .when({ _tag: "ResizeInstance", instanceId, resources: bigger })
+        .then([{ _tag: "InstanceResized", instanceId, resources: bigger, previous: resources }])
+      yield* spec.given([requested, started]).when({ _tag: "ResizeInstance", instanceId, resources }).then([])
+      yield* spec.given([requested]).when({ _tag: "ResizeInstance", instanceId, resources: bigger }).thenFails("IllegalState")
+      yield* spec.given([requested, started, terminated]).when({ _tag: "ResizeInstance", instanceId, resources: bigger }).thenFails("IllegalState")
+    }))
+
+  it.effect("MarkHeartbeatLost records a loss once per run", () =>
+    Effect.gen(function* () {
+      yield* spec.given([requested, started, ready]).when({ _tag: "MarkHeartbeatLost", instanceId, reason: "silent" }).then([lost])
+      yield* spec.given([requested, started, lost]).when({ _tag: "MarkHeartbeatLost", instanceId, reason: "again" }).then([])
+      yield* spec.given([requested]).when({ _tag: "MarkHeartbeatLost", instanceId, reason: "silent" }).thenFails("IllegalState")
+    }))
+
+  it.effect("RecreateInstance replaces a lost instance, numbered, and only with the next number", () =>
+    Effect.gen(function* () {
+      yield* spec.given([requested, started, lost]).when({ _tag: "RecreateInstance", instanceId, attempt: 1, runtimeId: "rt-2" }).then([recreated])
+      yield* spec.given([requested, started, lost]).when({ _tag: "RecreateInstance", instanceId, attempt: 2, runtimeId: "rt-2" }).thenFails("IllegalState")
+      yield* spec.given([requested, started, ready]).when({ _tag: "RecreateInstance", instanceId, attempt: 1, runtimeId: "rt-2" }).thenFails("IllegalState")
+      const lostAgain: InstanceEvent = { ...lost, runtimeId: "rt-2" }
+      yield* spec
+        .given([requested, started, lost, recreated, lostAgain])
+        .when({ _tag: "RecreateInstance", instanceId, attempt: 2, runtimeId: "rt-3" })
+        .then([{ _tag: "InstanceRecreated", instanceId, attempt: 2, runtimeId: "rt-3", previousRuntimeId: "rt-2" }])
+    }))
+
+  it.effect("RecycleInstance puts a running shadow into the pool", () =>
+    Effect.gen(function* () {
+      yield* spec.given([requested, started, ready]).when({ _tag: "RecycleInstance", instanceId }).then([recycled])
+      yield* spec.given([requested, started, recycled]).when({ _tag: "RecycleInstance", instanceId }).then([])
+      yield* spec.given([requested, started, lost]).when({ _tag: "RecycleInstance", instanceId }).thenFails("IllegalState")
+    }))
+
+  it.effect("ClaimPooledInstance hands a pooled shadow to another client, sized for it", () =>
+    Effect.gen(function* () {
+      const other = "c2" as ClientId
+      const sized = { cpuMillis: 500, memoryMiB: 1024 }
+      yield* spec
+        .given([requested, started, ready, recycled])
+        .when({ _tag: "ClaimPooledInstance", instanceId, clientId: other, resources: sized })
+        .then([{ _tag: "InstanceClaimed", instanceId, clientId: other, previousClientId: clientId, resources: sized }])
+      yield* spec.given([requested, started, ready]).when({ _tag: "ClaimPooledInstance", instanceId, clientId: other, resources: sized }).thenFails("IllegalState")
+      const claimed: InstanceEvent = { _tag: "InstanceClaimed", instanceId, clientId: other, previousClientId: clientId, resources: sized }
+      yield* spec.given([requested, started, recycled, claimed]).when({ _tag: "ClaimPooledInstance", instanceId, clientId: other, resources: sized }).thenFails("IllegalState")
+      yield* spec.given([requested, started, recycled, claimed]).when({ _tag: "MarkInstanceReady", instanceId }).then([ready])
+    }))
+
+  it.effect("TerminateInstance ends an instance in any state, once", () =>
+    Effect.gen(function* () {
+      for (const history of [[requested], [requested, started], [requested, started, lost], [requested, started, recycled]]) {
+        yield* spec.given(history).when({ _tag: "TerminateInstance", instanceId, reason: "done" }).then([terminated])
+      }
+      yield* spec.given([requested, terminated]).when({ _tag: "TerminateInstance", instanceId, reason: "done" }).then([])
+      yield* spec.given([]).when({ _tag: "TerminateInstance", instanceId, reason: "done" }).thenFails("NotFound")
+    }))
+})

@@ -1,0 +1,68 @@
+import { jetstream } from "@nats-io/jetstream"
+import { assert, layer } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { defaultPhiAccrualConfig } from "../../domain/instance/phiAccrual.ts"
+import { defaultNetwork, defaultTemplate } from "../../domain/profile/template.ts"
+import { subjects } from "../../domain/subjects.ts"
+import { layer as memoryStore } from "../../infra/eventStore/memoryEventStore.ts"
+import { NatsConnection } from "../../infra/nats/connection.ts"
+import * as jetstreamSetup from "../../infra/nats/jetstreamSetup.ts"
+import * as natsEventBus from "../../infra/nats/natsEventBus.ts"
+import { CommandHandler } from "../../src/commands/commandHandler.ts"
+import { EventStore } from "../../src/eventStore/eventStore.ts"
+import { makeWatchdog } from "../../src/watchdog.ts"
+import { natsTestLayer } from "../harness/natsServer.ts"
+import { command } from "../support/commands.ts"
+import { eventually } from "../support/eventually.ts"
+
+const testLayer = Layer.mergeAll(natsEventBus.layer(), jetstreamSetup.layer(), CommandHandler.layer.pipe(Layer.provideMerge(memoryStore))).pipe(
+  Layer.provideMerge(natsTestLayer)
+)
+
+const publish = (subject: string, body: string) =>
+  Effect.gen(function* () {
+    const nc = yield* NatsConnection
+    yield* Effect.promise(() => jetstream(nc).publish(subject, body))
+  })
+
+const heartbeat = (instanceId: string, seq: number, ready: boolean) =>
+  publish(subjects.signal("acme", instanceId, "hb"), JSON.stringify({ instanceId, seq, at: "2026-11-30T12:00:00.000Z", ready }))
+
+const types = (stream: string) => EventStore.use((store) => store.readStream(stream)).pipe(Effect.map((events) => events.map((e) => e.type)))
+
+layer(testLayer, { excludeTestServices: true, timeout: "120 seconds" })("watchdog on UMBRA_SIGNALS", (it) => {
+  it.effect("marks ready on the first ready beat, drops bad signals, and records a silence as HeartbeatLost once", () =>
+    Effect.gen(function* () {
+      const handler = yield* CommandHandler
+      const instanceId = "shd-watched"
+      yield* handler.handle(command("DeployShadow", {
+        instanceId, clientId: "c1", tier: "basic", template: defaultTemplate, network: defaultNetwork, resources: { cpuMillis: 100, memoryMiB: 128 }
+      }))
+      yield* handler.handle(command("RecordInstanceStarted", { instanceId, runtimeId: "rt-1" }))
+      const watchdog = yield* makeWatchdog({
+        phi: { ...defaultPhiAccrualConfig, expectedIntervalMs: 200, acceptablePauseMs: 200, startupGraceMs: 10_000 },
+        checkEveryMs: 50
+      })
+      yield* watchdog.watch({ tenant: "acme", instanceId, epoch: "acme/shd-watched/rt-1/0/c1", ready: false })
+      // The follower starts from "now": beat until one is seen.
+      let seq = 0
+      yield* eventually(
+        Effect.suspend(() => heartbeat(instanceId, seq, ++seq > 2)).pipe(
+          Effect.andThen(Effect.sleep("200 millis")),
+          Effect.andThen(types(`instance-acme.${instanceId}`)),
+          Effect.map((all) => all.includes("InstanceReady"))
+        ),
+        20_000,
+        "InstanceReady"
+      )
+      // Bad signals are counted and dropped: they neither stop the follower nor keep the instance alive.
+      yield* publish(subjects.signal("acme", instanceId, "hb"), "not json")
+      yield* publish(subjects.signal("acme", instanceId, "hb"), JSON.stringify({ instanceId, seq: -1, at: "x", ready: true }))
+      yield* publish(subjects.signal("acme", instanceId, "hb"), JSON.stringify({ instanceId: "shd-other", seq: 1, at: "x", ready: true }))
+      yield* eventually(watchdog.badSignals.pipe(Effect.map((n) => n === 3)), 5_000, "three bad signals counted")
+      yield* eventually(types(`instance-acme.${instanceId}`).pipe(Effect.map((all) => all.includes("HeartbeatLost"))), 10_000, "HeartbeatLost")
+      yield* Effect.sleep("1 second")
+      assert.deepStrictEqual(yield* types(`instance-acme.${instanceId}`), ["ShadowRequested", "InstanceStarted", "InstanceReady", "HeartbeatLost"])
+      assert.deepStrictEqual(yield* watchdog.watched, [])
+    }).pipe(Effect.scoped))
+})

@@ -1,0 +1,34 @@
+import { Effect } from "effect"
+import { type ChildProcess, spawn } from "node:child_process"
+import { join } from "node:path"
+
+const main = join(import.meta.dirname, "..", "..", "infra", "cli", "main.ts")
+
+/** Stops a child with `signal` and waits for it to exit. */
+export const stopProcess = (child: ChildProcess, signal: NodeJS.Signals) =>
+  Effect.callback<void>((resume) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
+    child.once("exit", () => resume(Effect.void))
+    child.kill(signal)
+  })
+
+/**
+ * `umbra serve` as its own OS process with `env` added to this one's, resolved once its log says `readyLine`.
+ * Killed when the scope closes if the test has not stopped it, so a failing test leaves nothing running.
+ */
+export const serveProcess = (env: Readonly<Record<string, string>>, readyLine: string) =>
+  Effect.acquireRelease(
+    Effect.callback<ChildProcess>((resume) => {
+      const child = spawn(process.execPath, [main, "serve"], {
+        env: { ...process.env, UMBRA_LOG_FORMAT: "json", UMBRA_LOG_LEVEL: "info", ...env },
+        stdio: ["ignore", "ignore", "pipe"]
+      })
+      let log = ""
+      child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
+        log += chunk
+        if (log.includes(readyLine)) resume(Effect.succeed(child))
+      })
+      child.once("exit", (code) => resume(Effect.die(new Error(`umbra serve exited (${code}) before "${readyLine}":\n${log}`))))
+    }).pipe(Effect.timeout("60 seconds"), Effect.orDie),
+    (child) => stopProcess(child, "SIGKILL")
+  )

@@ -1,0 +1,102 @@
+import Docker from "dockerode"
+import { Effect, Layer } from "effect"
+import { randomUUID } from "node:crypto"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import type { Template } from "../../domain/profile/template.ts"
+import * as dockerRuntime from "../../infra/docker/dockerRuntime.ts"
+import * as processRuntime from "../../infra/process/processRuntime.ts"
+import { buildImages, sampleWorkloadImage } from "../../infra/docker/imageBuild.ts"
+import { freePort } from "../../infra/nats/natsServerProcess.ts"
+import { controlPlaneLayer, startControlPlane } from "../../infra/serve/controlPlane.ts"
+import { orchestratorOptions } from "../../infra/serve/orchestratorConfig.ts"
+import { EventStore } from "../../src/eventStore/eventStore.ts"
+import { InstanceRuntime } from "../../src/instanceRuntime.ts"
+import { startOrchestrator } from "../../src/orchestrator/orchestrator.ts"
+import { natsTestLayer, NatsTestServer } from "../harness/natsServer.ts"
+import { testConfig } from "./controlPlane.ts"
+
+export const docker = new Docker()
+
+/** A tenant of the test file's own: its label finds (and cleans up) every container the file made. */
+export const testTenant = (prefix: string) => `${prefix}${randomUUID().slice(0, 8)}`
+
+export const containersOf = (tenant: string, more: ReadonlyArray<string> = []) =>
+  Effect.promise(() => docker.listContainers({ all: true, filters: { label: [`umbra.tenant=${tenant}`, ...more] } }))
+
+/** Removes every container and volume of the tenant, whatever a failed test left. */
+export const cleanupTenant = (tenant: string) =>
+  Effect.promise(async () => {
+    const filters = { label: [`umbra.tenant=${tenant}`] }
+    for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)
+    for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => undefined)
+  })
+
+/** The images built (offline) for the lifetime of the layer, and the tenant's containers removed at its end. */
+export const imagesLayer = (tenant: string) =>
+  Layer.effectDiscard(buildImages().pipe(Effect.orDie, Effect.andThen(Effect.addFinalizer(() => cleanupTenant(tenant)))))
+
+/** The sample workload on a port of its own: shadows share the host's network. */
+export const sampleTemplate = (port: number): Template => ({
+  image: sampleWorkloadImage,
+  dependencies: [],
+  statePaths: ["/var/lib/umbra/state"],
+  settings: { PORT: String(port), UMBRA_READY_URL: `http://127.0.0.1:${port}/healthz`, UMBRA_TELEMETRY_MS: "1000" }
+})
+
+export const templateOnFreePort = Effect.promise(freePort).pipe(Effect.map(sampleTemplate))
+
+/** Heartbeats every second (the agent's default); a shadow at a quarter of its profile, at least 100 mCPU and 256 MiB (two Node processes). */
+export const shadowTestSettings = {
+  enabled: true,
+  shadowFraction: 0.25,
+  shadowMinCpuMillis: 100,
+  shadowMinMemoryMiB: 256,
+  poolSize: 1,
+  heartbeatMs: 1_000,
+  phiThreshold: 8,
+  startupGraceMs: 60_000,
+  recreateLimit: 3
+}
+
+/**
+ * A control plane with its orchestrator on the Docker (or process) runtime, on a nats-server and data
+ * directory of the file's own; every instance of the tenant is removed once the orchestrator has stopped.
+ */
+export const orchestratedControlPlaneLayer = (tenant: string, runtime: "docker" | "process" = "docker") =>
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const server = yield* NatsTestServer
+      const dataDir = yield* Effect.acquireRelease(
+        Effect.sync(() => mkdtempSync(join(tmpdir(), "umbra-shadows-"))),
+        (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+      )
+      const config = testConfig(dataDir, server.url)
+      const running = Layer.effectDiscard(
+        Effect.gen(function* () {
+          const instances = yield* InstanceRuntime
+          // Added first, so it runs last: after the orchestrator's fibers can no longer start anything.
+          yield* Effect.addFinalizer(() =>
+            instances.list({ tenant }).pipe(Effect.flatMap(Effect.forEach((info) => instances.remove(info.instanceId))), Effect.ignore)
+          )
+          yield* startControlPlane(config)
+          yield* startOrchestrator(orchestratorOptions(shadowTestSettings, server.url))
+        })
+      )
+      const runtimeLayer =
+        runtime === "docker"
+          ? dockerRuntime.layer({ natsUrl: server.url, stopTimeoutSeconds: 2 })
+          : processRuntime.layer({ dataDir, natsUrl: server.url, stopGraceMs: 2_000 })
+      return running.pipe(
+        Layer.provideMerge(runtimeLayer),
+        Layer.provideMerge(controlPlaneLayer(config, server.url))
+      )
+    })
+  ).pipe(Layer.provideMerge(natsTestLayer), Layer.provideMerge(imagesLayer(tenant)))
+
+/** The event types of a stream, in order. */
+export const streamTypes = (stream: string) =>
+  Effect.gen(function* () {
+    return (yield* (yield* EventStore).readStream(stream)).map((event) => event.type)
+  })
