@@ -27,6 +27,8 @@ import {
   TemplateChanged
 } from "./profile/profile.ts"
 import { SagaStepRecorded } from "./sagas/sagaStep.ts"
+import { ForecastCommand, forecastDecider, ForecastEvent, ForecastUpdated } from "./scaling/forecast.ts"
+import { HeartbeatRecorded, TelemetryRecorded } from "./signals.ts"
 import type { Category } from "./streams.ts"
 
 /** Every event type with its current schema version; a stored event decodes by its type. */
@@ -38,6 +40,9 @@ const eventTypes = [
   [TemplateChanged, 1],
   [NetworkChanged, 1],
   [SagaStepRecorded, 1],
+  [ForecastUpdated, 1],
+  [HeartbeatRecorded, 1],
+  [TelemetryRecorded, 1],
   [ShadowRequested, 1],
   [InstanceStarted, 1],
   [InstanceReady, 1],
@@ -122,6 +127,7 @@ const route = <C extends { readonly _tag: string }, E extends DomainEvent, S>(
 
 const clientRoute = route("client", ClientCommand, ClientEvent, clientDecider)
 const profileRoute = route("profile", ProfileCommand, ProfileEvent, profileDecider)
+const forecastRoute = route("forecast", ForecastCommand, ForecastEvent, forecastDecider)
 const instanceRoute = route("instance", InstanceCommand, InstanceEvent, instanceDecider, (command) => command.instanceId)
 
 /** The public commands, by the type named in `umbra.cmd.<tenant>.<CommandType>`. */
@@ -132,6 +138,7 @@ export const commandRoutes: Readonly<Record<string, CommandRoute>> = {
   RefineProfile: profileRoute,
   SetTemplate: profileRoute,
   SetNetwork: profileRoute,
+  RecordForecast: forecastRoute,
   DeployShadow: instanceRoute,
   RecordInstanceStarted: instanceRoute,
   MarkInstanceReady: instanceRoute,

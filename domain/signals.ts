@@ -21,3 +21,9 @@ export const TelemetrySample = Schema.Struct({
   metrics: Schema.optionalKey(Schema.Record(Schema.String, Schema.Number))
 })
 export type TelemetrySample = typeof TelemetrySample.Type
+
+/** An archived heartbeat in `heartbeat-<tenant>.<instanceId>`: the signal, and when the archiver stored it. */
+export const HeartbeatRecorded = Schema.TaggedStruct("HeartbeatRecorded", { ...Heartbeat.fields, recordedAt: Schema.String })
+
+/** An archived telemetry sample in `telemetry-<tenant>.<instanceId>`. */
+export const TelemetryRecorded = Schema.TaggedStruct("TelemetryRecorded", { ...TelemetrySample.fields, recordedAt: Schema.String })

@@ -12,6 +12,7 @@ export const UmbraConfig = Config.all({
   logFormat: Config.option(Config.Literals(["json", "pretty"], "UMBRA_LOG_FORMAT")).pipe(Config.map(Option.getOrUndefined)),
   commandMaxBytes: Config.Int("UMBRA_COMMAND_MAX_BYTES").pipe(Config.withDefault(256 * 1024)),
   duplicateWindowSeconds: Config.Int("UMBRA_DUPLICATE_WINDOW_SECONDS").pipe(Config.withDefault(600)),
-  publishWindow: Config.Int("UMBRA_PUBLISH_WINDOW").pipe(Config.withDefault(100))
+  publishWindow: Config.Int("UMBRA_PUBLISH_WINDOW").pipe(Config.withDefault(100)),
+  scalingIntervalMs: Config.Int("UMBRA_SCALING_INTERVAL_MS").pipe(Config.withDefault(60_000))
 })
 export type UmbraConfig = Config.Success<typeof UmbraConfig>

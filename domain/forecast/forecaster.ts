@@ -1,7 +1,9 @@
 import { Schema } from "effect"
+import { baselines } from "./baselines.ts"
 import { FEATURE_COUNT, recentVolatility, writeFeatures } from "./features.ts"
 import { Headroom } from "./headroom.ts"
 import { fitModel, maxOutput, pointOutput, predictOutput, type LinearModel } from "./model.ts"
+import { ExpertSelector } from "./selector.ts"
 import {
   fromLevel,
   horizonSteps,
@@ -35,7 +37,9 @@ export const ForecasterConfig = Schema.Struct({
   headroomGamma: Schema.Finite,
   /** How much the headroom widens with recent volatility: 0 = a fixed log margin, 1 = proportional. */
   volatilityExponent: Schema.Finite,
-  priorMargin: Schema.Finite
+  priorMargin: Schema.Finite,
+  /** Per-step decay of the experts' past losses when choosing which bound to provision with. */
+  selectionDecay: Schema.Finite
 })
 export type ForecasterConfig = typeof ForecasterConfig.Type
 
@@ -46,14 +50,15 @@ export const defaultForecasterConfig: ForecasterConfig = {
   refitEverySteps: STEPS_PER_DAY,
   minHistorySteps: 36,
   historySteps: 10 * STEPS_PER_DAY,
-  priorRows: 288,
-  winsorShare: 0.98,
+  priorRows: 1000,
+  winsorShare: 1,
   pointQuantile: 0.5,
   maxQuantile: 0.8,
   headroomWindow: 7 * STEPS_PER_DAY,
   headroomGamma: 0.005,
   volatilityExponent: 0.5,
-  priorMargin: 1
+  priorMargin: 1,
+  selectionDecay: 0.9975
 }
 
 const HeadroomStateSchema = Schema.Struct({
@@ -65,7 +70,7 @@ const HeadroomStateSchema = Schema.Struct({
 })
 
 export const ForecasterState = Schema.Struct({
-  version: Schema.Literal(1),
+  version: Schema.Literal(2),
   config: ForecasterConfig,
   /** The raw history window, oldest first; `firstStep` is the absolute step of its first value. */
   values: Schema.Array(Schema.Finite),
@@ -82,7 +87,10 @@ export const ForecasterState = Schema.Struct({
     })
   ),
   lastFitStep: Schema.NullOr(Schema.Finite),
-  headroom: Schema.Array(HeadroomStateSchema)
+  /** Per horizon, per expert (the model first, then the baselines): its headroom. */
+  headroom: Schema.Array(Schema.Array(HeadroomStateSchema)),
+  /** Per horizon, per expert: its decayed loss (see ExpertSelector). */
+  selection: Schema.Array(Schema.Array(Schema.Finite))
 })
 export type ForecasterState = typeof ForecasterState.Type
 
@@ -100,6 +108,9 @@ export interface HorizonForecast {
   readonly upper: number
 }
 
+/** Expert 0 is the model's bound; the others are the baselines', calibrated the same way. */
+const EXPERTS = 1 + baselines.length
+
 /** Buckets that bridge a longer gap than this are not invented: the history restarts its level from the new value. */
 const MAX_FILLED_STEPS = STEPS_PER_DAY
 
@@ -114,7 +125,8 @@ export class Forecaster {
   private model: LinearModel | undefined
   private lastFitStep: number | null = null
   private readonly steps: ReadonlyArray<number>
-  private readonly headroom: ReadonlyArray<Headroom>
+  private readonly headroom: ReadonlyArray<ReadonlyArray<Headroom>>
+  private readonly selectors: ReadonlyArray<ExpertSelector>
   private readonly row = new Float64Array(FEATURE_COUNT)
   readonly config: ForecasterConfig
 
@@ -124,17 +136,27 @@ export class Forecaster {
     this.values = new Float64Array(config.historySteps)
     this.levels = new Float64Array(config.historySteps)
     this.scale = state?.scale ?? Math.max(config.priorLevel, Number.MIN_VALUE)
-    this.headroom = this.steps.map(
-      (span, i) =>
-        new Headroom(
-          {
-            target: config.targetShortfall,
-            span,
-            window: config.headroomWindow,
-            gamma: config.headroomGamma,
-            priorMargin: config.priorMargin
-          },
-          state?.headroom[i]
+    this.headroom = this.steps.map((span, k) =>
+      Array.from(
+        { length: EXPERTS },
+        (_, e) =>
+          new Headroom(
+            {
+              target: config.targetShortfall,
+              span,
+              window: config.headroomWindow,
+              gamma: config.headroomGamma,
+              priorMargin: config.priorMargin
+            },
+            state?.headroom[k]?.[e]
+          )
+      )
+    )
+    this.selectors = this.steps.map(
+      (_, k) =>
+        new ExpertSelector(
+          { experts: EXPERTS, target: config.targetShortfall, decay: config.selectionDecay },
+          state?.selection[k]
         )
     )
     if (state) {
@@ -191,7 +213,7 @@ export class Forecaster {
     if (!due) return false
     this.scale = scaleOf(this.values, 0, this.count, this.scale)
     this.relevel()
-    for (const h of this.headroom) h.abandon()
+    for (const h of this.headroom.flat()) h.abandon()
     this.model = fitModel(this.levels, this.count, (t) => this.stepOfDay(t), {
       horizons: this.steps,
       priorRows: this.config.priorRows,
@@ -215,15 +237,16 @@ export class Forecaster {
       const k = this.nearestHorizon(m)
       const model = this.model as LinearModel
       const predicted = fromLevel(last + predictOutput(model, this.row, pointOutput(k)), this.scale)
-      const base = last + predictOutput(model, this.row, maxOutput(k))
-      const bound = base + (this.headroom[k]?.margin() ?? this.config.priorMargin) * sigma
+      const expert = this.selectors[k]?.best() ?? 0
+      const margin = this.headroom[k]?.[expert]?.margin() ?? this.config.priorMargin
+      const bound = expert === 0 ? last + predictOutput(model, this.row, maxOutput(k)) + margin * sigma : this.baselineLevel(expert, t) + margin
       return { minutes: m, predicted, upper: Math.max(predicted, fromLevel(bound, this.scale)) }
     })
   }
 
   toState(): ForecasterState {
     return {
-      version: 1,
+      version: 2,
       config: this.config,
       values: Array.from(this.values.subarray(0, this.count)),
       firstStep: this.firstStep,
@@ -238,7 +261,8 @@ export class Forecaster {
           }
         : null,
       lastFitStep: this.lastFitStep,
-      headroom: this.headroom.map((h) => h.toState())
+      headroom: this.headroom.map((experts) => experts.map((h) => h.toState())),
+      selection: this.selectors.map((s) => s.toState())
     }
   }
 
@@ -248,7 +272,13 @@ export class Forecaster {
     this.values[t] = value
     this.levels[t] = toLevel(value, this.scale)
     const level = this.levels[t] ?? 0
-    for (const h of this.headroom) h.observe(level)
+    this.headroom.forEach((experts, k) =>
+      experts.forEach((h, e) => {
+        const bound = h.openLevel()
+        if (bound !== undefined) this.selectors[k]?.score(e, fromLevel(bound, this.scale), value)
+        h.observe(level)
+      })
+    )
     if (this.model === undefined) return
     const step = this.observed - 1
     let written = false
@@ -256,9 +286,16 @@ export class Forecaster {
       if (step % span !== 0) return
       if (!written) writeFeatures(this.levels, t, this.stepOfDay(t), this.row)
       written = true
+      const experts = this.headroom[k] ?? []
       const base = level + predictOutput(this.model as LinearModel, this.row, maxOutput(k))
-      this.headroom[k]?.openBound(base, this.sigma(t))
+      experts[0]?.openBound(base, this.sigma(t))
+      for (let e = 1; e < experts.length; e++) experts[e]?.openBound(this.baselineLevel(e, t), 1)
     })
+  }
+
+  /** Expert `e` ≥ 1's base: its baseline over the raw history, on the level scale. */
+  private baselineLevel(e: number, t: number): number {
+    return toLevel(baselines[e - 1]?.at(this.values, t) ?? 0, this.scale)
   }
 
   private dropOldestDay(): void {

@@ -57,6 +57,11 @@ export class Headroom {
     return base + margin * sigma
   }
 
+  /** The level of the bound that is open, if any. */
+  openLevel(): number | undefined {
+    return this.open === null ? undefined : this.open.base + this.open.margin * this.open.sigma
+  }
+
   /** Scores the newest observed level against the bound that is open, if any. */
   observe(level: number): void {
     const open = this.open

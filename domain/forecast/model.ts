@@ -1,5 +1,5 @@
-import MultivariateLinearRegression from "ml-regression-multivariate-linear"
 import { FEATURE_COUNT, writeFeatures } from "./features.ts"
+import { leastSquares } from "./leastSquares.ts"
 import { quantileSorted, STEPS_PER_DAY } from "./series.ts"
 
 /**
@@ -69,7 +69,7 @@ const fitQuantile = (
       x.push(row.map((v) => v * w))
       y.push(outputs.map((o) => (targets[i]?.[o] ?? 0) * w))
     })
-    const fitted = new MultivariateLinearRegression(x, y, { intercept: false, statistics: false }).weights
+    const fitted = leastSquares(x, y)
     fitted.forEach((column, j) => outputs.forEach((o, k) => {
       const row = weights[j]
       if (row) row[o] = column[k] ?? 0
@@ -152,8 +152,7 @@ export const fitModel = (
     targets.push(new Array<number>(outputs).fill(0))
   }
 
-  const fitted = new MultivariateLinearRegression(features, targets, { intercept: false, statistics: false })
-  const weights = fitted.weights.map((w) => w.slice())
+  const weights = leastSquares(features, targets)
   const observations = to - from
   const family = (output: (k: number) => number) => options.horizons.map((_, k) => output(k))
   fitQuantile(features, targets, observations, family(pointOutput), options.pointQuantile, weights)

@@ -15,6 +15,7 @@ export const ForecastQuality = Schema.Struct({
   /** Mean absolute error of the model's 60-minute forecasts, and of the last-value forecast, over the same steps. */
   modelError: NonNegative,
   lastValueError: NonNegative,
+  meanDemand: NonNegative,
   /** Share of recent steps whose demand exceeded the provisioning bound, and the provision left unused. */
   shortfall: NonNegative,
   slack: NonNegative,

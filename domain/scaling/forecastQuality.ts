@@ -32,21 +32,34 @@ export const observeDemand = (state: QualityState, at: number, actual: number): 
   return { pending: state.pending.filter((p) => p.due > at), scored: [...state.scored, ...scored].slice(-scoredWindow) }
 }
 
-/** Mean errors, shortfall rate (demand above the bound) and relative slack (Σ(P − y)+ / ΣP) over the window. */
-export const qualityOf = (state: QualityState) => {
-  const n = state.scored.length
-  if (n === 0) return { modelError: 0, lastValueError: 0, shortfall: 0, slack: 0, scoredSteps: 0 }
+/**
+ * Mean errors, mean demand, shortfall rate (demand above the bound) and relative slack (Σ(P − y)+ / ΣP) over
+ * the scored window, or over its newest `last` steps.
+ */
+export const qualityOf = (state: QualityState, last: number = scoredWindow) => {
+  const scored = state.scored.slice(-last)
+  const n = scored.length
+  if (n === 0) return { modelError: 0, lastValueError: 0, meanDemand: 0, shortfall: 0, slack: 0, scoredSteps: 0 }
   let model = 0
-  let last = 0
+  let lastValue = 0
   let short = 0
   let unused = 0
   let provided = 0
-  for (const s of state.scored) {
+  let demand = 0
+  for (const s of scored) {
+    demand += s.actual
     model += s.modelError
-    last += s.lastValueError
+    lastValue += s.lastValueError
     if (s.actual > s.upper) short++
     unused += Math.max(0, s.upper - s.actual)
     provided += s.upper
   }
-  return { modelError: model / n, lastValueError: last / n, shortfall: short / n, slack: provided > 0 ? unused / provided : 0, scoredSteps: n }
+  return {
+    modelError: model / n,
+    lastValueError: lastValue / n,
+    meanDemand: demand / n,
+    shortfall: short / n,
+    slack: provided > 0 ? unused / provided : 0,
+    scoredSteps: n
+  }
 }

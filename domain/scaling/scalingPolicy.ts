@@ -10,9 +10,19 @@ export interface ScalingPolicy {
   readonly conservativeMargin: number
   /** Scored steps before the model's record counts against it. */
   readonly minScoredSteps: number
+  /** The model is judged on its newest scored steps only: a young model's prior-bound start is not held against it. */
+  readonly judgeSteps: number
+  /** How much worse than the last value the model may be (relative to that error, and to the mean demand) before it is dropped. */
+  readonly tolerance: number
 }
 
-export const defaultScalingPolicy: ScalingPolicy = { band: 0.15, conservativeMargin: 0.25, minScoredSteps: 12 }
+export const defaultScalingPolicy: ScalingPolicy = {
+  band: 0.15,
+  conservativeMargin: 0.25,
+  minScoredSteps: 12,
+  judgeSteps: 24,
+  tolerance: 0.05
+}
 
 const mib = 1024 * 1024
 
@@ -22,11 +32,13 @@ export const requirementFrom = (cpuCores: number, memBytes: number): Requirement
   memoryMiB: Math.max(1, Math.ceil(memBytes / mib))
 })
 
-/** The model lost to the last value over enough recent steps: do not let it size the client. */
+/** The model lost to the last value, by more than the tolerance, over enough recent steps: do not let it size the client. */
 export const shouldFallBack = (
-  quality: { readonly modelError: number; readonly lastValueError: number; readonly scoredSteps: number },
+  quality: { readonly modelError: number; readonly lastValueError: number; readonly meanDemand: number; readonly scoredSteps: number },
   policy: ScalingPolicy
-): boolean => quality.scoredSteps >= policy.minScoredSteps && quality.modelError > quality.lastValueError
+): boolean =>
+  quality.scoredSteps >= policy.minScoredSteps &&
+  quality.modelError > quality.lastValueError * (1 + policy.tolerance) + quality.meanDemand * policy.tolerance
 
 /** The conservative requirement: the recent peak with a margin, never below what the profile expects now. */
 export const conservativeRequirement = (current: Requirement, recentPeak: Requirement, policy: ScalingPolicy): Requirement => ({

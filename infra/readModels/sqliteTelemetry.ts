@@ -38,6 +38,8 @@ export const layer = Layer.effect(
        WHERE scope = ? AND key = ? AND metric = ? AND size = ? AND start >= ? ORDER BY start`
     )
 
+    const distinctKeys = db.prepare("SELECT DISTINCT key FROM telemetry_buckets WHERE scope = ? AND size = ?")
+
     const stored = (key: BucketKey): Bucket | undefined => {
       const row = select.get(key.scope, key.key, key.metric, key.size, key.start)
       return row === undefined
@@ -68,6 +70,8 @@ export const layer = Layer.effect(
         }),
       checkpoint: () =>
         Effect.try({ try: () => Number(loadCheckpoint.get(reader)?.["position"] ?? 0), catch: failed("checkpoint") }),
+      keys: (scope, size) =>
+        Effect.try({ try: () => distinctKeys.all(scope, size).map((row) => String(row["key"])), catch: failed("keys") }),
       series: (query) =>
         Effect.try({
           try: () =>

@@ -6,12 +6,17 @@ import { CommandHandler } from "../../src/commands/commandHandler.ts"
 import { startOrchestrator } from "../../src/orchestrator/orchestrator.ts"
 import { makeRelay } from "../../src/relay.ts"
 import { runSaga } from "../../src/sagas/sagaRunner.ts"
+import { makeScalingEngine } from "../../src/scaling/scalingEngine.ts"
+import { makeArchiver } from "../../src/telemetry/archiver.ts"
+import { makeTelemetryIngest } from "../../src/telemetry/telemetryIngest.ts"
 import type { UmbraConfig } from "../config.ts"
 import * as natsConnection from "../nats/connection.ts"
 import * as natsEventBus from "../nats/natsEventBus.ts"
 import * as jetstreamSetup from "../nats/jetstreamSetup.ts"
 import { ReadModelDatabase } from "../readModels/readModelDatabase.ts"
 import * as sqliteCheckpoints from "../readModels/sqliteCheckpoints.ts"
+import * as sqliteScalingStates from "../readModels/sqliteScalingStates.ts"
+import * as sqliteTelemetry from "../readModels/sqliteTelemetry.ts"
 import { eventStoreLayer } from "./eventStoreLayer.ts"
 import { instanceRuntimeLayer } from "./instanceRuntimeLayer.ts"
 import { OrchestratorConfig, orchestratorOptions } from "./orchestratorConfig.ts"
@@ -24,17 +29,29 @@ export const controlPlaneLayer = (config: UmbraConfig, natsUrl: string) => {
     jetstreamSetup.layer({ eventsDuplicateWindow: Duration.seconds(config.duplicateWindowSeconds) })
   ).pipe(Layer.provideMerge(nats))
   const store = eventStoreLayer(config)
-  const checkpoints = sqliteCheckpoints.layer.pipe(Layer.provide(ReadModelDatabase.layer(join(config.dataDir, "readmodels.db"))))
-  return Layer.mergeAll(CommandHandler.layer.pipe(Layer.provideMerge(store)), bus, checkpoints)
+  // One connection to the read-model database for all read models and checkpoints.
+  const readModels = Layer.mergeAll(sqliteCheckpoints.layer, sqliteTelemetry.layer, sqliteScalingStates.layer).pipe(
+    Layer.provide(ReadModelDatabase.layer(join(config.dataDir, "readmodels.db")))
+  )
+  return Layer.mergeAll(CommandHandler.layer.pipe(Layer.provideMerge(store)), bus, readModels)
 }
 
-/** Starts the command gateway, the relay and the sagas in the current scope; returns once commands are served. */
+/**
+ * Starts the command gateway, the relay, the sagas and the telemetry path (ingest into the read model,
+ * archiver, predictive scaling engine) in the current scope; returns once commands are served.
+ */
 export const startControlPlane = (config: UmbraConfig) =>
   Effect.gen(function* () {
     yield* serveCommands({ maxBodyBytes: config.commandMaxBytes })
     const relay = yield* makeRelay
     yield* Effect.forkScoped(relay.run)
     yield* runSaga(connectSaga)
+    const ingest = yield* makeTelemetryIngest
+    yield* Effect.forkScoped(ingest.run)
+    const archiver = yield* makeArchiver
+    yield* Effect.forkScoped(archiver.run)
+    const scaling = yield* makeScalingEngine({ interval: Duration.millis(config.scalingIntervalMs) })
+    yield* Effect.forkScoped(scaling.run)
     yield* Effect.forkScoped(
       relay.lag().pipe(
         Effect.flatMap(({ pending, capped }) =>

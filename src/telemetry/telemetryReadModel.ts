@@ -10,6 +10,8 @@ export class TelemetryReadModel extends Context.Service<
     readonly apply: (batch: ReadonlyArray<SampleInput>, throughSeq: number) => Effect.Effect<void, StoreUnavailable>
     /** The stream sequence of the last sample applied (0 before any). */
     readonly checkpoint: () => Effect.Effect<number, StoreUnavailable>
+    /** The keys that have buckets of this scope and size. */
+    readonly keys: (scope: Scope, size: BucketSize) => Effect.Effect<ReadonlyArray<string>, StoreUnavailable>
     /** A series, oldest bucket first, from `sinceMs` (inclusive) when given. */
     readonly series: (query: {
       readonly scope: Scope

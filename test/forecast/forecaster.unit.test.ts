@@ -57,6 +57,21 @@ describe("Forecaster on series with known answers", () => {
     expect(result.capacity.shortfall).toBeLessThan(0.06)
   })
 
+  it("provisions at least as tightly as the best baseline once it has scored them", () => {
+    let seed = 11
+    const random = () => ((seed = (seed * 1_664_525 + 1_013_904_223) % 4_294_967_296) / 4_294_967_296)
+    // Busy and idle spells of a few hours, with multiplicative noise: no single simple rule fits both.
+    let busy = false
+    const values = series(8 * STEPS_PER_DAY, () => {
+      if (random() < 1 / 36) busy = !busy
+      return (busy ? 60 : 8) * Math.exp(0.3 * (random() - 0.5))
+    })
+    const result = score(values)
+    const best = Math.min(...Object.values(result.baselines).map((b) => b.capacity.slack))
+    expect(Math.abs(result.capacity.shortfall - 0.05)).toBeLessThan(0.02)
+    expect(result.capacity.slack).toBeLessThanOrEqual(1.05 * best)
+  })
+
   it("never forecasts below zero on a series of zeros and bursts", () => {
     const forecasts = fed(series(STEPS_PER_DAY, (t) => (t % 50 < 3 ? 1e6 : 0))).forecast()
     for (const f of forecasts) {

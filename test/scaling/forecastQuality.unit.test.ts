@@ -8,7 +8,7 @@ describe("forecast quality", () => {
     let state = recordForecast(emptyQuality, { origin: 0, horizonMs: hour, predicted: 10, upper: 12, lastValue: 4 })
     state = recordForecast(state, { origin: 300_000, horizonMs: hour, predicted: 10, upper: 12, lastValue: 4 })
     state = observeDemand(state, hour, 8)
-    assert.deepStrictEqual(qualityOf(state), { modelError: 2, lastValueError: 4, shortfall: 0, slack: 4 / 12, scoredSteps: 1 })
+    assert.deepStrictEqual(qualityOf(state), { modelError: 2, lastValueError: 4, meanDemand: 8, shortfall: 0, slack: 4 / 12, scoredSteps: 1 })
     state = observeDemand(state, hour + 300_000, 14)
     const quality = qualityOf(state)
     assert.strictEqual(quality.shortfall, 0.5)

@@ -22,9 +22,11 @@ describe("scaling policy", () => {
   })
 
   it("falls back only when the model lost to the last value over enough steps", () => {
-    assert.isTrue(shouldFallBack({ modelError: 2, lastValueError: 1, scoredSteps: 12 }, policy))
-    assert.isFalse(shouldFallBack({ modelError: 2, lastValueError: 1, scoredSteps: 11 }, policy))
-    assert.isFalse(shouldFallBack({ modelError: 1, lastValueError: 2, scoredSteps: 100 }, policy))
+    const quality = { modelError: 2, lastValueError: 1, meanDemand: 4, scoredSteps: 12 }
+    assert.isTrue(shouldFallBack(quality, policy))
+    assert.isFalse(shouldFallBack({ ...quality, scoredSteps: 11 }, policy))
+    assert.isFalse(shouldFallBack({ ...quality, modelError: 1, lastValueError: 2 }, policy))
+    assert.isFalse(shouldFallBack({ ...quality, modelError: 1e-12, lastValueError: 0 }, policy), "numerically equal on a flat series")
   })
 
   it("sizes conservatively on the recent peak with a margin, never below the current expectation", () => {

@@ -23,7 +23,8 @@ export const testConfig = (dataDir: string, natsUrl: string): UmbraConfig => ({
   logFormat: undefined,
   commandMaxBytes: 64 * 1024,
   duplicateWindowSeconds: 600,
-  publishWindow: 100
+  publishWindow: 100,
+  scalingIntervalMs: 250
 })
 
 /** Warnings and errors only: the control plane's info lines would drown the test report. */

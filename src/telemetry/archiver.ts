@@ -1,0 +1,96 @@
+import { DateTime, Effect, Ref, Stream } from "effect"
+import type { NewEvent, Position } from "../../domain/envelope.ts"
+import { nameBasedId } from "../../domain/eventId.ts"
+import { streamName } from "../../domain/streams.ts"
+import { untilItWorks } from "../backoff.ts"
+import { Checkpoints } from "../checkpoints.ts"
+import { EventBus } from "../eventBus.ts"
+import { EventStore, type StreamMetadata } from "../eventStore/eventStore.ts"
+import { positionFrom, positionToBigInt } from "../eventStore/position.ts"
+import { type DecodedSignal, decodeBatch } from "./signalDecoding.ts"
+
+export const archiverReader = "archiver"
+
+/** How long the store keeps archived observations; stream metadata, so a scavenge reclaims them. */
+export const observationRetention: Readonly<Record<DecodedSignal["kind"], StreamMetadata>> = {
+  hb: { maxAge: 24 * 60 * 60 },
+  tm: { maxAge: 35 * 24 * 60 * 60 }
+}
+
+const streamOf = (signal: DecodedSignal) =>
+  signal.kind === "hb"
+    ? streamName("heartbeat", signal.tenant, signal.heartbeat.instanceId)
+    : streamName("telemetry", signal.tenant, signal.sample.instanceId)
+
+/** The id of an archived signal comes from its JetStream sequence: archiving it again appends nothing. */
+const toEvent = (signal: DecodedSignal, at: string): NewEvent => ({
+  id: nameBasedId(`signal/${signal.seq}`),
+  type: signal.kind === "hb" ? "HeartbeatRecorded" : "TelemetryRecorded",
+  at: signal.kind === "hb" ? signal.heartbeat.at : signal.sample.at,
+  tenant: signal.tenant,
+  correlationId: nameBasedId(`signal/${signal.seq}`),
+  causationId: nameBasedId(`signal/${signal.seq}`),
+  schemaVersion: 1,
+  data: signal.kind === "hb" ? { ...signal.heartbeat, recordedAt: at } : { ...signal.sample, recordedAt: at }
+})
+
+/**
+ * Stores every heartbeat and telemetry sample in the event store (`heartbeat-<tenant>.<id>`,
+ * `telemetry-<tenant>.<id>`), a batch at a time, with retention set on each stream. Observations were
+ * committed on JetStream where they were made; the relay never republishes these streams.
+ */
+export const makeArchiver = Effect.gen(function* () {
+  const bus = yield* EventBus
+  const store = yield* EventStore
+  const checkpoints = yield* Checkpoints
+  const archived = yield* Ref.make(0)
+  const withRetention = new Set<string>()
+
+  const appendAll = (stream: string, events: ReadonlyArray<NewEvent>) =>
+    store.append(stream, "any", events).pipe(
+      // A batch cut differently after a restart holds ids stored before and ids that are new: one by one,
+      // each is either answered as already there or appended.
+      Effect.catchTag("DuplicateEventId", () => Effect.forEach(events, (event) => store.append(stream, "any", [event]), { discard: true }))
+    )
+
+  const archiveBatch = (signals: ReadonlyArray<DecodedSignal>, throughSeq: number) =>
+    Effect.gen(function* () {
+      const at = DateTime.formatIso(yield* DateTime.now)
+      const byStream = new Map<string, { readonly kind: DecodedSignal["kind"]; readonly events: Array<NewEvent> }>()
+      for (const signal of signals) {
+        const stream = streamOf(signal)
+        const entry = byStream.get(stream) ?? { kind: signal.kind, events: [] }
+        entry.events.push(toEvent(signal, at))
+        byStream.set(stream, entry)
+      }
+      for (const [stream, { kind, events }] of byStream) {
+        if (!withRetention.has(stream)) {
+          yield* store.setStreamMetadata(stream, observationRetention[kind])
+          withRetention.add(stream)
+        }
+        yield* appendAll(stream, events)
+      }
+      yield* checkpoints.save(archiverReader, positionFrom(throughSeq))
+      yield* Ref.update(archived, (n) => n + signals.length)
+    })
+
+  const follow = Effect.gen(function* () {
+    const checkpoint: Position | undefined = yield* checkpoints.load(archiverReader)
+    const from = checkpoint === undefined ? 1 : Number(positionToBigInt(checkpoint)) + 1
+    yield* bus.followSignals({ filterSubject: "umbra.sig.>", from }).pipe(
+      Stream.groupedWithin(1_000, "500 millis"),
+      Stream.runForEach((batch) =>
+        decodeBatch(batch, archiverReader).pipe(Effect.flatMap(({ decoded }) => archiveBatch(decoded, batch[batch.length - 1]!.seq)))
+      )
+    )
+  })
+
+  return {
+    run: follow.pipe(
+      Effect.tapError((error) => Effect.logWarning("archiver interrupted; resuming from its checkpoint", { error: error.message })),
+      Effect.retry(untilItWorks),
+      Effect.annotateLogs({ component: "archiver" })
+    ),
+    archived: Ref.get(archived)
+  }
+})

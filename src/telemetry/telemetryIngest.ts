@@ -1,0 +1,57 @@
+import { Effect, Ref, Stream } from "effect"
+import { untilItWorks } from "../backoff.ts"
+import { EventBus } from "../eventBus.ts"
+import { decodeBatch } from "./signalDecoding.ts"
+import { TelemetryReadModel } from "./telemetryReadModel.ts"
+
+/** Instances and clients of different tenants may share ids: the read model keys them with their tenant. */
+export const scopedKey = (tenant: string, id: string) => `${tenant}.${id}`
+
+export interface IngestStatus {
+  readonly applied: number
+  readonly dropped: number
+}
+
+/**
+ * Feeds telemetry from UMBRA_SIGNALS into the telemetry read model, in batches, from the sequence after
+ * its checkpoint: rows and checkpoint commit together, so a restart neither loses nor double-counts.
+ */
+export const makeTelemetryIngest = Effect.gen(function* () {
+  const bus = yield* EventBus
+  const model = yield* TelemetryReadModel
+  const status = yield* Ref.make<IngestStatus>({ applied: 0, dropped: 0 })
+
+  const follow = Effect.gen(function* () {
+    const from = (yield* model.checkpoint()) + 1
+    yield* bus.followSignals({ filterSubject: "umbra.sig.*.*.tm", from }).pipe(
+      Stream.groupedWithin(1_000, "200 millis"),
+      Stream.runForEach((batch) =>
+        Effect.gen(function* () {
+          const { decoded, dropped } = yield* decodeBatch(batch, "telemetry")
+          const inputs = decoded.flatMap((signal) =>
+            signal.kind === "tm"
+              ? [
+                  {
+                    sample: signal.sample,
+                    instanceKey: scopedKey(signal.tenant, signal.sample.instanceId),
+                    clientKey: signal.sample.clientId === undefined ? undefined : scopedKey(signal.tenant, signal.sample.clientId)
+                  }
+                ]
+              : []
+          )
+          yield* model.apply(inputs, batch[batch.length - 1]!.seq)
+          yield* Ref.update(status, (s) => ({ applied: s.applied + inputs.length, dropped: s.dropped + dropped }))
+        })
+      )
+    )
+  })
+
+  return {
+    run: follow.pipe(
+      Effect.tapError((error) => Effect.logWarning("telemetry ingest interrupted; resuming from its checkpoint", { error: error.message })),
+      Effect.retry(untilItWorks),
+      Effect.annotateLogs({ component: "telemetry-ingest" })
+    ),
+    status: Ref.get(status)
+  }
+})
