@@ -100,6 +100,7 @@ export const runAgent = Effect.fn("Agent.run")(function* (config: AgentConfig) {
     const metrics = yield* readWorkloadMetrics(config.metricsFile)
     const body: TelemetrySample = {
       instanceId,
+      ...(config.clientId === undefined ? {} : { clientId: config.clientId }),
       at: yield* isoNow,
       cpu: coresBetween(before, reading),
       memBytes: reading.memBytes,

@@ -1,5 +1,5 @@
 import { Config, Option, Schema } from "effect"
-import { InstanceId, TenantId } from "../../domain/ids.ts"
+import { ClientId, InstanceId, TenantId } from "../../domain/ids.ts"
 
 const Millis = Schema.Int.check(Schema.isBetween({ minimum: 50, maximum: 3_600_000 }))
 
@@ -14,7 +14,19 @@ export const AgentConfig = Config.all({
   telemetryMs: Config.schema(Millis, "UMBRA_TELEMETRY_MS").pipe(
     Config.withDefault(5_000)
   ),
-  readyUrl: Config.option(Config.URL("UMBRA_READY_URL")).pipe(Config.map(Option.getOrUndefined)),
+  clientId: Config.option(Config.schema(ClientId, "UMBRA_CLIENT_ID")).pipe(Config.map(Option.getOrUndefined)),
+  /** Readiness: a URL, or a path on the instance's PORT (what images bake, since the port is given per instance). */
+  readyUrl: Config.all({
+    url: Config.option(Config.URL("UMBRA_READY_URL")),
+    path: Config.option(Config.String("UMBRA_READY_PATH")),
+    port: Config.option(Config.Port("PORT"))
+  }).pipe(
+    Config.map(({ url, path, port }) =>
+      Option.getOrUndefined(
+        Option.orElse(url, () => Option.zipWith(path, port, (p, n) => new URL(`http://127.0.0.1:${n}${p.startsWith("/") ? p : `/${p}`}`)))
+      )
+    )
+  ),
   statePaths: Config.String("UMBRA_STATE_PATHS").pipe(
     Config.withDefault(""),
     Config.map((paths) => paths.split(",").map((path) => path.trim()).filter((path) => path !== ""))

@@ -2,5 +2,5 @@
 import { agentCommand } from "../cli/agentCommand.ts"
 import { runMain } from "../cli/runMain.ts"
 
-// The entry point of the agent image until `umbra agent` is wired into infra/cli/main.ts.
+// The agent image's entry point: the agent alone, without the rest of the CLI.
 runMain(agentCommand(process.argv.slice(2)), { disableErrorReporting: true })

@@ -3,6 +3,7 @@ import { join } from "node:path"
 import { connectSaga } from "../../domain/sagas/connectSaga.ts"
 import { serveCommands } from "../../src/commands/commandGateway.ts"
 import { CommandHandler } from "../../src/commands/commandHandler.ts"
+import { InstanceRuntime } from "../../src/instanceRuntime.ts"
 import { startOrchestrator } from "../../src/orchestrator/orchestrator.ts"
 import { makeRelay } from "../../src/relay.ts"
 import { runSaga } from "../../src/sagas/sagaRunner.ts"
@@ -10,6 +11,7 @@ import { makeScalingEngine } from "../../src/scaling/scalingEngine.ts"
 import { makeArchiver } from "../../src/telemetry/archiver.ts"
 import { makeTelemetryIngest } from "../../src/telemetry/telemetryIngest.ts"
 import type { UmbraConfig } from "../config.ts"
+import { buildImages } from "../docker/imageBuild.ts"
 import * as natsConnection from "../nats/connection.ts"
 import * as natsEventBus from "../nats/natsEventBus.ts"
 import * as jetstreamSetup from "../nats/jetstreamSetup.ts"
@@ -83,6 +85,13 @@ export const startOrchestration = (config: UmbraConfig) =>
     const runtime = yield* Layer.build(instanceRuntimeLayer(config.runtime, natsUrl, config.dataDir)).pipe(Effect.result)
     if (runtime._tag === "Failure") {
       return yield* Effect.logError("no instance runtime; shadows will not be started", { message: runtime.failure.message })
+    }
+    const kind = yield* InstanceRuntime.use((instances) => Effect.succeed(instances.kind)).pipe(Effect.provideContext(runtime.success))
+    if (kind === "docker") {
+      // The default template's images, built offline; kept as they are when their sources have not changed.
+      yield* buildImages().pipe(
+        Effect.catch((error) => Effect.logError("the default images could not be built; shadows of the default template will fail", { message: error.message }))
+      )
     }
     yield* startOrchestrator(options).pipe(Effect.provideContext(runtime.success))
   })
