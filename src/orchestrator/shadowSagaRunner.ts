@@ -1,19 +1,17 @@
-import { DateTime, Effect, Schedule } from "effect"
-import { decodeEvent, type DomainEvent, encodeEvent } from "../../domain/catalog.ts"
+import { Effect } from "effect"
+import { decodeEvent, type DomainEvent } from "../../domain/catalog.ts"
 import type { StoredEvent } from "../../domain/envelope.ts"
-import type { ValidationFailed } from "../../domain/errors.ts"
 import { nameBasedId } from "../../domain/eventId.ts"
-import type { SagaOutput } from "../../domain/sagas/saga.ts"
-import type { IssuedCommand, SagaStepRecorded } from "../../domain/sagas/sagaStep.ts"
-import { emptyPool, type ShadowSaga, type ShadowSagaState } from "../../domain/sagas/shadowSaga.ts"
+import type { IssuedCommand } from "../../domain/sagas/sagaStep.ts"
+import { emptyPool, type ShadowSaga } from "../../domain/sagas/shadowSaga.ts"
 import { streamName } from "../../domain/streams.ts"
 import { subjects } from "../../domain/subjects.ts"
 import { CommandHandler } from "../commands/commandHandler.ts"
 import { EventBus } from "../eventBus.ts"
-import type { StoreUnavailable } from "../eventStore/errors.ts"
 import { EventStore } from "../eventStore/eventStore.ts"
-import { InstanceRuntime, type RuntimeFailed } from "../instanceRuntime.ts"
+import { InstanceRuntime } from "../instanceRuntime.ts"
 import { makeKeyedLock } from "../keyedLock.ts"
+import { makeStepRecorder } from "../sagas/sagaSteps.ts"
 import { issueCommand } from "./issueCommand.ts"
 import { poolView } from "./pool.ts"
 
@@ -24,59 +22,10 @@ import { poolView } from "./pool.ts"
  */
 export const makeShadowSagaStep = (saga: ShadowSaga) =>
   Effect.gen(function* () {
-    const store = yield* EventStore
     const services = yield* Effect.context<InstanceRuntime | EventStore | CommandHandler>()
     const withSagaLock = makeKeyedLock()
 
-    /** Records the step `key` once (deciding it with `decide` on the saga's state) and returns its commands. */
-    const recordStep = (
-      stream: string,
-      key: string,
-      input: StoredEvent,
-      decide: (state: ShadowSagaState) => Effect.Effect<ReadonlyArray<SagaOutput>, ValidationFailed | StoreUnavailable | RuntimeFailed, InstanceRuntime | EventStore>
-    ) =>
-      Effect.gen(function* () {
-        const history = yield* store.readStream(stream)
-        const steps: Array<SagaStepRecorded> = []
-        for (const stored of history) {
-          const event = yield* decodeEvent(stored)
-          if (event._tag === "SagaStepRecorded") steps.push(event)
-        }
-        const done = steps.find((step) => step.input.eventId === key)
-        if (done !== undefined) return done.commands
-        let state = saga.initialState
-        for (const step of steps) state = saga.evolve(state, step)
-        const commands: ReadonlyArray<IssuedCommand> = (yield* decide(state)).map((output, index) => ({
-          commandId: nameBasedId(`${saga.name}/${key}/${index}`),
-          type: output.type,
-          data: output.data
-        }))
-        const step = encodeEvent({
-          _tag: "SagaStepRecorded",
-          saga: saga.name,
-          input: { eventId: key, type: input.type, stream: input.stream, data: input.data },
-          commands
-        })
-        yield* store.append(stream, history[history.length - 1]?.revision ?? "no_stream", [
-          {
-            id: nameBasedId(`${saga.name}/${key}`),
-            type: step.type,
-            at: DateTime.formatIso(yield* DateTime.now),
-            tenant: input.tenant,
-            correlationId: input.correlationId,
-            causationId: input.id,
-            schemaVersion: step.schemaVersion,
-            data: step.data
-          }
-        ])
-        return commands
-      }).pipe(
-        Effect.retry({
-          while: (error) => error._tag === "ConcurrencyConflict" || error._tag === "DuplicateEventId",
-          schedule: Schedule.exponential("5 millis"),
-          times: 8
-        })
-      )
+    const recordStep = yield* makeStepRecorder(saga)
 
     /** Sends a command; returns whether the aggregate refused it (a refusal is an outcome, not a fault). */
     const send = (input: StoredEvent, command: IssuedCommand) =>

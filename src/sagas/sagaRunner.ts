@@ -1,16 +1,14 @@
-import { DateTime, Effect, Schedule } from "effect"
-import { decodeEvent, encodeEvent } from "../../domain/catalog.ts"
-import { fold } from "../../domain/decider.ts"
+import { DateTime, Effect } from "effect"
+import { decodeEvent } from "../../domain/catalog.ts"
 import type { StoredEvent } from "../../domain/envelope.ts"
-import { nameBasedId } from "../../domain/eventId.ts"
 import type { CommandId } from "../../domain/ids.ts"
 import type { Saga } from "../../domain/sagas/saga.ts"
-import type { IssuedCommand, SagaStepRecorded } from "../../domain/sagas/sagaStep.ts"
+import type { IssuedCommand } from "../../domain/sagas/sagaStep.ts"
 import { streamName } from "../../domain/streams.ts"
 import { subjects } from "../../domain/subjects.ts"
 import { CommandHandler } from "../commands/commandHandler.ts"
 import { EventBus } from "../eventBus.ts"
-import { EventStore } from "../eventStore/eventStore.ts"
+import { makeStepRecorder } from "./sagaSteps.ts"
 
 /**
  * One saga step per input event: record what the saga decided (once, in its own stream), then send it.
@@ -19,52 +17,9 @@ import { EventStore } from "../eventStore/eventStore.ts"
  */
 export const makeSagaStep = <State>(saga: Saga<State>) =>
   Effect.gen(function* () {
-    const store = yield* EventStore
     const handler = yield* CommandHandler
 
-    const recordStep = (input: StoredEvent, stream: string) =>
-      Effect.gen(function* () {
-        const history = yield* store.readStream(stream)
-        const steps: Array<SagaStepRecorded> = []
-        for (const stored of history) {
-          const event = yield* decodeEvent(stored)
-          if (event._tag === "SagaStepRecorded") steps.push(event)
-        }
-        const done = steps.find((step) => step.input.eventId === input.id)
-        if (done !== undefined) return done.commands
-        const event = yield* decodeEvent(input)
-        const state = fold(saga, steps)
-        const commands: ReadonlyArray<IssuedCommand> = saga.decide(event, state).map((output, index) => ({
-          commandId: nameBasedId(`${saga.name}/${input.id}/${index}`),
-          type: output.type,
-          data: output.data
-        }))
-        const step = encodeEvent({
-          _tag: "SagaStepRecorded",
-          saga: saga.name,
-          input: { eventId: input.id, type: input.type, stream: input.stream, data: input.data },
-          commands
-        })
-        yield* store.append(stream, history[history.length - 1]?.revision ?? "no_stream", [
-          {
-            id: nameBasedId(`${saga.name}/${input.id}`),
-            type: step.type,
-            at: DateTime.formatIso(yield* DateTime.now),
-            tenant: input.tenant,
-            correlationId: input.correlationId,
-            causationId: input.id,
-            schemaVersion: step.schemaVersion,
-            data: step.data
-          }
-        ])
-        return commands
-      }).pipe(
-        Effect.retry({
-          while: (error) => error._tag === "ConcurrencyConflict" || error._tag === "DuplicateEventId",
-          schedule: Schedule.exponential("5 millis"),
-          times: 8
-        })
-      )
+    const recordStep = yield* makeStepRecorder(saga)
 
     const send = (input: StoredEvent, command: IssuedCommand) =>
       Effect.gen(function* () {
@@ -93,7 +48,7 @@ export const makeSagaStep = <State>(saga: Saga<State>) =>
       if (!(saga.handles as ReadonlyArray<string>).includes(input.type)) return
       const event = yield* decodeEvent(input)
       const stream = streamName("saga", input.tenant, `${saga.name}-${saga.keyOf(event)}`)
-      const commands = yield* recordStep(input, stream)
+      const commands = yield* recordStep(stream, input.id, input, (state) => Effect.succeed(saga.decide(event, state)))
       for (const command of commands) yield* send(input, command)
     }, Effect.annotateLogs({ saga: saga.name }))
   })

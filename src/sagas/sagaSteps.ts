@@ -1,0 +1,72 @@
+import { DateTime, Effect, Schedule } from "effect"
+import { decodeEvent, encodeEvent } from "../../domain/catalog.ts"
+import { fold } from "../../domain/decider.ts"
+import type { StoredEvent } from "../../domain/envelope.ts"
+import { nameBasedId } from "../../domain/eventId.ts"
+import type { SagaOutput } from "../../domain/sagas/saga.ts"
+import type { IssuedCommand, SagaStepRecorded } from "../../domain/sagas/sagaStep.ts"
+import { EventStore } from "../eventStore/eventStore.ts"
+
+/** What a saga's steps are folded with: its name (for ids), its initial state and how a step evolves it. */
+export interface SagaSteps<State> {
+  readonly name: string
+  readonly initialState: State
+  readonly evolve: (state: State, step: SagaStepRecorded) => State
+}
+
+/**
+ * Records a saga's step for `key` in `stream` once, deciding it with `decide` on the state its earlier
+ * steps fold to, and returns the step's commands (ids derived from the saga, the key and their index).
+ * A step already recorded is returned as it was: a redelivered input never decides twice.
+ */
+export const makeStepRecorder = <State>(saga: SagaSteps<State>) =>
+  Effect.gen(function* () {
+    const store = yield* EventStore
+    return <E, R>(
+      stream: string,
+      key: string,
+      input: StoredEvent,
+      decide: (state: State) => Effect.Effect<ReadonlyArray<SagaOutput>, E, R>
+    ) =>
+      Effect.gen(function* () {
+        const history = yield* store.readStream(stream)
+        const steps: Array<SagaStepRecorded> = []
+        for (const stored of history) {
+          const event = yield* decodeEvent(stored)
+          if (event._tag === "SagaStepRecorded") steps.push(event)
+        }
+        const done = steps.find((step) => step.input.eventId === key)
+        if (done !== undefined) return done.commands
+        const commands: ReadonlyArray<IssuedCommand> = (yield* decide(fold(saga, steps))).map((output, index) => ({
+          commandId: nameBasedId(`${saga.name}/${key}/${index}`),
+          type: output.type,
+          data: output.data
+        }))
+        const step = encodeEvent({
+          _tag: "SagaStepRecorded",
+          saga: saga.name,
+          input: { eventId: key, type: input.type, stream: input.stream, data: input.data },
+          commands
+        })
+        yield* store.append(stream, history[history.length - 1]?.revision ?? "no_stream", [
+          {
+            id: nameBasedId(`${saga.name}/${key}`),
+            type: step.type,
+            at: DateTime.formatIso(yield* DateTime.now),
+            tenant: input.tenant,
+            correlationId: input.correlationId,
+            causationId: input.id,
+            schemaVersion: step.schemaVersion,
+            data: step.data
+          }
+        ])
+        return commands
+      }).pipe(
+        Effect.retry({
+          while: (error) =>
+            typeof error === "object" && error !== null && "_tag" in error && (error._tag === "ConcurrencyConflict" || error._tag === "DuplicateEventId"),
+          schedule: Schedule.exponential("5 millis"),
+          times: 8
+        })
+      )
+  })
