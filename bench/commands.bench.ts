@@ -13,6 +13,7 @@ import { openEventDatabase } from "../infra/eventStore/sqliteSchema.ts"
 import { controlPlaneLayer, startControlPlane } from "../infra/serve/controlPlane.ts"
 import { startTestNatsServer } from "../test/harness/natsServer.ts"
 import { testConfig } from "../test/support/controlPlane.ts"
+import { runQuiet } from "./runQuiet.ts"
 import { type Benchmark, result } from "./benchmark.ts"
 import { type LoadResult, requestLoad } from "./natsLoad.ts"
 
@@ -62,7 +63,7 @@ const command = (data: unknown) => encoder.encode(JSON.stringify({ commandId: ra
  * background) and RefineProfile on the connected clients (one event, nothing downstream).
  */
 const umbraCommands = (url: string, dir: string) =>
-  Effect.runPromise(
+  runQuiet(
     Effect.gen(function* () {
       yield* startControlPlane(testConfig(dir, url))
       return yield* Effect.promise(async () => {

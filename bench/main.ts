@@ -6,10 +6,26 @@ import type { Benchmark, BenchResult } from "./benchmark.ts"
 import { benchmarks as commands } from "./commands.bench.ts"
 import { benchmarks as relay } from "./relay.bench.ts"
 import { benchmarks as sqliteEventStore } from "./sqliteEventStore.bench.ts"
+import { benchmarks as telemetry } from "./telemetry.bench.ts"
 
-const modules: ReadonlyArray<ReadonlyArray<Benchmark>> = [sqliteEventStore, commands, relay]
+const modules: ReadonlyArray<ReadonlyArray<Benchmark>> = [sqliteEventStore, commands, relay, telemetry]
+
+const usage = `Usage: npm run bench -- [--json] [--only <name prefix>]
+
+Each benchmark measures its raw baseline in the same run and reports ratio = value / baseline.
+  --json          print one JSON document: {"benchmarks": [{"name", "unit", "value", "baseline", "ratio", "notes"}]}
+  --only <name>   run the benchmarks whose name starts with <name>`
 
 const args = process.argv.slice(2)
+if (args.includes("--help") || args.includes("-h")) {
+  process.stdout.write(`${usage}\n`)
+  process.exit(0)
+}
+const unknown = args.filter((arg, i) => arg.startsWith("-") && arg !== "--json" && arg !== "--only" && args[i - 1] !== "--only")
+if (unknown.length > 0) {
+  process.stderr.write(`unknown option ${unknown.join(" ")}\n\n${usage}\n`)
+  process.exit(2)
+}
 const json = args.includes("--json")
 const onlyAt = args.indexOf("--only")
 const only = onlyAt >= 0 ? args[onlyAt + 1] : undefined

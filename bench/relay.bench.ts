@@ -16,6 +16,7 @@ import { layer as memoryCheckpoints } from "../infra/readModels/memoryCheckpoint
 import { EventStore } from "../src/eventStore/eventStore.ts"
 import { makeRelay } from "../src/relay.ts"
 import { startTestNatsServer } from "../test/harness/natsServer.ts"
+import { runQuiet } from "./runQuiet.ts"
 import { type Benchmark, result } from "./benchmark.ts"
 import { rawJetStreamPublish } from "./jetstreamPublish.ts"
 
@@ -34,7 +35,7 @@ const newEvent = (n: number): NewEvent => ({
 })
 
 const relayRate = (url: string, file: string) =>
-  Effect.runPromise(
+  runQuiet(
     Effect.gen(function* () {
       const store = yield* EventStore
       for (let i = 0; i < count; i += 100) {
