@@ -9,7 +9,7 @@ import type { Tier } from "../profile/resources.ts"
 import type { SagaOutput } from "./saga.ts"
 import type { SagaStepRecorded } from "./sagaStep.ts"
 
-/** Pooled shadows of one image and tier, as the runner saw them when the step was decided. */
+/** Pooled shadows of one image, tier and settings, as the runner saw them when the step was decided. */
 export interface PoolView {
   /** Recycled instances a new client may claim, best first. */
   readonly available: ReadonlyArray<InstanceId>
@@ -27,10 +27,19 @@ export interface ShadowSagaInput {
   readonly pool: PoolView
 }
 
-export interface CurrentShadow {
-  readonly instanceId: InstanceId
+/** Which pooled shadows may serve a client: same image, tier and settings (a container's settings cannot change). */
+export interface PoolKey {
   readonly image: string
   readonly tier: Tier
+  /** The template's settings in a canonical form. */
+  readonly settings: string
+}
+
+export const settingsKey = (settings: Readonly<Record<string, string>>): string =>
+  JSON.stringify(Object.entries(settings).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+
+export interface CurrentShadow extends PoolKey {
+  readonly instanceId: InstanceId
 }
 
 /** The client's current shadow, from the commands this saga recorded. */
@@ -49,7 +58,7 @@ const instanceIdOf = (data: Record<string, unknown>) => data["instanceId"] as In
 
 /**
  * The shadow's lifecycle for one client, as a decider: ProfileCreated → DeployShadow (or claim a pooled
- * shadow of the same image and tier), ProfileRefined → ResizeInstance, ClientDisconnected → RecycleInstance
+ * shadow of the same image, tier and settings), ProfileRefined → ResizeInstance, ClientDisconnected → RecycleInstance
  * or TerminateInstance. The pool view is an input so that the decision, once recorded, replays as it was.
  */
 export const makeShadowSaga = (policy: ShadowSagaPolicy) => ({
@@ -57,8 +66,10 @@ export const makeShadowSaga = (policy: ShadowSagaPolicy) => ({
   handles: ["ProfileCreated", "ProfileRefined", "ClientDisconnected"] as ReadonlyArray<DomainEvent["_tag"]>,
   keyOf: (event: DomainEvent): string => ("clientId" in event ? event.clientId : ""),
   /** Which pool the runner must look at before deciding on `event`. */
-  poolKeyOf: (event: DomainEvent, state: ShadowSagaState): { readonly image: string; readonly tier: Tier } | undefined => {
-    if (event._tag === "ProfileCreated") return { image: event.template.image, tier: event.tier }
+  poolKeyOf: (event: DomainEvent, state: ShadowSagaState): PoolKey | undefined => {
+    if (event._tag === "ProfileCreated") {
+      return { image: event.template.image, tier: event.tier, settings: settingsKey(event.template.settings) }
+    }
     if (event._tag === "ClientDisconnected" && state.current !== undefined) return state.current
     return undefined
   },
@@ -70,7 +81,12 @@ export const makeShadowSaga = (policy: ShadowSagaPolicy) => ({
         const created = decodeProfileCreated({ ...(step.input.data as object), _tag: "ProfileCreated" })
         current = Option.match(created, {
           onNone: () => current,
-          onSome: (profile) => ({ instanceId: instanceIdOf(command.data), image: profile.template.image, tier: profile.tier })
+          onSome: (profile) => ({
+            instanceId: instanceIdOf(command.data),
+            image: profile.template.image,
+            tier: profile.tier,
+            settings: settingsKey(profile.template.settings)
+          })
         })
       } else if (
         (command.type === "RecycleInstance" || command.type === "TerminateInstance") &&

@@ -11,7 +11,7 @@ import {
   docker,
   orchestratedControlPlaneLayer,
   streamTypes,
-  templateOnFreePort,
+  sharedTemplate,
   testTenant
 } from "../support/shadowHarness.ts"
 
@@ -45,7 +45,7 @@ layer(orchestratedControlPlaneLayer(tenant), { excludeTestServices: true, timeou
 
   it.effect("ConnectClient → a running shadow container with limits and labels → InstanceReady", () =>
     Effect.gen(function* () {
-      const reply = yield* send(tenant, "ConnectClient", { clientId: "c1", tier: "standard", template: yield* templateOnFreePort })
+      const reply = yield* send(tenant, "ConnectClient", { clientId: "c1", tier: "standard", template: sharedTemplate })
       assert.isTrue(reply.ok, JSON.stringify(reply))
       instanceId = yield* awaitShadow("c1")
       yield* eventually(hasEvent(instanceId, "InstanceReady"), 90_000, "InstanceReady")
@@ -99,7 +99,7 @@ layer(orchestratedControlPlaneLayer(tenant), { excludeTestServices: true, timeou
       assert.isTrue((yield* send(tenant, "DisconnectClient", { clientId: "c1" })).ok)
       yield* eventually(hasEvent(instanceId, "InstanceRecycled"), 30_000, "InstanceRecycled")
       yield* eventually(stateFiles.pipe(Effect.map((files) => files === 0)), 30_000, "the recycled shadow scrubbed")
-      assert.isTrue((yield* send(tenant, "ConnectClient", { clientId: "c2", tier: "standard", template: yield* templateOnFreePort })).ok)
+      assert.isTrue((yield* send(tenant, "ConnectClient", { clientId: "c2", tier: "standard", template: sharedTemplate })).ok)
       yield* eventually(hasEvent(instanceId, "InstanceClaimed"), 30_000, "InstanceClaimed")
       yield* eventually(hasEvent(instanceId, "InstanceReady", 3), 30_000, "ready for the new client")
       const all = yield* containersOf(tenant)

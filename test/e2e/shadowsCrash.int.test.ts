@@ -13,7 +13,7 @@ import { NatsTestServer } from "../harness/natsServer.ts"
 import { controlPlaneClientLayer, send, TestDataDir } from "../support/controlPlane.ts"
 import { eventually } from "../support/eventually.ts"
 import { serveProcess, stopProcess } from "../support/serveProcess.ts"
-import { docker, imagesLayer, shadowTestSettings, templateOnFreePort, testTenant } from "../support/shadowHarness.ts"
+import { docker, imagesLayer, shadowTestSettings, sharedTemplate, testTenant } from "../support/shadowHarness.ts"
 
 type Runtime = "docker" | "process"
 
@@ -84,7 +84,7 @@ for (const runtime of ["docker", "process"] as const) {
         const runtimeIdOf = (instanceId: string) => running.pipe(Effect.map((all) => all.find((info) => info.instanceId === instanceId)?.runtimeId))
         const first = yield* startServe(runtime, server.url, dataDir)
         for (const clientId of ["c1", "c2"]) {
-          assert.isTrue((yield* send(tenant, "ConnectClient", { clientId, tier: "standard", template: yield* templateOnFreePort })).ok)
+          assert.isTrue((yield* send(tenant, "ConnectClient", { clientId, tier: "standard", template: sharedTemplate })).ok)
         }
         yield* eventually(Effect.map(Effect.all([shadowOf("c1"), shadowOf("c2")]), ([a, b]) => a !== undefined && b !== undefined), 30_000, "profiles")
         const lost = (yield* shadowOf("c1"))!

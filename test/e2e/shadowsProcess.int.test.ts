@@ -5,7 +5,7 @@ import { EventStore } from "../../src/eventStore/eventStore.ts"
 import { InstanceRuntime } from "../../src/instanceRuntime.ts"
 import { send } from "../support/controlPlane.ts"
 import { eventually } from "../support/eventually.ts"
-import { orchestratedControlPlaneLayer, streamTypes, templateOnFreePort, testTenant } from "../support/shadowHarness.ts"
+import { orchestratedControlPlaneLayer, streamTypes, sharedTemplate, testTenant } from "../support/shadowHarness.ts"
 
 const tenant = testTenant("sp")
 const instanceStream = (instanceId: string) => `instance-${tenant}.${instanceId}`
@@ -29,7 +29,7 @@ layer(orchestratedControlPlaneLayer(tenant, "process"), { excludeTestServices: t
   it.effect("ConnectClient → a running shadow process with its limits → InstanceReady", () =>
     Effect.gen(function* () {
       const runtime = yield* InstanceRuntime
-      assert.isTrue((yield* send(tenant, "ConnectClient", { clientId: "c1", tier: "standard", template: yield* templateOnFreePort })).ok)
+      assert.isTrue((yield* send(tenant, "ConnectClient", { clientId: "c1", tier: "standard", template: sharedTemplate })).ok)
       yield* eventually(shadowOf("c1").pipe(Effect.map((id) => id !== undefined)), 20_000, "a profile")
       instanceId = (yield* shadowOf("c1"))!
       yield* eventually(hasEvent(instanceId, "InstanceReady"), 90_000, "InstanceReady")
@@ -71,7 +71,7 @@ layer(orchestratedControlPlaneLayer(tenant, "process"), { excludeTestServices: t
       const runtime = yield* InstanceRuntime
       assert.isTrue((yield* send(tenant, "DisconnectClient", { clientId: "c1" })).ok)
       yield* eventually(hasEvent(instanceId, "InstanceRecycled"), 30_000, "InstanceRecycled")
-      assert.isTrue((yield* send(tenant, "ConnectClient", { clientId: "c2", tier: "standard", template: yield* templateOnFreePort })).ok)
+      assert.isTrue((yield* send(tenant, "ConnectClient", { clientId: "c2", tier: "standard", template: sharedTemplate })).ok)
       yield* eventually(hasEvent(instanceId, "InstanceClaimed"), 30_000, "InstanceClaimed")
       const all = yield* runtime.list({ tenant })
       assert.deepStrictEqual(all.map((info) => info.runtimeId), [runtimeId])

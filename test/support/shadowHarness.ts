@@ -8,7 +8,6 @@ import type { Template } from "../../domain/profile/template.ts"
 import * as dockerRuntime from "../../infra/docker/dockerRuntime.ts"
 import * as processRuntime from "../../infra/process/processRuntime.ts"
 import { buildImages, sampleWorkloadImage } from "../../infra/docker/imageBuild.ts"
-import { freePort } from "../../infra/nats/natsServerProcess.ts"
 import { controlPlaneLayer, startControlPlane } from "../../infra/serve/controlPlane.ts"
 import { orchestratorOptions } from "../../infra/serve/orchestratorConfig.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
@@ -37,15 +36,19 @@ export const cleanupTenant = (tenant: string) =>
 export const imagesLayer = (tenant: string) =>
   Layer.effectDiscard(buildImages().pipe(Effect.orDie, Effect.andThen(Effect.addFinalizer(() => cleanupTenant(tenant)))))
 
-/** The sample workload on a port of its own: shadows share the host's network. */
-export const sampleTemplate = (port: number): Template => ({
+/** The sample workload on the PORT each instance is given: every client of it shares one template, and so one pool. */
+export const sharedTemplate: Template = {
   image: sampleWorkloadImage,
   dependencies: [],
   statePaths: ["/var/lib/umbra/state"],
-  settings: { PORT: String(port), UMBRA_READY_URL: `http://127.0.0.1:${port}/healthz`, UMBRA_TELEMETRY_MS: "1000" }
-})
+  settings: { UMBRA_TELEMETRY_MS: "1000" }
+}
 
-export const templateOnFreePort = Effect.promise(freePort).pipe(Effect.map(sampleTemplate))
+/** The sample workload on a port chosen by the caller (a bare container has no orchestrator to give it one). */
+export const sampleTemplate = (port: number): Template => ({
+  ...sharedTemplate,
+  settings: { ...sharedTemplate.settings, PORT: String(port), UMBRA_READY_URL: `http://127.0.0.1:${port}/healthz` }
+})
 
 /** Heartbeats every second (the agent's default); a shadow at a quarter of its profile, at least 100 mCPU and 256 MiB (two Node processes). */
 export const shadowTestSettings = {
