@@ -230,51 +230,39 @@ export const layer = (options: NatsEventBusOptions = {}): Layer.Layer<EventBus, 
         )
       }
 
-      const followEvents: EventBusShape["followEvents"] = ({ filterSubject, from }) =>
+      /** An ordered (ephemeral) consumer of one stream, closed when the Stream ends. */
+      const follow = (stream: string, filterSubject: string, from: FollowFrom) =>
         Stream.unwrap(
-          Effect.gen(function* () {
-            const messages = yield* Effect.acquireRelease(
-              Effect.tryPromise({
-                try: async () =>
-                  (await js.consumers.get(streamNames.events, { filter_subjects: filterSubject, ...deliverPolicyOf(from) }))
-                    .consume({ max_messages: (options.pullBatch ?? 64) * 4 }),
-                catch: unavailable("cannot follow UMBRA_EVENTS")
-              }),
-              (messages) => Effect.tryPromise(() => messages.close()).pipe(Effect.ignore)
-            )
-            return Stream.fromAsyncIterable(messages, unavailable("following UMBRA_EVENTS")).pipe(
-              Stream.mapEffect((msg) =>
-                decodeEnvelope(msg.string()).pipe(
-                  Effect.map((event): ReadonlyArray<DeliveredEvent> => [{ seq: msg.seq, event }]),
-                  Effect.catch((error) =>
-                    Effect.logWarning("skipped an undecodable event message").pipe(
-                      Effect.annotateLogs({ subject: msg.subject, seq: msg.seq, error: error.message }),
-                      Effect.as([])
-                    )
-                  )
+          Effect.acquireRelease(
+            Effect.tryPromise({
+              try: async () =>
+                (await js.consumers.get(stream, { filter_subjects: filterSubject, ...deliverPolicyOf(from) }))
+                  .consume({ max_messages: (options.pullBatch ?? 64) * 4 }),
+              catch: unavailable(`cannot follow ${stream}`)
+            }),
+            (messages) => Effect.tryPromise(() => messages.close()).pipe(Effect.ignore)
+          ).pipe(Effect.map((messages) => Stream.fromAsyncIterable(messages, unavailable(`following ${stream}`))))
+        )
+
+      const followEvents: EventBusShape["followEvents"] = ({ filterSubject, from }) =>
+        follow(streamNames.events, filterSubject, from).pipe(
+          Stream.mapEffect((msg) =>
+            decodeEnvelope(msg.string()).pipe(
+              Effect.map((event): ReadonlyArray<DeliveredEvent> => [{ seq: msg.seq, event }]),
+              Effect.catch((error) =>
+                Effect.logWarning("skipped an undecodable event message").pipe(
+                  Effect.annotateLogs({ subject: msg.subject, seq: msg.seq, error: error.message }),
+                  Effect.as([])
                 )
-              ),
-              Stream.flattenIterable
+              )
             )
-          })
+          ),
+          Stream.flattenIterable
         )
 
       const followSignals: EventBusShape["followSignals"] = ({ filterSubject, from }) =>
-        Stream.unwrap(
-          Effect.gen(function* () {
-            const messages = yield* Effect.acquireRelease(
-              Effect.tryPromise({
-                try: async () =>
-                  (await js.consumers.get(streamNames.signals, { filter_subjects: filterSubject, ...deliverPolicyOf(from) }))
-                    .consume({ max_messages: (options.pullBatch ?? 64) * 4 }),
-                catch: unavailable("cannot follow UMBRA_SIGNALS")
-              }),
-              (messages) => Effect.tryPromise(() => messages.close()).pipe(Effect.ignore)
-            )
-            return Stream.fromAsyncIterable(messages, unavailable("following UMBRA_SIGNALS")).pipe(
-              Stream.map((msg): DeliveredSignal => ({ seq: msg.seq, subject: msg.subject, data: msg.data }))
-            )
-          })
+        follow(streamNames.signals, filterSubject, from).pipe(
+          Stream.map((msg): DeliveredSignal => ({ seq: msg.seq, subject: msg.subject, data: msg.data }))
         )
 
       const request: EventBusShape["request"] = (subject, data, timeoutMs) =>
