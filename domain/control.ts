@@ -1,8 +1,11 @@
 import { Schema } from "effect"
+import { ClientId } from "./ids.ts"
 
 /** A request on `umbra.ctl.<tenant>.<instanceId>` (`subjects.control`), answered by the instance's agent. */
 export const ControlRequest = Schema.Struct({
-  op: Schema.Literals(["statePaths", "prepareTransfer", "drain", "scrub"])
+  op: Schema.Literals(["statePaths", "prepareTransfer", "drain", "scrub", "assign"]),
+  /** With `assign`: the client a pooled shadow now serves, so that its telemetry counts for that client. */
+  clientId: Schema.optionalKey(ClientId)
 })
 export type ControlRequest = typeof ControlRequest.Type
 export const ControlRequestJson = Schema.fromJsonString(ControlRequest)
@@ -46,11 +49,17 @@ export const ScrubReply = Schema.Struct({
   bytes: Schema.Number
 })
 
+export const AssignReply = Schema.Struct({
+  ok: Schema.Literal(true),
+  op: Schema.Literal("assign"),
+  clientId: ClientId
+})
+
 export const ControlFailure = Schema.Struct({
   ok: Schema.Literal(false),
   error: Schema.Struct({ tag: Schema.String, message: Schema.String })
 })
 
-export const ControlReply = Schema.Union([StatePathsReply, PrepareTransferReply, DrainReply, ScrubReply, ControlFailure])
+export const ControlReply = Schema.Union([StatePathsReply, PrepareTransferReply, DrainReply, ScrubReply, AssignReply, ControlFailure])
 export type ControlReply = typeof ControlReply.Type
 export const ControlReplyJson = Schema.fromJsonString(ControlReply)

@@ -1,11 +1,12 @@
 import type { Msg, NatsConnection as CoreConnection } from "@nats-io/transport-node"
 import { Clock, Deferred, Effect, Ref, Schedule, Schema, Stream } from "effect"
+import { ControlReplyJson, ControlRequestJson, type ControlReply } from "../../domain/control.ts"
+import type { ClientId } from "../../domain/ids.ts"
 import { Heartbeat, TelemetrySample } from "../../domain/signals.ts"
 import { subjects } from "../../domain/subjects.ts"
 import { NatsConnection } from "../nats/connection.ts"
 import type { AgentConfig } from "./agentConfig.ts"
 import { coresBetween, detectUsageSource, readUsage } from "./cgroupUsage.ts"
-import { ControlReplyJson, ControlRequestJson, type ControlReply } from "../../domain/control.ts"
 import { probeReady } from "./readiness.ts"
 import { inventory, scrub, settle } from "./stateInventory.ts"
 import { readWorkloadMetrics } from "./workloadMetrics.ts"
@@ -27,7 +28,15 @@ const publish = (nc: CoreConnection, subject: string, body: string) =>
     Effect.catch((cause) => Effect.logWarning("signal not published").pipe(Effect.annotateLogs({ subject, error: String(cause) })))
   )
 
-const answer = (request: Msg, paths: ReadonlyArray<string>, markDraining: Effect.Effect<void>) =>
+const withClient = (clientId: ClientId | undefined) => (clientId === undefined ? {} : { clientId })
+
+/** What control requests may change in the running agent. */
+interface ControlActions {
+  readonly markDraining: Effect.Effect<void>
+  readonly assign: (clientId: ClientId) => Effect.Effect<void>
+}
+
+const answer = (request: Msg, paths: ReadonlyArray<string>, actions: ControlActions) =>
   Schema.decodeUnknownEffect(ControlRequestJson)(request.string()).pipe(
     Effect.flatMap((decoded): Effect.Effect<ControlReply> => {
       switch (decoded.op) {
@@ -47,7 +56,11 @@ const answer = (request: Msg, paths: ReadonlyArray<string>, markDraining: Effect
             paths: found.map(({ path, files, bytes }) => ({ path, files, bytes }))
           })))
         case "drain":
-          return markDraining.pipe(Effect.as({ ok: true as const, op: "drain" as const, ready: false as const }))
+          return actions.markDraining.pipe(Effect.as({ ok: true as const, op: "drain" as const, ready: false as const }))
+        case "assign":
+          return decoded.clientId === undefined
+            ? Effect.succeed<ControlReply>({ ok: false, error: { tag: "ValidationFailed", message: "assign needs a clientId" } })
+            : actions.assign(decoded.clientId).pipe(Effect.as({ ok: true as const, op: "assign" as const, clientId: decoded.clientId }))
         case "scrub":
           return Effect.forEach(paths, scrub).pipe(
             Effect.map((removed) => ({
@@ -75,6 +88,7 @@ export const runAgent = Effect.fn("Agent.run")(function* (config: AgentConfig) {
   const nc = yield* NatsConnection
   const { tenant, instanceId } = config
   const draining = yield* Ref.make(false)
+  const client = yield* Ref.make(config.clientId)
   const seq = yield* Ref.make(0)
 
   const heartbeat = (ready: boolean) =>
@@ -100,7 +114,7 @@ export const runAgent = Effect.fn("Agent.run")(function* (config: AgentConfig) {
     const metrics = yield* readWorkloadMetrics(config.metricsFile)
     const body: TelemetrySample = {
       instanceId,
-      ...(config.clientId === undefined ? {} : { clientId: config.clientId }),
+      ...withClient(yield* Ref.get(client)),
       at: yield* isoNow,
       cpu: coresBetween(before, reading),
       memBytes: reading.memBytes,
@@ -116,7 +130,12 @@ export const runAgent = Effect.fn("Agent.run")(function* (config: AgentConfig) {
   )
   const markDraining = Ref.set(draining, true).pipe(Effect.andThen(Effect.logInfo("draining: heartbeats say not ready")))
   yield* Stream.fromAsyncIterable(subscription, (cause) => cause).pipe(
-    Stream.runForEach((request) => answer(request, config.statePaths, markDraining)),
+    Stream.runForEach((request) =>
+      answer(request, config.statePaths, {
+        markDraining,
+        assign: (clientId) => Ref.set(client, clientId).pipe(Effect.andThen(Effect.logInfo("assigned to a client", { clientId })))
+      })
+    ),
     Effect.ignore,
     Effect.forkScoped
   )

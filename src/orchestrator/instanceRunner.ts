@@ -10,7 +10,7 @@ import { InstanceRuntime } from "../instanceRuntime.ts"
 import type { Watchdog } from "../watchdog.ts"
 import { epochOf, loadInstance } from "./instanceState.ts"
 import type { AgentSettings } from "./runtimeSpec.ts"
-import { scrubRecycled } from "./scrub.ts"
+import { assignClaimed, scrubRecycled } from "./agentControl.ts"
 import { ensureStarted, recreate, type RecreationPolicy } from "./shadowPlacement.ts"
 
 export interface InstanceRunnerOptions {
@@ -49,8 +49,9 @@ export const makeInstanceStep = (options: InstanceRunnerOptions, watchdog: Watch
           return yield* watchIfRunning(watchdog, tenant, event.instanceId).pipe(Effect.asVoid)
         case "InstanceClaimed": {
           const state = yield* watchIfRunning(watchdog, tenant, event.instanceId)
-          if (state !== undefined) yield* runtime.resize(event.instanceId, state.spec.resources)
-          return
+          if (state === undefined) return
+          yield* runtime.resize(event.instanceId, state.spec.resources)
+          return yield* assignClaimed(tenant, event.instanceId, event.clientId)
         }
         case "InstanceResized": {
           // The current size, not the event's: an older resize redelivered late must not undo a newer one.

@@ -3,6 +3,7 @@ import { Effect } from "effect"
 import { shadowInstanceId } from "../../domain/instance/shadowInstanceId.ts"
 import { NatsConnection } from "../../infra/nats/connection.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
+import { TelemetryReadModel } from "../../src/telemetry/telemetryReadModel.ts"
 import { send } from "../support/controlPlane.ts"
 import { eventually } from "../support/eventually.ts"
 import { control } from "../support/instanceSignals.ts"
@@ -101,6 +102,12 @@ layer(orchestratedControlPlaneLayer(tenant), { excludeTestServices: true, timeou
       yield* eventually(stateFiles.pipe(Effect.map((files) => files === 0)), 30_000, "the recycled shadow scrubbed")
       assert.isTrue((yield* send(tenant, "ConnectClient", { clientId: "c2", tier: "standard", template: sharedTemplate })).ok)
       yield* eventually(hasEvent(instanceId, "InstanceClaimed"), 30_000, "InstanceClaimed")
+      const telemetry = yield* TelemetryReadModel
+      yield* eventually(
+        telemetry.keys("client", "1m").pipe(Effect.map((keys) => keys.includes(`${tenant}.c2`))),
+        30_000,
+        "the claimed shadow's telemetry counted for its new client"
+      )
       yield* eventually(hasEvent(instanceId, "InstanceReady", 3), 30_000, "ready for the new client")
       const all = yield* containersOf(tenant)
       assert.deepStrictEqual(all.map((c) => c.Id), [containerId], "the pooled container, and no fresh one")

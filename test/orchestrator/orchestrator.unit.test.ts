@@ -31,11 +31,15 @@ const recordingWatchdog = () => {
   return { watchdog, watched }
 }
 
-/** The agents of the fake runtime's instances, as far as the orchestrator asks them anything: scrub answers ok. */
+/** The agents of the fake runtime's instances, as far as the orchestrator asks them anything: scrub and assign answer ok. */
 const agentsOnly = Layer.succeed(
   EventBus,
   EventBus.of({
-    request: () => Effect.succeed(new TextEncoder().encode(JSON.stringify({ ok: true, op: "scrub", removedFiles: 0, bytes: 0 }))),
+    request: (_subject, data) => {
+      const request = JSON.parse(new TextDecoder().decode(data)) as { op: string; clientId?: string }
+      const reply = request.op === "assign" ? { ok: true, op: "assign", clientId: request.clientId } : { ok: true, op: "scrub", removedFiles: 0, bytes: 0 }
+      return Effect.succeed(new TextEncoder().encode(JSON.stringify(reply)))
+    },
     publishEvents: () => Effect.die("no bus in these tests"),
     serveRequests: () => Effect.die("no bus in these tests"),
     consumeEvents: () => Effect.die("no bus in these tests"),
