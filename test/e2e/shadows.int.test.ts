@@ -1,32 +1,25 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { shadowInstanceId } from "../../domain/instance/shadowInstanceId.ts"
 import { NatsConnection } from "../../infra/nats/connection.ts"
-import { EventStore } from "../../src/eventStore/eventStore.ts"
 import { TelemetryReadModel } from "../../src/telemetry/telemetryReadModel.ts"
 import { send } from "../support/controlPlane.ts"
 import { eventually } from "../support/eventually.ts"
 import { control } from "../support/instanceSignals.ts"
 import {
   containersOf,
+  countOf,
   docker,
   orchestratedControlPlaneLayer,
-  streamTypes,
+  shadowOf as shadowOfClient,
   sharedTemplate,
+  streamTypes,
   testTenant
 } from "../support/shadowHarness.ts"
 
 const tenant = testTenant("sh")
 const instanceStream = (instanceId: string) => `instance-${tenant}.${instanceId}`
-const count = (types: ReadonlyArray<string>, type: string) => types.filter((t) => t === type).length
 
-/** The shadow of the client's latest profile: its id is derived from the ProfileCreated event. */
-const shadowOf = (clientId: string) =>
-  Effect.gen(function* () {
-    const profile = yield* (yield* EventStore).readStream(`profile-${tenant}.${clientId}`)
-    const created = profile.filter((event) => event.type === "ProfileCreated").at(-1)
-    return created === undefined ? undefined : shadowInstanceId(tenant, clientId, created.id)
-  })
+const shadowOf = (clientId: string) => shadowOfClient(tenant, clientId)
 
 const awaitShadow = (clientId: string) =>
   Effect.gen(function* () {
@@ -38,7 +31,7 @@ const runningContainers = (instanceId: string) =>
   containersOf(tenant, [`umbra.instance=${instanceId}`]).pipe(Effect.map((all) => all.filter((c) => c.State === "running")))
 
 const hasEvent = (instanceId: string, type: string, times = 1) =>
-  streamTypes(instanceStream(instanceId)).pipe(Effect.map((types) => count(types, type) >= times))
+  streamTypes(instanceStream(instanceId)).pipe(Effect.map((types) => countOf(types, type) >= times))
 
 layer(orchestratedControlPlaneLayer(tenant), { excludeTestServices: true, timeout: "300 seconds" })("shadows on Docker", (it) => {
   let instanceId = ""
@@ -66,8 +59,8 @@ layer(orchestratedControlPlaneLayer(tenant), { excludeTestServices: true, timeou
       yield* eventually(hasEvent(instanceId, "InstanceRecreated"), 60_000, "InstanceRecreated")
       yield* eventually(hasEvent(instanceId, "InstanceReady", 2), 90_000, "ready again")
       const types = yield* streamTypes(instanceStream(instanceId))
-      assert.strictEqual(count(types, "HeartbeatLost"), 1)
-      assert.strictEqual(count(types, "InstanceRecreated"), 1)
+      assert.strictEqual(countOf(types, "HeartbeatLost"), 1)
+      assert.strictEqual(countOf(types, "InstanceRecreated"), 1)
       const all = yield* containersOf(tenant, [`umbra.instance=${instanceId}`])
       assert.strictEqual(all.length, 1, "the killed container was removed")
       assert.notStrictEqual(all[0]!.Id, containerId)

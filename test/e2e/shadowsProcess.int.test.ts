@@ -1,25 +1,24 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { shadowInstanceId } from "../../domain/instance/shadowInstanceId.ts"
-import { EventStore } from "../../src/eventStore/eventStore.ts"
 import { InstanceRuntime } from "../../src/instanceRuntime.ts"
 import { send } from "../support/controlPlane.ts"
 import { eventually } from "../support/eventually.ts"
-import { orchestratedControlPlaneLayer, streamTypes, sharedTemplate, testTenant } from "../support/shadowHarness.ts"
+import {
+  countOf,
+  orchestratedControlPlaneLayer,
+  shadowOf as shadowOfClient,
+  sharedTemplate,
+  streamTypes,
+  testTenant
+} from "../support/shadowHarness.ts"
 
 const tenant = testTenant("sp")
 const instanceStream = (instanceId: string) => `instance-${tenant}.${instanceId}`
-const count = (types: ReadonlyArray<string>, type: string) => types.filter((t) => t === type).length
 
-const shadowOf = (clientId: string) =>
-  Effect.gen(function* () {
-    const profile = yield* (yield* EventStore).readStream(`profile-${tenant}.${clientId}`)
-    const created = profile.filter((event) => event.type === "ProfileCreated").at(-1)
-    return created === undefined ? undefined : shadowInstanceId(tenant, clientId, created.id)
-  })
+const shadowOf = (clientId: string) => shadowOfClient(tenant, clientId)
 
 const hasEvent = (instanceId: string, type: string, times = 1) =>
-  streamTypes(instanceStream(instanceId)).pipe(Effect.map((types) => count(types, type) >= times))
+  streamTypes(instanceStream(instanceId)).pipe(Effect.map((types) => countOf(types, type) >= times))
 
 /** The same scenarios as on Docker, with shadows as local process groups. */
 layer(orchestratedControlPlaneLayer(tenant, "process"), { excludeTestServices: true, timeout: "300 seconds" })("shadows as processes", (it) => {
@@ -45,8 +44,8 @@ layer(orchestratedControlPlaneLayer(tenant, "process"), { excludeTestServices: t
       yield* eventually(hasEvent(instanceId, "InstanceRecreated"), 60_000, "InstanceRecreated")
       yield* eventually(hasEvent(instanceId, "InstanceReady", 2), 90_000, "ready again")
       const types = yield* streamTypes(instanceStream(instanceId))
-      assert.strictEqual(count(types, "HeartbeatLost"), 1)
-      assert.strictEqual(count(types, "InstanceRecreated"), 1)
+      assert.strictEqual(countOf(types, "HeartbeatLost"), 1)
+      assert.strictEqual(countOf(types, "InstanceRecreated"), 1)
       const mine = (yield* runtime.list({ tenant })).filter((info) => info.instanceId === instanceId)
       assert.strictEqual(mine.length, 1)
       assert.notStrictEqual(mine[0]!.runtimeId, runtimeId)

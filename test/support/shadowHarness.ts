@@ -1,5 +1,6 @@
 import Docker from "dockerode"
 import { Effect, Layer } from "effect"
+import { shadowInstanceId } from "../../domain/instance/shadowInstanceId.ts"
 import { randomUUID } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -102,4 +103,15 @@ export const orchestratedControlPlaneLayer = (tenant: string, runtime: "docker" 
 export const streamTypes = (stream: string) =>
   Effect.gen(function* () {
     return (yield* (yield* EventStore).readStream(stream)).map((event) => event.type)
+  })
+
+/** How many times `type` occurs in a list of event types. */
+export const countOf = (types: ReadonlyArray<string>, type: string) => types.filter((t) => t === type).length
+
+/** The shadow of the client's latest profile: its id is derived from the ProfileCreated event. */
+export const shadowOf = (tenant: string, clientId: string) =>
+  Effect.gen(function* () {
+    const profile = yield* (yield* EventStore).readStream(`profile-${tenant}.${clientId}`)
+    const created = profile.filter((event) => event.type === "ProfileCreated").at(-1)
+    return created === undefined ? undefined : shadowInstanceId(tenant, clientId, created.id)
   })
