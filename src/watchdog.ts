@@ -1,4 +1,4 @@
-import { Clock, Effect, Random, Ref, Schedule, Schema, Stream } from "effect"
+import { Clock, Effect, Random, Ref, Schedule, Stream } from "effect"
 import {
   type ArrivalHistory,
   liveness,
@@ -6,10 +6,10 @@ import {
   recordArrival,
   startWatching
 } from "../domain/instance/phiAccrual.ts"
-import { Heartbeat } from "../domain/signals.ts"
-import { parseSignalSubject, subjects } from "../domain/subjects.ts"
-import { EventBus } from "./eventBus.ts"
+import { subjects } from "../domain/subjects.ts"
+import { type DeliveredSignal, EventBus } from "./eventBus.ts"
 import { issueCommand } from "./orchestrator/issueCommand.ts"
+import { decodeSignal } from "./telemetry/signalDecoding.ts"
 
 export interface WatchdogOptions {
   readonly phi: PhiAccrualConfig
@@ -43,8 +43,6 @@ export interface Watchdog {
   readonly badSignals: Effect.Effect<number>
 }
 
-const decodeHeartbeat = Schema.decodeUnknownEffect(Schema.fromJsonString(Heartbeat))
-const text = new TextDecoder()
 const keyOf = (tenant: string, instanceId: string) => `${tenant}/${instanceId}`
 
 /**
@@ -84,23 +82,20 @@ export const makeWatchdog = Effect.fn("Watchdog.make")(function* (options: Watch
       )
     )
 
-  const dropBad = (subject: string, reason: string) =>
+  const dropBad = (subject: string) =>
     Ref.updateAndGet(bad, (n) => n + 1).pipe(
-      Effect.flatMap((count) => Effect.logWarning("dropped a bad heartbeat", { subject, reason, dropped: count }))
+      Effect.flatMap((count) => Effect.logWarning("dropped a heartbeat that does not decode", { subject, dropped: count }))
     )
 
-  const onSignal = (subject: string, data: Uint8Array) =>
+  const onSignal = (signal: DeliveredSignal) =>
     Effect.gen(function* () {
-      const target = parseSignalSubject(subject)
-      if (target === undefined) return yield* dropBad(subject, "subject")
-      const heartbeat = yield* decodeHeartbeat(text.decode(data)).pipe(Effect.option)
-      if (heartbeat._tag === "None") return yield* dropBad(subject, "schema")
-      if (heartbeat.value.instanceId !== target.instanceId) return yield* dropBad(subject, "instance id differs from subject")
+      const decoded = decodeSignal(signal)
+      if (decoded === undefined || decoded.kind !== "hb") return yield* dropBad(signal.subject)
       lastSignalMs = yield* Clock.currentTimeMillis
-      const entry = entries.get(keyOf(target.tenant, target.instanceId))
+      const entry = entries.get(keyOf(decoded.tenant, decoded.heartbeat.instanceId))
       if (entry === undefined) return
       entry.history = recordArrival(entry.history, yield* Clock.currentTimeMillis, options.phi)
-      if (heartbeat.value.ready && !entry.ready) {
+      if (decoded.heartbeat.ready && !entry.ready) {
         entry.ready = true
         yield* markReady(entry)
       }
@@ -134,7 +129,7 @@ export const makeWatchdog = Effect.fn("Watchdog.make")(function* (options: Watch
 
   // A follower that ends or fails (a NATS restart) is followed again; missed beats only raise φ a little.
   yield* bus.followSignals({ filterSubject: subjects.heartbeatsOf("*"), from: "now" }).pipe(
-    Stream.runForEach((signal) => onSignal(signal.subject, signal.data)),
+    Stream.runForEach(onSignal),
     Effect.catch((error) => Effect.logWarning("watchdog lost UMBRA_SIGNALS; following again", { message: error.message })),
     Effect.andThen(Effect.sleep("200 millis")),
     Effect.forever,
