@@ -6,6 +6,9 @@ const Millis = Schema.Int.check(Schema.isBetween({ minimum: 50, maximum: 3_600_0
 /** The agent's settings, from the environment of its instance (set by the instance runtime). */
 export const AgentConfig = Config.all({
   natsUrl: Config.String("NATS_URL").pipe(Config.withDefault("nats://127.0.0.1:4222")),
+  /** The agent's NATS user, where the server has users: allowed only its tenant's signal and control subjects. */
+  natsUser: Config.option(Config.String("NATS_USER")).pipe(Config.map(Option.getOrUndefined)),
+  natsPassword: Config.option(Config.Redacted("NATS_PASSWORD")).pipe(Config.map(Option.getOrUndefined)),
   tenant: Config.schema(TenantId, "UMBRA_TENANT"),
   instanceId: Config.schema(InstanceId, "UMBRA_INSTANCE_ID"),
   heartbeatMs: Config.schema(Millis, "UMBRA_HEARTBEAT_MS").pipe(

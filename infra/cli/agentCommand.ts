@@ -1,4 +1,4 @@
-import { Effect, Layer, Schedule } from "effect"
+import { Effect, Layer, Redacted, Schedule } from "effect"
 import { parseArgs } from "node:util"
 import { AgentConfig } from "../agent/agentConfig.ts"
 import { runAgent } from "../agent/agent.ts"
@@ -35,7 +35,12 @@ export const agentCommand = (argv: ReadonlyArray<string>): Effect.Effect<number>
     if (argv.length > 0) return yield* usage(`agent takes no arguments (got ${argv.join(" ")})`, agentHelp)
     const config = yield* AgentConfig
     const program = Effect.gen(function* () {
-      const nats = yield* Layer.build(NatsConnectionLayer.layer({ url: config.natsUrl, name: `umbra-agent-${config.instanceId}` })).pipe(
+      const nats = yield* Layer.build(NatsConnectionLayer.layer({
+          url: config.natsUrl,
+          name: `umbra-agent-${config.instanceId}`,
+          ...(config.natsUser === undefined ? {} : { user: config.natsUser }),
+          ...(config.natsPassword === undefined ? {} : { password: Redacted.value(config.natsPassword) })
+        })).pipe(
         Effect.tapError((error) => Effect.logWarning(error.message)),
         Effect.retry(firstConnect)
       )
