@@ -1,7 +1,7 @@
 import { Effect, Ref, Stream } from "effect"
 import type { Position, StoredEvent } from "../domain/envelope.ts"
 import { parseStreamName } from "../domain/streams.ts"
-import { untilItWorks } from "./backoff.ts"
+import { resumingFromCheckpoint } from "./backoff.ts"
 import { Checkpoints } from "./checkpoints.ts"
 import { EventBus } from "./eventBus.ts"
 import { EventStore } from "./eventStore/eventStore.ts"
@@ -60,11 +60,7 @@ export const makeRelay = Effect.gen(function* () {
 
   return {
     /** Runs until interrupted, resuming from the checkpoint after any failure of the store or the bus. */
-    run: tail.pipe(
-      Effect.tapError((error) => Effect.logWarning("relay interrupted; resuming from its checkpoint", { error: error.message })),
-      Effect.retry(untilItWorks),
-      Effect.annotateLogs({ component: "relay" })
-    ),
+    run: resumingFromCheckpoint("relay")(tail),
     status: Ref.get(status),
     lag
   }

@@ -9,14 +9,17 @@ import { sameResources, ShadowResources } from "./sizingPolicy.ts"
 const RuntimeId = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(128))
 const Reason = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(512))
 
-export const DeployShadow = Schema.TaggedStruct("DeployShadow", {
+/** What a shadow is: its client, tier, template, network and size (the command and its event carry it alike). */
+const shadowFields = {
   instanceId: InstanceId,
   clientId: ClientId,
   tier: Tier,
   template: Template,
   network: Network,
   resources: ShadowResources
-})
+}
+
+export const DeployShadow = Schema.TaggedStruct("DeployShadow", shadowFields)
 export const RecordInstanceStarted = Schema.TaggedStruct("RecordInstanceStarted", { instanceId: InstanceId, runtimeId: RuntimeId })
 export const MarkInstanceReady = Schema.TaggedStruct("MarkInstanceReady", { instanceId: InstanceId })
 export const ResizeInstance = Schema.TaggedStruct("ResizeInstance", { instanceId: InstanceId, resources: ShadowResources })
@@ -48,14 +51,7 @@ export const InstanceCommand = Schema.Union([
 export type InstanceCommand = typeof InstanceCommand.Type
 
 /** The intent to run a shadow: everything a runtime needs, so a recreation or a reconciliation reads it from here. */
-export const ShadowRequested = Schema.TaggedStruct("ShadowRequested", {
-  instanceId: InstanceId,
-  clientId: ClientId,
-  tier: Tier,
-  template: Template,
-  network: Network,
-  resources: ShadowResources
-})
+export const ShadowRequested = Schema.TaggedStruct("ShadowRequested", shadowFields)
 export const InstanceStarted = Schema.TaggedStruct("InstanceStarted", { instanceId: InstanceId, runtimeId: RuntimeId })
 export const InstanceReady = Schema.TaggedStruct("InstanceReady", { instanceId: InstanceId, runtimeId: RuntimeId })
 export const InstanceResized = Schema.TaggedStruct("InstanceResized", {

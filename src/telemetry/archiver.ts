@@ -2,7 +2,7 @@ import { DateTime, Effect, Ref, Stream } from "effect"
 import type { NewEvent, Position } from "../../domain/envelope.ts"
 import { nameBasedId } from "../../domain/eventId.ts"
 import { streamName } from "../../domain/streams.ts"
-import { untilItWorks } from "../backoff.ts"
+import { resumingFromCheckpoint } from "../backoff.ts"
 import { Checkpoints } from "../checkpoints.ts"
 import { EventBus } from "../eventBus.ts"
 import { EventStore, type StreamMetadata } from "../eventStore/eventStore.ts"
@@ -86,11 +86,7 @@ export const makeArchiver = Effect.gen(function* () {
   })
 
   return {
-    run: follow.pipe(
-      Effect.tapError((error) => Effect.logWarning("archiver interrupted; resuming from its checkpoint", { error: error.message })),
-      Effect.retry(untilItWorks),
-      Effect.annotateLogs({ component: "archiver" })
-    ),
+    run: resumingFromCheckpoint("archiver")(follow),
     archived: Ref.get(archived)
   }
 })

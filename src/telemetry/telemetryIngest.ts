@@ -1,5 +1,5 @@
 import { Effect, Ref, Stream } from "effect"
-import { untilItWorks } from "../backoff.ts"
+import { resumingFromCheckpoint } from "../backoff.ts"
 import { EventBus } from "../eventBus.ts"
 import { decodeBatch } from "./signalDecoding.ts"
 import { TelemetryReadModel } from "./telemetryReadModel.ts"
@@ -47,11 +47,7 @@ export const makeTelemetryIngest = Effect.gen(function* () {
   })
 
   return {
-    run: follow.pipe(
-      Effect.tapError((error) => Effect.logWarning("telemetry ingest interrupted; resuming from its checkpoint", { error: error.message })),
-      Effect.retry(untilItWorks),
-      Effect.annotateLogs({ component: "telemetry-ingest" })
-    ),
+    run: resumingFromCheckpoint("telemetry-ingest")(follow),
     status: Ref.get(status)
   }
 })
