@@ -26,6 +26,20 @@ import {
   ProfileRefined,
   TemplateChanged
 } from "./profile/profile.ts"
+import {
+  LaunchCommand,
+  LaunchCompleted,
+  launchDecider,
+  LaunchEvent,
+  LaunchRequested,
+  LaunchRolledBack,
+  ProductionProvisioned,
+  ProvisioningStarted,
+  ShadowReleased,
+  StateTransferCompleted,
+  StateTransferStarted,
+  TrafficShifted
+} from "./launch/launch.ts"
 import { SagaStepRecorded } from "./sagas/sagaStep.ts"
 import { ForecastCommand, forecastDecider, ForecastEvent, ForecastUpdated } from "./scaling/forecast.ts"
 import { HeartbeatRecorded, TelemetryRecorded } from "./signals.ts"
@@ -51,7 +65,16 @@ const eventTypes = [
   [InstanceRecreated, 1],
   [InstanceRecycled, 1],
   [InstanceClaimed, 1],
-  [InstanceTerminated, 1]
+  [InstanceTerminated, 1],
+  [LaunchRequested, 1],
+  [ProvisioningStarted, 1],
+  [ProductionProvisioned, 1],
+  [StateTransferStarted, 1],
+  [StateTransferCompleted, 1],
+  [TrafficShifted, 1],
+  [LaunchCompleted, 1],
+  [LaunchRolledBack, 1],
+  [ShadowReleased, 1]
 ] as const
 
 export const DomainEvent = Schema.Union(eventTypes.map(([schema]) => schema))
@@ -95,7 +118,8 @@ export const decodeEvent = (stored: Pick<StoredEvent, "id" | "type" | "schemaVer
 /** A command type bound to its aggregate: how to decode it, which stream it targets, and how to decide it. */
 export interface CommandRoute {
   readonly category: Category
-  readonly decode: (type: string, data: unknown) => Effect.Effect<{ readonly _tag: string }, ValidationFailed>
+  /** `commandId` may stand in for a field the sender left out (a launch is named by its request when not named). */
+  readonly decode: (type: string, data: unknown, commandId: string) => Effect.Effect<{ readonly _tag: string }, ValidationFailed>
   readonly aggregateId: (command: { readonly _tag: string }) => string
   readonly decide: (
     history: ReadonlyArray<DomainEvent>,
@@ -109,14 +133,15 @@ const route = <C extends { readonly _tag: string }, E extends DomainEvent, S>(
   commands: Schema.Codec<C, unknown>,
   events: Schema.Codec<E, unknown>,
   decider: Decider<C, E, S>,
-  idOf: (command: C) => string = (command) => (command as C & { readonly clientId: string }).clientId
+  idOf: (command: C) => string = (command) => (command as C & { readonly clientId: string }).clientId,
+  defaults: (commandId: string) => Record<string, unknown> = () => ({})
 ): CommandRoute => {
   const decode = Schema.decodeUnknownEffect(commands)
   const isOwn = Schema.is(events)
   return {
     category,
-    decode: (type, data) =>
-      decode(typeof data === "object" && data !== null ? { ...data, _tag: type } : data).pipe(
+    decode: (type, data, commandId) =>
+      decode(typeof data === "object" && data !== null ? { ...defaults(commandId), ...data, _tag: type } : data).pipe(
         Effect.mapError((error) => new ValidationFailed({ message: error.message, details: { commandType: type } }))
       ),
     aggregateId: (command) => idOf(command as C),
@@ -129,6 +154,10 @@ const clientRoute = route("client", ClientCommand, ClientEvent, clientDecider)
 const profileRoute = route("profile", ProfileCommand, ProfileEvent, profileDecider)
 const forecastRoute = route("forecast", ForecastCommand, ForecastEvent, forecastDecider)
 const instanceRoute = route("instance", InstanceCommand, InstanceEvent, instanceDecider, (command) => command.instanceId)
+const launchRoute = route("launch", LaunchCommand, LaunchEvent, launchDecider, (command) => command.launchId, (commandId) => ({
+  launchId: commandId,
+  priority: 0
+}))
 
 /** The public commands, by the type named in `umbra.cmd.<tenant>.<CommandType>`. */
 export const commandRoutes: Readonly<Record<string, CommandRoute>> = {
@@ -147,5 +176,14 @@ export const commandRoutes: Readonly<Record<string, CommandRoute>> = {
   RecreateInstance: instanceRoute,
   RecycleInstance: instanceRoute,
   ClaimPooledInstance: instanceRoute,
-  TerminateInstance: instanceRoute
+  TerminateInstance: instanceRoute,
+  RequestProduction: launchRoute,
+  StartProvisioning: launchRoute,
+  RecordProductionProvisioned: launchRoute,
+  StartStateTransfer: launchRoute,
+  RecordStateTransfer: launchRoute,
+  ShiftTraffic: launchRoute,
+  CompleteLaunch: launchRoute,
+  RollBackLaunch: launchRoute,
+  RecordShadowReleased: launchRoute
 }

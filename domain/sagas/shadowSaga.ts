@@ -59,11 +59,11 @@ const instanceIdOf = (data: Record<string, unknown>) => data["instanceId"] as In
 /**
  * The shadow's lifecycle for one client, as a decider: ProfileCreated → DeployShadow (or claim a pooled
  * shadow of the same image, tier and settings), ProfileRefined → ResizeInstance, ClientDisconnected → RecycleInstance
- * or TerminateInstance. The pool view is an input so that the decision, once recorded, replays as it was.
+ * or TerminateInstance; ShadowReleased (a launch handed the client to production) → the shadow is forgotten. The pool view is an input so that the decision, once recorded, replays as it was.
  */
 export const makeShadowSaga = (policy: ShadowSagaPolicy) => ({
   name: "shadow",
-  handles: ["ProfileCreated", "ProfileRefined", "ClientDisconnected"] as ReadonlyArray<DomainEvent["_tag"]>,
+  handles: ["ProfileCreated", "ProfileRefined", "ClientDisconnected", "ShadowReleased"] as ReadonlyArray<DomainEvent["_tag"]>,
   keyOf: (event: DomainEvent): string => ("clientId" in event ? event.clientId : ""),
   /** Which pool the runner must look at before deciding on `event`. */
   poolKeyOf: (event: DomainEvent, state: ShadowSagaState): PoolKey | undefined => {
@@ -75,6 +75,11 @@ export const makeShadowSaga = (policy: ShadowSagaPolicy) => ({
   },
   initialState: { current: undefined } as ShadowSagaState,
   evolve: (state: ShadowSagaState, step: SagaStepRecorded): ShadowSagaState => {
+    // A launch released the shadow (its production took over): it is no longer this saga's to resize or recycle.
+    if (step.input.type === "ShadowReleased") {
+      const released = (step.input.data as Record<string, unknown>)["shadowInstanceId"]
+      return released === state.current?.instanceId ? { current: undefined } : state
+    }
     let current = state.current
     for (const command of step.commands) {
       if (command.type === "DeployShadow" || command.type === "ClaimPooledInstance") {

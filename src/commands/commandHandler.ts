@@ -93,7 +93,7 @@ export class CommandHandler extends Context.Service<
             details: { commandType: envelope.type, known: Object.keys(commandRoutes) }
           })
         }
-        const command = yield* route.decode(envelope.type, envelope.data)
+        const command = yield* route.decode(envelope.type, envelope.data, envelope.commandId)
         const stream = streamName(route.category, envelope.tenant, route.aggregateId(command))
         const outcome: CommandOutcome = yield* withStreamLock(
           stream,

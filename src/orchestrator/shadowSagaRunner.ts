@@ -82,12 +82,12 @@ export const makeShadowSagaStep = (saga: ShadowSaga) =>
     return (input: StoredEvent) => step(input).pipe(Effect.provideContext(services))
   })
 
-/** Runs the shadow saga on durable consumers of the profile and client events until the scope closes. */
+/** Runs the shadow saga on durable consumers of the profile, client and launch events until the scope closes. */
 export const runShadowSaga = (saga: ShadowSaga) =>
   Effect.gen(function* () {
     const bus = yield* EventBus
     const step = yield* makeShadowSagaStep(saga)
-    for (const category of ["profile", "client"] as const) {
+    for (const category of ["profile", "client", "launch"] as const) {
       yield* bus.consumeEvents({ durable: `saga-${saga.name}-${category}`, filterSubject: subjects.eventsOf("*", category) }, (delivered) =>
         step(delivered.event).pipe(
           Effect.annotateLogs({ tenant: delivered.event.tenant, correlationId: delivered.event.correlationId, eventId: delivered.event.id })

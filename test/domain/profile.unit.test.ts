@@ -61,7 +61,8 @@ describe("ShadowProfile", () => {
   it.effect("decodes commands from the wire and rejects bad fields", () =>
     Effect.gen(function* () {
       const route = commandRoutes["ConnectClient"]!
-      const ok = yield* route.decode("ConnectClient", { clientId: "c1", tier: "standard" })
+      const commandId = "00000000-0000-4000-8000-000000000001"
+      const ok = yield* route.decode("ConnectClient", { clientId: "c1", tier: "standard" }, commandId)
       assert.deepStrictEqual<unknown>(ok, { _tag: "ConnectClient", clientId: "c1", tier: "standard" })
       const bad = [
         { clientId: "C1", tier: "standard" },
@@ -70,7 +71,7 @@ describe("ShadowProfile", () => {
         "not an object"
       ]
       for (const data of bad) {
-        const error = yield* route.decode("ConnectClient", data).pipe(Effect.flip)
+        const error = yield* route.decode("ConnectClient", data, commandId).pipe(Effect.flip)
         assert.strictEqual(error._tag, "ValidationFailed")
       }
     }))

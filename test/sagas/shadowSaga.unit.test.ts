@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { DomainEvent } from "../../domain/catalog.ts"
-import type { ClientId, InstanceId } from "../../domain/ids.ts"
+import type { ClientId, InstanceId, LaunchId } from "../../domain/ids.ts"
 import { defaultPoolPolicy } from "../../domain/instance/poolPolicy.ts"
 import { shadowInstanceId } from "../../domain/instance/shadowInstanceId.ts"
 import { defaultSizingPolicy } from "../../domain/instance/sizingPolicy.ts"
@@ -106,6 +106,15 @@ describe("shadow saga", () => {
       { event: created, commands: [deploy] },
       { event: disconnected, commands: [{ type: "RecycleInstance", data: { instanceId } }] }
     ]).when(refined).then([])
+  })
+
+  it("forgets the shadow a launch released to production: a later disconnect does not recycle it again", () => {
+    const disconnected: DomainEvent = { _tag: "ClientDisconnected", clientId, reason: "bye" }
+    const released = (shadow: InstanceId): DomainEvent => ({ _tag: "ShadowReleased", launchId: "l1" as LaunchId, clientId, shadowInstanceId: shadow, disposition: "recycled" })
+    given([{ event: created, commands: [deploy] }, { event: released(instanceId), commands: [] }]).when(disconnected).then([])
+    given([{ event: created, commands: [deploy] }, { event: released("shd-other" as InstanceId), commands: [] }])
+      .when(disconnected)
+      .then([{ type: "RecycleInstance", data: { instanceId } }])
   })
 
   it("uses the default policies when none are configured", () => {

@@ -1,0 +1,34 @@
+/** What production's traffic did during a step, as the router measured it. */
+export interface StepWindow {
+  readonly requests: number
+  readonly errors: number
+  readonly p99Ms: number
+}
+
+/** The health gates a step must keep to move on. */
+export interface TrafficGates {
+  /** Errors over requests, e.g. 0.01. */
+  readonly maxErrorRate: number
+  readonly maxP99Ms: number
+  /** Fewer requests than this are too few to judge rate or latency by. */
+  readonly minRequests: number
+}
+
+export const defaultTrafficGates: TrafficGates = { maxErrorRate: 0.01, maxP99Ms: 1_000, minRequests: 20 }
+
+/** Why the window breaks a gate, or undefined while it keeps them (or is still too small to tell). */
+export const gateBreach = (window: StepWindow, gates: TrafficGates): string | undefined => {
+  if (window.requests < gates.minRequests) return undefined
+  const rate = window.errors / window.requests
+  if (rate > gates.maxErrorRate) {
+    return `error rate ${(rate * 100).toFixed(1)} % over ${window.requests} requests is above the gate of ${(gates.maxErrorRate * 100).toFixed(1)} %`
+  }
+  if (window.p99Ms > gates.maxP99Ms) return `p99 latency ${window.p99Ms} ms is above the gate of ${gates.maxP99Ms} ms`
+  return undefined
+}
+
+/** The weights to go through after `current`, in order (the last step is always 100 %). */
+export const remainingSteps = (current: number, steps: ReadonlyArray<number>): ReadonlyArray<number> => {
+  const ordered = [...new Set([...steps.filter((weight) => weight > 0 && weight < 100), 100])].sort((a, b) => a - b)
+  return ordered.filter((weight) => weight > current)
+}

@@ -1,0 +1,144 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { commandRoutes } from "../../domain/catalog.ts"
+import type { ClientId, InstanceId, LaunchId } from "../../domain/ids.ts"
+import { type LaunchEvent, launchDecider } from "../../domain/launch/launch.ts"
+import { nextLaunch } from "../../domain/launch/launchQueue.ts"
+import { defaultTrafficGates, gateBreach, remainingSteps } from "../../domain/launch/trafficGate.ts"
+import { defaultNetwork, defaultTemplate } from "../../domain/profile/template.ts"
+import { launchTimeline } from "../../projections/launchTimeline.ts"
+import { deciderSpec } from "../support/deciderSpec.ts"
+
+const spec = deciderSpec(launchDecider)
+const launchId = "l1" as LaunchId
+const clientId = "c1" as ClientId
+const plan = {
+  launchId,
+  shadowInstanceId: "shd-1" as InstanceId,
+  productionInstanceId: "prd-1" as InstanceId,
+  tier: "standard",
+  template: defaultTemplate,
+  network: defaultNetwork,
+  resources: { cpuMillis: 2000, memoryMiB: 4096 }
+} as const
+const transfer = { launchId, bytes: 1024, files: 3, checksum: "a".repeat(64), ms: 40, reset: ["identity.json"] }
+
+const requested: LaunchEvent = { _tag: "LaunchRequested", launchId, clientId, priority: 0 }
+const provisioning: LaunchEvent = { ...plan, _tag: "ProvisioningStarted", clientId }
+const provisioned: LaunchEvent = { _tag: "ProductionProvisioned", launchId, productionInstanceId: plan.productionInstanceId, runtimeId: "rt-9", cpuMillis: 2000, memoryMiB: 4096 }
+const transferring: LaunchEvent = { _tag: "StateTransferStarted", launchId, fromInstanceId: plan.shadowInstanceId, toInstanceId: plan.productionInstanceId, paths: defaultTemplate.statePaths }
+const transferred: LaunchEvent = { ...transfer, _tag: "StateTransferCompleted" }
+const shifted = (weight: number, previous: number): LaunchEvent => ({ _tag: "TrafficShifted", launchId, weight, previous })
+const completed: LaunchEvent = { _tag: "LaunchCompleted", launchId, productionInstanceId: plan.productionInstanceId }
+const upTo = {
+  requested: [requested],
+  provisioning: [requested, provisioning],
+  provisioned: [requested, provisioning, provisioned],
+  transferring: [requested, provisioning, provisioned, transferring],
+  transferred: [requested, provisioning, provisioned, transferring, transferred]
+}
+const shifting = [...upTo.transferred, shifted(5, 0), shifted(25, 5), shifted(50, 25), shifted(100, 50)]
+
+describe("Launch", () => {
+  it.effect("RequestProduction starts a launch once", () =>
+    Effect.gen(function* () {
+      yield* spec.given([]).when({ _tag: "RequestProduction", launchId, clientId, priority: 0 }).then([requested])
+      yield* spec.given([requested]).when({ _tag: "RequestProduction", launchId, clientId, priority: 0 }).thenFails("IllegalState")
+    }))
+
+  it.effect("each stage follows the one before, and repeating the last one appends nothing (a resumed launch)", () =>
+    Effect.gen(function* () {
+      yield* spec.given(upTo.requested).when({ ...plan, _tag: "StartProvisioning" }).then([provisioning])
+      yield* spec.given(upTo.provisioning).when({ ...plan, _tag: "StartProvisioning" }).then([])
+      yield* spec.given(upTo.provisioning).when({ _tag: "RecordProductionProvisioned", launchId, runtimeId: "rt-9", cpuMillis: 2000, memoryMiB: 4096 }).then([provisioned])
+      yield* spec.given(upTo.provisioned).when({ _tag: "StartStateTransfer", launchId }).then([transferring])
+      yield* spec.given(upTo.transferring).when({ ...transfer, _tag: "RecordStateTransfer" }).then([transferred])
+      yield* spec.given(upTo.transferred).when({ ...transfer, _tag: "RecordStateTransfer" }).then([])
+      yield* spec.given(upTo.requested).when({ _tag: "StartStateTransfer", launchId }).thenFails("IllegalState")
+      yield* spec.given([]).when({ ...plan, _tag: "StartProvisioning" }).thenFails("IllegalState")
+    }))
+
+  it.effect("traffic shifts forward only, after the transfer; completion needs 100 %", () =>
+    Effect.gen(function* () {
+      yield* spec.given(upTo.transferred).when({ _tag: "ShiftTraffic", launchId, weight: 5 }).then([shifted(5, 0)])
+      yield* spec.given([...upTo.transferred, shifted(5, 0)]).when({ _tag: "ShiftTraffic", launchId, weight: 5 }).then([])
+      yield* spec.given([...upTo.transferred, shifted(25, 0)]).when({ _tag: "ShiftTraffic", launchId, weight: 5 }).thenFails("IllegalState")
+      yield* spec.given(upTo.provisioned).when({ _tag: "ShiftTraffic", launchId, weight: 5 }).thenFails("IllegalState")
+      yield* spec.given([...upTo.transferred, shifted(50, 0)]).when({ _tag: "CompleteLaunch", launchId }).thenFails("IllegalState")
+      yield* spec.given(shifting).when({ _tag: "CompleteLaunch", launchId }).then([completed])
+      yield* spec.given([...shifting, completed]).when({ _tag: "RecordShadowReleased", launchId, disposition: "recycled" }).then([
+        { _tag: "ShadowReleased", launchId, clientId, shadowInstanceId: plan.shadowInstanceId, disposition: "recycled" }
+      ])
+    }))
+
+  it.effect("a launch rolls back from any stage before completion, once, saying where it was", () =>
+    Effect.gen(function* () {
+      yield* spec.given(upTo.requested).when({ _tag: "RollBackLaunch", launchId, reason: "no shadow" }).then([
+        { _tag: "LaunchRolledBack", launchId, reason: "no shadow", stage: "queued" }
+      ])
+      const atFive = [...upTo.transferred, shifted(5, 0)]
+      yield* spec.given(atFive).when({ _tag: "RollBackLaunch", launchId, reason: "gate" }).then([
+        { _tag: "LaunchRolledBack", launchId, reason: "gate", stage: "shifting" }
+      ])
+      const rolledBack: LaunchEvent = { _tag: "LaunchRolledBack", launchId, reason: "gate", stage: "shifting" }
+      yield* spec.given([...atFive, rolledBack]).when({ _tag: "RollBackLaunch", launchId, reason: "again" }).then([])
+      yield* spec.given([...atFive, rolledBack]).when({ _tag: "ShiftTraffic", launchId, weight: 25 }).thenFails("IllegalState")
+      yield* spec.given([...shifting, completed]).when({ _tag: "RollBackLaunch", launchId, reason: "late" }).thenFails("IllegalState")
+    }))
+
+  it.effect("a launch id defaults to the request's command id, and priority to 0", () =>
+    Effect.gen(function* () {
+      const commandId = "0f0e0d0c-0b0a-4000-8000-000000000001"
+      const decoded = yield* commandRoutes["RequestProduction"]!.decode("RequestProduction", { clientId: "c1" }, commandId)
+      assert.deepStrictEqual<unknown>(decoded, { _tag: "RequestProduction", launchId: commandId, clientId: "c1", priority: 0 })
+      const named = yield* commandRoutes["RequestProduction"]!.decode("RequestProduction", { clientId: "c1", launchId: "mine", priority: 7 }, commandId)
+      assert.deepStrictEqual<unknown>(named, { _tag: "RequestProduction", launchId: "mine", clientId: "c1", priority: 7 })
+      const bad = yield* commandRoutes["RequestProduction"]!.decode("RequestProduction", { clientId: "c1", priority: 1.5 }, commandId).pipe(Effect.flip)
+      assert.strictEqual(bad._tag, "ValidationFailed")
+    }))
+})
+
+describe("launch queue", () => {
+  it("takes the highest priority first, and equal priorities in request order", () => {
+    const queue = [
+      { tenant: "t", launchId: "a", priority: 0, seq: 1 },
+      { tenant: "t", launchId: "b", priority: 5, seq: 3 },
+      { tenant: "t", launchId: "c", priority: 5, seq: 2 },
+      { tenant: "t", launchId: "d", priority: -1, seq: 0 }
+    ]
+    assert.strictEqual(nextLaunch(queue)?.launchId, "c")
+    assert.strictEqual(nextLaunch(queue.filter((l) => l.priority < 5))?.launchId, "a")
+    assert.strictEqual(nextLaunch([]), undefined)
+  })
+})
+
+describe("traffic gates", () => {
+  it("judge a step only once it has enough requests, on error rate then p99", () => {
+    assert.strictEqual(gateBreach({ requests: 10, errors: 10, p99Ms: 5 }, defaultTrafficGates), undefined)
+    assert.strictEqual(gateBreach({ requests: 200, errors: 1, p99Ms: 5 }, defaultTrafficGates), undefined)
+    assert.match(gateBreach({ requests: 200, errors: 3, p99Ms: 5 }, defaultTrafficGates) ?? "", /error rate 1\.5 %/)
+    assert.match(gateBreach({ requests: 200, errors: 0, p99Ms: 1500 }, defaultTrafficGates) ?? "", /p99 latency 1500 ms/)
+  })
+
+  it("steps go up to 100 % from where the launch is", () => {
+    assert.deepStrictEqual(remainingSteps(0, [5, 25, 50, 100]), [5, 25, 50, 100])
+    assert.deepStrictEqual(remainingSteps(25, [5, 25, 50, 100]), [50, 100])
+    assert.deepStrictEqual(remainingSteps(0, [50, 10]), [10, 50, 100])
+    assert.deepStrictEqual(remainingSteps(100, [5, 25, 50, 100]), [])
+  })
+})
+
+describe("launch timeline", () => {
+  it("times every stage from the request", () => {
+    const at = (s: number) => new Date(Date.UTC(2026, 10, 30, 12, 0, s)).toISOString()
+    const timeline = launchTimeline([...upTo.transferred, shifted(5, 0)].map((event, i) => ({ at: at(i * 2), event })))!
+    assert.strictEqual(timeline.stage, "shifting")
+    assert.strictEqual(timeline.weight, 5)
+    assert.deepStrictEqual(timeline.stages.map((s) => s.stage), ["queued", "provisioning", "provisioned", "transferring", "transferred", "weight-5"])
+    assert.deepStrictEqual(timeline.stages.map((s) => s.sinceRequestMs), [0, 2000, 4000, 6000, 8000, 10000])
+    assert.strictEqual(timeline.stages[3]!.sincePreviousMs, 2000)
+    assert.deepStrictEqual(timeline.transfer, { bytes: 1024, files: 3, checksum: "a".repeat(64), ms: 40 })
+    assert.strictEqual(timeline.productionInstanceId, "prd-1")
+    assert.strictEqual(launchTimeline([]), undefined)
+  })
+})
