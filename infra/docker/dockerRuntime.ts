@@ -1,3 +1,5 @@
+import { availableParallelism } from "node:os"
+import { Readable } from "node:stream"
 import Docker from "dockerode"
 import { Effect, Layer, Schema, Stream } from "effect"
 import {
@@ -31,6 +33,8 @@ export interface DockerRuntimeOptions {
   readonly tmpSizeMiB?: number
   /** Seconds `stop` waits after SIGTERM before SIGKILL. */
   readonly stopTimeoutSeconds?: number
+  /** The most CPU an instance may be given (the engine refuses more than the host has): all of the host's by default. */
+  readonly maxCpuMillis?: number
 }
 
 interface DockerError {
@@ -42,13 +46,18 @@ interface DockerError {
 const statusOf = (cause: unknown) => (cause as DockerError | undefined)?.statusCode
 
 const failure = (instanceId: string, what: string) => (cause: unknown) => {
+  // An archive stream that failed while the engine read it surfaces as its own error.
+  if (cause instanceof RuntimeFailed) return cause
   const error = cause as DockerError | undefined
   const detail = error?.json?.message ?? error?.message ?? String(cause)
   return new RuntimeFailed({ instanceId, message: `docker ${what} of ${instanceId} failed: ${detail}` })
 }
 
-/** A dockerode call as an Effect; `tolerate` lists status codes that mean "already so" (e.g. 304, 404). */
-const call = <A>(instanceId: string, what: string, run: () => Promise<A>, tolerate: ReadonlyArray<number> = []) =>
+/**
+ * A dockerode call as an Effect, aborted when interrupted; `tolerate` lists status codes that mean
+ * "already so" (e.g. 304, 404).
+ */
+const call = <A>(instanceId: string, what: string, run: (signal: AbortSignal) => Promise<A>, tolerate: ReadonlyArray<number> = []) =>
   Effect.tryPromise({ try: run, catch: (cause) => cause }).pipe(
     Effect.map((value): A | undefined => value),
     Effect.catch((cause) => {
@@ -79,6 +88,8 @@ const make = (options: DockerRuntimeOptions) =>
     const docker = new Docker(options.socketPath === undefined ? undefined : { socketPath: options.socketPath })
     yield* call("-", "ping", () => docker.ping())
     const placement = options.placement ?? (() => "host" as const)
+    // A premium profile may expect more cores than this host has: the instance gets all of them, and says so in its info.
+    const cpuMillis = (wanted: number) => Math.min(wanted, options.maxCpuMillis ?? availableParallelism() * 1000)
 
     /** The containers labelled with the instance id (normally one; a crash between create and remove may leave more). */
     const containersOf = (instanceId: string) =>
@@ -89,16 +100,30 @@ const make = (options: DockerRuntimeOptions) =>
     const inspectById = (instanceId: string, id: string) =>
       call(instanceId, "inspect", () => docker.getContainer(id).inspect(), [404])
 
+    const inspectContainer = (instanceId: string) =>
+      Effect.gen(function* () {
+        const [first] = yield* containersOf(instanceId)
+        return first === undefined ? undefined : yield* inspectById(instanceId, first.Id)
+      })
+
     const inspect = Effect.fn("DockerRuntime.inspect")(function* (instanceId: string) {
-      const [first] = yield* containersOf(instanceId)
-      if (first === undefined) return undefined
-      const found = yield* inspectById(instanceId, first.Id)
+      const found = yield* inspectContainer(instanceId)
       return found === undefined ? undefined : infoOf(found)
     })
 
-    const required = (instanceId: string) =>
-      inspect(instanceId).pipe(Effect.flatMap((info) =>
-        info === undefined ? Effect.fail(new RuntimeFailed({ instanceId, message: `no container for instance ${instanceId}` })) : Effect.succeed(info)
+    const requiredContainer = (instanceId: string) =>
+      inspectContainer(instanceId).pipe(Effect.flatMap((found) =>
+        found === undefined ? Effect.fail(new RuntimeFailed({ instanceId, message: `no container for instance ${instanceId}` })) : Effect.succeed(found)
+      ))
+
+    const required = (instanceId: string) => requiredContainer(instanceId).pipe(Effect.map(infoOf))
+
+    /** The container holding one of the instance's declared state paths: no other path of it goes in or out. */
+    const stateContainer = (instanceId: string, path: string) =>
+      requiredContainer(instanceId).pipe(Effect.flatMap((found) =>
+        (found.Config.Labels?.[label.statePaths] ?? "").split(",").includes(path)
+          ? Effect.succeed(found.Id)
+          : Effect.fail(new RuntimeFailed({ instanceId, message: `${path} is not a state path of instance ${instanceId}` }))
       ))
 
     const ensureClientNetwork = (spec: InstanceSpec) =>
@@ -114,12 +139,13 @@ const make = (options: DockerRuntimeOptions) =>
     const releaseClientNetwork = (instanceId: string, name: string) =>
       call(instanceId, "network remove", () => docker.getNetwork(name).remove(), [403, 404, 409]).pipe(Effect.ignore)
 
-    const start = (instanceId: string, id: string) => call(instanceId, "start", () => docker.getContainer(id).start(), [304])
+    const startContainer = (instanceId: string, id: string) => call(instanceId, "start", () => docker.getContainer(id).start(), [304])
 
-    const create = Effect.fn("DockerRuntime.create")(function* (spec: InstanceSpec) {
+    const create = Effect.fn("DockerRuntime.create")(function* (spec: InstanceSpec, createOptions?: { readonly start?: boolean }) {
+      const shouldStart = createOptions?.start ?? true
       const where = placement(spec)
       if (where === "client") yield* ensureClientNetwork(spec)
-      const settings = containerSettings(spec, {
+      const settings = containerSettings({ ...spec, cpuMillis: cpuMillis(spec.cpuMillis) }, {
         natsUrl: options.natsUrl ?? "nats://127.0.0.1:4222",
         pidsLimit: options.pidsLimit ?? 256,
         tmpSizeMiB: options.tmpSizeMiB ?? 64,
@@ -127,19 +153,29 @@ const make = (options: DockerRuntimeOptions) =>
       })
       const created = yield* call(spec.instanceId, "create", () => docker.createContainer(settings), [409])
       if (created === undefined) {
-        // The name is taken: a retried create finds its own container and makes sure it runs.
+        // The name is taken: a retried create finds its own container and makes sure it runs, if asked to.
         const existing = yield* required(spec.instanceId)
-        yield* start(spec.instanceId, existing.runtimeId)
+        if (shouldStart) yield* startContainer(spec.instanceId, existing.runtimeId)
         return yield* required(spec.instanceId)
       }
-      yield* start(spec.instanceId, created.id).pipe(
-        Effect.tapError(() => call(spec.instanceId, "remove", () => created.remove({ force: true }), [404]).pipe(Effect.ignore))
-      )
+      if (shouldStart) {
+        yield* startContainer(spec.instanceId, created.id).pipe(
+          Effect.tapError(() => call(spec.instanceId, "remove", () => created.remove({ force: true }), [404]).pipe(Effect.ignore))
+        )
+      }
       const info = yield* required(spec.instanceId)
-      yield* Effect.logInfo("instance container started").pipe(
+      yield* Effect.logInfo(shouldStart ? "instance container started" : "instance container created, not started").pipe(
         Effect.annotateLogs({ tenant: spec.tenant, instanceId: spec.instanceId, containerId: info.runtimeId, network: where })
       )
       return info
+    })
+
+    const start = Effect.fn("DockerRuntime.start")(function* (instanceId: string) {
+      const current = yield* required(instanceId)
+      if (current.running) return current
+      yield* startContainer(instanceId, current.runtimeId)
+      yield* Effect.logInfo("instance container started").pipe(Effect.annotateLogs({ tenant: current.tenant, instanceId, containerId: current.runtimeId }))
+      return yield* required(instanceId)
     })
 
     const resize = Effect.fn("DockerRuntime.resize")(function* (
@@ -149,7 +185,7 @@ const make = (options: DockerRuntimeOptions) =>
       const current = yield* required(instanceId)
       const memory = memoryBytes(limits.memoryMiB)
       yield* call(instanceId, "update", () =>
-        docker.getContainer(current.runtimeId).update({ NanoCpus: nanoCpus(limits.cpuMillis), Memory: memory, MemorySwap: memory }))
+        docker.getContainer(current.runtimeId).update({ NanoCpus: nanoCpus(cpuMillis(limits.cpuMillis)), Memory: memory, MemorySwap: memory }))
       return yield* required(instanceId)
     })
 
@@ -172,6 +208,29 @@ const make = (options: DockerRuntimeOptions) =>
           Stream.map(usageOf)
         )
       }))
+
+    /** `<path>/.` makes the engine archive the path's content, named `./…`, rather than the path itself. */
+    const exportState = (instanceId: string, path: string): Stream.Stream<Uint8Array, RuntimeFailed> =>
+      Stream.unwrap(Effect.gen(function* () {
+        const id = yield* stateContainer(instanceId, path)
+        const raw = yield* call(instanceId, "archive export", () => docker.getContainer(id).getArchive({ path: `${path}/.` }))
+        if (raw === undefined) return Stream.empty
+        return Stream.fromAsyncIterable(raw as AsyncIterable<Uint8Array>, failure(instanceId, "archive export"))
+      }))
+
+    /** The archive goes to the engine as it is read (chunked upload); a failing archive aborts the upload. */
+    const importState = Effect.fn("DockerRuntime.importState")(function* (
+      instanceId: string,
+      path: string,
+      archive: Stream.Stream<Uint8Array, RuntimeFailed>
+    ) {
+      const id = yield* stateContainer(instanceId, path)
+      yield* Effect.acquireUseRelease(
+        Effect.sync(() => Readable.from(Stream.toAsyncIterable(archive), { objectMode: false })),
+        (body) => call(instanceId, "archive import", (signal) => docker.getContainer(id).putArchive(body, { path, abortSignal: signal })),
+        (body) => Effect.sync(() => body.destroy())
+      )
+    })
 
     const stop = Effect.fn("DockerRuntime.stop")(function* (instanceId: string) {
       for (const container of yield* containersOf(instanceId)) {
@@ -210,7 +269,7 @@ const make = (options: DockerRuntimeOptions) =>
       return infos
     })
 
-    return InstanceRuntime.of({ kind: "docker", create, resize, inspect, stats, stop, remove, list })
+    return InstanceRuntime.of({ kind: "docker", create, start, resize, inspect, stats, stop, remove, exportState, importState, list })
   })
 
 /** The instance runtime on a Docker engine (dockerode); fails to build when the engine does not answer. */

@@ -14,11 +14,13 @@ import {
 } from "../../src/instanceRuntime.ts"
 import { agentImage } from "../docker/imageBuild.ts"
 import { sampleWorkloadEnv } from "../sampleWorkload/workloadEnv.ts"
+import { type InstancePlan, readPlan, writePlan } from "./instancePlan.ts"
 import { readGroupUsage } from "./processGroupUsage.ts"
 import { instanceDir, isAlive, type ProcessRecord, readRecords, writeRecord } from "./processRegistry.ts"
+import { extractInto, packDirectory } from "./stateDirectory.ts"
 
 export interface ProcessRuntimeOptions {
-  /** Instances live under `<dataDir>/instances/<tenant>-<instanceId>/` (record, state, output). */
+  /** Instances live under `<dataDir>/instances/<tenant>-<instanceId>/` (record, plan, state, output). */
   readonly dataDir: string
   /** Given to instances whose spec sets no NATS_URL. */
   readonly natsUrl?: string
@@ -31,19 +33,28 @@ const repoRoot = resolve(import.meta.dirname, "..", "..")
 const agentEntry = join(repoRoot, "infra", "agent", "main.ts")
 
 /** What stands for an image here: the workload command it would run (the agent image has none). */
-const workloadFor = (spec: InstanceSpec, node: string): ReadonlyArray<string> | undefined | "unknown" => {
-  if (spec.command !== undefined) return spec.command
-  if (spec.image === defaultTemplate.image) return [node, join(repoRoot, "infra", "sampleWorkload", "server.ts")]
-  if (spec.image === agentImage) return undefined
-  return "unknown"
+const workloadFor = (instanceId: string, image: string, command: ReadonlyArray<string> | undefined, node: string) => {
+  if (command !== undefined) return Effect.succeed(command)
+  if (image === defaultTemplate.image) return Effect.succeed([node, join(repoRoot, "infra", "sampleWorkload", "server.ts")])
+  if (image === agentImage) return Effect.succeed(undefined)
+  return Effect.fail(new RuntimeFailed({
+    instanceId,
+    message: `the process runtime cannot run image ${image}: it runs ${defaultTemplate.image}, ${agentImage} or a spec with a command`
+  }))
 }
+
+/** The PID a record holds before its instance was ever started (`create` with `start: false`). */
+const notStarted = 0
+
+/** Alive, and the process we started; an instance never started has no process (PID 0 would be our own group). */
+const running = (record: ProcessRecord) => (record.pid === notStarted ? Effect.succeed(false) : isAlive(record))
 
 const infoOf = (record: ProcessRecord, running: boolean): InstanceInfo => ({
   tenant: record.tenant,
   clientId: record.clientId,
   instanceId: record.instanceId,
   role: record.role,
-  runtimeId: String(record.pid),
+  runtimeId: record.pid === notStarted ? "" : String(record.pid),
   image: record.image,
   running,
   cpuMillis: record.cpuMillis,
@@ -52,6 +63,7 @@ const infoOf = (record: ProcessRecord, running: boolean): InstanceInfo => ({
 
 const signalGroup = (pid: number, signal: NodeJS.Signals) =>
   Effect.sync(() => {
+    if (pid === notStarted) return
     try {
       process.kill(-pid, signal)
     } catch {
@@ -73,7 +85,7 @@ const make = (options: ProcessRuntimeOptions) =>
 
     const inspect = Effect.fn("ProcessRuntime.inspect")(function* (instanceId: string) {
       const record = yield* find(instanceId)
-      return record === undefined ? undefined : infoOf(record, yield* isAlive(record))
+      return record === undefined ? undefined : infoOf(record, yield* running(record))
     })
 
     const required = (instanceId: string) =>
@@ -81,70 +93,94 @@ const make = (options: ProcessRuntimeOptions) =>
         record === undefined ? Effect.fail(new RuntimeFailed({ instanceId, message: `no process for instance ${instanceId}` })) : Effect.succeed(record)
       ))
 
-    const create = Effect.fn("ProcessRuntime.create")(function* (spec: InstanceSpec) {
-      const existing = yield* find(spec.instanceId)
-      if (existing !== undefined && (yield* isAlive(existing))) return infoOf(existing, true)
-      const workload = workloadFor(spec, node)
-      if (workload === "unknown") {
-        return yield* new RuntimeFailed({
-          instanceId: spec.instanceId,
-          message: `the process runtime cannot run image ${spec.image}: it runs ${defaultTemplate.image}, ${agentImage} or a spec with a command`
+    /** Spawns the agent of a recorded instance as its plan says, and records the new process. */
+    const launch = (record: ProcessRecord, plan: InstancePlan) =>
+      Effect.gen(function* () {
+        const workload = yield* workloadFor(record.instanceId, record.image, plan.command, node)
+        const dir = instanceDir(dataDir, record.tenant, record.instanceId)
+        const marker = randomUUID()
+        const env: Record<string, string> = {
+          PATH: process.env["PATH"] ?? "/usr/bin:/bin",
+          NATS_URL: options.natsUrl ?? "nats://127.0.0.1:4222",
+          ...(record.image === defaultTemplate.image ? sampleWorkloadEnv(8080, join(dir, "metrics.json")) : {}),
+          ...plan.env,
+          UMBRA_TENANT: record.tenant,
+          UMBRA_INSTANCE_ID: record.instanceId,
+          UMBRA_STATE_PATHS: record.stateDirs.join(","),
+          // A cgroup read here would be the host's: the agent measures its own process group instead.
+          UMBRA_USAGE_SOURCE: "process",
+          // The heap is the one memory limit Node enforces on itself (agent and workload alike).
+          NODE_OPTIONS: `--max-old-space-size=${Math.max(16, Math.floor(record.memoryMiB))}`,
+          UMBRA_INSTANCE_MARKER: marker,
+          ...(workload === undefined ? {} : { UMBRA_WORKLOAD: workload.join(" ") })
+        }
+        const pid = yield* Effect.tryPromise({
+          try: async () => {
+            const output = await open(join(dir, "output.log"), "a")
+            try {
+              // Detached: its own process group (killed as one), and it outlives a restart of Umbra.
+              const child = spawn(node, [agentEntry], { cwd: dir, env, detached: true, stdio: ["ignore", output.fd, output.fd] })
+              await new Promise<void>((resolveSpawn, reject) => {
+                child.once("spawn", resolveSpawn)
+                child.once("error", reject)
+              })
+              child.unref()
+              return child.pid!
+            } finally {
+              await output.close()
+            }
+          },
+          catch: (cause) => new RuntimeFailed({ instanceId: record.instanceId, message: `cannot start the agent of ${record.instanceId}: ${String(cause)}` })
         })
+        const started = { ...record, pid, marker }
+        yield* writeRecord(dir, started)
+        yield* Effect.logInfo("instance process started").pipe(Effect.annotateLogs({ tenant: record.tenant, instanceId: record.instanceId, pid }))
+        return infoOf(started, true)
+      })
+
+    const create = Effect.fn("ProcessRuntime.create")(function* (spec: InstanceSpec, createOptions?: { readonly start?: boolean }) {
+      const shouldStart = createOptions?.start ?? true
+      const existing = yield* find(spec.instanceId)
+      if (existing !== undefined) {
+        const alive = yield* running(existing)
+        if (alive || !shouldStart) return infoOf(existing, alive)
       }
+      // An image this runtime cannot run fails now, not at a later start.
+      yield* workloadFor(spec.instanceId, spec.image, spec.command, node)
       const dir = instanceDir(dataDir, spec.tenant, spec.instanceId)
       // Each declared state path becomes a directory of the instance (the agent and workload get the real paths).
       const stateDirs = spec.statePaths.map((_, index) => join(dir, "state", String(index)))
-      const marker = randomUUID()
-      const env: Record<string, string> = {
-        PATH: process.env["PATH"] ?? "/usr/bin:/bin",
-        NATS_URL: options.natsUrl ?? "nats://127.0.0.1:4222",
-        ...(spec.image === defaultTemplate.image ? sampleWorkloadEnv(8080, join(dir, "metrics.json")) : {}),
-        ...spec.env,
-        UMBRA_TENANT: spec.tenant,
-        UMBRA_INSTANCE_ID: spec.instanceId,
-        UMBRA_STATE_PATHS: stateDirs.join(","),
-        // A cgroup read here would be the host's: the agent measures its own process group instead.
-        UMBRA_USAGE_SOURCE: "process",
-        // The heap is the one memory limit Node enforces on itself (agent and workload alike).
-        NODE_OPTIONS: `--max-old-space-size=${Math.max(16, Math.floor(spec.memoryMiB))}`,
-        UMBRA_INSTANCE_MARKER: marker,
-        ...(workload === undefined ? {} : { UMBRA_WORKLOAD: workload.join(" ") })
-      }
-      const pid = yield* Effect.tryPromise({
+      yield* Effect.tryPromise({
+        // The instance's own directory holds its log even when it declares no state paths.
         try: async () => {
-          // The instance's own directory holds its log even when it declares no state paths.
           for (const path of [dir, ...stateDirs]) await mkdir(path, { recursive: true })
-          const output = await open(join(dir, "output.log"), "a")
-          try {
-            // Detached: its own process group (killed as one), and it outlives a restart of Umbra.
-            const child = spawn(node, [agentEntry], { cwd: dir, env, detached: true, stdio: ["ignore", output.fd, output.fd] })
-            await new Promise<void>((resolveSpawn, reject) => {
-              child.once("spawn", resolveSpawn)
-              child.once("error", reject)
-            })
-            child.unref()
-            return child.pid!
-          } finally {
-            await output.close()
-          }
         },
-        catch: (cause) => new RuntimeFailed({ instanceId: spec.instanceId, message: `cannot start the agent of ${spec.instanceId}: ${String(cause)}` })
+        catch: (cause) => new RuntimeFailed({ instanceId: spec.instanceId, message: `cannot create the directories of ${spec.instanceId}: ${String(cause)}` })
       })
+      const plan: InstancePlan = { ...(spec.command === undefined ? {} : { command: spec.command }), env: spec.env, statePaths: spec.statePaths }
+      yield* writePlan(spec.instanceId, dir, plan)
       const record: ProcessRecord = {
         tenant: spec.tenant,
         clientId: spec.clientId,
         instanceId: spec.instanceId,
         role: spec.role,
         image: spec.image,
-        pid,
-        marker,
+        pid: notStarted,
+        marker: "",
         cpuMillis: spec.cpuMillis,
         memoryMiB: spec.memoryMiB,
         stateDirs
       }
+      if (shouldStart) return yield* launch(record, plan)
       yield* writeRecord(dir, record)
-      yield* Effect.logInfo("instance process started").pipe(Effect.annotateLogs({ tenant: spec.tenant, instanceId: spec.instanceId, pid }))
-      return infoOf(record, true)
+      yield* Effect.logInfo("instance created, not started").pipe(Effect.annotateLogs({ tenant: spec.tenant, instanceId: spec.instanceId }))
+      return infoOf(record, false)
+    })
+
+    const start = Effect.fn("ProcessRuntime.start")(function* (instanceId: string) {
+      const record = yield* required(instanceId)
+      if (yield* running(record)) return infoOf(record, true)
+      return yield* launch(record, yield* readPlan(instanceId, instanceDir(dataDir, record.tenant, instanceId)))
     })
 
     /** Records the limits: a running process keeps its heap limit and has no CPU limit (no cgroup of its own). */
@@ -158,11 +194,13 @@ const make = (options: ProcessRuntimeOptions) =>
       yield* Effect.logWarning("process runtime: new limits recorded, not enforced until the instance is recreated").pipe(
         Effect.annotateLogs({ instanceId, ...limits })
       )
-      return infoOf(next, yield* isAlive(next))
+      return infoOf(next, yield* running(next))
     })
 
     const stats = (instanceId: string): Stream.Stream<ResourceUsage, RuntimeFailed> =>
       Stream.unwrap(required(instanceId).pipe(Effect.map((record) => {
+        // An instance never started has no process group to measure.
+        if (record.pid === notStarted) return Stream.empty
         const reading = Effect.all([readGroupUsage(record.pid), Clock.currentTimeMillis])
         return Stream.fromEffect(reading).pipe(
           Stream.concat(Stream.fromEffectSchedule(reading, Schedule.spaced("1 second"))),
@@ -176,9 +214,9 @@ const make = (options: ProcessRuntimeOptions) =>
 
     const stopRecord = (record: ProcessRecord) =>
       Effect.gen(function* () {
-        if (!(yield* isAlive(record))) return
+        if (!(yield* running(record))) return
         yield* signalGroup(record.pid, "SIGTERM")
-        const gone = yield* isAlive(record).pipe(
+        const gone = yield* running(record).pipe(
           Effect.repeat({ schedule: Schedule.spaced("100 millis"), until: (alive) => !alive }),
           Effect.timeoutOrElse({ duration: options.stopGraceMs ?? 10_000, orElse: () => Effect.succeed(true) })
         )
@@ -205,10 +243,31 @@ const make = (options: ProcessRuntimeOptions) =>
       const records = (yield* readRecords(dataDir)).filter((record) =>
         (filter?.tenant === undefined || record.tenant === filter.tenant) && (filter?.role === undefined || record.role === filter.role)
       )
-      return yield* Effect.forEach(records, (record) => isAlive(record).pipe(Effect.map((alive) => infoOf(record, alive))))
+      return yield* Effect.forEach(records, (record) => running(record).pipe(Effect.map((alive) => infoOf(record, alive))))
     })
 
-    return InstanceRuntime.of({ kind: "process", create, resize, inspect, stats, stop, remove, list })
+    /** The directory standing for one of the instance's declared state paths. */
+    const stateDir = (instanceId: string, path: string) =>
+      Effect.gen(function* () {
+        const record = yield* required(instanceId)
+        const plan = yield* readPlan(instanceId, instanceDir(dataDir, record.tenant, instanceId))
+        const dir = record.stateDirs[plan.statePaths.indexOf(path)]
+        if (dir === undefined) return yield* new RuntimeFailed({ instanceId, message: `${path} is not a state path of instance ${instanceId}` })
+        return dir
+      })
+
+    const exportState = (instanceId: string, path: string): Stream.Stream<Uint8Array, RuntimeFailed> =>
+      Stream.unwrap(stateDir(instanceId, path).pipe(Effect.map((dir) => packDirectory(instanceId, dir))))
+
+    const importState = Effect.fn("ProcessRuntime.importState")(function* (
+      instanceId: string,
+      path: string,
+      archive: Stream.Stream<Uint8Array, RuntimeFailed>
+    ) {
+      yield* extractInto(instanceId, yield* stateDir(instanceId, path), archive)
+    })
+
+    return InstanceRuntime.of({ kind: "process", create, start, resize, inspect, stats, stop, remove, exportState, importState, list })
   })
 
 /** The instance runtime on plain child processes, for machines without Docker. */

@@ -1,5 +1,5 @@
 import { Effect, Layer, Stream } from "effect"
-import { type InstanceInfo, InstanceRuntime, type InstanceSpec } from "../../src/instanceRuntime.ts"
+import { type InstanceInfo, InstanceRuntime, type InstanceSpec, RuntimeFailed } from "../../src/instanceRuntime.ts"
 
 /** An in-memory InstanceRuntime for unit tests of the orchestrator (the real ones run in integration tests). */
 export interface FakeRuntime {
@@ -10,7 +10,20 @@ export interface FakeRuntime {
   readonly resized: Array<{ readonly instanceId: string; readonly cpuMillis: number; readonly memoryMiB: number }>
   /** Simulates a container that died (still listed, not running). */
   readonly kill: (instanceId: string) => void
+  /** Every start of a created or stopped instance, in order. */
+  readonly started: Array<string>
+  /** The archive of each state path that holds one, by `stateKey`: what importState stored or seedState gave. */
+  readonly states: Map<string, Uint8Array>
+  /** Every importState that completed, in order. */
+  readonly imported: Array<{ readonly instanceId: string; readonly path: string }>
+  /** Gives a state path the archive exportState returns for it. */
+  readonly seedState: (instanceId: string, path: string, archive: Uint8Array) => void
 }
+
+export const stateKey = (instanceId: string, path: string) => `${instanceId}:${path}`
+
+/** An empty tar archive: two zero blocks. */
+const emptyArchive = new Uint8Array(1024)
 
 export const makeFakeRuntime = (): FakeRuntime => {
   const instances = new Map<string, InstanceInfo>()
@@ -22,17 +35,26 @@ export const makeFakeRuntime = (): FakeRuntime => {
     kill: (instanceId) => {
       const info = instances.get(instanceId)
       if (info !== undefined) instances.set(instanceId, { ...info, running: false })
-    }
+    },
+    started: [],
+    states: new Map(),
+    imported: [],
+    seedState: (instanceId, path, archive) => void fake.states.set(stateKey(instanceId, path), archive)
   }
   return fake
 }
 
 export const fakeRuntimeLayer = (fake: FakeRuntime) => {
   let next = 0
+  const found = (instanceId: string) =>
+    Effect.suspend(() => {
+      const info = fake.instances.get(instanceId)
+      return info === undefined ? Effect.fail(new RuntimeFailed({ instanceId, message: `no instance ${instanceId}` })) : Effect.succeed(info)
+    })
   return Layer.succeed(InstanceRuntime)(
     InstanceRuntime.of({
       kind: "process",
-      create: (spec) =>
+      create: (spec, options) =>
         Effect.sync(() => {
           fake.created.push(spec)
           const info: InstanceInfo = {
@@ -42,13 +64,22 @@ export const fakeRuntimeLayer = (fake: FakeRuntime) => {
             role: spec.role,
             runtimeId: `rt-${++next}`,
             image: spec.image,
-            running: true,
+            running: options?.start ?? true,
             cpuMillis: spec.cpuMillis,
             memoryMiB: spec.memoryMiB
           }
           fake.instances.set(spec.instanceId, info)
           return info
         }),
+      start: (instanceId) =>
+        found(instanceId).pipe(
+          Effect.map((info) => {
+            if (!info.running) fake.started.push(instanceId)
+            const started = { ...info, running: true }
+            fake.instances.set(instanceId, started)
+            return started
+          })
+        ),
       resize: (instanceId, limits) =>
         Effect.sync(() => {
           fake.resized.push({ instanceId, ...limits })
@@ -63,6 +94,16 @@ export const fakeRuntimeLayer = (fake: FakeRuntime) => {
         Effect.sync(() => {
           if (fake.instances.delete(instanceId)) fake.removed.push(instanceId)
         }),
+      exportState: (instanceId, path) =>
+        Stream.unwrap(found(instanceId).pipe(Effect.map(() => Stream.make(fake.states.get(stateKey(instanceId, path)) ?? emptyArchive)))),
+      importState: (instanceId, path, archive) =>
+        found(instanceId).pipe(
+          Effect.andThen(Stream.runCollect(archive)),
+          Effect.map((chunks) => {
+            fake.states.set(stateKey(instanceId, path), Buffer.concat(chunks))
+            fake.imported.push({ instanceId, path })
+          })
+        ),
       list: (filter) =>
         Effect.sync(() =>
           [...fake.instances.values()].filter(

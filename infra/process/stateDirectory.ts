@@ -1,0 +1,105 @@
+import { createReadStream, type Stats } from "node:fs"
+import { chmod, link, lstat, mkdir, open, readdir, rm, symlink } from "node:fs/promises"
+import { dirname, join } from "node:path"
+import { Effect, Stream } from "effect"
+import * as tar from "tar-stream"
+import { RuntimeFailed } from "../../src/instanceRuntime.ts"
+import { relativeEntryPath } from "../stateTransfer/entryPath.ts"
+import { chunksOf, type Entry, entriesOf, feedArchive, packEntry, streamBuffer } from "../stateTransfer/tarStreams.ts"
+
+const io = <A>(run: () => Promise<A>) => Effect.tryPromise({ try: run, catch: (cause) => cause })
+
+const owned = (stats: Stats) => ({ mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid, mtime: stats.mtime })
+
+/** A file's first `size` bytes: a file that grows meanwhile is archived as it was when listed. */
+const fileContent = (path: string, size: number) =>
+  size === 0 ? Stream.empty : chunksOf(createReadStream(path, { end: size - 1 }), (cause) => cause)
+
+/**
+ * The content of a directory as a tar archive named like `docker cp <dir>/. -` names it (`./`, `./a.txt`,
+ * `./sub/`, …). Only directories and regular files are archived: symlinks are neither followed nor kept.
+ */
+export const packDirectory = (instanceId: string, dir: string): Stream.Stream<Uint8Array, RuntimeFailed> =>
+  Stream.unwrap(Effect.gen(function* () {
+    const pack = tar.pack(streamBuffer)
+    const walk = (relative: string): Effect.Effect<void, unknown> =>
+      Effect.gen(function* () {
+        const names = (yield* io(() => readdir(join(dir, relative)))).sort()
+        for (const name of names) {
+          const path = `${relative}/${name}`
+          const stats = yield* io(() => lstat(join(dir, path)))
+          if (stats.isDirectory()) {
+            yield* packEntry(pack, { name: `${path}/`, type: "directory", ...owned(stats) })
+            yield* walk(path)
+          } else if (stats.isFile()) {
+            yield* packEntry(pack, { name: path, type: "file", size: stats.size, ...owned(stats) }, fileContent(join(dir, path), stats.size))
+          }
+        }
+      })
+    const root = yield* io(() => lstat(dir)).pipe(Effect.mapError(failed(instanceId, "export")))
+    // A failed walk destroys the pack with its cause, which the archive's reader then fails with.
+    yield* packEntry(pack, { name: "./", type: "directory", ...owned(root) }).pipe(
+      Effect.andThen(walk(".")),
+      Effect.andThen(Effect.sync(() => pack.finalize())),
+      Effect.catch((cause) => Effect.sync(() => pack.destroy(cause instanceof Error ? cause : new Error(String(cause))))),
+      Effect.forkScoped
+    )
+    return chunksOf(pack, failed(instanceId, "export"))
+  }))
+
+/** Writes one entry under `dir`; what was at its path goes first, so nothing is written through a link. */
+const writeEntry = (dir: string, entry: Entry) =>
+  Effect.gen(function* () {
+    const { header } = entry
+    const relative = relativeEntryPath(header.name)
+    if (relative === undefined) return yield* Effect.fail(new Error(`entry ${JSON.stringify(header.name)} would land outside ${dir}`))
+    const target = join(dir, relative)
+    const mode = header.mode & 0o7777
+    if (header.type === "directory") {
+      yield* io(() => mkdir(target, { recursive: true }))
+      yield* io(() => chmod(target, mode))
+      return yield* Stream.runDrain(chunksOf(entry, (cause) => cause))
+    }
+    yield* io(() => mkdir(dirname(target), { recursive: true }))
+    yield* io(() => rm(target, { force: true }))
+    switch (header.type) {
+      case "file":
+        return yield* Effect.acquireUseRelease(
+          io(() => open(target, "wx", mode)),
+          (file) =>
+            Stream.runForEach(chunksOf(entry, (cause) => cause), (chunk) => io(() => file.write(chunk))).pipe(
+              Effect.andThen(io(() => file.chmod(mode))),
+              Effect.andThen(io(() => file.utimes(header.mtime, header.mtime)))
+            ),
+          (file) => Effect.promise(() => file.close())
+        )
+      case "symlink":
+        yield* io(() => symlink(header.linkname, target))
+        break
+      case "link": {
+        const source = relativeEntryPath(header.linkname)
+        if (source === undefined) return yield* Effect.fail(new Error(`hard link ${JSON.stringify(header.name)} to a path outside ${dir}`))
+        yield* io(() => link(join(dir, source), target))
+        break
+      }
+      default:
+        return yield* Effect.fail(new Error(`entry ${JSON.stringify(header.name)} is a ${header.type}, which a state path does not hold`))
+    }
+    yield* Stream.runDrain(chunksOf(entry, (cause) => cause))
+  })
+
+/** Extracts an archive (entries relative to the directory) into the directory, as it is read. */
+export const extractInto = (instanceId: string, dir: string, archive: Stream.Stream<Uint8Array, RuntimeFailed>) =>
+  Effect.suspend(() => {
+    const extract = tar.extract(streamBuffer)
+    const written = entriesOf(extract, (cause) => cause).pipe(
+      Stream.runForEach((entry) => writeEntry(dir, entry)),
+      Effect.mapError(failed(instanceId, "import"))
+    )
+    return Effect.all([feedArchive(archive, extract), written], { concurrency: 2, discard: true }).pipe(
+      Effect.onError(() => Effect.sync(() => extract.destroy()))
+    )
+  })
+
+const failed = (instanceId: string, what: string) => (cause: unknown) =>
+  new RuntimeFailed({ instanceId, message: `state ${what} of ${instanceId} failed: ${cause instanceof Error ? cause.message : String(cause)}` })
