@@ -7,7 +7,6 @@ export const UmbraConfig = Config.all({
   eventStore: Config.Literals(["sqlite", "kurrentdb"], "UMBRA_EVENT_STORE").pipe(Config.withDefault("sqlite" as const)),
   kurrentUrl: Config.option(Config.String("KURRENTDB_URL")).pipe(Config.map(Option.getOrUndefined)),
   runtime: Config.option(Config.Literals(["docker", "process"], "UMBRA_RUNTIME")).pipe(Config.map(Option.getOrUndefined)),
-  httpPort: Config.Port("UMBRA_HTTP_PORT").pipe(Config.withDefault(8080)),
   logLevel: Config.String("UMBRA_LOG_LEVEL").pipe(Config.withDefault("info")),
   logFormat: Config.option(Config.Literals(["json", "pretty"], "UMBRA_LOG_FORMAT")).pipe(Config.map(Option.getOrUndefined)),
   commandMaxBytes: Config.Int("UMBRA_COMMAND_MAX_BYTES").pipe(Config.withDefault(256 * 1024)),

@@ -40,12 +40,15 @@ export const Network = Schema.Struct({
 })
 export type Network = typeof Network.Type
 
-/** A client that names no template gets the sample workload with the agent (built offline by Umbra). */
+/**
+ * A client that names no template gets the sample workload with the agent (built offline by Umbra).
+ * UMBRA_IDENTITY_FILES names the files of its state that are its own identity: a launch does not copy them.
+ */
 export const defaultTemplate: Template = {
   image: "umbra/sample-workload:latest",
   dependencies: [],
   statePaths: ["/var/lib/umbra/state"],
-  settings: {}
+  settings: { UMBRA_IDENTITY_FILES: "identity.json" }
 }
 
 export const defaultNetwork: Network = { subnets: [], securityGroups: [], egress: false }

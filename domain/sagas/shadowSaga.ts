@@ -56,6 +56,36 @@ const decodeProfileCreated = Schema.decodeUnknownOption(ProfileCreated)
 
 const instanceIdOf = (data: Record<string, unknown>) => data["instanceId"] as InstanceId
 
+/** The client's current shadow after one more recorded step (what a launch reads to find the shadow). */
+export const evolveShadowSaga = (state: ShadowSagaState, step: SagaStepRecorded): ShadowSagaState => {
+  // A launch released the shadow (its production took over): it is no longer this saga's to resize or recycle.
+  if (step.input.type === "ShadowReleased") {
+    const released = (step.input.data as Record<string, unknown>)["shadowInstanceId"]
+    return released === state.current?.instanceId ? { current: undefined } : state
+  }
+  let current = state.current
+  for (const command of step.commands) {
+    if (command.type === "DeployShadow" || command.type === "ClaimPooledInstance") {
+      const created = decodeProfileCreated({ ...(step.input.data as object), _tag: "ProfileCreated" })
+      current = Option.match(created, {
+        onNone: () => current,
+        onSome: (profile) => ({
+          instanceId: instanceIdOf(command.data),
+          image: profile.template.image,
+          tier: profile.tier,
+          settings: settingsKey(profile.template.settings)
+        })
+      })
+    } else if (
+      (command.type === "RecycleInstance" || command.type === "TerminateInstance") &&
+      instanceIdOf(command.data) === current?.instanceId
+    ) {
+      current = undefined
+    }
+  }
+  return { current }
+}
+
 /**
  * The shadow's lifecycle for one client, as a decider: ProfileCreated → DeployShadow (or claim a pooled
  * shadow of the same image, tier and settings), ProfileRefined → ResizeInstance, ClientDisconnected → RecycleInstance
@@ -74,34 +104,7 @@ export const makeShadowSaga = (policy: ShadowSagaPolicy) => ({
     return undefined
   },
   initialState: { current: undefined } as ShadowSagaState,
-  evolve: (state: ShadowSagaState, step: SagaStepRecorded): ShadowSagaState => {
-    // A launch released the shadow (its production took over): it is no longer this saga's to resize or recycle.
-    if (step.input.type === "ShadowReleased") {
-      const released = (step.input.data as Record<string, unknown>)["shadowInstanceId"]
-      return released === state.current?.instanceId ? { current: undefined } : state
-    }
-    let current = state.current
-    for (const command of step.commands) {
-      if (command.type === "DeployShadow" || command.type === "ClaimPooledInstance") {
-        const created = decodeProfileCreated({ ...(step.input.data as object), _tag: "ProfileCreated" })
-        current = Option.match(created, {
-          onNone: () => current,
-          onSome: (profile) => ({
-            instanceId: instanceIdOf(command.data),
-            image: profile.template.image,
-            tier: profile.tier,
-            settings: settingsKey(profile.template.settings)
-          })
-        })
-      } else if (
-        (command.type === "RecycleInstance" || command.type === "TerminateInstance") &&
-        instanceIdOf(command.data) === current?.instanceId
-      ) {
-        current = undefined
-      }
-    }
-    return { current }
-  },
+  evolve: evolveShadowSaga,
   decide: (input: ShadowSagaInput, state: ShadowSagaState): ReadonlyArray<SagaOutput> => {
     const { event } = input
     switch (event._tag) {

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { createServer } from "node:http"
-import { rename, writeFile } from "node:fs/promises"
+import { randomBytes } from "node:crypto"
+import { mkdir, rename, writeFile } from "node:fs/promises"
+import { join } from "node:path"
 import { Effect } from "effect"
 import { runMain } from "../cli/runMain.ts"
 import { serveFromCache, warmCache } from "./warmCache.ts"
@@ -8,11 +10,15 @@ import { serveFromCache, warmCache } from "./warmCache.ts"
 /**
  * The sample workload of `umbra/sample-workload`: an HTTP service whose cold start builds a cache under its
  * state path (~1–2 s) and whose warm start reuses it. `/healthz` is 2xx once warm; `/` serves work from the
- * cache; the agent reads `requestsServed` from UMBRA_METRICS_FILE.
+ * cache; the agent reads `requestsServed` from UMBRA_METRICS_FILE. It keeps its identity (instance id and a
+ * random seed) in `identity.json` beside the cache, which a state transfer must not clone. With
+ * SAMPLE_FAIL_ROLE set to its UMBRA_ROLE it answers every `/` with 500 while its health stays good: a
+ * faulty release, for trying the traffic gates.
  */
 const port = Number(process.env["PORT"] ?? "8080")
 const stateDir = process.env["UMBRA_STATE_PATHS"]?.split(",")[0]?.trim() || "/var/lib/umbra/state"
 const metricsFile = process.env["UMBRA_METRICS_FILE"]
+const failing = process.env["SAMPLE_FAIL_ROLE"] !== undefined && process.env["SAMPLE_FAIL_ROLE"] === process.env["UMBRA_ROLE"]
 const settings = {
   files: Number(process.env["SAMPLE_CACHE_FILES"] ?? "40"),
   rounds: Number(process.env["SAMPLE_CACHE_ROUNDS"] ?? "8000")
@@ -26,6 +32,13 @@ const writeMetrics = (metrics: Record<string, number>) =>
       await writeFile(`${metricsFile}.tmp`, JSON.stringify(metrics))
       await rename(`${metricsFile}.tmp`, metricsFile)
     }).pipe(Effect.ignore)
+
+/** This instance's own identity, written at every start: a copy from another instance is never kept. */
+const writeIdentity = async (dir: string) => {
+  await mkdir(dir, { recursive: true })
+  const identity = { instanceId: process.env["UMBRA_INSTANCE_ID"] ?? "local", seed: randomBytes(16).toString("hex") }
+  await writeFile(join(dir, "identity.json"), JSON.stringify(identity))
+}
 
 const program = Effect.gen(function* () {
   let warm = false
@@ -41,6 +54,10 @@ const program = Effect.gen(function* () {
           response.writeHead(503).end("warming\n")
           return
         }
+        if (failing) {
+          response.writeHead(500).end("failing on purpose (SAMPLE_FAIL_ROLE)\n")
+          return
+        }
         requestsServed++
         serveFromCache(stateDir, settings, requestsServed).then(
           (digest) => response.writeHead(200, { "content-type": "text/plain" }).end(`${digest}\n`),
@@ -54,6 +71,7 @@ const program = Effect.gen(function* () {
   )
   yield* Effect.logInfo("sample workload listening").pipe(Effect.annotateLogs({ port, stateDir }))
   const started = Date.now()
+  yield* Effect.tryPromise(() => writeIdentity(stateDir))
   const { reused } = yield* Effect.tryPromise(() => warmCache(stateDir, settings))
   warm = true
   const warmUpMs = Date.now() - started

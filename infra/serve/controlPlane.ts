@@ -2,6 +2,7 @@ import { Duration, Effect, Layer, Schedule } from "effect"
 import { join } from "node:path"
 import { connectSaga } from "../../domain/sagas/connectSaga.ts"
 import { serveCommands } from "../../src/commands/commandGateway.ts"
+import { serveQueries } from "../../src/queries/queryGateway.ts"
 import { CommandHandler } from "../../src/commands/commandHandler.ts"
 import { InstanceRuntime } from "../../src/instanceRuntime.ts"
 import { startOrchestrator } from "../../src/orchestrator/orchestrator.ts"
@@ -19,6 +20,8 @@ import { ReadModelDatabase } from "../readModels/readModelDatabase.ts"
 import * as sqliteCheckpoints from "../readModels/sqliteCheckpoints.ts"
 import * as sqliteScalingStates from "../readModels/sqliteScalingStates.ts"
 import * as sqliteTelemetry from "../readModels/sqliteTelemetry.ts"
+import * as trafficRouter from "../router/trafficRouter.ts"
+import * as archiveTransfer from "../stateTransfer/archiveTransfer.ts"
 import { eventStoreLayer } from "./eventStoreLayer.ts"
 import { instanceRuntimeLayer } from "./instanceRuntimeLayer.ts"
 import { OrchestratorConfig, orchestratorOptions } from "./orchestratorConfig.ts"
@@ -45,6 +48,7 @@ export const controlPlaneLayer = (config: UmbraConfig, natsUrl: string) => {
 export const startControlPlane = (config: UmbraConfig) =>
   Effect.gen(function* () {
     yield* serveCommands({ maxBodyBytes: config.commandMaxBytes })
+    yield* serveQueries({ maxBodyBytes: config.commandMaxBytes })
     const relay = yield* makeRelay
     yield* Effect.forkScoped(relay.run)
     yield* runSaga(connectSaga)
@@ -66,13 +70,21 @@ export const startControlPlane = (config: UmbraConfig) =>
     yield* Effect.logInfo("Umbra control plane serving", {
       eventStore: config.eventStore,
       dataDir: config.dataDir,
-      commands: "umbra.cmd.<tenant>.<CommandType>"
+      commands: "umbra.cmd.<tenant>.<CommandType>",
+      queries: "umbra.query.<tenant>.<QueryName>"
     })
   })
 
 /**
- * Starts the orchestrator (shadow saga, instance runner, watchdog, reconciler) in the current scope on the
- * runtime `UMBRA_RUNTIME` chooses. Without a runtime the control plane still serves, and says so.
+ * What the launches drive beside the runtime: the traffic router (clients' endpoints on loopback) and the
+ * state transfer (archives spooled under the data directory).
+ */
+export const launchServicesLayer = (dataDir: string) =>
+  Layer.merge(trafficRouter.layer(), archiveTransfer.layer({ spoolDir: join(dataDir, "spool") }))
+
+/**
+ * Starts the orchestrator (shadow saga, instance runner, watchdog, reconciler, launches) in the current
+ * scope on the runtime `UMBRA_RUNTIME` chooses. Without a runtime the control plane still serves, and says so.
  */
 export const startOrchestration = (config: UmbraConfig) =>
   Effect.gen(function* () {
@@ -82,7 +94,9 @@ export const startOrchestration = (config: UmbraConfig) =>
     const orchestration = yield* OrchestratorConfig
     if (!orchestration.enabled) return yield* Effect.logInfo("orchestrator off (UMBRA_ORCHESTRATOR=off): no shadows are started")
     const options = orchestratorOptions(orchestration, natsUrl)
-    const runtime = yield* Layer.build(instanceRuntimeLayer(config.runtime, natsUrl, config.dataDir)).pipe(Effect.result)
+    const runtime = yield* Layer.build(
+      launchServicesLayer(config.dataDir).pipe(Layer.provideMerge(instanceRuntimeLayer(config.runtime, natsUrl, config.dataDir)))
+    ).pipe(Effect.result)
     if (runtime._tag === "Failure") {
       return yield* Effect.logError("no instance runtime; shadows will not be started", { message: runtime.failure.message })
     }

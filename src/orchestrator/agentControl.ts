@@ -52,3 +52,13 @@ export const assignClaimed = Effect.fn("Orchestrator.assignClaimed")(function* (
     yield* Effect.logWarning("a claimed shadow's agent did not take its new client; its telemetry still names the last one", { instanceId, clientId })
   }
 })
+
+/**
+ * Asks a shadow's agent to let its state settle and flush it to disk before the state is exported. A shadow
+ * that does not answer is copied as it is: its files are still checked one by one on arrival.
+ */
+export const prepareTransfer = Effect.fn("Orchestrator.prepareTransfer")(function* (tenant: string, instanceId: string) {
+  const prepared = answered(yield* askAgent(tenant, instanceId, { op: "prepareTransfer" }), "prepareTransfer")
+  if (prepared === undefined) return yield* Effect.logWarning("the shadow's agent did not prepare its state; copying it as it is", { instanceId })
+  yield* Effect.logInfo("shadow state prepared for transfer", { instanceId, settled: prepared.settled, files: prepared.files, bytes: prepared.bytes })
+})

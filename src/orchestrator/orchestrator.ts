@@ -1,6 +1,8 @@
 import { Effect } from "effect"
 import { makeShadowSaga, type ShadowSagaPolicy } from "../../domain/sagas/shadowSaga.ts"
 import { InstanceRuntime } from "../instanceRuntime.ts"
+import { makeLaunchDispatcher, recoverLaunches, runLaunchConsumer } from "../launch/launchDispatcher.ts"
+import { type LaunchPolicy, makeLaunchRunner } from "../launch/launchRunner.ts"
 import { makeWatchdog, type WatchdogOptions } from "../watchdog.ts"
 import { runInstanceRunner } from "./instanceRunner.ts"
 import { reconcile } from "./reconciler.ts"
@@ -13,12 +15,25 @@ export interface OrchestratorOptions {
   readonly watchdog: WatchdogOptions
   readonly recreation: RecreationPolicy
   readonly agent: AgentSettings
+  readonly launch: LaunchPolicy
 }
 
 /**
+ * Starts the launches: those the store holds unfinished are resumed (or queued again), then new ones are
+ * queued as they are requested. A recovery that cannot finish is logged; new launches still run.
+ */
+const startLaunches = (policy: LaunchPolicy) =>
+  Effect.gen(function* () {
+    const dispatcher = yield* makeLaunchDispatcher(yield* makeLaunchRunner(policy), policy.maxConcurrentProvisioning)
+    yield* recoverLaunches(dispatcher).pipe(Effect.tapCause((cause) => Effect.logError("launch recovery failed", cause)), Effect.ignore)
+    yield* runLaunchConsumer(dispatcher)
+    return dispatcher
+  })
+
+/**
  * Starts everything that acts on the instance runtime, in the current scope: the watchdog, a
- * reconciliation of the store with the runtime, then the instance runner and the shadow saga. Returns the
- * watchdog and what the reconciliation found.
+ * reconciliation of the store with the runtime, then the instance runner, the shadow saga and the
+ * launches. Returns the watchdog, what the reconciliation found, and the launch queue.
  */
 export const startOrchestrator = Effect.fn("Orchestrator.start")(function* (options: OrchestratorOptions) {
   const runtime = yield* InstanceRuntime
@@ -30,6 +45,7 @@ export const startOrchestrator = Effect.fn("Orchestrator.start")(function* (opti
   )
   yield* runInstanceRunner({ agent: options.agent, recreation: options.recreation }, watchdog)
   yield* runShadowSaga(makeShadowSaga(options.saga))
+  const launches = yield* startLaunches(options.launch)
   yield* Effect.logInfo("Umbra orchestrator running", { runtime: runtime.kind })
-  return { watchdog, reconciliation }
+  return { watchdog, reconciliation, launches }
 })

@@ -1,6 +1,6 @@
 import type { InstanceSpecification } from "../../domain/instance/instance.ts"
 import { instancePort } from "../../domain/instance/instancePort.ts"
-import type { InstanceSpec } from "../instanceRuntime.ts"
+import type { InstanceRole, InstanceSpec } from "../instanceRuntime.ts"
 
 /** The agent's environment besides what each instance gets: where NATS is and how often to beat. */
 export interface AgentSettings {
@@ -9,28 +9,46 @@ export interface AgentSettings {
 }
 
 /**
- * What the runtime is asked to start for a shadow: a PORT to listen on (unless the template sets one), the
- * template's settings, and the agent's own variables.
+ * What the runtime is asked to start: a PORT to listen on, the template's settings, and the agent's own
+ * variables. A shadow takes the template's PORT when it names one; a production instance always gets its
+ * own, since it runs beside the shadow on the same network while traffic moves over.
  */
-export const shadowSpec = (tenant: string, instanceId: string, spec: InstanceSpecification, agent: AgentSettings): InstanceSpec => ({
-  tenant,
-  clientId: spec.clientId,
-  instanceId,
-  role: "shadow",
-  image: spec.template.image,
-  ...(spec.template.command === undefined ? {} : { command: spec.template.command }),
-  env: {
-    PORT: String(instancePort(instanceId)),
-    ...spec.template.settings,
-    NATS_URL: agent.natsUrl,
-    UMBRA_CLIENT_ID: spec.clientId,
-    UMBRA_TENANT: tenant,
-    UMBRA_INSTANCE_ID: instanceId,
-    UMBRA_HEARTBEAT_MS: String(agent.heartbeatMs),
-    UMBRA_STATE_PATHS: spec.template.statePaths.join(",")
-  },
-  statePaths: spec.template.statePaths,
-  cpuMillis: spec.resources.cpuMillis,
-  memoryMiB: spec.resources.memoryMiB,
-  network: spec.network
-})
+export const instanceSpec = (
+  role: InstanceRole,
+  tenant: string,
+  instanceId: string,
+  spec: InstanceSpecification,
+  agent: AgentSettings
+): InstanceSpec => {
+  const port = String(instancePort(instanceId))
+  return {
+    tenant,
+    clientId: spec.clientId,
+    instanceId,
+    role,
+    image: spec.template.image,
+    ...(spec.template.command === undefined ? {} : { command: spec.template.command }),
+    env: {
+      PORT: port,
+      ...spec.template.settings,
+      ...(role === "production" ? { PORT: port } : {}),
+      NATS_URL: agent.natsUrl,
+      UMBRA_ROLE: role,
+      UMBRA_CLIENT_ID: spec.clientId,
+      UMBRA_TENANT: tenant,
+      UMBRA_INSTANCE_ID: instanceId,
+      UMBRA_HEARTBEAT_MS: String(agent.heartbeatMs),
+      UMBRA_STATE_PATHS: spec.template.statePaths.join(",")
+    },
+    statePaths: spec.template.statePaths,
+    cpuMillis: spec.resources.cpuMillis,
+    memoryMiB: spec.resources.memoryMiB,
+    network: spec.network
+  }
+}
+
+export const shadowSpec = (tenant: string, instanceId: string, spec: InstanceSpecification, agent: AgentSettings) =>
+  instanceSpec("shadow", tenant, instanceId, spec, agent)
+
+/** Where an instance started from `spec` answers HTTP on the host's loopback. */
+export const upstreamUrl = (spec: InstanceSpec) => `http://127.0.0.1:${spec.env["PORT"]}`

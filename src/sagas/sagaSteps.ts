@@ -14,6 +14,17 @@ export interface SagaSteps<State> {
   readonly evolve: (state: State, step: SagaStepRecorded) => State
 }
 
+/** The steps recorded in a saga's stream, oldest first. */
+export const loadSteps = Effect.fn("Saga.loadSteps")(function* (stream: string) {
+  const history = yield* (yield* EventStore).readStream(stream)
+  const steps: Array<SagaStepRecorded> = []
+  for (const stored of history) {
+    const event = yield* decodeEvent(stored)
+    if (event._tag === "SagaStepRecorded") steps.push(event)
+  }
+  return { steps, revision: history[history.length - 1]?.revision }
+})
+
 /**
  * Records a saga's step for `key` in `stream` once, deciding it with `decide` on the state its earlier
  * steps fold to, and returns the step's commands (ids derived from the saga, the key and their index).
@@ -29,12 +40,7 @@ export const makeStepRecorder = <State>(saga: SagaSteps<State>) =>
       decide: (state: State) => Effect.Effect<ReadonlyArray<SagaOutput>, E, R>
     ) =>
       Effect.gen(function* () {
-        const history = yield* store.readStream(stream)
-        const steps: Array<SagaStepRecorded> = []
-        for (const stored of history) {
-          const event = yield* decodeEvent(stored)
-          if (event._tag === "SagaStepRecorded") steps.push(event)
-        }
+        const { steps, revision } = yield* loadSteps(stream).pipe(Effect.provideService(EventStore, store))
         const done = steps.find((step) => step.input.eventId === key)
         if (done !== undefined) return done.commands
         const commands: ReadonlyArray<IssuedCommand> = (yield* decide(fold(saga, steps))).map((output, index) => ({
@@ -48,7 +54,7 @@ export const makeStepRecorder = <State>(saga: SagaSteps<State>) =>
           input: { eventId: key, type: input.type, stream: input.stream, data: input.data },
           commands
         })
-        yield* store.append(stream, history[history.length - 1]?.revision ?? "no_stream", [
+        yield* store.append(stream, revision ?? "no_stream", [
           {
             id: nameBasedId(`${saga.name}/${key}`),
             type: step.type,

@@ -18,7 +18,6 @@ export const testConfig = (dataDir: string, natsUrl: string): UmbraConfig => ({
   eventStore: "sqlite",
   kurrentUrl: undefined,
   runtime: undefined,
-  httpPort: 8080,
   logLevel: "warn",
   logFormat: undefined,
   commandMaxBytes: 64 * 1024,

@@ -1,0 +1,35 @@
+import type { ClientId } from "../../domain/ids.ts"
+import type { LaunchPlan } from "../../domain/launch/launch.ts"
+import { endpointPort } from "../../domain/launch/endpointPort.ts"
+import type { InstanceSpec } from "../instanceRuntime.ts"
+import { type AgentSettings, instanceSpec, upstreamUrl } from "../orchestrator/runtimeSpec.ts"
+import type { RouteSpec, Upstream } from "../trafficRouter.ts"
+
+/** The router's key for a client's endpoint. */
+export const endpointKey = (tenant: string, clientId: string) => `${tenant}/${clientId}`
+
+/** The URL a client's traffic goes to: the router's listener for it on loopback. */
+export const endpointUrl = (tenant: string, clientId: string) => `http://127.0.0.1:${endpointPort(tenant, clientId)}`
+
+/** The runtime specs of a launch's two instances, as they were (shadow) or will be (production) started. */
+export const launchSpecs = (tenant: string, clientId: ClientId, plan: LaunchPlan, agent: AgentSettings) => {
+  const specification = { clientId, tier: plan.tier, template: plan.template, network: plan.network }
+  return {
+    shadow: instanceSpec("shadow", tenant, plan.shadowInstanceId, { ...specification, resources: plan.resources }, agent),
+    production: instanceSpec("production", tenant, plan.productionInstanceId, { ...specification, resources: plan.resources }, agent)
+  }
+}
+
+/** The client's route with production taking `weight` percent of its traffic and the shadow the rest. */
+export const endpointRoute = (
+  tenant: string,
+  clientId: string,
+  instances: { readonly shadow?: InstanceSpec | undefined; readonly production?: InstanceSpec | undefined },
+  weight: number
+): RouteSpec => {
+  const shares: Array<Upstream> = []
+  if (instances.shadow !== undefined && weight < 100) shares.push({ id: instances.shadow.instanceId, url: upstreamUrl(instances.shadow), weight: 100 - weight })
+  if (instances.production !== undefined && weight > 0) shares.push({ id: instances.production.instanceId, url: upstreamUrl(instances.production), weight })
+  const upstreams = shares.length === 1 ? [{ ...shares[0]!, weight: 100 }] : shares
+  return { key: endpointKey(tenant, clientId), port: endpointPort(tenant, clientId), upstreams }
+}

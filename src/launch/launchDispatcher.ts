@@ -1,0 +1,139 @@
+import { Effect, Schema } from "effect"
+import { decodeEvent } from "../../domain/catalog.ts"
+import { isActive, LaunchRequested } from "../../domain/launch/launch.ts"
+import { nextLaunch, type QueuedLaunch } from "../../domain/launch/launchQueue.ts"
+import { parseStreamName } from "../../domain/streams.ts"
+import { subjects } from "../../domain/subjects.ts"
+import { EventBus } from "../eventBus.ts"
+import { EventStore } from "../eventStore/eventStore.ts"
+import type { LaunchRunner } from "./launchRunner.ts"
+import { loadLaunch } from "./launchState.ts"
+
+const isLaunchRequested = Schema.is(LaunchRequested)
+
+/**
+ * The provisioning queue: launches wait here, highest priority first, until fewer than `limit` launches
+ * provision at once; each is then driven to its end by the runner, which hands its slot back once its state
+ * transfer is done.
+ */
+export const makeLaunchDispatcher = (runner: LaunchRunner, limit: number) =>
+  Effect.gen(function* () {
+    const scope = yield* Effect.scope
+    const queue = new Map<string, QueuedLaunch>()
+    const known = new Set<string>()
+    let provisioning = 0
+    let seq = 0
+
+    const keyOf = (tenant: string, launchId: string) => `${tenant}/${launchId}`
+
+    const run = (launch: QueuedLaunch, slot: boolean): Effect.Effect<void> => {
+      let held = slot
+      const release = Effect.suspend(() => {
+        if (!held) return Effect.void
+        held = false
+        provisioning--
+        return pump
+      })
+      return runner.drive(launch.tenant, launch.launchId, release).pipe(
+        Effect.ensuring(release),
+        Effect.catchCause((cause) => Effect.logError("launch stopped before its end; it resumes when Umbra restarts", cause)),
+        Effect.ensuring(Effect.sync(() => known.delete(keyOf(launch.tenant, launch.launchId)))),
+        Effect.annotateLogs({ tenant: launch.tenant, launchId: launch.launchId }),
+        Effect.forkIn(scope),
+        Effect.asVoid
+      )
+    }
+
+    const pump: Effect.Effect<void> = Effect.suspend(() => {
+      const started: Array<QueuedLaunch> = []
+      for (let next = nextLaunch(queue.values()); next !== undefined && provisioning < limit; next = nextLaunch(queue.values())) {
+        queue.delete(keyOf(next.tenant, next.launchId))
+        provisioning++
+        started.push(next)
+      }
+      return Effect.forEach(started, (launch) => run(launch, true), { discard: true })
+    })
+
+    /** Queues a launch that still has to provision; one already known (queued or running) is left as it is. */
+    const enqueue = (tenant: string, launchId: string, priority: number) =>
+      Effect.suspend(() => {
+        const key = keyOf(tenant, launchId)
+        if (known.has(key)) return Effect.void
+        known.add(key)
+        queue.set(key, { tenant, launchId, priority, seq: seq++ })
+        return Effect.logInfo("launch queued", { tenant, launchId, priority, waiting: queue.size, provisioning }).pipe(Effect.andThen(pump))
+      })
+
+    /** Drives a launch past provisioning (or finished) without a slot: it only shifts, releases or cleans up. */
+    const resume = (tenant: string, launchId: string) =>
+      Effect.suspend(() => {
+        const key = keyOf(tenant, launchId)
+        if (known.has(key)) return Effect.void
+        known.add(key)
+        return run({ tenant, launchId, priority: 0, seq: seq++ }, false)
+      })
+
+    return {
+      enqueue,
+      resume,
+      waiting: Effect.sync(() => [...queue.values()]),
+      provisioning: Effect.sync(() => provisioning)
+    }
+  })
+
+export type LaunchDispatcher = Effect.Success<ReturnType<typeof makeLaunchDispatcher>>
+
+const provisioningStages = new Set(["queued", "provisioning", "provisioned", "transferring"])
+
+/**
+ * After a restart: every launch in the store is looked at in the order of the log. Those still provisioning
+ * are queued again, those shifting are resumed, and of the finished ones the last of each client restores
+ * the client's route (production, or the shadow after a rollback) and removes a leftover production.
+ */
+export const recoverLaunches = Effect.fn("Launch.recover")(function* (dispatcher: LaunchDispatcher) {
+  const store = yield* EventStore
+  const launches: Array<{ readonly tenant: string; readonly launchId: string }> = []
+  const seen = new Set<string>()
+  for (const stored of yield* store.readAll()) {
+    const parts = parseStreamName(stored.stream)
+    if (parts?.category !== "launch" || seen.has(stored.stream)) continue
+    seen.add(stored.stream)
+    launches.push({ tenant: parts.tenant, launchId: parts.id })
+  }
+  const latestOfClient = new Map<string, { readonly tenant: string; readonly launchId: string }>()
+  let resumed = 0
+  for (const { tenant, launchId } of launches) {
+    const { state } = yield* loadLaunch(tenant, launchId)
+    if (state.clientId === undefined) continue
+    latestOfClient.set(`${tenant}/${state.clientId}`, { tenant, launchId })
+    if (provisioningStages.has(state.stage)) yield* dispatcher.enqueue(tenant, launchId, state.priority)
+    else if (isActive(state) || state.stage === "completed") yield* dispatcher.resume(tenant, launchId)
+    else continue
+    resumed++
+  }
+  for (const { tenant, launchId } of latestOfClient.values()) {
+    const { state } = yield* loadLaunch(tenant, launchId)
+    if (state.stage === "released" || state.stage === "rolledBack") yield* dispatcher.resume(tenant, launchId)
+  }
+  yield* Effect.logInfo("launches recovered", { launches: launches.length, resumed })
+})
+
+/** Queues each new launch as its LaunchRequested arrives on UMBRA_EVENTS, until the scope closes. */
+export const runLaunchConsumer = (dispatcher: LaunchDispatcher) =>
+  Effect.gen(function* () {
+    const bus = yield* EventBus
+    const store = yield* EventStore
+    yield* bus.consumeEvents({ durable: "orchestrator-launches", filterSubject: subjects.eventsOf("*", "launch") }, (delivered) =>
+      Effect.gen(function* () {
+        if (delivered.event.type !== "LaunchRequested") return
+        const event = yield* decodeEvent(delivered.event)
+        if (!isLaunchRequested(event)) return
+        // Redelivered after the launch moved on: the stream, not the event, says whether it still waits.
+        const { state } = yield* loadLaunch(delivered.event.tenant, event.launchId)
+        if (state.stage === "queued") yield* dispatcher.enqueue(delivered.event.tenant, event.launchId, event.priority)
+      }).pipe(
+        Effect.provideService(EventStore, store),
+        Effect.annotateLogs({ tenant: delivered.event.tenant, correlationId: delivered.event.correlationId })
+      )
+    )
+  })

@@ -1,0 +1,69 @@
+import { Effect, Schema } from "effect"
+import { NotFound, ValidationFailed } from "../../domain/errors.ts"
+import { tokenPattern } from "../../domain/ids.ts"
+import { parseRequestSubject, subjects } from "../../domain/subjects.ts"
+import { InvalidTenant, MalformedRequest, PayloadTooLarge } from "../commands/commandErrors.ts"
+import { errorReply } from "../commands/commandGateway.ts"
+import type { StoreUnavailable } from "../eventStore/errors.ts"
+import { EventStore } from "../eventStore/eventStore.ts"
+import { EventBus } from "../eventBus.ts"
+import { LaunchQuery, launchQuery } from "./launchQuery.ts"
+
+type QueryError = NotFound | ValidationFailed | StoreUnavailable
+
+/** A query by name: how its body decodes and how it is answered. */
+interface QueryRoute {
+  readonly decode: (body: unknown) => Effect.Effect<unknown, ValidationFailed>
+  readonly answer: (tenant: string, query: unknown) => Effect.Effect<unknown, QueryError, EventStore>
+}
+
+const queryRoute = <Q>(schema: Schema.Codec<Q, unknown>, answer: (tenant: string, query: Q) => Effect.Effect<unknown, QueryError, EventStore>): QueryRoute => {
+  const decode = Schema.decodeUnknownEffect(schema)
+  return {
+    decode: (body) => decode(body).pipe(Effect.mapError((error) => new ValidationFailed({ message: error.message, details: {} }))),
+    answer: (tenant, query) => answer(tenant, query as Q)
+  }
+}
+
+const queries: Readonly<Record<string, QueryRoute>> = {
+  Launch: queryRoute(LaunchQuery, launchQuery)
+}
+
+const encoder = new TextEncoder()
+const parseJson = Schema.decodeUnknownEffect(Schema.fromJsonString(Schema.Unknown))
+
+/** Serves `umbra.query.<tenant>.<QueryName>` in the queue group `umbra`: the body is the query's JSON, the reply `{ok, result}`. */
+export const serveQueries = Effect.fn("QueryGateway.serve")(function* (options: { readonly maxBodyBytes: number }) {
+  const bus = yield* EventBus
+  const store = yield* EventStore
+
+  const handle = (subject: string, data: Uint8Array) =>
+    Effect.gen(function* () {
+      const target = parseRequestSubject(subject)
+      if (target === undefined || !tokenPattern.test(target.tenant)) {
+        return yield* new InvalidTenant({ message: "the tenant in umbra.query.<tenant>.<QueryName> must match [a-z0-9][a-z0-9_-]{0,63}", details: { subject } })
+      }
+      if (data.byteLength > options.maxBodyBytes) {
+        return yield* new PayloadTooLarge({ message: `the query body is ${data.byteLength} bytes, over the limit of ${options.maxBodyBytes}`, details: { bytes: data.byteLength } })
+      }
+      const route = Object.hasOwn(queries, target.name) ? queries[target.name] : undefined
+      if (route === undefined) {
+        return yield* new NotFound({ message: `there is no query ${target.name}`, details: { query: target.name, known: Object.keys(queries) } })
+      }
+      const body = yield* parseJson(new TextDecoder().decode(data)).pipe(
+        Effect.mapError(() => new MalformedRequest({ message: "a query body is a JSON object", details: {} }))
+      )
+      const result = yield* route.answer(target.tenant, yield* route.decode(body))
+      return encoder.encode(JSON.stringify({ ok: true, result }))
+    }).pipe(
+      Effect.provideService(EventStore, store),
+      Effect.catch((error) => Effect.succeed(errorReply(error))),
+      Effect.catchDefect((defect) =>
+        Effect.logError("query failed unexpectedly", { subject, defect: String(defect) }).pipe(
+          Effect.as(encoder.encode(JSON.stringify({ ok: false, error: { tag: "InternalError", message: "Umbra failed to answer the query", details: {} } })))
+        )
+      )
+    )
+
+  yield* bus.serveRequests(subjects.queriesOf("*"), "umbra", (request) => handle(request.subject, request.data))
+})

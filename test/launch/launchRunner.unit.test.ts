@@ -1,0 +1,254 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer, Stream } from "effect"
+import type { LaunchId } from "../../domain/ids.ts"
+import { productionInstanceId } from "../../domain/launch/productionInstanceId.ts"
+import { connectSaga } from "../../domain/sagas/connectSaga.ts"
+import { makeShadowSaga } from "../../domain/sagas/shadowSaga.ts"
+import { parseSignalSubject } from "../../domain/subjects.ts"
+import { layer as memoryStore } from "../../infra/eventStore/memoryEventStore.ts"
+import { CommandHandler } from "../../src/commands/commandHandler.ts"
+import { EventBus } from "../../src/eventBus.ts"
+import { EventStore } from "../../src/eventStore/eventStore.ts"
+import { makeLaunchDispatcher } from "../../src/launch/launchDispatcher.ts"
+import { planProduction } from "../../src/launch/launchPlan.ts"
+import { defaultLaunchPolicy, type LaunchPolicy, makeLaunchRunner } from "../../src/launch/launchRunner.ts"
+import { makeInstanceStep } from "../../src/orchestrator/instanceRunner.ts"
+import { makeShadowSagaStep } from "../../src/orchestrator/shadowSagaRunner.ts"
+import { makeSagaStep } from "../../src/sagas/sagaRunner.ts"
+import { StateTransfer, TransferFailed } from "../../src/stateTransfer.ts"
+import { latencyBucketsMs, type RouteSpec, TrafficRouter, type UpstreamMetrics } from "../../src/trafficRouter.ts"
+import type { Watchdog } from "../../src/watchdog.ts"
+import { command } from "../support/commands.ts"
+import { type FakeRuntime, fakeRuntimeLayer, makeFakeRuntime } from "../support/fakeRuntime.ts"
+
+const agent = { natsUrl: "nats://127.0.0.1:4222", heartbeatMs: 20 }
+const policy: LaunchPolicy = {
+  ...defaultLaunchPolicy(agent, { size: 1 }),
+  holdMs: 60,
+  checkEveryMs: 10,
+  readyTimeoutMs: 2_000,
+  heartbeatLostMs: 200,
+  drainMs: 10,
+  gates: { maxErrorRate: 0.01, maxP99Ms: 1_000, minRequests: 5 }
+}
+
+interface Behaviour {
+  /** Production answers every request with an error. */
+  readonly failing?: boolean
+  /** Production's agent stops beating after this many heartbeats. */
+  readonly beats?: number
+  readonly transfer?: TransferFailed
+  /** How long a transfer takes (the provisioning slot is held meanwhile). */
+  readonly transferMs?: number
+}
+
+/** A router that remembers every route it was given and counts 10 requests per upstream per look at its metrics. */
+const fakeRouter = (behaviour: Behaviour, routes: Array<RouteSpec>) => {
+  const counters = new Map<string, UpstreamMetrics>()
+  return Layer.succeed(TrafficRouter)(
+    TrafficRouter.of({
+      setRoute: (route) => Effect.sync(() => void routes.push(route)),
+      removeRoute: () => Effect.void,
+      routes: () => Effect.succeed(routes),
+      drain: () => Effect.succeed(true),
+      metrics: (key) =>
+        Effect.sync(() => {
+          const route = routes.filter((r) => r.key === key).at(-1)
+          if (route === undefined) return undefined
+          const upstreams = route.upstreams.map((upstream) => {
+            const last = counters.get(upstream.id) ?? { id: upstream.id, requests: 0, errors: 0, inFlight: 0, latencyBuckets: latencyBucketsMs.map(() => 0).concat(0) }
+            const failing = behaviour.failing === true && upstream.id.startsWith("prd-")
+            const next = { ...last, requests: last.requests + 10, errors: last.errors + (failing ? 10 : 0), latencyBuckets: last.latencyBuckets.map((n, i) => (i === 0 ? n + 10 : n)) }
+            counters.set(upstream.id, next)
+            return next
+          })
+          return { key, port: route.port, upstreams }
+        })
+    })
+  )
+}
+
+/** Agents that beat every 20 ms, ready (or fall silent after `beats`), and answer control requests with ok. */
+const fakeAgents = (behaviour: Behaviour) =>
+  Layer.succeed(
+    EventBus,
+    EventBus.of({
+      request: (_subject, data) => {
+        const op = (JSON.parse(new TextDecoder().decode(data)) as { op: string }).op
+        const reply = op === "prepareTransfer"
+          ? { ok: true, op, settled: true, files: 1, bytes: 10, paths: [] }
+          : op === "scrub" ? { ok: true, op, removedFiles: 0, bytes: 0 } : { ok: false, error: { tag: "Unsupported", message: op } }
+        return Effect.succeed(new TextEncoder().encode(JSON.stringify(reply)))
+      },
+      followSignals: ({ filterSubject }) => {
+        const instanceId = parseSignalSubject(filterSubject)!.instanceId
+        let seq = 0
+        const beat = Effect.sleep("20 millis").pipe(
+          Effect.as({ seq: 0, subject: filterSubject, data: new TextEncoder().encode(JSON.stringify({ instanceId, seq: seq++, at: new Date().toISOString(), ready: true })) })
+        )
+        return Stream.fromEffectRepeat(beat).pipe(Stream.take(behaviour.beats ?? Number.MAX_SAFE_INTEGER), Stream.concat(Stream.never))
+      },
+      publishEvents: () => Effect.die("no bus in these tests"),
+      serveRequests: () => Effect.die("no bus in these tests"),
+      consumeEvents: () => Effect.die("no bus in these tests"),
+      followEvents: () => Stream.die("no bus in these tests")
+    })
+  )
+
+const fakeTransfer = (behaviour: Behaviour) =>
+  Layer.succeed(StateTransfer)(
+    StateTransfer.of({
+      transfer: () =>
+        Effect.sleep(behaviour.transferMs ?? 0).pipe(
+          Effect.andThen(
+            behaviour.transfer === undefined
+              ? Effect.succeed({ bytes: 4096, files: 2, checksum: "c".repeat(64), ms: 3, reset: ["identity.json"], paths: [] })
+              : Effect.fail(behaviour.transfer)
+          )
+        )
+    })
+  )
+
+const setup = (fake: FakeRuntime, behaviour: Behaviour, routes: Array<RouteSpec>) =>
+  CommandHandler.layer.pipe(
+    Layer.provideMerge(Layer.mergeAll(memoryStore, fakeRuntimeLayer(fake), fakeAgents(behaviour), fakeRouter(behaviour, routes), fakeTransfer(behaviour)))
+  )
+
+const noWatchdog: Watchdog = { watch: () => Effect.void, unwatch: () => Effect.void, watched: Effect.succeed([]), badSignals: Effect.succeed(0) }
+
+/** Connects clients and carries their events through the sagas and the instance runner: each has a running shadow. */
+const withShadows = (...clientIds: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const handler = yield* CommandHandler
+    for (const clientId of clientIds) yield* handler.handle(command("ConnectClient", { clientId, tier: "standard" }))
+    const store = yield* EventStore
+    const steps = [
+      yield* makeSagaStep(connectSaga),
+      yield* makeShadowSagaStep(makeShadowSaga({ sizing: { fraction: 0.25, floor: { cpuMillis: 100, memoryMiB: 128 } }, pool: { size: 1 } })),
+      yield* makeInstanceStep({ agent, recreation: { limit: 1, backoffMs: 1, maxBackoffMs: 1 } }, noWatchdog)
+    ]
+    const delivered = new Set<string>()
+    for (;;) {
+      const fresh = (yield* store.readAll()).filter((event) => !delivered.has(event.id))
+      if (fresh.length === 0) return
+      for (const event of fresh) {
+        delivered.add(event.id)
+        for (const step of steps) yield* step(event)
+      }
+    }
+  })
+
+const requestProduction = (clientId: string, launchId: string, priority = 0) =>
+  CommandHandler.use((handler) => handler.handle(command("RequestProduction", { clientId, launchId, priority })))
+
+const launchTypes = (launchId: string) =>
+  EventStore.use((store) => store.readStream(`launch-acme.${launchId}`)).pipe(Effect.map((events) => events.map((event) => event.type)))
+
+const weightsOf = (routes: ReadonlyArray<RouteSpec>) =>
+  routes.map((route) => route.upstreams.find((upstream) => upstream.id.startsWith("prd-"))?.weight ?? 0)
+
+const drive = (launchId: string) =>
+  Effect.gen(function* () {
+    const runner = yield* makeLaunchRunner(policy)
+    yield* runner.drive("acme", launchId, Effect.void)
+  })
+
+describe("launch runner (fake runtime, router and agents)", () => {
+  it.live("provisions production stopped, copies state, starts it, shifts 5 → 100 % through the router, recycles the shadow", () => {
+    const fake = makeFakeRuntime()
+    const routes: Array<RouteSpec> = []
+    return Effect.gen(function* () {
+      yield* withShadows("c1")
+      const shadow = fake.created[0]!.instanceId
+      yield* requestProduction("c1", "l1")
+      yield* drive("l1")
+      assert.deepStrictEqual(yield* launchTypes("l1"), [
+        "LaunchRequested", "ProvisioningStarted", "ProductionProvisioned", "StateTransferStarted", "StateTransferCompleted",
+        "TrafficShifted", "TrafficShifted", "TrafficShifted", "TrafficShifted", "LaunchCompleted", "ShadowReleased"
+      ])
+      const production = fake.created[1]!
+      assert.strictEqual(production.instanceId, productionInstanceId("acme", "l1"))
+      assert.deepStrictEqual([production.role, production.cpuMillis, production.memoryMiB], ["production", 2000, 4096])
+      assert.deepStrictEqual(fake.started, [production.instanceId], "created stopped, started after the transfer")
+      assert.notStrictEqual(production.env["PORT"], fake.created[0]!.env["PORT"])
+      assert.deepStrictEqual(weightsOf(routes), [0, 5, 25, 50, 100, 100])
+      assert.deepStrictEqual(routes.at(-1)!.upstreams.map((u) => u.id), [production.instanceId])
+      const shadowTypes = (yield* EventStore.use((store) => store.readStream(`instance-acme.${shadow}`))).map((e) => e.type)
+      assert.include(shadowTypes, "InstanceRecycled")
+    }).pipe(Effect.provide(setup(fake, {}, routes)))
+  })
+
+  it.live("a gate breached at the first step: traffic back to the shadow, rolled back with the reason, production removed", () => {
+    const fake = makeFakeRuntime()
+    const routes: Array<RouteSpec> = []
+    return Effect.gen(function* () {
+      yield* withShadows("c1")
+      yield* requestProduction("c1", "l1")
+      yield* drive("l1")
+      const types = yield* launchTypes("l1")
+      assert.deepStrictEqual(types.slice(-2), ["TrafficShifted", "LaunchRolledBack"])
+      const rolledBack = (yield* EventStore.use((store) => store.readStream("launch-acme.l1"))).at(-1)!
+      assert.match((rolledBack.data as { reason: string }).reason, /error rate/)
+      assert.deepStrictEqual(weightsOf(routes), [0, 5, 0])
+      assert.isFalse(fake.instances.has(productionInstanceId("acme", "l1")))
+      assert.isTrue(fake.instances.has(fake.created[0]!.instanceId), "the shadow still serves")
+    }).pipe(Effect.provide(setup(fake, { failing: true }, routes)))
+  })
+
+  it.live("a failed state transfer and a silent production agent roll back before or during the shift", () =>
+    Effect.gen(function* () {
+      for (const [behaviour, reason] of [
+        [{ transfer: new TransferFailed({ message: "entry ../x is outside its state path", reason: "unsafe-entry" }) }, /unsafe-entry/],
+        [{ beats: 3 }, /heartbeat lost/]
+      ] as const) {
+        const fake = makeFakeRuntime()
+        yield* Effect.gen(function* () {
+          yield* withShadows("c1")
+          yield* requestProduction("c1", "l1")
+          yield* drive("l1")
+          const events = yield* EventStore.use((store) => store.readStream("launch-acme.l1"))
+          assert.strictEqual(events.at(-1)!.type, "LaunchRolledBack")
+          assert.match((events.at(-1)!.data as { reason: string }).reason, reason)
+          assert.isFalse(fake.instances.has(productionInstanceId("acme", "l1")))
+        }).pipe(Effect.provide(setup(fake, behaviour, [])))
+      }
+    }))
+
+  it.live("resumed after a crash mid-provisioning, it adopts the production container instead of making a second", () => {
+    const fake = makeFakeRuntime()
+    return Effect.gen(function* () {
+      yield* withShadows("c1")
+      yield* requestProduction("c1", "l1")
+      // The crash: the plan recorded and the container created, its provisioning not yet recorded.
+      const { plan } = yield* planProduction("acme", "l1", "c1")
+      yield* CommandHandler.use((handler) => handler.handle(command("StartProvisioning", { launchId: "l1", ...plan })))
+      const production = productionInstanceId("acme", "l1")
+      fake.instances.set(production, {
+        tenant: "acme", clientId: "c1", instanceId: production, role: "production", runtimeId: "rt-before-crash",
+        image: "umbra/sample-workload:latest", running: false, cpuMillis: 2000, memoryMiB: 4096
+      })
+      yield* drive("l1")
+      assert.strictEqual(fake.created.filter((spec) => spec.instanceId === production).length, 0)
+      const events = yield* EventStore.use((store) => store.readStream("launch-acme.l1"))
+      assert.strictEqual((events.find((e) => e.type === "ProductionProvisioned")!.data as { runtimeId: string }).runtimeId, "rt-before-crash")
+      assert.strictEqual(events.at(-1)!.type, "ShadowReleased")
+    }).pipe(Effect.provide(setup(fake, {}, [])))
+  })
+
+  it.live("with one provisioning slot, waiting launches go highest priority first, then in request order", () => {
+    const fake = makeFakeRuntime()
+    return Effect.gen(function* () {
+      yield* withShadows("c1", "c2", "c3", "c4")
+      const dispatcher = yield* makeLaunchDispatcher(yield* makeLaunchRunner(policy), 1)
+      for (const [clientId, launchId, priority] of [["c1", "first", 0], ["c2", "low", 0], ["c3", "high", 5], ["c4", "low2", 0]] as const) {
+        yield* requestProduction(clientId, launchId, priority)
+        yield* dispatcher.enqueue("acme", launchId, priority)
+      }
+      const store = yield* EventStore
+      const provisioned = () =>
+        store.readAll().pipe(Effect.map((all) => all.filter((e) => e.type === "ProvisioningStarted").map((e) => (e.data as { launchId: LaunchId }).launchId)))
+      for (let i = 0; i < 400 && (yield* provisioned()).length < 4; i++) yield* Effect.sleep("25 millis")
+      assert.deepStrictEqual(yield* provisioned(), ["first", "high", "low", "low2"])
+    }).pipe(Effect.scoped, Effect.provide(setup(fake, { transferMs: 50 }, [])))
+  })
+})
