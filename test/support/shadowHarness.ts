@@ -9,7 +9,7 @@ import type { Template } from "../../domain/profile/template.ts"
 import * as dockerRuntime from "../../infra/docker/dockerRuntime.ts"
 import * as processRuntime from "../../infra/process/processRuntime.ts"
 import { buildImages, sampleWorkloadImage } from "../../infra/docker/imageBuild.ts"
-import { controlPlaneLayer, startControlPlane } from "../../infra/serve/controlPlane.ts"
+import { controlPlaneLayer, launchServicesLayer, startControlPlane } from "../../infra/serve/controlPlane.ts"
 import { orchestratorOptions } from "../../infra/serve/orchestratorConfig.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
 import { InstanceRuntime } from "../../src/instanceRuntime.ts"
@@ -42,7 +42,7 @@ export const sharedTemplate: Template = {
   image: sampleWorkloadImage,
   dependencies: [],
   statePaths: ["/var/lib/umbra/state"],
-  settings: { UMBRA_TELEMETRY_MS: "1000" }
+  settings: { UMBRA_TELEMETRY_MS: "1000", UMBRA_IDENTITY_FILES: "identity.json" }
 }
 
 /** The sample workload on a port chosen by the caller (a bare container has no orchestrator to give it one). */
@@ -61,14 +61,26 @@ export const shadowTestSettings = {
   heartbeatMs: 1_000,
   phiThreshold: 8,
   startupGraceMs: 60_000,
-  recreateLimit: 3
+  recreateLimit: 3,
+  launchSteps: [5, 25, 50, 100],
+  launchHoldMs: 1_500,
+  launchMaxErrorRate: 0.01,
+  launchMaxP99Ms: 2_000,
+  launchMinRequests: 10,
+  launchReadyTimeoutMs: 60_000,
+  launchConcurrency: 2,
+  transferMaxBytes: 256 * 1024 * 1024
 }
 
 /**
  * A control plane with its orchestrator on the Docker (or process) runtime, on a nats-server and data
  * directory of the file's own; every instance of the tenant is removed once the orchestrator has stopped.
  */
-export const orchestratedControlPlaneLayer = (tenant: string, runtime: "docker" | "process" = "docker") =>
+export const orchestratedControlPlaneLayer = (
+  tenant: string,
+  runtime: "docker" | "process" = "docker",
+  settings: typeof shadowTestSettings = shadowTestSettings
+) =>
   Layer.unwrap(
     Effect.gen(function* () {
       const server = yield* NatsTestServer
@@ -85,7 +97,7 @@ export const orchestratedControlPlaneLayer = (tenant: string, runtime: "docker" 
             instances.list({ tenant }).pipe(Effect.flatMap(Effect.forEach((info) => instances.remove(info.instanceId))), Effect.ignore)
           )
           yield* startControlPlane(config)
-          yield* startOrchestrator(orchestratorOptions(shadowTestSettings, server.url))
+          yield* startOrchestrator(orchestratorOptions(settings, server.url))
         })
       )
       const runtimeLayer =
@@ -93,6 +105,7 @@ export const orchestratedControlPlaneLayer = (tenant: string, runtime: "docker" 
           ? dockerRuntime.layer({ natsUrl: server.url, stopTimeoutSeconds: 2 })
           : processRuntime.layer({ dataDir, natsUrl: server.url, stopGraceMs: 2_000 })
       return running.pipe(
+        Layer.provideMerge(launchServicesLayer(dataDir)),
         Layer.provideMerge(runtimeLayer),
         Layer.provideMerge(controlPlaneLayer(config, server.url))
       )
