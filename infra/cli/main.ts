@@ -4,6 +4,7 @@ import * as logging from "../logging/logger.ts"
 import { backtestCommand } from "../backtest/backtestCommand.ts"
 import { agentCommand } from "./agentCommand.ts"
 import { imageCommand } from "./imageCommand.ts"
+import { queryCommand } from "./queryCommand.ts"
 import { print, runMain, usage } from "./runMain.ts"
 import { sendCommand } from "./sendCommand.ts"
 import { serveCommand } from "./serveCommand.ts"
@@ -14,6 +15,7 @@ const help = `Usage: umbra <command> [options]
 Commands:
   serve      run the control plane (command gateway, relay, sagas) on embedded defaults
   send       send one command and print the reply
+  query      ask a query (e.g. Launch) and print the answer
   tail       follow events as they reach JetStream
   image      build the agent and sample workload images offline (image build)
   agent      the process inside each instance: heartbeats, telemetry, control requests
@@ -24,6 +26,7 @@ Run 'umbra <command> --help' for a command's options. Configuration is read from
 const commands: Record<string, (argv: ReadonlyArray<string>) => Effect.Effect<number, unknown>> = {
   serve: serveCommand,
   send: sendCommand,
+  query: queryCommand,
   tail: tailCommand,
   image: imageCommand,
   agent: agentCommand,

@@ -1,0 +1,50 @@
+import { assert, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import { execFile } from "node:child_process"
+import { join } from "node:path"
+import { NatsTestServer } from "../harness/natsServer.ts"
+import { controlPlaneTestLayer } from "../support/controlPlane.ts"
+
+const main = join(import.meta.dirname, "..", "..", "infra", "cli", "main.ts")
+
+/** `umbra <args>` as its own process against the test's nats-server: exit code and stdout. */
+const umbra = (natsUrl: string, ...args: ReadonlyArray<string>) =>
+  Effect.callback<{ readonly code: number; readonly stdout: string }>((resume) => {
+    execFile(process.execPath, [main, ...args], { env: { ...process.env, NATS_URL: natsUrl, UMBRA_LOG_LEVEL: "error" } }, (error, stdout) => {
+      resume(Effect.succeed({ code: error === null ? 0 : Number(error.code ?? 1), stdout }))
+    })
+  })
+
+layer(controlPlaneTestLayer, { excludeTestServices: true, timeout: "90 seconds" })("the CLI's send and query", (it) => {
+  it.effect("sends RequestProduction, asks the Launch query about it, and exits non-zero on refusals and bad input", () =>
+    Effect.gen(function* () {
+      const { url } = yield* NatsTestServer
+      const connected = yield* umbra(url, "send", "ConnectClient", "--tenant", "acme", "--data", '{"clientId": "c1", "tier": "basic"}', "--json")
+      assert.strictEqual(connected.code, 0, connected.stdout)
+
+      const requested = yield* umbra(url, "send", "RequestProduction", "--tenant", "acme", "--data", '{"clientId": "c1", "launchId": "l1", "priority": 3}', "--json")
+      assert.strictEqual(requested.code, 0, requested.stdout)
+      assert.strictEqual(JSON.parse(requested.stdout).events[0].type, "LaunchRequested")
+
+      // No orchestrator runs here: the launch stays queued.
+      const launch = yield* umbra(url, "query", "Launch", "--tenant", "acme", "--data", '{"launchId": "l1"}', "--json")
+      assert.strictEqual(launch.code, 0, launch.stdout)
+      const { result } = JSON.parse(launch.stdout)
+      assert.deepInclude(result, { launchId: "l1", clientId: "c1", priority: 3, stage: "queued", weight: 0 })
+      assert.match(result.endpoint, /^http:\/\/127\.0\.0\.1:3\d{4}$/)
+      assert.deepStrictEqual(result.stages.map((s: { stage: string }) => s.stage), ["queued"])
+
+      const missing = yield* umbra(url, "query", "Launch", "--tenant", "acme", "--data", '{"launchId": "nope"}', "--json")
+      assert.strictEqual(missing.code, 1)
+      assert.strictEqual(JSON.parse(missing.stdout).error.tag, "NotFound")
+      const malformed = yield* umbra(url, "query", "Launch", "--tenant", "acme", "--data", '{"launchId": "Not A Token"}', "--json")
+      assert.strictEqual(JSON.parse(malformed.stdout).error.tag, "ValidationFailed")
+      const unknown = yield* umbra(url, "query", "Fleet2", "--tenant", "acme", "--json")
+      assert.strictEqual(JSON.parse(unknown.stdout).error.tag, "NotFound")
+      const twice = yield* umbra(url, "send", "RequestProduction", "--tenant", "acme", "--data", '{"clientId": "c1", "launchId": "l1"}', "--json")
+      assert.strictEqual(twice.code, 1)
+      assert.strictEqual(JSON.parse(twice.stdout).error.tag, "IllegalState")
+      assert.strictEqual((yield* umbra(url, "query", "Launch", "--tenant", "acme", "--data", "{not json")).code, 2)
+      assert.strictEqual((yield* umbra(url, "send", "RequestProduction", "--data", "{}")).code, 2)
+    }))
+})
