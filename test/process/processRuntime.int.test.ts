@@ -1,19 +1,16 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { randomUUID } from "node:crypto"
 import { assert, layer } from "@effect/vitest"
-import { Effect, Layer, Stream } from "effect"
+import { Effect, Stream } from "effect"
 import { sampleWorkloadImage } from "../../infra/docker/imageBuild.ts"
 import { NatsConnection } from "../../infra/nats/connection.ts"
 import { freePort } from "../../infra/nats/natsServerProcess.ts"
-import { layer as processRuntimeLayer } from "../../infra/process/processRuntime.ts"
 import { InstanceRuntime, type InstanceSpec } from "../../src/instanceRuntime.ts"
-import { NatsTestServer, natsTestLayer } from "../harness/natsServer.ts"
+import { NatsTestServer } from "../harness/natsServer.ts"
+import { processRuntimeFixture } from "../support/processHarness.ts"
 import { collectSignals, expectControlReplies, expectHeartbeatsAndTelemetry, expectReconnect } from "../support/instanceSignals.ts"
 
-const tenant = `pt${randomUUID().slice(0, 8)}`
-const dataDir = mkdtempSync(join(tmpdir(), "umbra-process-runtime-"))
+const { tenant, dataDir, runtimeLayer, testLayer } = processRuntimeFixture("pt", 5_000)
 
 const alive = (pid: number) => {
   try {
@@ -24,21 +21,6 @@ const alive = (pid: number) => {
   }
 }
 
-const runtimeLayer = (natsUrl: string) => processRuntimeLayer({ dataDir, natsUrl, stopGraceMs: 5_000 })
-
-/** Every process this file started is removed (its group killed), then the data directory. */
-const cleanup = Layer.effectDiscard(Effect.addFinalizer(() =>
-  Effect.gen(function* () {
-    const server = yield* NatsTestServer
-    const runtime = yield* InstanceRuntime.pipe(Effect.provide(runtimeLayer(server.url)))
-    for (const info of yield* runtime.list({ tenant })) yield* runtime.remove(info.instanceId)
-  }).pipe(Effect.ignore, Effect.ensuring(Effect.sync(() => rmSync(dataDir, { recursive: true, force: true }))))
-))
-
-const testLayer = Layer.unwrap(Effect.map(NatsTestServer, (server) => runtimeLayer(server.url))).pipe(
-  Layer.provideMerge(cleanup),
-  Layer.provideMerge(natsTestLayer)
-)
 
 const spec = (instanceId: string, port: number, overrides: Partial<InstanceSpec> = {}): InstanceSpec => ({
   tenant,

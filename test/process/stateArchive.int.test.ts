@@ -1,36 +1,17 @@
-import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { existsSync, lstatSync, readFileSync, readlinkSync } from "node:fs"
 import { join } from "node:path"
-import { randomUUID } from "node:crypto"
 import { assert, layer } from "@effect/vitest"
-import { Effect, Layer, Stream } from "effect"
+import { Effect, Stream } from "effect"
 import { defaultNetwork } from "../../domain/profile/template.ts"
 import { sampleWorkloadImage } from "../../infra/docker/imageBuild.ts"
 import { freePort } from "../../infra/nats/natsServerProcess.ts"
-import { layer as processRuntimeLayer } from "../../infra/process/processRuntime.ts"
 import { InstanceRuntime, type InstanceSpec } from "../../src/instanceRuntime.ts"
-import { NatsTestServer, natsTestLayer } from "../harness/natsServer.ts"
+import { processRuntimeFixture } from "../support/processHarness.ts"
 import { archiveOf, filesOf, listArchive, sha256 } from "../support/stateArchives.ts"
 
-const tenant = `ps${randomUUID().slice(0, 8)}`
-const dataDir = mkdtempSync(join(tmpdir(), "umbra-process-state-"))
+const { tenant, dataDir, testLayer } = processRuntimeFixture("ps", 2_000)
 const statePaths = ["/var/lib/umbra/state", "/var/cache/umbra"]
 
-const runtimeLayer = (natsUrl: string) => processRuntimeLayer({ dataDir, natsUrl, stopGraceMs: 2_000 })
-
-/** Every process this file started is removed (its group killed), then the data directory. */
-const cleanup = Layer.effectDiscard(Effect.addFinalizer(() =>
-  Effect.gen(function* () {
-    const server = yield* NatsTestServer
-    const runtime = yield* InstanceRuntime.pipe(Effect.provide(runtimeLayer(server.url)))
-    for (const info of yield* runtime.list({ tenant })) yield* runtime.remove(info.instanceId)
-  }).pipe(Effect.ignore, Effect.ensuring(Effect.sync(() => rmSync(dataDir, { recursive: true, force: true }))))
-))
-
-const testLayer = Layer.unwrap(Effect.map(NatsTestServer, (server) => runtimeLayer(server.url))).pipe(
-  Layer.provideMerge(cleanup),
-  Layer.provideMerge(natsTestLayer)
-)
 
 const spec = (instanceId: string, port: number): InstanceSpec => ({
   tenant,
