@@ -6,7 +6,8 @@ import { ShadowResources } from "../instance/sizingPolicy.ts"
 import { Tier } from "../profile/resources.ts"
 import { Network, Template } from "../profile/template.ts"
 
-const RuntimeId = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(128))
+/** The container or process id; empty where the runtime has none before the start (a process not yet spawned). */
+const RuntimeId = Schema.String.check(Schema.isMaxLength(128))
 const Reason = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(512))
 const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 /** Higher goes first; equal priorities go in the order they were requested. */
