@@ -10,7 +10,7 @@ import { coresBetween, detectUsageSource, readUsage } from "./cgroupUsage.ts"
 import { probeReady } from "./readiness.ts"
 import { inventory, scrub, settle } from "./stateInventory.ts"
 import { readWorkloadMetrics } from "./workloadMetrics.ts"
-import { startWorkload } from "./workloadProcess.ts"
+import { superviseWorkload } from "./workloadProcess.ts"
 
 const encodeHeartbeat = Schema.encodeSync(Schema.fromJsonString(Heartbeat))
 const encodeTelemetry = Schema.encodeSync(Schema.fromJsonString(TelemetrySample))
@@ -98,7 +98,7 @@ export const runAgent = Effect.fn("Agent.run")(function* (config: AgentConfig) {
       yield* publish(nc, subjects.signal(tenant, instanceId, "hb"), encodeHeartbeat({ instanceId, seq: n, at, ready }))
     })
 
-  const workload = config.workload === undefined ? undefined : yield* startWorkload(config.workload)
+  const workload = config.workload === undefined ? undefined : yield* superviseWorkload(config.workload)
 
   const beat = Effect.gen(function* () {
     const ready = (yield* Ref.get(draining)) ? false : yield* probeReady(config.readyUrl)
@@ -133,7 +133,14 @@ export const runAgent = Effect.fn("Agent.run")(function* (config: AgentConfig) {
     Stream.runForEach((request) =>
       answer(request, config.statePaths, {
         markDraining,
-        assign: (clientId) => Ref.set(client, clientId).pipe(Effect.andThen(Effect.logInfo("assigned to a client", { clientId })))
+        // A claimed pooled shadow: its state was emptied for the pool, so its workload starts afresh for the new client.
+        assign: (clientId) =>
+          Ref.set(client, clientId).pipe(
+            Effect.andThen(Effect.logInfo("assigned to a client", { clientId })),
+            Effect.andThen(workload === undefined ? Effect.void : workload.restart.pipe(
+              Effect.catch((error) => Effect.logError("the workload did not start again", { message: error.message }))
+            ))
+          )
       })
     ),
     Effect.ignore,
@@ -148,7 +155,7 @@ export const runAgent = Effect.fn("Agent.run")(function* (config: AgentConfig) {
     )
   )
   yield* Effect.logInfo("agent started").pipe(
-    Effect.annotateLogs({ tenant, instanceId, usage: source, workload: workload?.pid ?? "none" })
+    Effect.annotateLogs({ tenant, instanceId, usage: source, workload: workload === undefined ? "none" : yield* workload.pid })
   )
   if (workload === undefined) return yield* Effect.never
   const code = yield* Deferred.await(workload.exited)

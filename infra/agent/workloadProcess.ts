@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process"
-import { Deferred, Effect, Schema } from "effect"
+import { Deferred, Effect, Exit, Schema, Scope } from "effect"
 
 export class WorkloadFailed extends Schema.TaggedError<WorkloadFailed>()("WorkloadFailed", {
   message: Schema.String
@@ -44,3 +44,40 @@ export const startWorkload = (argv: ReadonlyArray<string>) =>
         )
       })
   ).pipe(Effect.map(({ pid, exited }): Workload => ({ pid, exited })))
+
+/** The workload as the agent supervises it: restarted on demand; `exited` completes when it ends by itself. */
+export interface SupervisedWorkload {
+  readonly pid: Effect.Effect<number>
+  readonly restart: Effect.Effect<void, WorkloadFailed>
+  readonly exited: Deferred.Deferred<number>
+}
+
+/**
+ * Starts the workload in a scope of its own, so that it can be stopped and started again (a pooled shadow
+ * claimed by another client starts its workload afresh: its state was emptied for the pool). A run replaced
+ * by a restart does not count as the workload ending; a restart that fails does.
+ */
+export const superviseWorkload = (argv: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const outer = yield* Effect.scope
+    const exited = yield* Deferred.make<number>()
+    const run = Effect.gen(function* () {
+      const scope = yield* Scope.fork(outer)
+      const workload = yield* startWorkload(argv).pipe(Scope.provide(scope))
+      const running = { scope, workload, replaced: false }
+      yield* Deferred.await(workload.exited).pipe(
+        Effect.flatMap((code) => (running.replaced ? Effect.void : Deferred.succeed(exited, code))),
+        Effect.forkIn(outer)
+      )
+      return running
+    })
+    let current = yield* run
+    const restart = Effect.gen(function* () {
+      current.replaced = true
+      yield* Scope.close(current.scope, Exit.void)
+      // A workload that cannot start again ends the agent, as one that exits does.
+      current = yield* run.pipe(Effect.tapError(() => Deferred.succeed(exited, 1)))
+      yield* Effect.logInfo("workload restarted").pipe(Effect.annotateLogs({ pid: current.workload.pid }))
+    })
+    return { pid: Effect.sync(() => current.workload.pid), restart, exited } satisfies SupervisedWorkload
+  })

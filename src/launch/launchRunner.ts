@@ -18,7 +18,7 @@ import { StateTransfer } from "../stateTransfer.ts"
 import { type RouteMetrics, TrafficRouter } from "../trafficRouter.ts"
 import { windowOf } from "../trafficWindow.ts"
 import { endpointKey, endpointRoute, launchSpecs } from "./endpoint.ts"
-import { watchHeartbeats } from "./heartbeatWatch.ts"
+import { type LastBeat, watchHeartbeats } from "./heartbeatWatch.ts"
 import { loadLaunch } from "./launchState.ts"
 import { planProduction } from "./launchPlan.ts"
 
@@ -142,7 +142,7 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
       }).pipe(Effect.catchTag("TransferFailed", (error) => abort(`state transfer failed (${error.reason}): ${error.message}`)))
 
     /** Starts production and waits for its agent to report ready while it keeps beating. */
-    const startProduction = (plan: LaunchPlan, lastBeat: Effect.Effect<{ readonly atMs: number | undefined; readonly ready: boolean }>) =>
+    const startProduction = (plan: LaunchPlan, lastBeat: Effect.Effect<LastBeat>) =>
       Effect.gen(function* () {
         if ((yield* runtime.inspect(plan.productionInstanceId)) === undefined) return yield* abort("the production container is gone")
         yield* runtime.start(plan.productionInstanceId).pipe(Effect.catchTag("RuntimeFailed", (error) => abort(`production did not start: ${error.message}`)))
@@ -154,7 +154,7 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
       })
 
     /** Holds one step for `holdMs`, checking production's heartbeat and the router's figures for it all along. */
-    const hold = (key: string, plan: LaunchPlan, lastBeat: Effect.Effect<{ readonly atMs: number | undefined; readonly ready: boolean }>) =>
+    const hold = (key: string, plan: LaunchPlan, lastBeat: Effect.Effect<LastBeat>) =>
       Effect.gen(function* () {
         const upstreamOf = (metrics: RouteMetrics | undefined) =>
           metrics?.upstreams.find((upstream) => upstream.id === plan.productionInstanceId)
@@ -289,9 +289,7 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
         Effect.provideContext(services)
       )
 
-    return { drive } satisfies LaunchRunner
+    return { drive }
   })
 
-export interface LaunchRunner {
-  readonly drive: (tenant: string, launchId: string, releaseSlot: Effect.Effect<void>) => Effect.Effect<void, unknown>
-}
+export type LaunchRunner = Effect.Success<ReturnType<typeof makeLaunchRunner>>

@@ -102,6 +102,8 @@ layer(orchestratedControlPlaneLayer(tenant), { excludeTestServices: true, timeou
         "the claimed shadow's telemetry counted for its new client"
       )
       yield* eventually(hasEvent(instanceId, "InstanceReady", 3), 30_000, "ready for the new client")
+      // Its workload started afresh for c2: the cache emptied for the pool is there again.
+      yield* eventually(stateFiles.pipe(Effect.map((files) => files > 0)), 30_000, "the claimed shadow's cache built again")
       const all = yield* containersOf(tenant)
       assert.deepStrictEqual(all.map((c) => c.Id), [containerId], "the pooled container, and no fresh one")
       const fresh = yield* shadowOf("c2")
