@@ -36,6 +36,34 @@ export const errorReply = (error: GatewayError) => {
 
 const decodeRequest = Schema.decodeUnknownEffect(Schema.fromJsonString(CommandRequest))
 
+/**
+ * The tenant and name of `umbra.<cmd|query>.<tenant>.<name>`, once the tenant is a valid token and the body
+ * within the size limit (checked before the body is parsed).
+ */
+export const requestTarget = (kind: "command" | "query", subject: string, data: Uint8Array, maxBodyBytes: number) =>
+  Effect.gen(function* () {
+    const target = parseRequestSubject(subject)
+    if (target === undefined || !tokenPattern.test(target.tenant)) {
+      return yield* new InvalidTenant({
+        message: `the tenant in ${kind === "command" ? "umbra.cmd.<tenant>.<CommandType>" : "umbra.query.<tenant>.<QueryName>"} must match [a-z0-9][a-z0-9_-]{0,63}`,
+        details: { subject }
+      })
+    }
+    if (data.byteLength > maxBodyBytes) {
+      return yield* new PayloadTooLarge({
+        message: `the ${kind} body is ${data.byteLength} bytes, over the limit of ${maxBodyBytes}`,
+        details: { bytes: data.byteLength, limit: maxBodyBytes }
+      })
+    }
+    return target
+  })
+
+/** A defect answered as an InternalError reply (and logged), so that the requester is never left waiting. */
+export const internalError = (kind: "command" | "query", subject: string) => (defect: unknown) =>
+  Effect.logError(`${kind} failed unexpectedly`, { subject, defect: String(defect) }).pipe(
+    Effect.as(reply({ ok: false, error: { tag: "InternalError", message: `Umbra failed to handle the ${kind}`, details: {} } }))
+  )
+
 export interface GatewayOptions {
   /** Bodies larger than this are refused before they are parsed. */
   readonly maxBodyBytes: number
@@ -48,19 +76,7 @@ export const serveCommands = Effect.fn("CommandGateway.serve")(function* (option
 
   const handle = (subject: string, data: Uint8Array) =>
     Effect.gen(function* () {
-      const target = parseRequestSubject(subject)
-      if (target === undefined || !tokenPattern.test(target.tenant)) {
-        return yield* new InvalidTenant({
-          message: "the tenant in umbra.cmd.<tenant>.<CommandType> must match [a-z0-9][a-z0-9_-]{0,63}",
-          details: { subject }
-        })
-      }
-      if (data.byteLength > options.maxBodyBytes) {
-        return yield* new PayloadTooLarge({
-          message: `the command body is ${data.byteLength} bytes, over the limit of ${options.maxBodyBytes}`,
-          details: { bytes: data.byteLength, limit: options.maxBodyBytes }
-        })
-      }
+      const target = yield* requestTarget("command", subject, data, options.maxBodyBytes)
       const request = yield* decodeRequest(new TextDecoder().decode(data)).pipe(
         Effect.mapError(
           (error) =>
@@ -93,11 +109,7 @@ export const serveCommands = Effect.fn("CommandGateway.serve")(function* (option
           : Effect.void
       ),
       Effect.catch((error: GatewayError) => Effect.succeed(errorReply(error))),
-      Effect.catchDefect((defect) =>
-        Effect.logError("command failed unexpectedly", { subject, defect: String(defect) }).pipe(
-          Effect.as(reply({ ok: false, error: { tag: "InternalError", message: "Umbra failed to handle the command", details: {} } }))
-        )
-      )
+      Effect.catchDefect(internalError("command", subject))
     )
 
   yield* bus.serveRequests(subjects.commandsOf("*"), "umbra", (request) => handle(request.subject, request.data))

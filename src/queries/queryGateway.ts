@@ -1,9 +1,8 @@
 import { Effect, Schema } from "effect"
 import { NotFound, ValidationFailed } from "../../domain/errors.ts"
-import { tokenPattern } from "../../domain/ids.ts"
-import { parseRequestSubject, subjects } from "../../domain/subjects.ts"
-import { InvalidTenant, MalformedRequest, PayloadTooLarge } from "../commands/commandErrors.ts"
-import { errorReply } from "../commands/commandGateway.ts"
+import { subjects } from "../../domain/subjects.ts"
+import { MalformedRequest } from "../commands/commandErrors.ts"
+import { errorReply, internalError, requestTarget } from "../commands/commandGateway.ts"
 import type { StoreUnavailable } from "../eventStore/errors.ts"
 import { EventStore } from "../eventStore/eventStore.ts"
 import { EventBus } from "../eventBus.ts"
@@ -39,13 +38,7 @@ export const serveQueries = Effect.fn("QueryGateway.serve")(function* (options: 
 
   const handle = (subject: string, data: Uint8Array) =>
     Effect.gen(function* () {
-      const target = parseRequestSubject(subject)
-      if (target === undefined || !tokenPattern.test(target.tenant)) {
-        return yield* new InvalidTenant({ message: "the tenant in umbra.query.<tenant>.<QueryName> must match [a-z0-9][a-z0-9_-]{0,63}", details: { subject } })
-      }
-      if (data.byteLength > options.maxBodyBytes) {
-        return yield* new PayloadTooLarge({ message: `the query body is ${data.byteLength} bytes, over the limit of ${options.maxBodyBytes}`, details: { bytes: data.byteLength } })
-      }
+      const target = yield* requestTarget("query", subject, data, options.maxBodyBytes)
       const route = Object.hasOwn(queries, target.name) ? queries[target.name] : undefined
       if (route === undefined) {
         return yield* new NotFound({ message: `there is no query ${target.name}`, details: { query: target.name, known: Object.keys(queries) } })
@@ -58,11 +51,7 @@ export const serveQueries = Effect.fn("QueryGateway.serve")(function* (options: 
     }).pipe(
       Effect.provideService(EventStore, store),
       Effect.catch((error) => Effect.succeed(errorReply(error))),
-      Effect.catchDefect((defect) =>
-        Effect.logError("query failed unexpectedly", { subject, defect: String(defect) }).pipe(
-          Effect.as(encoder.encode(JSON.stringify({ ok: false, error: { tag: "InternalError", message: "Umbra failed to answer the query", details: {} } })))
-        )
-      )
+      Effect.catchDefect(internalError("query", subject))
     )
 
   yield* bus.serveRequests(subjects.queriesOf("*"), "umbra", (request) => handle(request.subject, request.data))
