@@ -2,7 +2,19 @@ import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { Effect, Schema } from "effect"
 
-/** What the process runtime remembers of an instance it started, in `<dataDir>/instances/<tenant>-<id>/`. */
+/**
+ * What the process runtime needs of a spec to start the instance later (`create` with `start: false`, then
+ * `start`) and to find a state path's directory: `stateDirs` holds the directories, `statePaths` the
+ * template's paths they stand for, in the same order.
+ */
+export const InstancePlan = Schema.Struct({
+  command: Schema.optionalKey(Schema.Array(Schema.String)),
+  env: Schema.Record(Schema.String, Schema.String),
+  statePaths: Schema.Array(Schema.String)
+})
+export type InstancePlan = typeof InstancePlan.Type
+
+/** What the process runtime remembers of an instance it created, in `<dataDir>/instances/<tenant>-<id>/`. */
 export const ProcessRecord = Schema.Struct({
   tenant: Schema.String,
   clientId: Schema.String,
@@ -15,7 +27,9 @@ export const ProcessRecord = Schema.Struct({
   marker: Schema.String,
   cpuMillis: Schema.Number,
   memoryMiB: Schema.Number,
-  stateDirs: Schema.Array(Schema.String)
+  stateDirs: Schema.Array(Schema.String),
+  /** Absent in records written before instances could be created stopped: those cannot be started again. */
+  plan: Schema.optionalKey(InstancePlan)
 })
 export type ProcessRecord = typeof ProcessRecord.Type
 const ProcessRecordJson = Schema.fromJsonString(ProcessRecord)

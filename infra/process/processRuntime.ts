@@ -14,13 +14,12 @@ import {
 } from "../../src/instanceRuntime.ts"
 import { agentImage } from "../docker/imageBuild.ts"
 import { sampleWorkloadEnv } from "../sampleWorkload/workloadEnv.ts"
-import { type InstancePlan, readPlan, writePlan } from "./instancePlan.ts"
 import { readGroupUsage } from "./processGroupUsage.ts"
-import { instanceDir, isAlive, type ProcessRecord, readRecords, writeRecord } from "./processRegistry.ts"
+import { type InstancePlan, instanceDir, isAlive, type ProcessRecord, readRecords, writeRecord } from "./processRegistry.ts"
 import { extractInto, packDirectory } from "./stateDirectory.ts"
 
 export interface ProcessRuntimeOptions {
-  /** Instances live under `<dataDir>/instances/<tenant>-<instanceId>/` (record, plan, state, output). */
+  /** Instances live under `<dataDir>/instances/<tenant>-<instanceId>/` (record, state, output). */
   readonly dataDir: string
   /** Given to instances whose spec sets no NATS_URL. */
   readonly natsUrl?: string
@@ -93,9 +92,16 @@ const make = (options: ProcessRuntimeOptions) =>
         record === undefined ? Effect.fail(new RuntimeFailed({ instanceId, message: `no process for instance ${instanceId}` })) : Effect.succeed(record)
       ))
 
+    /** The plan a record keeps; a record from before plans were kept cannot be started again. */
+    const planOf = (record: ProcessRecord) =>
+      record.plan === undefined
+        ? Effect.fail(new RuntimeFailed({ instanceId: record.instanceId, message: `instance ${record.instanceId} was recorded without a plan; recreate it` }))
+        : Effect.succeed(record.plan)
+
     /** Spawns the agent of a recorded instance as its plan says, and records the new process. */
-    const launch = (record: ProcessRecord, plan: InstancePlan) =>
+    const launch = (record: ProcessRecord) =>
       Effect.gen(function* () {
+        const plan = yield* planOf(record)
         const workload = yield* workloadFor(record.instanceId, record.image, plan.command, node)
         const dir = instanceDir(dataDir, record.tenant, record.instanceId)
         const marker = randomUUID()
@@ -158,7 +164,6 @@ const make = (options: ProcessRuntimeOptions) =>
         catch: (cause) => new RuntimeFailed({ instanceId: spec.instanceId, message: `cannot create the directories of ${spec.instanceId}: ${String(cause)}` })
       })
       const plan: InstancePlan = { ...(spec.command === undefined ? {} : { command: spec.command }), env: spec.env, statePaths: spec.statePaths }
-      yield* writePlan(spec.instanceId, dir, plan)
       const record: ProcessRecord = {
         tenant: spec.tenant,
         clientId: spec.clientId,
@@ -169,9 +174,10 @@ const make = (options: ProcessRuntimeOptions) =>
         marker: "",
         cpuMillis: spec.cpuMillis,
         memoryMiB: spec.memoryMiB,
-        stateDirs
+        stateDirs,
+        plan
       }
-      if (shouldStart) return yield* launch(record, plan)
+      if (shouldStart) return yield* launch(record)
       yield* writeRecord(dir, record)
       yield* Effect.logInfo("instance created, not started").pipe(Effect.annotateLogs({ tenant: spec.tenant, instanceId: spec.instanceId }))
       return infoOf(record, false)
@@ -180,7 +186,7 @@ const make = (options: ProcessRuntimeOptions) =>
     const start = Effect.fn("ProcessRuntime.start")(function* (instanceId: string) {
       const record = yield* required(instanceId)
       if (yield* running(record)) return infoOf(record, true)
-      return yield* launch(record, yield* readPlan(instanceId, instanceDir(dataDir, record.tenant, instanceId)))
+      return yield* launch(record)
     })
 
     /** Records the limits: a running process keeps its heap limit and has no CPU limit (no cgroup of its own). */
@@ -250,7 +256,7 @@ const make = (options: ProcessRuntimeOptions) =>
     const stateDir = (instanceId: string, path: string) =>
       Effect.gen(function* () {
         const record = yield* required(instanceId)
-        const plan = yield* readPlan(instanceId, instanceDir(dataDir, record.tenant, instanceId))
+        const plan = yield* planOf(record)
         const dir = record.stateDirs[plan.statePaths.indexOf(path)]
         if (dir === undefined) return yield* new RuntimeFailed({ instanceId, message: `${path} is not a state path of instance ${instanceId}` })
         return dir
