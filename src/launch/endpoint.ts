@@ -11,12 +11,15 @@ export const endpointKey = (tenant: string, clientId: string) => `${tenant}/${cl
 /** The URL a client's traffic goes to: the router's listener for it on loopback. */
 export const endpointUrl = (tenant: string, clientId: string) => `http://127.0.0.1:${endpointPort(tenant, clientId)}`
 
-/** The runtime specs of a launch's two instances, as they were (shadow) or will be (production) started. */
+/**
+ * The runtime specs of a launch's two instances, as they were (shadow) or will be (production) started; the
+ * route reads only their ports, so both carry the plan's resources.
+ */
 export const launchSpecs = (tenant: string, clientId: ClientId, plan: LaunchPlan, agent: AgentSettings) => {
-  const specification = { clientId, tier: plan.tier, template: plan.template, network: plan.network }
+  const specification = { clientId, tier: plan.tier, template: plan.template, network: plan.network, resources: plan.resources }
   return {
-    shadow: instanceSpec("shadow", tenant, plan.shadowInstanceId, { ...specification, resources: plan.resources }, agent),
-    production: instanceSpec("production", tenant, plan.productionInstanceId, { ...specification, resources: plan.resources }, agent)
+    shadow: instanceSpec("shadow", tenant, plan.shadowInstanceId, specification, agent),
+    production: instanceSpec("production", tenant, plan.productionInstanceId, specification, agent)
   }
 }
 

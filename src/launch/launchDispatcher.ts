@@ -100,20 +100,19 @@ export const recoverLaunches = Effect.fn("Launch.recover")(function* (dispatcher
     seen.add(stored.stream)
     launches.push({ tenant: parts.tenant, launchId: parts.id })
   }
-  const latestOfClient = new Map<string, { readonly tenant: string; readonly launchId: string }>()
+  const latestOfClient = new Map<string, { readonly tenant: string; readonly launchId: string; readonly stage: string }>()
   let resumed = 0
   for (const { tenant, launchId } of launches) {
     const { state } = yield* loadLaunch(tenant, launchId)
     if (state.clientId === undefined) continue
-    latestOfClient.set(`${tenant}/${state.clientId}`, { tenant, launchId })
+    latestOfClient.set(`${tenant}/${state.clientId}`, { tenant, launchId, stage: state.stage })
     if (provisioningStages.has(state.stage)) yield* dispatcher.enqueue(tenant, launchId, state.priority)
     else if (isActive(state) || state.stage === "completed") yield* dispatcher.resume(tenant, launchId)
     else continue
     resumed++
   }
-  for (const { tenant, launchId } of latestOfClient.values()) {
-    const { state } = yield* loadLaunch(tenant, launchId)
-    if (state.stage === "released" || state.stage === "rolledBack") yield* dispatcher.resume(tenant, launchId)
+  for (const { tenant, launchId, stage } of latestOfClient.values()) {
+    if (stage === "released" || stage === "rolledBack") yield* dispatcher.resume(tenant, launchId)
   }
   yield* Effect.logInfo("launches recovered", { launches: launches.length, resumed })
 })

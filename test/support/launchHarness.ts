@@ -8,7 +8,7 @@ import { eventually } from "./eventually.ts"
 import { startLoad } from "./loadGenerator.ts"
 import { filesOf, listArchive } from "./stateArchives.ts"
 
-/** The event types of a launch's stream, in order, as read from the store by `readTypes`. */
+/** The name of a launch's stream. */
 export const launchStream = (tenant: string, launchId: string) => `launch-${tenant}.${launchId}`
 
 /** Sends RequestProduction and returns the launch id the reply names. */
