@@ -17,11 +17,14 @@ const writerScript = fileURLToPath(new URL("./sqliteWriter.ts", import.meta.url)
 const perWriter = 1500
 const sharedStream = "test-acme.shared"
 
-/** Runs the writer script in another OS process; resolves `ready` once it has the file open. */
-const spawnWriter = (file: string, writer: string, ready: Deferred.Deferred<void>) =>
+/**
+ * Runs the writer script in another OS process; resolves `ready` once it has the file open, and lets it
+ * start appending when `go` completes.
+ */
+const spawnWriter = (file: string, writer: string, ready: Deferred.Deferred<void>, go: Deferred.Deferred<void>) =>
   Effect.callback<ReadonlyArray<string>, Error>((resume) => {
     const child = spawn(process.execPath, [writerScript, file, writer, String(perWriter), sharedStream], {
-      stdio: ["ignore", "pipe", "pipe"]
+      stdio: ["pipe", "pipe", "pipe"]
     })
     let out = ""
     let err = ""
@@ -29,6 +32,7 @@ const spawnWriter = (file: string, writer: string, ready: Deferred.Deferred<void
       out += chunk
       if (out.startsWith("ready\n")) Deferred.doneUnsafe(ready, Effect.void)
     })
+    Effect.runFork(Deferred.await(go).pipe(Effect.andThen(Effect.sync(() => child.stdin.end("go\n")))))
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => (err += chunk))
     child.on("close", (code) =>
       code === 0
@@ -53,17 +57,25 @@ describe("SQLite event store shared by two OS processes", () => {
       const subscriber = yield* store.subscribe().pipe(Stream.take(total), Stream.runCollect, Effect.forkChild)
 
       const ready = yield* Deferred.make<void>()
-      const child = yield* Effect.forkChild(spawnWriter(file, "child", ready))
+      const go = yield* Deferred.make<void>()
+      const child = yield* Effect.forkChild(spawnWriter(file, "child", ready, go))
       yield* Deferred.await(ready)
-      const ours = yield* writeEvents("parent", perWriter, sharedStream, () => {}).pipe(Effect.provideService(EventStore, store))
+      // One append before the child starts and one after it ended, around a run of both at once: the log
+      // switches between the processes at least twice however the scheduler runs them.
+      const write = (writer: string, count: number) => writeEvents(writer, count, sharedStream).pipe(Effect.provideService(EventStore, store))
+      const first = yield* write("parent-first", 1)
+      yield* Deferred.succeed(go, undefined)
+      const middle = yield* write("parent", perWriter - 2)
       const theirs = yield* Fiber.join(child)
+      const last = yield* write("parent-last", 1)
+      const ours = [...first, ...middle, ...last]
 
       const log = yield* store.readAll()
       const written = [...ours, ...theirs]
       assert.strictEqual(log.length, total)
       assert.deepStrictEqual(new Set(log.map((e) => e.id)), new Set(written))
       assert.isTrue(revisionsAreContiguous(log), "every stream's revisions run 0, 1, 2, … without a gap")
-      const writers = log.map((e) => (e.data as { writer: string }).writer)
+      const writers = log.map((e) => ((e.data as { writer: string }).writer === "child" ? "child" : "parent"))
       const switches = writers.filter((w, i) => i > 0 && w !== writers[i - 1]).length
       assert.isAbove(switches, 1, "the two processes' appends interleave")
 

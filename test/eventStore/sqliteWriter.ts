@@ -1,7 +1,8 @@
 /**
  * A second OS process for sqliteMultiProcess.int.test.ts: appends `count` events to the SQLite file, to its
  * own streams with exact expected revisions and every fourth one to a shared stream with "any". Prints
- * "ready" once the file is open, then the JSON list of the ids it appended.
+ * "ready" once the file is open, starts when a line arrives on stdin, then prints the JSON list of the ids
+ * it appended.
  *
  * Usage: node test/eventStore/sqliteWriter.ts <file> <writer> <count> <sharedStream>
  */
@@ -10,10 +11,10 @@ import { randomUUID } from "node:crypto"
 import { layerFile } from "../../infra/eventStore/sqliteEventStore.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
 
-export const writeEvents = (writer: string, count: number, sharedStream: string, onReady: () => void) =>
+export const writeEvents = (writer: string, count: number, sharedStream: string, onReady: Effect.Effect<void> = Effect.void) =>
   Effect.gen(function* () {
     const store = yield* EventStore
-    onReady()
+    yield* onReady
     const revisions = new Map<string, number>()
     const ids: Array<string> = []
     for (let i = 0; i < count; i++) {
@@ -42,7 +43,15 @@ export const writeEvents = (writer: string, count: number, sharedStream: string,
 
 if (import.meta.main) {
   const [file, writer, count, sharedStream] = process.argv.slice(2)
-  const program = writeEvents(writer!, Number(count), sharedStream!, () => process.stdout.write("ready\n"))
+  const ready = Effect.callback<void>((resume) => {
+    process.stdin.once("data", () => {
+      // Nothing more is read: the open pipe must not keep the process alive.
+      process.stdin.destroy()
+      resume(Effect.void)
+    })
+    process.stdout.write("ready\n")
+  })
+  const program = writeEvents(writer!, Number(count), sharedStream!, ready)
   Effect.runPromise(program.pipe(Effect.provide(layerFile(file!)))).then(
     (ids) => process.stdout.write(`${JSON.stringify(ids)}\n`),
     (error: unknown) => {
