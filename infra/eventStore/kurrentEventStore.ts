@@ -14,7 +14,6 @@ import {
 import { Effect, Layer, Schedule, Stream } from "effect"
 import type { Position, StoredEvent } from "../../domain/envelope.ts"
 import { ValidationFailed } from "../../domain/errors.ts"
-import { checkStreamName, type PreparedEvent, prepareAppend } from "../../src/eventStore/appendGuard.ts"
 import { ConcurrencyConflict, StoreUnavailable } from "../../src/eventStore/errors.ts"
 import {
   type AppendResult,
@@ -22,6 +21,7 @@ import {
   type EventStoreShape,
   type ExpectedRevision
 } from "../../src/eventStore/eventStore.ts"
+import { checkStreamName, type PreparedEvent, prepareAppend } from "./appendGuard.ts"
 import { isSystemEvent, storedEventOf, toJsonEvent } from "./kurrentEvents.ts"
 import { kurrentPosition, kurrentStart, toKurrentPosition } from "./kurrentPosition.ts"
 import { scavengeCompletedType, scavengeStream, startScavenge } from "./kurrentScavenge.ts"

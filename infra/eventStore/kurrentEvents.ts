@@ -1,8 +1,8 @@
 import { type AllStreamResolvedEvent, jsonEvent, type JSONEventData, type JSONType, type ResolvedEvent } from "@kurrent/kurrentdb-client"
 import { Effect, Schema } from "effect"
 import { EventMetadata, metadataOf, type StoredEvent } from "../../domain/envelope.ts"
-import type { PreparedEvent } from "../../src/eventStore/appendGuard.ts"
 import { StoreUnavailable } from "../../src/eventStore/errors.ts"
+import type { PreparedEvent } from "./appendGuard.ts"
 import { kurrentPosition } from "./kurrentPosition.ts"
 
 /**

@@ -1,11 +1,11 @@
-import { Deferred, Effect, Layer } from "effect"
+import { Clock, Deferred, Effect, Layer } from "effect"
 import type { Position, StoredEvent } from "../../domain/envelope.ts"
-import { prepareAppend, checkStreamName } from "../../src/eventStore/appendGuard.ts"
-import { planAppend, type StoredLocation } from "../../src/eventStore/appendRules.ts"
 import { EventStore, type StreamMetadata } from "../../src/eventStore/eventStore.ts"
-import { followLog } from "../../src/eventStore/followLog.ts"
 import { positionFrom } from "../../src/eventStore/position.ts"
-import { firstVisibleRevision } from "../../src/eventStore/retention.ts"
+import { checkStreamName, prepareAppend } from "./appendGuard.ts"
+import { planAppend, type StoredLocation } from "./appendRules.ts"
+import { followLog } from "./followLog.ts"
+import { firstVisibleRevision } from "./retention.ts"
 
 /**
  * The in-memory store, for fast unit tests. Every operation runs synchronously inside one Effect step,
@@ -76,7 +76,7 @@ export const make = Effect.sync(() => {
     readStream: (stream, options = {}) =>
       Effect.gen(function* () {
         yield* checkStreamName(stream)
-        const events = visible(stream, Date.now())
+        const events = visible(stream, yield* Clock.currentTimeMillis)
         const limit = options.limit ?? Number.MAX_SAFE_INTEGER
         if (options.direction === "backwards") {
           const from = options.from ?? Number.MAX_SAFE_INTEGER
@@ -106,8 +106,7 @@ export const make = Effect.sync(() => {
     getStreamMetadata: (stream) => checkStreamName(stream).pipe(Effect.andThen(Effect.sync(() => metadata.get(stream) ?? {}))),
 
     scavenge: () =>
-      Effect.sync(() => {
-        const nowMs = Date.now()
+      Effect.map(Clock.currentTimeMillis, (nowMs) => {
         const hidden = new Set<StoredEvent>()
         for (const [stream, events] of streams) {
           const kept = visible(stream, nowMs)

@@ -1,8 +1,6 @@
-import { Deferred, Duration, Effect, Layer } from "effect"
+import { Clock, Deferred, Duration, Effect, Layer } from "effect"
 import type { DatabaseSync, SQLInputValue, SQLOutputValue } from "node:sqlite"
 import type { Position, StoredEvent } from "../../domain/envelope.ts"
-import { checkStreamName, prepareAppend, type PreparedEvent } from "../../src/eventStore/appendGuard.ts"
-import { planAppend } from "../../src/eventStore/appendRules.ts"
 import { ConcurrencyConflict, DuplicateEventId, StoreUnavailable } from "../../src/eventStore/errors.ts"
 import {
   EventStore,
@@ -11,9 +9,11 @@ import {
   type ExpectedRevision,
   type StreamMetadata
 } from "../../src/eventStore/eventStore.ts"
-import { followLog } from "../../src/eventStore/followLog.ts"
 import { positionFrom } from "../../src/eventStore/position.ts"
-import { firstVisibleRevision } from "../../src/eventStore/retention.ts"
+import { checkStreamName, prepareAppend, type PreparedEvent } from "./appendGuard.ts"
+import { planAppend } from "./appendRules.ts"
+import { followLog } from "./followLog.ts"
+import { firstVisibleRevision } from "./retention.ts"
 import { eventColumns, openEventDatabase } from "./sqliteSchema.ts"
 
 export interface SqliteEventStoreOptions {
@@ -281,7 +281,8 @@ const make = Effect.fnUntraced(function* (options: SqliteEventStoreOptions) {
 
     readStream: Effect.fn("SqliteEventStore.readStream")(function* (stream, options = {}) {
       yield* checkStreamName(stream)
-      const first = yield* attempt("read", () => firstVisible(stream, Date.now()))
+      const nowMs = yield* Clock.currentTimeMillis
+      const first = yield* attempt("read", () => firstVisible(stream, nowMs))
       const limit = Math.max(0, options.limit ?? Number.MAX_SAFE_INTEGER)
       if (first === undefined) return []
       if (options.direction === "backwards") {
@@ -332,7 +333,7 @@ const make = Effect.fnUntraced(function* (options: SqliteEventStoreOptions) {
     }),
 
     scavenge: Effect.fn("SqliteEventStore.scavenge")(function* () {
-      const nowMs = Date.now()
+      const nowMs = yield* Clock.currentTimeMillis
       let removed = 0
       let after = ""
       while (true) {

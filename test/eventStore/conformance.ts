@@ -1,13 +1,19 @@
 import { assert, layer } from "@effect/vitest"
-import { Effect, Fiber, type Layer, Stream } from "effect"
+import { Clock, type Duration, Effect, Fiber, Layer, Stream } from "effect"
+import { TestClock } from "effect/testing"
 import { randomUUID } from "node:crypto"
 import type { NewEvent, StoredEvent } from "../../domain/envelope.ts"
-import { maxEventBytes } from "../../src/eventStore/appendGuard.ts"
+import { maxEventBytes } from "../../infra/eventStore/appendGuard.ts"
 import { EventStore, type ExpectedRevision } from "../../src/eventStore/eventStore.ts"
 
 export interface ConformanceOptions {
   /** The store refuses an event id already stored in another stream (KurrentDB checks only within a stream). */
   readonly uniqueIdsAcrossStreams: boolean
+  /**
+   * "test": the store and the suite share one TestClock, and the max-age cases move it instead of waiting.
+   * "real": for a server that keeps its own time (a real KurrentDB), those cases wait real seconds.
+   */
+  readonly time: "test" | "real"
 }
 
 export const newEvent = (data: unknown = { n: 0 }, type = "TestHappened"): NewEvent => ({
@@ -23,6 +29,13 @@ export const newEvent = (data: unknown = { n: 0 }, type = "TestHappened"): NewEv
 
 const events = (count: number, from = 0): Array<NewEvent> =>
   Array.from({ length: count }, (_, i) => newEvent({ n: from + i }))
+
+/** Events stamped at the Clock's time, as Umbra stamps its commands: the memory and SQLite stores age events by `at`. */
+export const eventsNow = (count: number, from = 0): Effect.Effect<Array<NewEvent>> =>
+  Effect.map(Clock.currentTimeMillis, (now) => {
+    const at = new Date(now).toISOString()
+    return events(count, from).map((event) => ({ ...event, at }))
+  })
 
 const freshStream = (category = "test") => `${category}-acme.s${randomUUID().slice(0, 8)}`
 
@@ -44,8 +57,15 @@ export const eventStoreConformance = (
   name: string,
   storeLayer: Layer.Layer<EventStore, unknown>,
   options: ConformanceOptions
-) =>
-  layer(storeLayer, { excludeTestServices: true, timeout: "120 seconds" })(`EventStore conformance: ${name}`, (it) => {
+) => {
+  const onTestClock = options.time === "test"
+  // One TestClock for the store and every case, so the store reads the time the cases set.
+  const suiteLayer = onTestClock ? Layer.provideMerge(storeLayer, TestClock.layer()) : storeLayer
+  const elapse = (duration: Duration.Input) => (onTestClock ? TestClock.adjust(duration) : Effect.sleep(duration))
+  // A watchdog on a wait for other fibers must fire in real time, whichever clock the store reads.
+  const withRealTime = <A, E, R>(effect: Effect.Effect<A, E, R>) => (onTestClock ? TestClock.withLive(effect) : effect)
+
+  layer(suiteLayer, { excludeTestServices: true, timeout: "120 seconds" })(`EventStore conformance: ${name}`, (it) => {
     it.effect("appends and reads a stream back with the whole envelope", () =>
       Effect.gen(function* () {
         const store = yield* EventStore
@@ -228,7 +248,7 @@ export const eventStoreConformance = (
             concurrency: 4,
             discard: true
           })
-          const seen = yield* Fiber.join(subscriber).pipe(Effect.timeout("20 seconds"))
+          const seen = yield* Fiber.join(subscriber).pipe(Effect.timeout("20 seconds"), withRealTime)
           // Concurrent appends commit in any order: the subscription must follow the log's order, once each.
           const committed = yield* logSince(after, new Set(streams))
           assert.deepStrictEqual(ids(seen), ids(committed))
@@ -258,12 +278,12 @@ export const eventStoreConformance = (
       Effect.gen(function* () {
         const store = yield* EventStore
         const stream = freshStream()
-        yield* store.append(stream, "no_stream", events(2))
+        yield* store.append(stream, "no_stream", yield* eventsNow(2))
         yield* store.setStreamMetadata(stream, { maxAge: 1 })
         assert.lengthOf(yield* store.readStream(stream), 2)
-        yield* Effect.sleep("1500 millis")
+        yield* elapse("1500 millis")
         assert.deepStrictEqual(yield* store.readStream(stream), [])
-        assert.strictEqual((yield* store.append(stream, 1, events(1))).revision, 2)
+        assert.strictEqual((yield* store.append(stream, 1, yield* eventsNow(1))).revision, 2)
         assert.deepStrictEqual((yield* store.readStream(stream)).map((e) => e.revision), [2])
       }))
 
@@ -271,13 +291,13 @@ export const eventStoreConformance = (
       Effect.gen(function* () {
         const store = yield* EventStore
         const stream = freshStream()
-        yield* store.append(stream, "no_stream", events(2))
+        yield* store.append(stream, "no_stream", yield* eventsNow(2))
         yield* store.setStreamMetadata(stream, { maxAge: 1 })
-        yield* Effect.sleep("1100 millis")
-        yield* store.append(stream, 1, events(2))
+        yield* elapse("1100 millis")
+        yield* store.append(stream, 1, yield* eventsNow(2))
         yield* store.scavenge()
         assert.deepStrictEqual((yield* store.readStream(stream)).map((e) => e.revision), [2, 3])
-        yield* Effect.sleep("1100 millis")
+        yield* elapse("1100 millis")
         assert.deepStrictEqual(yield* store.readStream(stream), [])
       }))
 
@@ -324,3 +344,4 @@ export const eventStoreConformance = (
         assert.strictEqual(yield* store.headPosition(), head)
       }))
   })
+}

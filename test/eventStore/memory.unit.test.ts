@@ -1,4 +1,4 @@
 import { layer } from "../../infra/eventStore/memoryEventStore.ts"
 import { eventStoreConformance } from "./conformance.ts"
 
-eventStoreConformance("in-memory", layer, { uniqueIdsAcrossStreams: true })
+eventStoreConformance("in-memory", layer, { uniqueIdsAcrossStreams: true, time: "test" })

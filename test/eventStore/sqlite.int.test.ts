@@ -1,16 +1,17 @@
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Stream } from "effect"
+import { TestClock } from "effect/testing"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { layer, layerFile } from "../../infra/eventStore/sqliteEventStore.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
-import { eventStoreConformance, newEvent } from "./conformance.ts"
+import { eventStoreConformance, eventsNow, newEvent } from "./conformance.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "umbra-sqlite-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-eventStoreConformance("sqlite", layerFile(join(dir, "conformance.db")), { uniqueIdsAcrossStreams: true })
+eventStoreConformance("sqlite", layerFile(join(dir, "conformance.db")), { uniqueIdsAcrossStreams: true, time: "test" })
 
 /** Runs `use` against a fresh store on its own file, closed afterwards. */
 const withStore = <A, E>(name: string, use: Effect.Effect<A, E, EventStore>) =>
@@ -35,14 +36,14 @@ describe("SQLite event store", () => {
       }))
     }))
 
-  it.live("never hands out a scavenged position again", () =>
+  it.effect("never hands out a scavenged position again", () =>
     withStore("positions", Effect.gen(function* () {
       const store = yield* EventStore
       yield* store.setStreamMetadata("test-acme.gone", { maxCount: 1 })
-      yield* store.append("test-acme.gone", "no_stream", events(3))
+      yield* store.append("test-acme.gone", "no_stream", yield* eventsNow(3))
       const head = (yield* store.headPosition())!
       yield* store.setStreamMetadata("test-acme.gone", { maxAge: 1, maxCount: 1 })
-      yield* Effect.sleep("1100 millis")
+      yield* TestClock.adjust("1100 millis")
       assert.strictEqual((yield* store.scavenge()).removed, 3)
       assert.isUndefined(yield* store.headPosition())
       const next = yield* store.append("test-acme.gone", 2, events(1))

@@ -2,7 +2,9 @@
  * A wire-level stand-in for a KurrentDB node: the client's own gRPC stubs served over @grpc/grpc-js, so the
  * adapter runs its real client against it. It serves Streams.Append, Streams.Read (streams and `$all`, both
  * directions, counts, `$all` subscriptions with CaughtUp) and Operations.StartScavenge, and honours
- * `$maxAge`/`$maxCount` from `$$<stream>` on stream reads. What it leaves out is listed in the README.
+ * `$maxAge`/`$maxCount` from `$$<stream>` on stream reads. It keeps time by the clock it is given (in tests the
+ * Effect Clock, so a TestClock ages events), where a real server uses its own wall clock. What it leaves out
+ * is listed in the README.
  */
 import { randomUUID } from "node:crypto"
 import * as grpc from "@grpc/grpc-js"
@@ -11,7 +13,7 @@ import operationsPb from "@kurrent/kurrentdb-client/generated/kurrentdb/protocol
 import sharedPb from "@kurrent/kurrentdb-client/generated/kurrentdb/protocols/v1/shared_pb.js"
 import streamsGrpc from "@kurrent/kurrentdb-client/generated/kurrentdb/protocols/v1/streams_grpc_pb.js"
 import streamsPb from "@kurrent/kurrentdb-client/generated/kurrentdb/protocols/v1/streams_pb.js"
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
 
 type ReadReq = InstanceType<typeof streamsPb.ReadReq>
 type ReadResp = InstanceType<typeof streamsPb.ReadResp>
@@ -120,11 +122,13 @@ export class KurrentStandIn {
   private nextPosition = 128n
 
   private readonly server: grpc.Server
+  private readonly now: () => number
   readonly port: number
 
-  private constructor(server: grpc.Server, port: number) {
+  private constructor(server: grpc.Server, port: number, now: () => number) {
     this.server = server
     this.port = port
+    this.now = now
   }
 
   /** The connection string the client takes for this node. */
@@ -132,14 +136,15 @@ export class KurrentStandIn {
     return `kurrentdb://127.0.0.1:${this.port}?tls=false`
   }
 
-  static async start(): Promise<KurrentStandIn> {
+  /** `now` is the node's wall clock in milliseconds: when events are created, and how old they are. */
+  static async start(now: () => number = Date.now): Promise<KurrentStandIn> {
     const server = new grpc.Server()
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, bound) =>
         error === null ? resolve(bound) : reject(error)
       )
     )
-    const standIn = new KurrentStandIn(server, port)
+    const standIn = new KurrentStandIn(server, port, now)
     server.addService(streamsGrpc.StreamsService, {
       append: (call: grpc.ServerReadableStream<AppendReq, AppendResp>, callback: grpc.sendUnaryData<AppendResp>) =>
         standIn.serveAppend(call, callback),
@@ -154,9 +159,9 @@ export class KurrentStandIn {
     return standIn
   }
 
-  /** An Effect resource: the stand-in runs while the scope is open. */
+  /** An Effect resource: the stand-in runs while the scope is open, on the Clock of the effect that starts it. */
   static readonly scoped = Effect.acquireRelease(
-    Effect.promise(() => KurrentStandIn.start()),
+    Clock.clockWith((clock) => Effect.promise(() => KurrentStandIn.start(() => clock.currentTimeMillisUnsafe()))),
     (standIn) => Effect.promise(() => standIn.stop())
   )
 
@@ -169,7 +174,7 @@ export class KurrentStandIn {
   private write(stream: string, records: ReadonlyArray<Proposed>) {
     const state = this.streams.get(stream) ?? { last: -1n, records: [] }
     this.streams.set(stream, state)
-    const now = Date.now()
+    const now = this.now()
     const written: Array<LogRecord> = []
     for (const proposed of records) {
       state.last += 1n
@@ -256,7 +261,7 @@ export class KurrentStandIn {
   /** What a stream read shows: retention hides the events past `$maxCount` and older than `$maxAge`. */
   private visible(stream: string, state: StreamState): Array<LogRecord> {
     const { maxAge, maxCount } = this.retentionOf(stream)
-    const oldest = maxAge === undefined ? -Infinity : Date.now() - maxAge * 1000
+    const oldest = maxAge === undefined ? -Infinity : this.now() - maxAge * 1000
     const firstRevision = maxCount === undefined ? 0n : state.last + 1n - BigInt(maxCount)
     return state.records.filter((record) => record.revision >= firstRevision && record.createdMs >= oldest)
   }
@@ -335,7 +340,7 @@ export class KurrentStandIn {
   /** Removes what retention hides (and superseded `$$` metadata), then records the run as the server does. */
   private scavenge(): InstanceType<typeof operationsPb.ScavengeResp> {
     const scavengeId = randomUUID()
-    const started = Date.now()
+    const started = this.now()
     const kept = new Set<LogRecord>()
     for (const [stream, state] of this.streams) {
       const keep = stream.startsWith("$$") ? state.records.slice(-1) : this.visible(stream, state)
@@ -358,7 +363,7 @@ export class KurrentStandIn {
         scavengeId,
         result: "Success",
         error: null,
-        timeTaken: `${Date.now() - started} ms`,
+        timeTaken: `${this.now() - started} ms`,
         spaceSaved: removed
       })
     ])

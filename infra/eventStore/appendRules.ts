@@ -1,6 +1,6 @@
 import type { Position } from "../../domain/envelope.ts"
-import { ConcurrencyConflict, DuplicateEventId } from "./errors.ts"
-import type { AppendResult, ExpectedRevision } from "./eventStore.ts"
+import { ConcurrencyConflict, DuplicateEventId } from "../../src/eventStore/errors.ts"
+import type { AppendResult, ExpectedRevision } from "../../src/eventStore/eventStore.ts"
 
 /** Where an event id is already stored. */
 export interface StoredLocation {

@@ -1,4 +1,4 @@
-import type { StreamMetadata } from "./eventStore.ts"
+import type { StreamMetadata } from "../../src/eventStore/eventStore.ts"
 
 /**
  * The first revision that retention still shows, for a stream that holds revisions `firstStored` to
