@@ -12,6 +12,7 @@ import type { StoredEvent } from "../domain/envelope.ts"
 import { buildImages } from "../infra/docker/imageBuild.ts"
 import * as logging from "../infra/logging/logger.ts"
 import { controlPlaneLayer, startControlPlane, startOrchestration } from "../infra/serve/controlPlane.ts"
+import type { CommandHandler } from "../src/commands/commandHandler.ts"
 import type { EventBus } from "../src/eventBus.ts"
 import { EventStore } from "../src/eventStore/eventStore.ts"
 import { startTestNatsServer } from "../test/harness/natsServer.ts"
@@ -90,7 +91,7 @@ export const sendOk = (tenant: string, type: string, data: unknown) =>
 export const onControlPlane = <A, E>(
   natsUrl: string,
   env: Record<string, string>,
-  body: Effect.Effect<A, E, EventBus | EventStore>
+  body: Effect.Effect<A, E, EventBus | EventStore | CommandHandler>
 ): Promise<A> => {
   const dataDir = mkdtempSync(join(tmpdir(), "umbra-bench-"))
   const config = testConfig(dataDir, natsUrl)

@@ -14,7 +14,7 @@ import { shadowInstanceId } from "../domain/instance/shadowInstanceId.ts"
 import { defaultNetwork, type Template } from "../domain/profile/template.ts"
 import { containerSettings, stateVolumeName } from "../infra/docker/containerSettings.ts"
 import { sampleWorkloadImage } from "../infra/docker/imageBuild.ts"
-import { instanceSpec } from "../src/orchestrator/runtimeSpec.ts"
+import { instanceSpec } from "../src/instances/runtimeSpec.ts"
 import type { Benchmark, BenchResult } from "./benchmark.ts"
 import {
   docker,

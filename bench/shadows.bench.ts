@@ -26,7 +26,7 @@ import { freePort } from "../infra/nats/natsServerProcess.ts"
 import { OrchestratorConfig, orchestratorOptions } from "../infra/serve/orchestratorConfig.ts"
 import { CommandHandler } from "../src/commands/commandHandler.ts"
 import { EventBus } from "../src/eventBus.ts"
-import { makeWatchdog } from "../src/watchdog.ts"
+import { makeWatchdog } from "../src/instances/watchdog.ts"
 import { startTestNatsServer } from "../test/harness/natsServer.ts"
 import { sampleTemplate } from "../test/support/shadowHarness.ts"
 import type { Benchmark, BenchResult } from "./benchmark.ts"
@@ -48,9 +48,11 @@ import {
   until,
   withImagesAndNats
 } from "./controlPlaneRuns.ts"
+import type { InstanceId } from "../domain/ids.ts"
 
 
 // Readiness: 250 ms heartbeats, 20 runs of each kind, unless 190 s of runs come first.
+import { causedBy, issueCommand } from "../src/commands/issueCommand.ts"
 const readyRuns = 20
 const readyMillis = 190_000
 const readyHeartbeatMs = 250
@@ -134,7 +136,8 @@ const releaseUntil = (tenant: string, clientId: string, instanceId: string, type
     const stream = `instance-${tenant}.${instanceId}`
     const before = yield* countOf(stream, type)
     if (type === "InstanceRecycled") yield* sendOk(tenant, "DisconnectClient", { clientId })
-    else yield* sendOk(tenant, "TerminateInstance", { instanceId, reason: "benchmark run done" })
+    // Terminating an instance is Umbra's own command (no tenant may send it): issued in process.
+    else yield* issueCommand(tenant, causedBy(`bench-done/${tenant}/${instanceId}`), { _tag: "TerminateInstance", instanceId: instanceId as InstanceId, reason: "benchmark run done" }).pipe(Effect.orDie)
     yield* until(countOf(stream, type).pipe(Effect.map((n) => (n > before ? true : undefined))), 30_000, `${type} of ${instanceId}`)
     if (type === "InstanceTerminated") {
       yield* until(
@@ -447,7 +450,7 @@ const watchdogConsume = (natsUrl: string, tenant: string, first: number, count: 
       const started = performance.now()
       const watchdog = yield* makeWatchdog(watchdogOptions)
       for (let agent = 0; agent < agents; agent++) {
-        yield* watchdog.watch({ tenant, instanceId: `hb-${agent}`, epoch: `bench/${agent}`, ready: true })
+        yield* watchdog.watch({ tenant, instanceId: `hb-${agent}` as InstanceId, epoch: `bench/${agent}`, ready: true })
       }
       const deadline = started + passMillis
       for (let i = 0; i < 1_000_000 && seen < count && performance.now() < deadline; i++) yield* Effect.sleep("2 millis")

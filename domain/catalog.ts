@@ -1,14 +1,10 @@
 import { Effect, Schema } from "effect"
-import { ClientCommand, clientDecider, ClientEvent, ClientConnected, ClientDisconnected } from "./client/client.ts"
-import { type CommandContext, type Decider, fold } from "./decider.ts"
+import { ClientConnected, ClientDisconnected } from "./client/client.ts"
 import type { StoredEvent } from "./envelope.ts"
-import { type DomainError, ValidationFailed } from "./errors.ts"
+import { ValidationFailed } from "./errors.ts"
 import {
   HeartbeatLost,
   InstanceClaimed,
-  InstanceCommand,
-  instanceDecider,
-  InstanceEvent,
   InstanceReady,
   InstanceRecreated,
   InstanceRecycled,
@@ -19,18 +15,12 @@ import {
 } from "./instance/instance.ts"
 import {
   NetworkChanged,
-  ProfileCommand,
   ProfileCreated,
-  profileDecider,
-  ProfileEvent,
   ProfileRefined,
   TemplateChanged
 } from "./profile/profile.ts"
 import {
-  LaunchCommand,
   LaunchCompleted,
-  launchDecider,
-  LaunchEvent,
   LaunchRequested,
   LaunchRolledBack,
   ProductionProvisioned,
@@ -41,9 +31,8 @@ import {
   TrafficShifted
 } from "./launch/launch.ts"
 import { SagaStepRecorded } from "./sagas/sagaStep.ts"
-import { ForecastCommand, forecastDecider, ForecastEvent, ForecastUpdated } from "./scaling/forecast.ts"
+import { ForecastUpdated } from "./scaling/forecast.ts"
 import { HeartbeatRecorded, TelemetryRecorded } from "./signals.ts"
-import type { Category } from "./streams.ts"
 
 /** Every event type with its current schema version; a stored event decodes by its type. */
 const eventTypes = [
@@ -113,77 +102,4 @@ export const decodeEvent = (stored: Pick<StoredEvent, "id" | "type" | "schemaVer
   return decodeDomainEvent({ ...(stored.data as object), _tag: stored.type }).pipe(
     Effect.mapError((error) => new ValidationFailed({ message: error.message, details: { id: stored.id, type: stored.type } }))
   )
-}
-
-/** A command type bound to its aggregate: how to decode it, which stream it targets, and how to decide it. */
-export interface CommandRoute {
-  readonly category: Category
-  /** `commandId` may stand in for a field the sender left out (a launch is named by its request when not named). */
-  readonly decode: (type: string, data: unknown, commandId: string) => Effect.Effect<{ readonly _tag: string }, ValidationFailed>
-  readonly aggregateId: (command: { readonly _tag: string }) => string
-  readonly decide: (
-    history: ReadonlyArray<DomainEvent>,
-    command: { readonly _tag: string },
-    context: CommandContext
-  ) => Effect.Effect<ReadonlyArray<DomainEvent>, DomainError>
-}
-
-const route = <C extends { readonly _tag: string }, E extends DomainEvent, S>(
-  category: Category,
-  commands: Schema.Codec<C, unknown>,
-  events: Schema.Codec<E, unknown>,
-  decider: Decider<C, E, S>,
-  idOf: (command: C) => string = (command) => (command as C & { readonly clientId: string }).clientId,
-  defaults: (commandId: string) => Record<string, unknown> = () => ({})
-): CommandRoute => {
-  const decode = Schema.decodeUnknownEffect(commands)
-  const isOwn = Schema.is(events)
-  return {
-    category,
-    decode: (type, data, commandId) =>
-      decode(typeof data === "object" && data !== null ? { ...defaults(commandId), ...data, _tag: type } : data).pipe(
-        Effect.mapError((error) => new ValidationFailed({ message: error.message, details: { commandType: type } }))
-      ),
-    aggregateId: (command) => idOf(command as C),
-    decide: (history, command, context) =>
-      decider.decide(command as C, fold(decider, history.filter(isOwn)), context)
-  }
-}
-
-const clientRoute = route("client", ClientCommand, ClientEvent, clientDecider)
-const profileRoute = route("profile", ProfileCommand, ProfileEvent, profileDecider)
-const forecastRoute = route("forecast", ForecastCommand, ForecastEvent, forecastDecider)
-const instanceRoute = route("instance", InstanceCommand, InstanceEvent, instanceDecider, (command) => command.instanceId)
-const launchRoute = route("launch", LaunchCommand, LaunchEvent, launchDecider, (command) => command.launchId, (commandId) => ({
-  launchId: commandId,
-  priority: 0
-}))
-
-/** The public commands, by the type named in `umbra.cmd.<tenant>.<CommandType>`. */
-export const commandRoutes: Readonly<Record<string, CommandRoute>> = {
-  ConnectClient: clientRoute,
-  DisconnectClient: clientRoute,
-  CreateProfile: profileRoute,
-  RefineProfile: profileRoute,
-  SetTemplate: profileRoute,
-  SetNetwork: profileRoute,
-  RecordForecast: forecastRoute,
-  DeployShadow: instanceRoute,
-  RecordInstanceStarted: instanceRoute,
-  MarkInstanceReady: instanceRoute,
-  ResizeInstance: instanceRoute,
-  MarkHeartbeatLost: instanceRoute,
-  RecreateInstance: instanceRoute,
-  RecycleInstance: instanceRoute,
-  ClaimPooledInstance: instanceRoute,
-  TerminateInstance: instanceRoute,
-  RequestProduction: launchRoute,
-  StartProvisioning: launchRoute,
-  RecordProductionProvisioned: launchRoute,
-  StartStateTransfer: launchRoute,
-  RecordStateTransfer: launchRoute,
-  ShiftTraffic: launchRoute,
-  CompleteLaunch: launchRoute,
-  RollBackLaunch: launchRoute,
-  RecordShadowReleased: launchRoute
 }

@@ -1,5 +1,6 @@
-import type { Effect } from "effect"
+import type { Effect, Schema } from "effect"
 import type { DomainError } from "./errors.ts"
+import type { Category } from "./streams.ts"
 
 /** What a command carries besides its fields: who, and when (time never comes from inside `decide`). */
 export interface CommandContext {
@@ -21,4 +22,23 @@ export const fold = <Event, State>(
   let state = decider.initialState
   for (const event of events) state = decider.evolve(state, event)
   return state
+}
+
+/** Whether a tenant may send a command over NATS, or only Umbra's own sagas and runners, in process. */
+export type Access = "public" | "internal"
+
+/**
+ * An aggregate as the command handler sees it: its category and decider, how a command names its stream,
+ * and, for every one of its commands, who may send it and which fields a sender may leave out. A command
+ * added to the union without an entry in `access` is a type error.
+ */
+export interface Aggregate<Command extends { readonly _tag: string }, Event extends { readonly _tag: string }, State> {
+  readonly category: Category
+  readonly commands: Schema.Codec<Command, unknown>
+  readonly events: Schema.Codec<Event, unknown>
+  readonly decider: Decider<Command, Event, State>
+  readonly idOf: (command: Command) => string
+  readonly access: { readonly [Type in Command["_tag"]]: Access }
+  /** What a sender may leave out, filled in from the command id before the fields are decoded. */
+  readonly defaults?: { readonly [Type in Command["_tag"]]?: (commandId: string) => Record<string, unknown> }
 }

@@ -1,5 +1,5 @@
 import { Effect, Schema } from "effect"
-import type { Decider } from "../decider.ts"
+import type { Aggregate, Decider } from "../decider.ts"
 import { IllegalState } from "../errors.ts"
 import { ClientId } from "../ids.ts"
 import { Tier } from "../profile/resources.ts"
@@ -65,4 +65,13 @@ export const clientDecider: Decider<ClientCommand, ClientEvent, ClientState> = {
             )
     }
   }
+}
+
+export const clientAggregate: Aggregate<ClientCommand, ClientEvent, ClientState> = {
+  category: "client",
+  commands: ClientCommand,
+  events: ClientEvent,
+  decider: clientDecider,
+  idOf: (command) => command.clientId,
+  access: { ConnectClient: "public", DisconnectClient: "public" }
 }

@@ -1,5 +1,5 @@
 import { Effect, Schema } from "effect"
-import type { Decider } from "../decider.ts"
+import type { Aggregate, Decider } from "../decider.ts"
 import { IllegalState, NotFound } from "../errors.ts"
 import { ClientId, InstanceId } from "../ids.ts"
 import { Tier } from "../profile/resources.ts"
@@ -237,5 +237,25 @@ export const instanceDecider: Decider<InstanceCommand, InstanceEvent, InstanceSt
           ? none
           : emit({ _tag: "InstanceTerminated", instanceId: command.instanceId, reason: command.reason })
     }
+  }
+}
+
+/** Every instance command is the orchestrator's own: a tenant never drives its instances' lifecycle directly. */
+export const instanceAggregate: Aggregate<InstanceCommand, InstanceEvent, InstanceState> = {
+  category: "instance",
+  commands: InstanceCommand,
+  events: InstanceEvent,
+  decider: instanceDecider,
+  idOf: (command) => command.instanceId,
+  access: {
+    DeployShadow: "internal",
+    RecordInstanceStarted: "internal",
+    MarkInstanceReady: "internal",
+    ResizeInstance: "internal",
+    MarkHeartbeatLost: "internal",
+    RecreateInstance: "internal",
+    RecycleInstance: "internal",
+    ClaimPooledInstance: "internal",
+    TerminateInstance: "internal"
   }
 }

@@ -1,5 +1,5 @@
 import { Effect, Schema } from "effect"
-import type { Decider } from "../decider.ts"
+import type { Aggregate, Decider } from "../decider.ts"
 import { IllegalState } from "../errors.ts"
 import { ClientId, InstanceId, LaunchId } from "../ids.ts"
 import { ShadowResources } from "../instance/sizingPolicy.ts"
@@ -37,6 +37,8 @@ const transferFields = {
 }
 
 export const RequestProduction = Schema.TaggedStruct("RequestProduction", { launchId: LaunchId, clientId: ClientId, priority: Priority })
+/** A sender may leave out the launch's name (the request names it) and its priority (0). */
+export const requestProductionDefaults = (commandId: string) => ({ launchId: commandId, priority: 0 })
 export const StartProvisioning = Schema.TaggedStruct("StartProvisioning", planFields)
 export const RecordProductionProvisioned = Schema.TaggedStruct("RecordProductionProvisioned", {
   launchId: LaunchId,
@@ -243,4 +245,25 @@ export const launchDecider: Decider<LaunchCommand, LaunchEvent, LaunchState> = {
         }))
     }
   }
+}
+
+/** A tenant requests production; every later step is the launch runner's. */
+export const launchAggregate: Aggregate<LaunchCommand, LaunchEvent, LaunchState> = {
+  category: "launch",
+  commands: LaunchCommand,
+  events: LaunchEvent,
+  decider: launchDecider,
+  idOf: (command) => command.launchId,
+  access: {
+    RequestProduction: "public",
+    StartProvisioning: "internal",
+    RecordProductionProvisioned: "internal",
+    StartStateTransfer: "internal",
+    RecordStateTransfer: "internal",
+    ShiftTraffic: "internal",
+    CompleteLaunch: "internal",
+    RollBackLaunch: "internal",
+    RecordShadowReleased: "internal"
+  },
+  defaults: { RequestProduction: requestProductionDefaults }
 }

@@ -1,5 +1,5 @@
 import { Effect, Schema } from "effect"
-import type { Decider } from "../decider.ts"
+import type { Aggregate, Decider } from "../decider.ts"
 import { NotFound } from "../errors.ts"
 import { ClientId } from "../ids.ts"
 import { Resources, Tier, tierDefaults } from "./resources.ts"
@@ -116,3 +116,13 @@ export const profileDecider: Decider<ProfileCommand, ProfileEvent, ProfileState>
   }
 }
 
+
+export const profileAggregate: Aggregate<ProfileCommand, ProfileEvent, ProfileState> = {
+  category: "profile",
+  commands: ProfileCommand,
+  events: ProfileEvent,
+  decider: profileDecider,
+  idOf: (command) => command.clientId,
+  // CreateProfile is the connect saga's; a tenant's RefineProfile is a manual override and carries its reason.
+  access: { CreateProfile: "internal", RefineProfile: "public", SetTemplate: "public", SetNetwork: "public" }
+}

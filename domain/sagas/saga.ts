@@ -1,25 +1,39 @@
 import type { DomainEvent } from "../catalog.ts"
-import type { Category } from "../streams.ts"
-import type { SagaStepRecorded } from "./sagaStep.ts"
+import type { DomainCommand } from "../commands.ts"
+import { type Category, streamName } from "../streams.ts"
+import type { SagaStep } from "./sagaStep.ts"
 
-/** A command a saga wants sent, before the runner gives it a derived id. */
-export interface SagaOutput {
-  readonly type: string
-  readonly data: Record<string, unknown>
+/** What a saga decides on: the event, its tenant and id, and what the runner looked up for it (if anything). */
+export interface SagaInput<View> {
+  readonly tenant: string
+  /** The id of the input event: commands and ids a saga derives from it are the same on every redelivery. */
+  readonly eventId: string
+  readonly event: DomainEvent
+  /** What `lookup` asked for, as the runner found it; undefined when nothing was asked. */
+  readonly view: View | undefined
 }
 
 /**
- * A process manager as a decider: events in, commands out, with `evolve` over the steps it recorded,
- * so that it is tested without infrastructure and resumes from its own stream after a crash.
+ * A process manager as a decider: events in, commands out, with `evolve` over the steps it recorded, so
+ * that it is tested without infrastructure and resumes from its own stream after a crash. One runner
+ * (`src/sagas/sagaRunner.ts`) runs every saga: it looks up what the saga asks for, records the step, then
+ * sends its commands, and asks `insteadOf` what to send when the aggregate refuses one.
  */
-export interface Saga<State> {
+export interface Saga<State, Lookup = never, View = never> {
   readonly name: string
-  /** The aggregate category whose events it reads. */
-  readonly category: Category
+  /** The aggregate categories whose events it reads (one durable consumer each). */
+  readonly categories: ReadonlyArray<Category>
   readonly handles: ReadonlyArray<DomainEvent["_tag"]>
   /** Which saga instance (and so which saga stream) an event belongs to. */
   readonly keyOf: (event: DomainEvent) => string
   readonly initialState: State
-  readonly evolve: (state: State, step: SagaStepRecorded) => State
-  readonly decide: (event: DomainEvent, state: State) => ReadonlyArray<SagaOutput>
+  readonly evolve: (state: State, step: SagaStep) => State
+  /** What the runner must look up before deciding on `event`; the answer is recorded with the decision. */
+  readonly lookup?: (event: DomainEvent, state: State) => Lookup | undefined
+  readonly decide: (input: SagaInput<View>, state: State) => ReadonlyArray<DomainCommand>
+  /** What to send when the aggregate refused one of this step's commands (recorded as a step of its own). */
+  readonly insteadOf?: (refused: DomainCommand, input: SagaInput<View>, state: State) => ReadonlyArray<DomainCommand>
 }
+
+/** The stream a saga records its steps for one key in. */
+export const sagaStream = (sagaName: string, tenant: string, key: string) => streamName("saga", tenant, `${sagaName}-${key}`)

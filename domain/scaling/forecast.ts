@@ -1,5 +1,5 @@
 import { Effect, Schema } from "effect"
-import type { Decider } from "../decider.ts"
+import type { Aggregate, Decider } from "../decider.ts"
 import { ClientId } from "../ids.ts"
 
 const NonNegative = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
@@ -49,4 +49,13 @@ export const forecastDecider: Decider<ForecastCommand, ForecastEvent, null> = {
     const { _tag, ...fields } = command
     return Effect.succeed([{ _tag: "ForecastUpdated", ...fields }])
   }
+}
+
+export const forecastAggregate: Aggregate<ForecastCommand, ForecastEvent, null> = {
+  category: "forecast",
+  commands: ForecastCommand,
+  events: ForecastEvent,
+  decider: forecastDecider,
+  idOf: (command) => command.clientId,
+  access: { RecordForecast: "internal" }
 }

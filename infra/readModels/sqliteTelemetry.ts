@@ -3,6 +3,7 @@ import { type Bucket, type BucketKey, bucketSizes, foldSamples, summarize } from
 import { StoreUnavailable } from "../../src/eventStore/errors.ts"
 import { TelemetryReadModel } from "../../src/telemetry/telemetryReadModel.ts"
 import { ReadModelDatabase } from "./readModelDatabase.ts"
+import type { TenantKey } from "../../domain/tenantKey.ts"
 
 const reader = "telemetry"
 
@@ -71,7 +72,7 @@ export const layer = Layer.effect(
       checkpoint: () =>
         Effect.try({ try: () => Number(loadCheckpoint.get(reader)?.["position"] ?? 0), catch: failed("checkpoint") }),
       keys: (scope, size) =>
-        Effect.try({ try: () => distinctKeys.all(scope, size).map((row) => String(row["key"])), catch: failed("keys") }),
+        Effect.try({ try: () => distinctKeys.all(scope, size).map((row) => String(row["key"]) as TenantKey), catch: failed("keys") }),
       series: (query) =>
         Effect.try({
           try: () =>

@@ -5,8 +5,8 @@ import { defaultSizingPolicy } from "../../domain/instance/sizingPolicy.ts"
 import { Weight } from "../../domain/launch/launch.ts"
 import { defaultTrafficGates } from "../../domain/launch/trafficGate.ts"
 import { defaultLaunchPolicy } from "../../src/launch/launchRunner.ts"
-import type { OrchestratorOptions } from "../../src/orchestrator/orchestrator.ts"
-import { defaultRecreationPolicy } from "../../src/orchestrator/shadowPlacement.ts"
+import type { OrchestratorOptions } from "../../src/orchestrator.ts"
+import { defaultRecreationPolicy } from "../../src/instances/shadowPlacement.ts"
 
 /** The orchestrator's settings (shadow sizing, pool, watchdog), from the environment, with the domain's defaults. */
 export const OrchestratorConfig = Config.all({

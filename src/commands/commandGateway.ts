@@ -1,10 +1,12 @@
 import { DateTime, Effect, Schema } from "effect"
+import { accessOf, decodeCommand, type DomainCommand, publicCommandTypes } from "../../domain/commands.ts"
 import type { StoredEvent } from "../../domain/envelope.ts"
+import type { ValidationFailed } from "../../domain/errors.ts"
 import type { CommandId } from "../../domain/ids.ts"
 import { tokenPattern, Uuid } from "../../domain/ids.ts"
 import { parseRequestSubject, subjects } from "../../domain/subjects.ts"
 import { EventBus } from "../eventBus.ts"
-import { InvalidTenant, MalformedRequest, PayloadTooLarge } from "./commandErrors.ts"
+import { InvalidTenant, MalformedRequest, PayloadTooLarge, UnknownCommand } from "./commandErrors.ts"
 import { type CommandError, CommandHandler } from "./commandHandler.ts"
 
 /** The body of every command request (DESIGN.md, "The public interface"). */
@@ -14,7 +16,7 @@ export const CommandRequest = Schema.Struct({
   data: Schema.Unknown
 })
 
-export type GatewayError = CommandError | MalformedRequest | InvalidTenant | PayloadTooLarge
+export type GatewayError = CommandError | MalformedRequest | InvalidTenant | PayloadTooLarge | UnknownCommand | ValidationFailed
 
 const summary = (event: StoredEvent) => ({
   id: event.id,
@@ -35,6 +37,15 @@ export const errorReply = (error: GatewayError) => {
 }
 
 const decodeRequest = Schema.decodeUnknownEffect(Schema.fromJsonString(CommandRequest))
+
+/**
+ * A tenant's command from its type and raw fields. Only public commands exist from outside: an internal one
+ * (a step of Umbra's own sagas and runners) is answered like a type that does not exist.
+ */
+export const decodePublicCommand = (type: string, data: unknown, commandId: string): Effect.Effect<DomainCommand, UnknownCommand | ValidationFailed> => {
+  const decoded = accessOf(type) === "public" ? decodeCommand(type, data, commandId) : undefined
+  return decoded ?? Effect.fail(new UnknownCommand({ message: `there is no command ${type}`, details: { commandType: type, known: publicCommandTypes } }))
+}
 
 /**
  * The tenant and name of `umbra.<cmd|query>.<tenant>.<name>`, once the tenant is a valid token and the body
@@ -88,16 +99,11 @@ export const serveCommands = Effect.fn("CommandGateway.serve")(function* (option
       )
       const at = DateTime.formatIso(yield* DateTime.now)
       const correlationId = request.correlationId ?? request.commandId
-      const outcome = yield* handler
-        .handle({
-          tenant: target.tenant,
-          type: target.name,
-          commandId: request.commandId as CommandId,
-          correlationId,
-          data: request.data,
-          at
-        })
+      const outcome = yield* decodePublicCommand(target.name, request.data, request.commandId)
         .pipe(
+          Effect.flatMap((command) =>
+            handler.handle({ tenant: target.tenant, commandId: request.commandId as CommandId, correlationId, command, at })
+          ),
           Effect.tapError((error) => Effect.logInfo("command refused", { tag: error._tag, message: error.message })),
           Effect.annotateLogs({ tenant: target.tenant, commandId: request.commandId, correlationId, commandType: target.name })
         )

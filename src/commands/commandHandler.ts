@@ -1,22 +1,21 @@
 import { Context, Effect, Layer, Schedule } from "effect"
-import { type CommandRoute, commandRoutes, decodeEvent, type DomainEvent, encodeEvent } from "../../domain/catalog.ts"
+import { decodeEvent, type DomainEvent, encodeEvent } from "../../domain/catalog.ts"
+import { type CommandRoute, type DomainCommand, routeOf } from "../../domain/commands.ts"
 import type { NewEvent, StoredEvent } from "../../domain/envelope.ts"
-import type { DomainError, ValidationFailed } from "../../domain/errors.ts"
+import type { DomainError } from "../../domain/errors.ts"
 import { eventIdFor } from "../../domain/eventId.ts"
 import type { CommandId } from "../../domain/ids.ts"
 import { streamName } from "../../domain/streams.ts"
 import type { ConcurrencyConflict, DuplicateEventId, StoreUnavailable } from "../eventStore/errors.ts"
 import { EventStore } from "../eventStore/eventStore.ts"
 import { makeKeyedLock } from "../keyedLock.ts"
-import { UnknownCommand } from "./commandErrors.ts"
 
-/** A command as the gateway (or a saga) hands it over: decoded envelope, raw data, arrival time. */
+/** A decided-upon command with what it carries besides its fields: who sent it, why, and when. */
 export interface CommandEnvelope {
   readonly tenant: string
-  readonly type: string
   readonly commandId: CommandId
   readonly correlationId: string
-  readonly data: unknown
+  readonly command: DomainCommand
   readonly at: string
 }
 
@@ -26,13 +25,7 @@ export interface CommandOutcome {
   readonly events: ReadonlyArray<StoredEvent>
 }
 
-export type CommandError =
-  | DomainError
-  | UnknownCommand
-  | ConcurrencyConflict
-  | DuplicateEventId
-  | StoreUnavailable
-  | ValidationFailed
+export type CommandError = DomainError | ConcurrencyConflict | DuplicateEventId | StoreUnavailable
 
 /** How many times a command is decided again on fresh state after losing a race for its stream. */
 const conflictRetries = 8
@@ -68,13 +61,13 @@ export class CommandHandler extends Context.Service<
         })
 
       /** Load, decide, append once; a repeated command id is answered from the stream itself. */
-      const attempt = (envelope: CommandEnvelope, route: CommandRoute, command: { readonly _tag: string }, stream: string) =>
+      const attempt = (envelope: CommandEnvelope, route: CommandRoute, stream: string) =>
         Effect.gen(function* () {
           const history = yield* store.readStream(stream)
           const earlier = history.filter((event) => event.causationId === envelope.commandId)
           if (earlier.length > 0) return { duplicate: true, events: earlier }
           const past = yield* Effect.forEach(history, decodeEvent)
-          const decided = yield* route.decide(past, command, { tenant: envelope.tenant, at: envelope.at })
+          const decided = yield* route.decide(past, { tenant: envelope.tenant, at: envelope.at })
           if (decided.length === 0) return { duplicate: false, events: [] }
           const events = toNewEvents(envelope, decided)
           const last = history[history.length - 1]
@@ -86,18 +79,11 @@ export class CommandHandler extends Context.Service<
       const handle = Effect.fn("CommandHandler.handle")(function* (
         envelope: CommandEnvelope
       ): Effect.fn.Return<CommandOutcome, CommandError> {
-        const route = Object.hasOwn(commandRoutes, envelope.type) ? commandRoutes[envelope.type] : undefined
-        if (route === undefined) {
-          return yield* new UnknownCommand({
-            message: `there is no command ${envelope.type}`,
-            details: { commandType: envelope.type, known: Object.keys(commandRoutes) }
-          })
-        }
-        const command = yield* route.decode(envelope.type, envelope.data, envelope.commandId)
-        const stream = streamName(route.category, envelope.tenant, route.aggregateId(command))
+        const route = routeOf(envelope.command)
+        const stream = streamName(route.category, envelope.tenant, route.aggregateId)
         const outcome: CommandOutcome = yield* withStreamLock(
           stream,
-          attempt(envelope, route, command, stream).pipe(
+          attempt(envelope, route, stream).pipe(
             Effect.retry({
               while: (error: CommandError) => error._tag === "ConcurrencyConflict",
               schedule: Schedule.exponential("5 millis").pipe(Schedule.jittered),

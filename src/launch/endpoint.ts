@@ -2,7 +2,7 @@ import type { ClientId } from "../../domain/ids.ts"
 import type { LaunchPlan } from "../../domain/launch/launch.ts"
 import { endpointPort } from "../../domain/launch/endpointPort.ts"
 import type { InstanceSpec } from "../instanceRuntime.ts"
-import { type AgentSettings, instanceSpec, upstreamUrl } from "../orchestrator/runtimeSpec.ts"
+import { type AgentSettings, instanceSpec, upstreamUrl } from "../instances/runtimeSpec.ts"
 import type { RouteSpec, Upstream } from "../trafficRouter.ts"
 
 /** The router's key for a client's endpoint. */

@@ -1,41 +1,21 @@
-import { Effect, Schema } from "effect"
-import { decodeEvent } from "../../domain/catalog.ts"
-import { fold } from "../../domain/decider.ts"
-import { shouldRun } from "../../domain/instance/instance.ts"
+import { Effect } from "effect"
+import { instanceAggregate, shouldRun } from "../../domain/instance/instance.ts"
 import type { LaunchPlan } from "../../domain/launch/launch.ts"
 import { productionInstanceId } from "../../domain/launch/productionInstanceId.ts"
-import { ProfileEvent, profileDecider } from "../../domain/profile/profile.ts"
-import { evolveShadowSaga } from "../../domain/sagas/shadowSaga.ts"
-import { streamName } from "../../domain/streams.ts"
-import { EventStore } from "../eventStore/eventStore.ts"
-import { loadInstance } from "../orchestrator/instanceState.ts"
-import { loadSteps } from "../sagas/sagaSteps.ts"
-
-const isProfileEvent = Schema.is(ProfileEvent)
-
-/** The client's shadow now, as the shadow saga recorded it (a claimed pooled shadow included). */
-const currentShadow = (tenant: string, clientId: string) =>
-  loadSteps(streamName("saga", tenant, `shadow-${clientId}`)).pipe(
-    Effect.map(({ steps }) => steps.reduce(evolveShadowSaga, { current: undefined }).current)
-  )
-
-const loadProfile = (tenant: string, clientId: string) =>
-  Effect.gen(function* () {
-    const stored = yield* (yield* EventStore).readStream(streamName("profile", tenant, clientId))
-    const events = yield* Effect.forEach(stored, decodeEvent)
-    return fold(profileDecider, events.filter(isProfileEvent))
-  })
+import { profileAggregate } from "../../domain/profile/profile.ts"
+import { loadAggregate } from "../commands/loadAggregate.ts"
+import { loadCurrentShadow } from "../sagas/currentShadow.ts"
 
 /**
  * What production will be, or why there can be none: the shadow's image, settings and network (what runs
  * now, even if the profile's template changed since) at the profile's full expected CPU and memory.
  */
 export const planProduction = Effect.fn("Launch.plan")(function* (tenant: string, launchId: string, clientId: string) {
-  const shadow = yield* currentShadow(tenant, clientId)
+  const shadow = yield* loadCurrentShadow(tenant, clientId)
   if (shadow === undefined) return { reason: `client ${clientId} has no shadow to launch from` }
-  const { state } = yield* loadInstance(tenant, shadow.instanceId)
+  const { state } = yield* loadAggregate(instanceAggregate, tenant, shadow.instanceId)
   if (!shouldRun(state)) return { reason: `shadow ${shadow.instanceId} is ${state._tag}, not running` }
-  const profile = yield* loadProfile(tenant, clientId)
+  const profile = (yield* loadAggregate(profileAggregate, tenant, clientId)).state
   if (profile._tag !== "Active") return { reason: `client ${clientId} has no profile` }
   const plan: LaunchPlan = {
     shadowInstanceId: shadow.instanceId,

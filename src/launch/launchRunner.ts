@@ -1,19 +1,19 @@
-import { Clock, Duration, Effect, Schedule, Schema } from "effect"
-import type { ClientId } from "../../domain/ids.ts"
-import type { LaunchPlan, LaunchState } from "../../domain/launch/launch.ts"
+import { Clock, Duration, Effect, Option, Schedule, Schema } from "effect"
+import type { ClientId, LaunchId } from "../../domain/ids.ts"
+import type { LaunchCommand, LaunchPlan, LaunchState } from "../../domain/launch/launch.ts"
 import { gateBreach, remainingSteps, type TrafficGates } from "../../domain/launch/trafficGate.ts"
 import type { PoolPolicy } from "../../domain/instance/poolPolicy.ts"
 import { shouldRecycle } from "../../domain/instance/poolPolicy.ts"
-import { settingsKey } from "../../domain/sagas/shadowSaga.ts"
+import { poolKeyOf } from "../../domain/instance/poolKey.ts"
 import { untilItWorks } from "../backoff.ts"
 import { CommandHandler } from "../commands/commandHandler.ts"
 import { EventBus } from "../eventBus.ts"
 import { EventStore } from "../eventStore/eventStore.ts"
 import { InstanceRuntime } from "../instanceRuntime.ts"
-import { prepareTransfer } from "../orchestrator/agentControl.ts"
-import { issueCommand } from "../orchestrator/issueCommand.ts"
-import { poolView } from "../orchestrator/pool.ts"
-import type { AgentSettings } from "../orchestrator/runtimeSpec.ts"
+import { causedBy, issueCommand, issueOrLogRefusal } from "../commands/issueCommand.ts"
+import { prepareTransfer } from "../instances/agentControl.ts"
+import { poolView } from "../instances/pool.ts"
+import type { AgentSettings } from "../instances/runtimeSpec.ts"
 import { StateTransfer } from "../stateTransfer.ts"
 import { type RouteMetrics, TrafficRouter } from "../trafficRouter.ts"
 import { windowOf } from "../trafficWindow.ts"
@@ -57,6 +57,9 @@ export const defaultLaunchPolicy = (agent: AgentSettings, pool: PoolPolicy): Lau
   drainMs: 10_000
 })
 
+/** A launch command without its launch id, which the runner adds. */
+type LaunchStep = LaunchCommand extends infer C ? (C extends LaunchCommand ? Omit<C, "launchId"> : never) : never
+
 /** A step of the launch that cannot go on: the launch rolls back with this reason. */
 class LaunchAborted extends Schema.TaggedError<LaunchAborted>()("LaunchAborted", { reason: Schema.String }) {}
 
@@ -81,8 +84,13 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
     const router = yield* TrafficRouter
     const transfer = yield* StateTransfer
 
-    const record = (tenant: string, launchId: string, type: string, data: Record<string, unknown>) =>
-      issueCommand(tenant, type, `launch/${tenant}/${launchId}/${type}/${String(data["weight"] ?? "")}`, { launchId, ...data }, launchId)
+    /** Records a step of the launch; its id names the launch, the step and (for a shift) the weight. */
+    const record = (tenant: string, launchId: string, step: LaunchStep) =>
+      issueCommand(
+        tenant,
+        causedBy(`launch/${tenant}/${launchId}/${step._tag}/${"weight" in step ? step.weight : ""}`, launchId),
+        { ...step, launchId: launchId as LaunchId } as LaunchCommand
+      )
 
     /** Points the client's endpoint at production for `weight` percent; a router that refuses aborts the launch. */
     const routeTo = (tenant: string, clientId: ClientId, plan: LaunchPlan, weight: number) =>
@@ -111,7 +119,7 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
       Effect.gen(function* () {
         yield* Effect.logWarning("launch rolling back", { reason, stage: state.stage })
         yield* routeBack(tenant, state)
-        yield* record(tenant, launchId, "RollBackLaunch", { reason: reason.slice(0, 512) })
+        yield* record(tenant, launchId, { _tag: "RollBackLaunch", reason: reason.slice(0, 512) })
         yield* removeProduction(tenant, state)
       })
 
@@ -119,7 +127,7 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
       Effect.gen(function* () {
         const { production } = launchSpecs(tenant, state.clientId!, plan, policy.agent)
         const info = (yield* runtime.inspect(plan.productionInstanceId)) ?? (yield* runtime.create(production, { start: false }))
-        yield* record(tenant, launchId, "RecordProductionProvisioned", { runtimeId: info.runtimeId, cpuMillis: info.cpuMillis, memoryMiB: info.memoryMiB })
+        yield* record(tenant, launchId, { _tag: "RecordProductionProvisioned", runtimeId: info.runtimeId, cpuMillis: info.cpuMillis, memoryMiB: info.memoryMiB })
         yield* Effect.logInfo("production provisioned", { instanceId: plan.productionInstanceId, cpuMillis: info.cpuMillis, memoryMiB: info.memoryMiB })
       }).pipe(Effect.catchTag("RuntimeFailed", (error) => abort(`provisioning failed: ${error.message}`)))
 
@@ -132,7 +140,8 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
           identityFiles: identityFiles(plan),
           maxBytes: policy.transferMaxBytes
         })
-        yield* record(tenant, launchId, "RecordStateTransfer", {
+        yield* record(tenant, launchId, {
+          _tag: "RecordStateTransfer",
           bytes: report.bytes,
           files: report.files,
           checksum: report.checksum,
@@ -185,12 +194,12 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
           // A resumed launch holds its current step again before going on.
           const steps = state.stage === "shifting" ? [state.weight, ...remainingSteps(state.weight, policy.steps)] : remainingSteps(0, policy.steps)
           for (const weight of steps) {
-            yield* record(tenant, launchId, "ShiftTraffic", { weight })
+            yield* record(tenant, launchId, { _tag: "ShiftTraffic", weight })
             yield* routeTo(tenant, clientId, plan, weight)
             yield* Effect.logInfo("traffic shifted", { weight })
             yield* hold(endpointKey(tenant, clientId), plan, lastBeat)
           }
-          yield* record(tenant, launchId, "CompleteLaunch", {})
+          yield* record(tenant, launchId, { _tag: "CompleteLaunch" })
           yield* Effect.logInfo("launch completed", { productionInstanceId: plan.productionInstanceId })
         })
       )
@@ -201,21 +210,20 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
         const clientId = state.clientId!
         yield* routeTo(tenant, clientId, plan, 100)
         yield* router.drain(endpointKey(tenant, clientId), plan.shadowInstanceId, policy.drainMs)
-        const pool = yield* poolView(tenant, { image: plan.template.image, tier: plan.tier, settings: settingsKey(plan.template.settings) })
+        const pool = yield* poolView(tenant, poolKeyOf(plan.tier, plan.template))
         const recycle = shouldRecycle(policy.pool, pool.size)
         const key = `launch/${tenant}/${launchId}/release`
         const recycled = recycle
-          ? yield* issueCommand(tenant, "RecycleInstance", key, { instanceId: plan.shadowInstanceId }, launchId).pipe(
-            Effect.as(true),
-            Effect.catchTags({ IllegalState: () => Effect.succeed(false), NotFound: () => Effect.succeed(false) })
-          )
+          ? Option.isSome(yield* issueOrLogRefusal(tenant, causedBy(key, launchId), { _tag: "RecycleInstance", instanceId: plan.shadowInstanceId }))
           : false
         if (!recycled) {
-          yield* issueCommand(tenant, "TerminateInstance", `${key}/terminate`, { instanceId: plan.shadowInstanceId, reason: "production took over" }, launchId).pipe(
-            Effect.catchTags({ IllegalState: () => Effect.void, NotFound: () => Effect.void })
-          )
+          yield* issueOrLogRefusal(tenant, causedBy(`${key}/terminate`, launchId), {
+            _tag: "TerminateInstance",
+            instanceId: plan.shadowInstanceId,
+            reason: "production took over"
+          })
         }
-        yield* record(tenant, launchId, "RecordShadowReleased", { disposition: recycled ? "recycled" : "terminated" })
+        yield* record(tenant, launchId, { _tag: "RecordShadowReleased", disposition: recycled ? "recycled" : "terminated" })
         yield* Effect.logInfo("shadow released", { shadowInstanceId: plan.shadowInstanceId, disposition: recycled ? "recycled" : "terminated" })
       })
 
@@ -231,7 +239,7 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
             const planned = yield* planProduction(tenant, launchId, state.clientId!)
             if (planned.plan === undefined) return yield* abort(planned.reason)
             yield* routeTo(tenant, state.clientId!, planned.plan, 0)
-            yield* record(tenant, launchId, "StartProvisioning", planned.plan)
+            yield* record(tenant, launchId, { _tag: "StartProvisioning", ...planned.plan })
             return false
           }
           case "provisioning":
@@ -239,7 +247,7 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
             return false
           case "provisioned":
             yield* prepareTransfer(tenant, plan!.shadowInstanceId)
-            yield* record(tenant, launchId, "StartStateTransfer", {})
+            yield* record(tenant, launchId, { _tag: "StartStateTransfer" })
             return false
           case "transferring":
             yield* copyState(tenant, launchId, plan!)

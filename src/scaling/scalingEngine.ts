@@ -1,10 +1,9 @@
-import { DateTime, type Duration, Effect, Schedule, Schema } from "effect"
-import { decodeEvent } from "../../domain/catalog.ts"
-import { fold } from "../../domain/decider.ts"
+import { type Duration, Effect, Schedule, Schema } from "effect"
+import type { DomainCommand } from "../../domain/commands.ts"
 import { nameBasedId } from "../../domain/eventId.ts"
 import { Forecaster, ForecasterState, type HorizonForecast } from "../../domain/forecast/forecaster.ts"
-import type { CommandId } from "../../domain/ids.ts"
-import { profileDecider, ProfileEvent } from "../../domain/profile/profile.ts"
+import type { ClientId, CommandId } from "../../domain/ids.ts"
+import { profileAggregate } from "../../domain/profile/profile.ts"
 import { emptyQuality, observeDemand, QualityState, qualityOf, recordForecast } from "../../domain/scaling/forecastQuality.ts"
 import {
   conservativeRequirement,
@@ -14,10 +13,12 @@ import {
   type ScalingPolicy,
   shouldFallBack
 } from "../../domain/scaling/scalingPolicy.ts"
-import { streamName } from "../../domain/streams.ts"
+import { parseTenantKey, type TenantKey } from "../../domain/tenantKey.ts"
 import type { BucketSummary } from "../../projections/telemetryBuckets.ts"
-import { CommandHandler } from "../commands/commandHandler.ts"
-import { EventStore } from "../eventStore/eventStore.ts"
+import type { CommandHandler } from "../commands/commandHandler.ts"
+import { issueCommand } from "../commands/issueCommand.ts"
+import { loadAggregate } from "../commands/loadAggregate.ts"
+import type { EventStore } from "../eventStore/eventStore.ts"
 import { TelemetryReadModel } from "../telemetry/telemetryReadModel.ts"
 import { ScalingStates } from "./scalingStates.ts"
 
@@ -34,7 +35,6 @@ const ClientScaling = Schema.Struct({
 })
 type ClientScaling = typeof ClientScaling.Type
 const decodeScaling = Schema.decodeUnknownResult(ClientScaling)
-const isProfileEvent = Schema.is(ProfileEvent)
 
 export interface ScalingEngineOptions {
   readonly policy?: ScalingPolicy
@@ -54,23 +54,14 @@ export const makeScalingEngine = (options: ScalingEngineOptions = {}) =>
   Effect.gen(function* () {
     const telemetry = yield* TelemetryReadModel
     const states = yield* ScalingStates
-    const store = yield* EventStore
-    const handler = yield* CommandHandler
+    const services = yield* Effect.context<EventStore | CommandHandler>()
     const policy = options.policy ?? defaultScalingPolicy
 
-    const currentProfile = (tenant: string, clientId: string) =>
-      Effect.gen(function* () {
-        const history = yield* store.readStream(streamName("profile", tenant, clientId))
-        const events = yield* Effect.forEach(history, decodeEvent)
-        return fold(profileDecider, events.filter(isProfileEvent))
-      })
-
     /** `name` makes the command id: the same bucket and purpose always give the same one. */
-    const send = (tenant: string, name: string, type: string, data: Record<string, unknown>) =>
-      Effect.gen(function* () {
-        const commandId = nameBasedId(`scaling/${name}`)
-        yield* handler.handle({ tenant, type, commandId: commandId as CommandId, correlationId: commandId, data, at: DateTime.formatIso(yield* DateTime.now) })
-      })
+    const send = (tenant: string, name: string, command: DomainCommand) => {
+      const commandId = nameBasedId(`scaling/${name}`)
+      return issueCommand(tenant, { commandId: commandId as CommandId, correlationId: commandId }, command)
+    }
 
     const freshState = (expected: { readonly cpuMillis: number; readonly memoryMiB: number }): ClientScaling => ({
       lastStart: 0,
@@ -81,11 +72,12 @@ export const makeScalingEngine = (options: ScalingEngineOptions = {}) =>
       quality: { cpu: emptyQuality, memBytes: emptyQuality }
     })
 
-    const stepClient = Effect.fn("ScalingEngine.stepClient")(function* (clientKey: string) {
-      const dot = clientKey.indexOf(".")
-      const tenant = clientKey.slice(0, dot)
-      const clientId = clientKey.slice(dot + 1)
-      const profile = yield* currentProfile(tenant, clientId)
+    const stepClient = Effect.fn("ScalingEngine.stepClient")(function* (clientKey: TenantKey) {
+      const parsed = parseTenantKey(clientKey)
+      if (parsed === undefined) return yield* Effect.logWarning("telemetry names a client key that is no tenant key", { clientKey })
+      const { tenant } = parsed
+      const clientId = parsed.id as ClientId
+      const profile = (yield* loadAggregate(profileAggregate, tenant, clientId)).state
       if (profile._tag !== "Active") return
       const loaded = decodeScaling(yield* states.load(clientKey))
       const state = loaded._tag === "Success" ? loaded.success : freshState(profile.expected)
@@ -133,7 +125,8 @@ export const makeScalingEngine = (options: ScalingEngineOptions = {}) =>
         ? `fallback: the model did worse than the last value lately; recent peak plus ${policy.conservativeMargin * 100} %`
         : `forecast: 60-minute provisioning bound ${upper("cpu").toFixed(3)} cores, ${Math.round(upper("memBytes") / 1048576)} MiB`
       for (const metric of metrics) {
-        yield* send(tenant, `${key}/forecast/${metric}`, "RecordForecast", {
+        yield* send(tenant, `${key}/forecast/${metric}`, {
+          _tag: "RecordForecast",
           clientId,
           metric,
           model,
@@ -144,13 +137,13 @@ export const makeScalingEngine = (options: ScalingEngineOptions = {}) =>
         })
       }
       const change = refinement(current, required, policy)
-      if (change !== undefined) yield* send(tenant, `${key}/refine`, "RefineProfile", { clientId, expected: change, reason })
+      if (change !== undefined) yield* send(tenant, `${key}/refine`, { _tag: "RefineProfile", clientId, expected: change, reason })
       yield* states.save(clientKey, {
         lastStart,
         forecasters: { cpu: outcome.cpu.state, memBytes: outcome.memBytes.state },
         quality: { cpu: outcome.cpu.scores, memBytes: outcome.memBytes.scores }
       })
-    })
+    }, (effect) => Effect.provideContext(effect, services))
 
     const tick = Effect.gen(function* () {
       const clients = yield* telemetry.keys("client", "5m")

@@ -1,11 +1,9 @@
 import { Effect, Ref, Stream } from "effect"
+import { tenantKey } from "../../domain/tenantKey.ts"
 import { resumingFromCheckpoint } from "../backoff.ts"
 import { EventBus } from "../eventBus.ts"
 import { decodeBatch } from "./signalDecoding.ts"
 import { TelemetryReadModel } from "./telemetryReadModel.ts"
-
-/** Instances and clients of different tenants may share ids: the read model keys them with their tenant. */
-export const scopedKey = (tenant: string, id: string) => `${tenant}.${id}`
 
 export interface IngestStatus {
   readonly applied: number
@@ -33,8 +31,8 @@ export const makeTelemetryIngest = Effect.gen(function* () {
               ? [
                   {
                     sample: signal.sample,
-                    instanceKey: scopedKey(signal.tenant, signal.sample.instanceId),
-                    clientKey: signal.sample.clientId === undefined ? undefined : scopedKey(signal.tenant, signal.sample.clientId)
+                    instanceKey: tenantKey(signal.tenant, signal.sample.instanceId),
+                    clientKey: signal.sample.clientId === undefined ? undefined : tenantKey(signal.tenant, signal.sample.clientId)
                   }
                 ]
               : []

@@ -1,4 +1,5 @@
 import { Context, type Effect } from "effect"
+import type { TenantKey } from "../../domain/tenantKey.ts"
 import type { BucketSize, BucketSummary, Scope, SampleInput } from "../../projections/telemetryBuckets.ts"
 import type { StoreUnavailable } from "../eventStore/errors.ts"
 
@@ -11,11 +12,11 @@ export class TelemetryReadModel extends Context.Service<
     /** The stream sequence of the last sample applied (0 before any). */
     readonly checkpoint: () => Effect.Effect<number, StoreUnavailable>
     /** The keys that have buckets of this scope and size. */
-    readonly keys: (scope: Scope, size: BucketSize) => Effect.Effect<ReadonlyArray<string>, StoreUnavailable>
+    readonly keys: (scope: Scope, size: BucketSize) => Effect.Effect<ReadonlyArray<TenantKey>, StoreUnavailable>
     /** A series, oldest bucket first, from `sinceMs` (inclusive) when given. */
     readonly series: (query: {
       readonly scope: Scope
-      readonly key: string
+      readonly key: TenantKey
       readonly metric: string
       readonly size: BucketSize
       readonly sinceMs?: number

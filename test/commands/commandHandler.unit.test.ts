@@ -1,6 +1,8 @@
+import { randomUUID } from "node:crypto"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { layer as memoryStore } from "../../infra/eventStore/memoryEventStore.ts"
+import { decodePublicCommand } from "../../src/commands/commandGateway.ts"
 import { type CommandEnvelope, CommandHandler } from "../../src/commands/commandHandler.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
 import { command } from "../support/commands.ts"
@@ -27,8 +29,10 @@ describe("CommandHandler", () => {
       const handler = yield* CommandHandler
       const store = yield* EventStore
       const tag = (envelope: CommandEnvelope) => handler.handle(envelope).pipe(Effect.flip, Effect.map((e) => e._tag))
-      assert.strictEqual(yield* tag(command("LaunchRockets", {})), "UnknownCommand")
-      assert.strictEqual(yield* tag(command("ConnectClient", { clientId: "c2", tier: "gold" })), "ValidationFailed")
+      // What is not a command, or not a valid one, never reaches the handler: the gateway's decoding refuses it.
+      const refused = (type: string, data: unknown) => decodePublicCommand(type, data, randomUUID()).pipe(Effect.flip, Effect.map((e) => e._tag))
+      assert.strictEqual(yield* refused("LaunchRockets", {}), "UnknownCommand")
+      assert.strictEqual(yield* refused("ConnectClient", { clientId: "c2", tier: "gold" }), "ValidationFailed")
       assert.strictEqual(yield* tag(command("RefineProfile", { clientId: "c2", expected: {}, reason: "x" })), "NotFound")
       yield* handler.handle(command("ConnectClient", { clientId: "c2", tier: "basic" }))
       assert.strictEqual(yield* tag(command("ConnectClient", { clientId: "c2", tier: "basic" })), "IllegalState")

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { commandRoutes } from "../../domain/catalog.ts"
+import { decodeCommand } from "../../domain/commands.ts"
 import type { ClientId, InstanceId, LaunchId } from "../../domain/ids.ts"
 import { type LaunchEvent, launchDecider } from "../../domain/launch/launch.ts"
 import { nextLaunch } from "../../domain/launch/launchQueue.ts"
@@ -89,11 +89,11 @@ describe("Launch", () => {
   it.effect("a launch id defaults to the request's command id, and priority to 0", () =>
     Effect.gen(function* () {
       const commandId = "0f0e0d0c-0b0a-4000-8000-000000000001"
-      const decoded = yield* commandRoutes["RequestProduction"]!.decode("RequestProduction", { clientId: "c1" }, commandId)
+      const decoded = yield* decodeCommand("RequestProduction", { clientId: "c1" }, commandId)!
       assert.deepStrictEqual<unknown>(decoded, { _tag: "RequestProduction", launchId: commandId, clientId: "c1", priority: 0 })
-      const named = yield* commandRoutes["RequestProduction"]!.decode("RequestProduction", { clientId: "c1", launchId: "mine", priority: 7 }, commandId)
+      const named = yield* decodeCommand("RequestProduction", { clientId: "c1", launchId: "mine", priority: 7 }, commandId)!
       assert.deepStrictEqual<unknown>(named, { _tag: "RequestProduction", launchId: "mine", clientId: "c1", priority: 7 })
-      const bad = yield* commandRoutes["RequestProduction"]!.decode("RequestProduction", { clientId: "c1", priority: 1.5 }, commandId).pipe(Effect.flip)
+      const bad = yield* decodeCommand("RequestProduction", { clientId: "c1", priority: 1.5 }, commandId)!.pipe(Effect.flip)
       assert.strictEqual(bad._tag, "ValidationFailed")
     }))
 })

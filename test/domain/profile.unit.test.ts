@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
-import { commandRoutes } from "../../domain/catalog.ts"
+import { decodeCommand } from "../../domain/commands.ts"
 import type { ClientId } from "../../domain/ids.ts"
 import { profileDecider } from "../../domain/profile/profile.ts"
 import { tierDefaults } from "../../domain/profile/resources.ts"
@@ -60,9 +60,8 @@ describe("ShadowProfile", () => {
 
   it.effect("decodes commands from the wire and rejects bad fields", () =>
     Effect.gen(function* () {
-      const route = commandRoutes["ConnectClient"]!
       const commandId = "00000000-0000-4000-8000-000000000001"
-      const ok = yield* route.decode("ConnectClient", { clientId: "c1", tier: "standard" }, commandId)
+      const ok = yield* decodeCommand("ConnectClient", { clientId: "c1", tier: "standard" }, commandId)!
       assert.deepStrictEqual<unknown>(ok, { _tag: "ConnectClient", clientId: "c1", tier: "standard" })
       const bad = [
         { clientId: "C1", tier: "standard" },
@@ -71,7 +70,7 @@ describe("ShadowProfile", () => {
         "not an object"
       ]
       for (const data of bad) {
-        const error = yield* route.decode("ConnectClient", data, commandId).pipe(Effect.flip)
+        const error = yield* decodeCommand("ConnectClient", data, commandId)!.pipe(Effect.flip)
         assert.strictEqual(error._tag, "ValidationFailed")
       }
     }))

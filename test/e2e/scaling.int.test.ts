@@ -5,6 +5,7 @@ import { EventStore } from "../../src/eventStore/eventStore.ts"
 import { TelemetryReadModel } from "../../src/telemetry/telemetryReadModel.ts"
 import { controlPlaneTestLayer, jetStreamEvents, send } from "../support/controlPlane.ts"
 import { eventually } from "../support/eventually.ts"
+import { tenantKey } from "../../domain/tenantKey.ts"
 
 const day = 24 * 60 * 60_000
 const step = 5 * 60_000
@@ -38,11 +39,11 @@ layer(controlPlaneTestLayer, { excludeTestServices: true, timeout: "120 seconds"
 
         const telemetry = yield* TelemetryReadModel
         yield* eventually(
-          telemetry.series({ scope: "client", key: "acme.c1", metric: "cpu", size: "5m" }).pipe(Effect.map((s) => s.length === 576)),
+          telemetry.series({ scope: "client", key: tenantKey("acme", "c1"), metric: "cpu", size: "5m" }).pipe(Effect.map((s) => s.length === 576)),
           30_000,
           "576 five-minute buckets for the client"
         )
-        const buckets = yield* telemetry.series({ scope: "client", key: "acme.c1", metric: "cpu", size: "5m" })
+        const buckets = yield* telemetry.series({ scope: "client", key: tenantKey("acme", "c1"), metric: "cpu", size: "5m" })
         assert.isTrue(buckets.every((b) => b.count === 1))
 
         yield* eventually(store.readStream("forecast-acme.c1").pipe(Effect.map((s) => s.length >= 2)), 30_000, "ForecastUpdated")

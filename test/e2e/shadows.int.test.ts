@@ -15,6 +15,7 @@ import {
   streamTypes,
   testTenant
 } from "../support/shadowHarness.ts"
+import { tenantKey } from "../../domain/tenantKey.ts"
 
 const tenant = testTenant("sh")
 const instanceStream = (instanceId: string) => `instance-${tenant}.${instanceId}`
@@ -97,7 +98,7 @@ layer(orchestratedControlPlaneLayer(tenant), { excludeTestServices: true, timeou
       yield* eventually(hasEvent(instanceId, "InstanceClaimed"), 30_000, "InstanceClaimed")
       const telemetry = yield* TelemetryReadModel
       yield* eventually(
-        telemetry.keys("client", "1m").pipe(Effect.map((keys) => keys.includes(`${tenant}.c2`))),
+        telemetry.keys("client", "1m").pipe(Effect.map((keys) => keys.includes(tenantKey(tenant, "c2")))),
         30_000,
         "the claimed shadow's telemetry counted for its new client"
       )

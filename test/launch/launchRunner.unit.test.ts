@@ -12,12 +12,12 @@ import { EventStore } from "../../src/eventStore/eventStore.ts"
 import { makeLaunchDispatcher } from "../../src/launch/launchDispatcher.ts"
 import { planProduction } from "../../src/launch/launchPlan.ts"
 import { defaultLaunchPolicy, type LaunchPolicy, makeLaunchRunner } from "../../src/launch/launchRunner.ts"
-import { makeInstanceStep } from "../../src/orchestrator/instanceRunner.ts"
-import { makeShadowSagaStep } from "../../src/orchestrator/shadowSagaRunner.ts"
+import { makeInstanceStep } from "../../src/instances/instanceRunner.ts"
 import { makeSagaStep } from "../../src/sagas/sagaRunner.ts"
+import { poolView } from "../../src/instances/pool.ts"
 import { StateTransfer, TransferFailed } from "../../src/stateTransfer.ts"
 import { latencyBucketsMs, type RouteSpec, TrafficRouter, type UpstreamMetrics } from "../../src/trafficRouter.ts"
-import type { Watchdog } from "../../src/watchdog.ts"
+import type { Watchdog } from "../../src/instances/watchdog.ts"
 import { command } from "../support/commands.ts"
 import { type FakeRuntime, fakeRuntimeLayer, makeFakeRuntime } from "../support/fakeRuntime.ts"
 
@@ -124,7 +124,7 @@ const withShadows = (...clientIds: ReadonlyArray<string>) =>
     const store = yield* EventStore
     const steps = [
       yield* makeSagaStep(connectSaga),
-      yield* makeShadowSagaStep(makeShadowSaga({ sizing: { fraction: 0.25, floor: { cpuMillis: 100, memoryMiB: 128 } }, pool: { size: 1 } })),
+      yield* makeSagaStep(makeShadowSaga({ sizing: { fraction: 0.25, floor: { cpuMillis: 100, memoryMiB: 128 } }, pool: { size: 1 } }), poolView),
       yield* makeInstanceStep({ agent, recreation: { limit: 1, backoffMs: 1, maxBackoffMs: 1 } }, noWatchdog)
     ]
     const delivered = new Set<string>()

@@ -7,11 +7,11 @@ import { layer as memoryStore } from "../../infra/eventStore/memoryEventStore.ts
 import { CommandHandler } from "../../src/commands/commandHandler.ts"
 import { EventBus } from "../../src/eventBus.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
-import { makeInstanceStep } from "../../src/orchestrator/instanceRunner.ts"
-import { reconcile } from "../../src/orchestrator/reconciler.ts"
-import { makeShadowSagaStep } from "../../src/orchestrator/shadowSagaRunner.ts"
+import { makeInstanceStep } from "../../src/instances/instanceRunner.ts"
+import { reconcile } from "../../src/instances/reconciler.ts"
 import { makeSagaStep } from "../../src/sagas/sagaRunner.ts"
-import type { Watchdog, WatchedInstance } from "../../src/watchdog.ts"
+import { poolView } from "../../src/instances/pool.ts"
+import type { Watchdog, WatchedInstance } from "../../src/instances/watchdog.ts"
 import { command } from "../support/commands.ts"
 import { type FakeRuntime, fakeRuntimeLayer, makeFakeRuntime } from "../support/fakeRuntime.ts"
 
@@ -57,7 +57,7 @@ const pump = (watchdog: Watchdog, delivered: Set<string> = new Set()) =>
   Effect.gen(function* () {
     const store = yield* EventStore
     const connect = yield* makeSagaStep(connectSaga)
-    const shadow = yield* makeShadowSagaStep(makeShadowSaga({ sizing: { fraction: 0.25, floor: { cpuMillis: 100, memoryMiB: 128 } }, pool: { size: 1 } }))
+    const shadow = yield* makeSagaStep(makeShadowSaga({ sizing: { fraction: 0.25, floor: { cpuMillis: 100, memoryMiB: 128 } }, pool: { size: 1 } }), poolView)
     const instance = yield* makeInstanceStep({ agent, recreation }, watchdog)
     for (;;) {
       const fresh = (yield* store.readAll()).filter((event) => !delivered.has(event.id))
@@ -122,7 +122,7 @@ describe("orchestrator (fake runtime)", () => {
       const store = yield* EventStore
       // Deliver everything except the instance runner's reaction, then fake the half-done start.
       const connectStep = yield* makeSagaStep(connectSaga)
-      const shadowStep = yield* makeShadowSagaStep(makeShadowSaga({ sizing: { fraction: 0.25, floor: { cpuMillis: 100, memoryMiB: 128 } }, pool: { size: 1 } }))
+      const shadowStep = yield* makeSagaStep(makeShadowSaga({ sizing: { fraction: 0.25, floor: { cpuMillis: 100, memoryMiB: 128 } }, pool: { size: 1 } }), poolView)
       for (const e of yield* store.readAll()) yield* connectStep(e)
       for (const e of yield* store.readAll()) yield* shadowStep(e)
       const requested = (yield* store.readAll()).find((e: StoredEvent) => e.type === "ShadowRequested")!

@@ -10,10 +10,11 @@ import * as jetstreamSetup from "../../infra/nats/jetstreamSetup.ts"
 import * as natsEventBus from "../../infra/nats/natsEventBus.ts"
 import { CommandHandler } from "../../src/commands/commandHandler.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
-import { makeWatchdog } from "../../src/watchdog.ts"
+import { makeWatchdog } from "../../src/instances/watchdog.ts"
 import { natsTestLayer } from "../harness/natsServer.ts"
 import { command } from "../support/commands.ts"
 import { eventually } from "../support/eventually.ts"
+import type { InstanceId } from "../../domain/ids.ts"
 
 const testLayer = Layer.mergeAll(natsEventBus.layer(), jetstreamSetup.layer(), CommandHandler.layer.pipe(Layer.provideMerge(memoryStore))).pipe(
   Layer.provideMerge(natsTestLayer)
@@ -34,7 +35,7 @@ layer(testLayer, { excludeTestServices: true, timeout: "120 seconds" })("watchdo
   it.effect("marks ready on the first ready beat, drops bad signals, and records a silence as HeartbeatLost once", () =>
     Effect.gen(function* () {
       const handler = yield* CommandHandler
-      const instanceId = "shd-watched"
+      const instanceId = "shd-watched" as InstanceId
       yield* handler.handle(command("DeployShadow", {
         instanceId, clientId: "c1", tier: "basic", template: defaultTemplate, network: defaultNetwork, resources: { cpuMillis: 100, memoryMiB: 128 }
       }))

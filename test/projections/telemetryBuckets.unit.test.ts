@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import type { InstanceId } from "../../domain/ids.ts"
 import type { TelemetrySample } from "../../domain/signals.ts"
 import { type Bucket, foldSamples, keyString, summarize } from "../../projections/telemetryBuckets.ts"
+import { tenantKey } from "../../domain/tenantKey.ts"
 
 const sample = (second: number, cpu: number, metrics?: Record<string, number>): TelemetrySample => ({
   instanceId: "shd-1" as InstanceId,
@@ -16,7 +17,7 @@ const find = (buckets: ReadonlyMap<string, Bucket>, scope: string, metric: strin
 
 describe("telemetry buckets", () => {
   it("given samples, then 1-minute and 5-minute buckets per instance and per client with mean, max, p95 and count", () => {
-    const inputs = Array.from({ length: 20 }, (_, i) => ({ sample: sample(i * 5, i + 1), instanceKey: "shd-1", clientKey: "c1" }))
+    const inputs = Array.from({ length: 20 }, (_, i) => ({ sample: sample(i * 5, i + 1), instanceKey: tenantKey("acme", "shd-1"), clientKey: tenantKey("acme", "c1") }))
     const buckets = foldSamples(inputs, () => undefined)
     const minutes = find(buckets, "instance", "cpu", "1m").map(summarize)
     assert.deepStrictEqual(minutes.map((m) => m.count), [12, 8])
@@ -27,14 +28,14 @@ describe("telemetry buckets", () => {
   })
 
   it("carries the workload's own metrics and leaves out the client scope when a sample names no client", () => {
-    const buckets = foldSamples([{ sample: sample(0, 1, { requests: 7 }), instanceKey: "shd-1", clientKey: undefined }], () => undefined)
+    const buckets = foldSamples([{ sample: sample(0, 1, { requests: 7 }), instanceKey: tenantKey("acme", "shd-1"), clientKey: undefined }], () => undefined)
     assert.strictEqual(find(buckets, "instance", "requests", "1m")[0]?.sum, 7)
     assert.lengthOf(find(buckets, "client", "cpu", "1m"), 0)
   })
 
   it("adds to the stored state of a bucket, so a batch continues where the last one stopped", () => {
-    const first = foldSamples([{ sample: sample(0, 2), instanceKey: "shd-1", clientKey: "c1" }], () => undefined)
-    const second = foldSamples([{ sample: sample(10, 4), instanceKey: "shd-1", clientKey: "c1" }], (key) => first.get(keyString(key)))
+    const first = foldSamples([{ sample: sample(0, 2), instanceKey: tenantKey("acme", "shd-1"), clientKey: tenantKey("acme", "c1") }], () => undefined)
+    const second = foldSamples([{ sample: sample(10, 4), instanceKey: tenantKey("acme", "shd-1"), clientKey: tenantKey("acme", "c1") }], (key) => first.get(keyString(key)))
     const minute = find(second, "instance", "cpu", "1m").map(summarize)[0]!
     assert.deepStrictEqual([minute.count, minute.mean, minute.max], [2, 3, 4])
   })

@@ -7,12 +7,13 @@ import type { InstanceId } from "../../domain/ids.ts"
 import { ReadModelDatabase } from "../../infra/readModels/readModelDatabase.ts"
 import * as sqliteTelemetry from "../../infra/readModels/sqliteTelemetry.ts"
 import { TelemetryReadModel } from "../../src/telemetry/telemetryReadModel.ts"
+import { tenantKey } from "../../domain/tenantKey.ts"
 
 const at = (minute: number, second: number) => new Date(Date.UTC(2026, 10, 30, 12, minute, second)).toISOString()
 const input = (minute: number, second: number, cpu: number) => ({
   sample: { instanceId: "shd-1" as InstanceId, at: at(minute, second), cpu, memBytes: 2048 },
-  instanceKey: "shd-1",
-  clientKey: "c1"
+  instanceKey: tenantKey("acme", "shd-1"),
+  clientKey: tenantKey("acme", "c1")
 })
 
 describe("SQLite telemetry read model", () => {
@@ -30,8 +31,8 @@ describe("SQLite telemetry read model", () => {
         const telemetry = yield* TelemetryReadModel
         return {
           checkpoint: yield* telemetry.checkpoint(),
-          minutes: yield* telemetry.series({ scope: "client", key: "c1", metric: "cpu", size: "1m" }),
-          fives: yield* telemetry.series({ scope: "instance", key: "shd-1", metric: "cpu", size: "5m" })
+          minutes: yield* telemetry.series({ scope: "client", key: tenantKey("acme", "c1"), metric: "cpu", size: "1m" }),
+          fives: yield* telemetry.series({ scope: "instance", key: tenantKey("acme", "shd-1"), metric: "cpu", size: "5m" })
         }
       }).pipe(Effect.provide(model))
       rmSync(dir, { recursive: true, force: true })

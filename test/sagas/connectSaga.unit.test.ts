@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
+import type { DomainEvent } from "../../domain/catalog.ts"
 import type { ClientId } from "../../domain/ids.ts"
 import { connectSaga } from "../../domain/sagas/connectSaga.ts"
 import { layer as memoryStore } from "../../infra/eventStore/memoryEventStore.ts"
@@ -10,15 +11,16 @@ import { command } from "../support/commands.ts"
 
 const clientId = "c1" as ClientId
 const network = { subnets: ["10.1.0.0/24"], securityGroups: [], egress: true }
+const input = (event: DomainEvent) => ({ tenant: "acme", eventId: "evt-1", event, view: undefined })
 
 describe("connect saga", () => {
   it("given ClientConnected, when it arrives, then CreateProfile with the client's tier and settings", () => {
-    const commands = connectSaga.decide({ _tag: "ClientConnected", clientId, tier: "premium", network }, null)
-    assert.deepStrictEqual(commands, [{ type: "CreateProfile", data: { clientId, tier: "premium", network } }])
+    const commands = connectSaga.decide(input({ _tag: "ClientConnected", clientId, tier: "premium", network }), null)
+    assert.deepStrictEqual(commands, [{ _tag: "CreateProfile", clientId, tier: "premium", network }])
   })
 
   it("ignores events it does not handle", () => {
-    assert.deepStrictEqual(connectSaga.decide({ _tag: "ClientDisconnected", clientId, reason: "x" }, null), [])
+    assert.deepStrictEqual(connectSaga.decide(input({ _tag: "ClientDisconnected", clientId, reason: "x" }), null), [])
   })
 
   it.effect("acts once per event, however often the event is delivered", () =>

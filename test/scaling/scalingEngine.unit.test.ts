@@ -13,6 +13,7 @@ import { makeScalingEngine } from "../../src/scaling/scalingEngine.ts"
 import { ScalingStates } from "../../src/scaling/scalingStates.ts"
 import { TelemetryReadModel } from "../../src/telemetry/telemetryReadModel.ts"
 import { command } from "../support/commands.ts"
+import { tenantKey } from "../../domain/tenantKey.ts"
 
 const step = 5 * 60_000
 const start = Date.UTC(2026, 10, 28)
@@ -31,8 +32,8 @@ const givenDemand = (hours: number, cpu: (i: number) => number, memMiB: number) 
     const telemetry = yield* TelemetryReadModel
     const inputs = Array.from({ length: (hours * 60 * 60_000) / step }, (_, i) => ({
       sample: { instanceId: "shd-1" as InstanceId, at: new Date(start + i * step).toISOString(), cpu: cpu(i), memBytes: memMiB * mib },
-      instanceKey: "acme.shd-1",
-      clientKey: "acme.c1"
+      instanceKey: tenantKey("acme", "shd-1"),
+      clientKey: tenantKey("acme", "c1")
     }))
     yield* telemetry.apply(inputs, inputs.length)
   })
@@ -76,7 +77,7 @@ describe("predictive scaling engine", () => {
       yield* givenDemand(3, () => 0.3, 400)
       const lost = { modelError: 5, lastValueError: 1, upper: 1, actual: 0.3 }
       yield* ScalingStates.use((states) =>
-        states.save("acme.c1", {
+        states.save(tenantKey("acme", "c1"), {
           lastStart: 0,
           forecasters: {
             cpu: Forecaster.make({ priorLevel: 2 }).toState(),

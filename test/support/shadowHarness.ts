@@ -13,7 +13,7 @@ import { controlPlaneLayer, launchServicesLayer, startControlPlane } from "../..
 import { orchestratorOptions } from "../../infra/serve/orchestratorConfig.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
 import { InstanceRuntime } from "../../src/instanceRuntime.ts"
-import { startOrchestrator } from "../../src/orchestrator/orchestrator.ts"
+import { startOrchestrator } from "../../src/orchestrator.ts"
 import { natsTestLayer, NatsTestServer } from "../harness/natsServer.ts"
 import { testConfig } from "./controlPlane.ts"
 

@@ -1,17 +1,19 @@
 import { Effect } from "effect"
 import { decodeEvent } from "../../domain/catalog.ts"
 import type { StoredEvent } from "../../domain/envelope.ts"
-import { shouldRun } from "../../domain/instance/instance.ts"
+import type { InstanceId } from "../../domain/ids.ts"
+import { instanceAggregate, shouldRun } from "../../domain/instance/instance.ts"
 import { subjects } from "../../domain/subjects.ts"
 import { CommandHandler } from "../commands/commandHandler.ts"
+import { loadAggregate } from "../commands/loadAggregate.ts"
 import { EventBus } from "../eventBus.ts"
 import { EventStore } from "../eventStore/eventStore.ts"
 import { InstanceRuntime } from "../instanceRuntime.ts"
-import type { Watchdog } from "../watchdog.ts"
-import { epochOf, loadInstance } from "./instanceState.ts"
+import { epochOf } from "./instanceEpoch.ts"
 import type { AgentSettings } from "./runtimeSpec.ts"
 import { assignClaimed, scrubRecycled } from "./agentControl.ts"
 import { ensureStarted, recreate, type RecreationPolicy } from "./shadowPlacement.ts"
+import type { Watchdog } from "./watchdog.ts"
 
 export interface InstanceRunnerOptions {
   readonly agent: AgentSettings
@@ -19,9 +21,9 @@ export interface InstanceRunnerOptions {
 }
 
 /** Watches the instance if, now, it should be running (a redelivered old event finds it moved on). */
-const watchIfRunning = (watchdog: Watchdog, tenant: string, instanceId: string) =>
+const watchIfRunning = (watchdog: Watchdog, tenant: string, instanceId: InstanceId) =>
   Effect.gen(function* () {
-    const { state } = yield* loadInstance(tenant, instanceId)
+    const { state } = yield* loadAggregate(instanceAggregate, tenant, instanceId)
     if (!shouldRun(state)) return undefined
     yield* watchdog.watch({ tenant, instanceId, epoch: epochOf(tenant, instanceId, state), ready: state._tag === "Ready" })
     return state
@@ -55,7 +57,7 @@ export const makeInstanceStep = (options: InstanceRunnerOptions, watchdog: Watch
         }
         case "InstanceResized": {
           // The current size, not the event's: an older resize redelivered late must not undo a newer one.
-          const { state } = yield* loadInstance(tenant, event.instanceId)
+          const { state } = yield* loadAggregate(instanceAggregate, tenant, event.instanceId)
           if (shouldRun(state)) yield* runtime.resize(event.instanceId, state.spec.resources)
           return
         }

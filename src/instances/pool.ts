@@ -1,8 +1,9 @@
 import { Effect } from "effect"
 import type { InstanceId } from "../../domain/ids.ts"
-import { type PoolKey, type PoolView, settingsKey } from "../../domain/sagas/shadowSaga.ts"
+import { instanceAggregate } from "../../domain/instance/instance.ts"
+import { type PoolKey, type PoolView, settingsKey } from "../../domain/instance/poolKey.ts"
 import { InstanceRuntime } from "../instanceRuntime.ts"
-import { loadInstance } from "./instanceState.ts"
+import { loadAggregate } from "../commands/loadAggregate.ts"
 
 /**
  * The recycling pool, read from its two sources of truth: the runtime says which shadows still run, their
@@ -13,7 +14,7 @@ export const poolView = Effect.fn("Pool.view")(function* (tenant: string, key: P
   const running = (yield* runtime.list({ tenant, role: "shadow" })).filter((info) => info.running)
   const available: Array<InstanceId> = []
   for (const info of running) {
-    const { state } = yield* loadInstance(tenant, info.instanceId)
+    const { state } = yield* loadAggregate(instanceAggregate, tenant, info.instanceId)
     if (
       state._tag === "Recycled" &&
       state.spec.template.image === key.image &&

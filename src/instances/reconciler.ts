@@ -1,14 +1,15 @@
 import { Effect, Schema } from "effect"
 import { decodeEvent } from "../../domain/catalog.ts"
 import { InstanceEvent, instanceDecider, type InstanceState, shouldRun } from "../../domain/instance/instance.ts"
+import type { InstanceId } from "../../domain/ids.ts"
 import { parseStreamName } from "../../domain/streams.ts"
 import { EventStore } from "../eventStore/eventStore.ts"
 import { type InstanceInfo, InstanceRuntime } from "../instanceRuntime.ts"
-import type { Watchdog } from "../watchdog.ts"
-import { epochOf } from "./instanceState.ts"
-import { issueCommandOrLog } from "./issueCommand.ts"
+import { causedBy, issueOrLogRefusal } from "../commands/issueCommand.ts"
+import { epochOf } from "./instanceEpoch.ts"
 import type { AgentSettings } from "./runtimeSpec.ts"
 import { ensureStarted } from "./shadowPlacement.ts"
+import type { Watchdog } from "./watchdog.ts"
 
 const isInstanceEvent = Schema.is(InstanceEvent)
 
@@ -27,7 +28,7 @@ export interface ReconciliationReport {
 
 interface Known {
   readonly tenant: string
-  readonly instanceId: string
+  readonly instanceId: InstanceId
   readonly state: InstanceState
   readonly lastEventId: string
 }
@@ -47,7 +48,7 @@ const knownInstances = Effect.gen(function* () {
     if (!isInstanceEvent(event)) continue
     const key = keyOf(parts.tenant, parts.id)
     const state = known.get(key)?.state ?? instanceDecider.initialState
-    known.set(key, { tenant: parts.tenant, instanceId: parts.id, state: instanceDecider.evolve(state, event), lastEventId: stored.id })
+    known.set(key, { tenant: parts.tenant, instanceId: parts.id as InstanceId, state: instanceDecider.evolve(state, event), lastEventId: stored.id })
   }
   return { known, tenants }
 })
@@ -93,12 +94,20 @@ export const reconcile = Effect.fn("Reconciler.reconcile")(function* (watchdog: 
       yield* watchdog.watch({ tenant, instanceId, epoch: epochOf(tenant, instanceId, state), ready: state._tag === "Ready" })
       report.adopted.push(instanceId)
     } else if (shouldRun(state)) {
-      yield* issueCommandOrLog(tenant, "MarkHeartbeatLost", `reconcile-lost/${lastEventId}`, { instanceId, reason: "no running container at reconciliation" }).pipe(
+      yield* issueOrLogRefusal(tenant, causedBy(`reconcile-lost/${lastEventId}`), {
+        _tag: "MarkHeartbeatLost",
+        instanceId,
+        reason: "no running container at reconciliation"
+      }).pipe(
         tolerated(instanceId)
       )
       report.lost.push(instanceId)
     } else if (state._tag === "Recycled" && !running) {
-      yield* issueCommandOrLog(tenant, "TerminateInstance", `reconcile-drop/${lastEventId}`, { instanceId, reason: "pooled shadow's container is gone" }).pipe(
+      yield* issueOrLogRefusal(tenant, causedBy(`reconcile-drop/${lastEventId}`), {
+        _tag: "TerminateInstance",
+        instanceId,
+        reason: "pooled shadow's container is gone"
+      }).pipe(
         tolerated(instanceId)
       )
       report.dropped.push(instanceId)

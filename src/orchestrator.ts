@@ -1,14 +1,15 @@
 import { Effect } from "effect"
-import { makeShadowSaga, type ShadowSagaPolicy } from "../../domain/sagas/shadowSaga.ts"
-import { InstanceRuntime } from "../instanceRuntime.ts"
-import { makeLaunchDispatcher, recoverLaunches, runLaunchConsumer } from "../launch/launchDispatcher.ts"
-import { type LaunchPolicy, makeLaunchRunner } from "../launch/launchRunner.ts"
-import { makeWatchdog, type WatchdogOptions } from "../watchdog.ts"
-import { runInstanceRunner } from "./instanceRunner.ts"
-import { reconcile } from "./reconciler.ts"
-import type { AgentSettings } from "./runtimeSpec.ts"
-import { runShadowSaga } from "./shadowSagaRunner.ts"
-import type { RecreationPolicy } from "./shadowPlacement.ts"
+import { makeShadowSaga, type ShadowSagaPolicy } from "../domain/sagas/shadowSaga.ts"
+import { runInstanceRunner } from "./instances/instanceRunner.ts"
+import { poolView } from "./instances/pool.ts"
+import { reconcile } from "./instances/reconciler.ts"
+import type { AgentSettings } from "./instances/runtimeSpec.ts"
+import type { RecreationPolicy } from "./instances/shadowPlacement.ts"
+import { makeWatchdog, type WatchdogOptions } from "./instances/watchdog.ts"
+import { InstanceRuntime } from "./instanceRuntime.ts"
+import { makeLaunchDispatcher, recoverLaunches, runLaunchConsumer } from "./launch/launchDispatcher.ts"
+import { type LaunchPolicy, makeLaunchRunner } from "./launch/launchRunner.ts"
+import { runSaga } from "./sagas/sagaRunner.ts"
 
 export interface OrchestratorOptions {
   readonly saga: ShadowSagaPolicy
@@ -44,7 +45,7 @@ export const startOrchestrator = Effect.fn("Orchestrator.start")(function* (opti
     Effect.option
   )
   yield* runInstanceRunner({ agent: options.agent, recreation: options.recreation }, watchdog)
-  yield* runShadowSaga(makeShadowSaga(options.saga))
+  yield* runSaga(makeShadowSaga(options.saga), poolView)
   const launches = yield* startLaunches(options.launch)
   yield* Effect.logInfo("Umbra orchestrator running", { runtime: runtime.kind })
   return { watchdog, reconciliation, launches }

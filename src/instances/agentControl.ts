@@ -1,9 +1,9 @@
 import { Effect, Schema } from "effect"
 import { type ControlReply, ControlReplyJson, type ControlRequest } from "../../domain/control.ts"
-import type { ClientId } from "../../domain/ids.ts"
+import type { ClientId, InstanceId } from "../../domain/ids.ts"
 import { subjects } from "../../domain/subjects.ts"
 import { EventBus } from "../eventBus.ts"
-import { issueCommandOrLog } from "./issueCommand.ts"
+import { causedBy, issueOrLogRefusal } from "../commands/issueCommand.ts"
 
 const decodeReply = Schema.decodeUnknownEffect(ControlReplyJson)
 const encoder = new TextEncoder()
@@ -36,13 +36,11 @@ export const scrubRecycled = Effect.fn("Orchestrator.scrubRecycled")(function* (
     return yield* Effect.logInfo("recycled shadow scrubbed", { instanceId, removedFiles: scrubbed.removedFiles, bytes: scrubbed.bytes })
   }
   yield* Effect.logWarning("a recycled shadow could not be scrubbed; terminating it", { instanceId })
-  yield* issueCommandOrLog(
-    tenant,
-    "TerminateInstance",
-    `scrub-failed/${tenant}/${instanceId}`,
-    { instanceId, reason: "its state could not be scrubbed for the pool" },
-    correlationId
-  )
+  yield* issueOrLogRefusal(tenant, causedBy(`scrub-failed/${tenant}/${instanceId}`, correlationId), {
+    _tag: "TerminateInstance",
+    instanceId: instanceId as InstanceId,
+    reason: "its state could not be scrubbed for the pool"
+  })
 })
 
 /** Tells a claimed shadow's agent which client it now serves: its telemetry then counts for that client. */

@@ -5,11 +5,12 @@ import {
   type PhiAccrualConfig,
   recordArrival,
   startWatching
-} from "../domain/instance/phiAccrual.ts"
-import { subjects } from "../domain/subjects.ts"
-import { type DeliveredSignal, EventBus } from "./eventBus.ts"
-import { issueCommand } from "./orchestrator/issueCommand.ts"
-import { decodeSignal } from "./telemetry/signalDecoding.ts"
+} from "../../domain/instance/phiAccrual.ts"
+import { subjects } from "../../domain/subjects.ts"
+import type { InstanceId } from "../../domain/ids.ts"
+import { causedBy, issueCommand } from "../commands/issueCommand.ts"
+import { type DeliveredSignal, EventBus } from "../eventBus.ts"
+import { decodeSignal } from "../telemetry/signalDecoding.ts"
 
 export interface WatchdogOptions {
   readonly phi: PhiAccrualConfig
@@ -19,7 +20,7 @@ export interface WatchdogOptions {
 
 interface Watched {
   readonly tenant: string
-  readonly instanceId: string
+  readonly instanceId: InstanceId
   /** The event that started this run of the instance: it keys the commands the watchdog sends for it. */
   readonly epoch: string
   readonly jitter: number
@@ -29,7 +30,7 @@ interface Watched {
 
 export interface WatchedInstance {
   readonly tenant: string
-  readonly instanceId: string
+  readonly instanceId: InstanceId
   readonly epoch: string
   readonly ready: boolean
 }
@@ -72,7 +73,7 @@ export const makeWatchdog = Effect.fn("Watchdog.make")(function* (options: Watch
   const unwatch = (tenant: string, instanceId: string) => Effect.sync(() => void entries.delete(keyOf(tenant, instanceId)))
 
   const markReady = (entry: Watched) =>
-    issueCommand(entry.tenant, "MarkInstanceReady", `ready/${entry.epoch}`, { instanceId: entry.instanceId }, entry.epoch).pipe(
+    issueCommand(entry.tenant, causedBy(`ready/${entry.epoch}`, entry.epoch), { _tag: "MarkInstanceReady", instanceId: entry.instanceId }).pipe(
       Effect.tap(() => Effect.logInfo("shadow ready", { instanceId: entry.instanceId })),
       Effect.catch((error) =>
         // Refused means the instance moved on; anything else is tried again on the next heartbeat.
@@ -116,7 +117,7 @@ export const makeWatchdog = Effect.fn("Watchdog.make")(function* (options: Watch
       entries.delete(key)
       const reason = `silent for ${verdict.silentMs} ms (${verdict.reason})`
       yield* Effect.logWarning("shadow heartbeat lost", { instanceId: entry.instanceId, reason })
-      yield* issueCommand(entry.tenant, "MarkHeartbeatLost", `lost/${entry.epoch}`, { instanceId: entry.instanceId, reason }, entry.epoch).pipe(
+      yield* issueCommand(entry.tenant, causedBy(`lost/${entry.epoch}`, entry.epoch), { _tag: "MarkHeartbeatLost", instanceId: entry.instanceId, reason }).pipe(
         Effect.catch((error) =>
           error._tag === "IllegalState" || error._tag === "NotFound"
             ? Effect.logDebug("heartbeat lost refused", { instanceId: entry.instanceId, message: error.message })

@@ -1,8 +1,9 @@
 import { Duration, Effect } from "effect"
-import type { InstanceSpecification } from "../../domain/instance/instance.ts"
+import type { InstanceId } from "../../domain/ids.ts"
+import { instanceAggregate, type InstanceSpecification } from "../../domain/instance/instance.ts"
+import { causedBy, issueCommand, issueOrLogRefusal } from "../commands/issueCommand.ts"
+import { loadAggregate } from "../commands/loadAggregate.ts"
 import { InstanceRuntime } from "../instanceRuntime.ts"
-import { loadInstance } from "./instanceState.ts"
-import { issueCommand, issueCommandOrLog } from "./issueCommand.ts"
 import { type AgentSettings, shadowSpec } from "./runtimeSpec.ts"
 
 export interface RecreationPolicy {
@@ -37,14 +38,14 @@ const adoptOrCreate = (tenant: string, instanceId: string, spec: InstanceSpecifi
  */
 export const ensureStarted = Effect.fn("Orchestrator.ensureStarted")(function* (
   tenant: string,
-  instanceId: string,
+  instanceId: InstanceId,
   agent: AgentSettings,
   correlationId?: string
 ) {
-  const { state } = yield* loadInstance(tenant, instanceId)
+  const { state } = yield* loadAggregate(instanceAggregate, tenant, instanceId)
   if (state._tag !== "Requested") return
   const runtimeId = yield* adoptOrCreate(tenant, instanceId, state.spec, agent)
-  yield* issueCommand(tenant, "RecordInstanceStarted", `started/${tenant}/${instanceId}`, { instanceId, runtimeId }, correlationId)
+  yield* issueCommand(tenant, causedBy(`started/${tenant}/${instanceId}`, correlationId), { _tag: "RecordInstanceStarted", instanceId, runtimeId })
   yield* Effect.logInfo("shadow started", { instanceId, runtimeId })
 })
 
@@ -55,22 +56,20 @@ export const ensureStarted = Effect.fn("Orchestrator.ensureStarted")(function* (
  */
 export const recreate = Effect.fn("Orchestrator.recreate")(function* (
   tenant: string,
-  instanceId: string,
+  instanceId: InstanceId,
   agent: AgentSettings,
   policy: RecreationPolicy,
   correlationId?: string
 ) {
-  const { state } = yield* loadInstance(tenant, instanceId)
+  const { state } = yield* loadAggregate(instanceAggregate, tenant, instanceId)
   if (state._tag !== "Lost") return
   if (state.failures >= policy.limit) {
     yield* Effect.logError("shadow keeps failing; giving it up", { instanceId, recreations: state.failures })
-    yield* issueCommandOrLog(
-      tenant,
-      "TerminateInstance",
-      `give-up/${tenant}/${instanceId}/${state.recreations}`,
-      { instanceId, reason: `no heartbeat after ${state.failures} recreations` },
-      correlationId
-    )
+    yield* issueOrLogRefusal(tenant, causedBy(`give-up/${tenant}/${instanceId}/${state.recreations}`, correlationId), {
+      _tag: "TerminateInstance",
+      instanceId,
+      reason: `no heartbeat after ${state.failures} recreations`
+    })
     return
   }
   yield* Effect.sleep(recreationDelay(policy, state.failures))
@@ -78,6 +77,6 @@ export const recreate = Effect.fn("Orchestrator.recreate")(function* (
   yield* runtime.remove(instanceId)
   const { runtimeId } = yield* runtime.create(shadowSpec(tenant, instanceId, state.spec, agent))
   const attempt = state.recreations + 1
-  yield* issueCommand(tenant, "RecreateInstance", `recreate/${tenant}/${instanceId}/${attempt}`, { instanceId, attempt, runtimeId }, correlationId)
+  yield* issueCommand(tenant, causedBy(`recreate/${tenant}/${instanceId}/${attempt}`, correlationId), { _tag: "RecreateInstance", instanceId, attempt, runtimeId })
   yield* Effect.logInfo("shadow recreated", { instanceId, runtimeId, attempt })
 })
