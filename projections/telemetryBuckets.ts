@@ -1,4 +1,5 @@
 import type { TelemetrySample } from "../domain/signals.ts"
+import type { TenantKey } from "../domain/tenantKey.ts"
 
 /** The bucket sizes of the telemetry read model, and how many buckets of each a series keeps. */
 export const bucketSizes = {
@@ -82,8 +83,8 @@ export const summarize = (bucket: Bucket): BucketSummary => {
 /** A sample with the keys its series go by (the ingest puts the tenant in them). */
 export interface SampleInput {
   readonly sample: TelemetrySample
-  readonly instanceKey: string
-  readonly clientKey: string | undefined
+  readonly instanceKey: TenantKey
+  readonly clientKey: TenantKey | undefined
 }
 
 /**
