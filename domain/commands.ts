@@ -29,10 +29,14 @@ export const accessOf = (type: string): Access | undefined => {
   return aggregate?.access[type]
 }
 
+const typesWith = (wanted: Access): ReadonlyArray<CommandType> =>
+  aggregates.flatMap((aggregate) => Object.entries(aggregate.access).flatMap(([type, access]) => (access === wanted ? [type as CommandType] : [])))
+
 /** The command types a tenant may send over NATS, in the order the aggregates declare them. */
-export const publicCommandTypes: ReadonlyArray<CommandType> = aggregates.flatMap((aggregate) =>
-  Object.entries(aggregate.access).flatMap(([type, access]) => (access === "public" ? [type as CommandType] : []))
-)
+export const publicCommandTypes = typesWith("public")
+
+/** The command types only Umbra's own sagas and runners send, in process. */
+export const internalCommandTypes = typesWith("internal")
 
 /**
  * Decodes a command from its type and raw fields, filling in what the sender may leave out; undefined for a

@@ -1,9 +1,46 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
+import { internalCommandTypes, publicCommandTypes } from "../../domain/commands.ts"
+import { defaultNetwork, defaultTemplate } from "../../domain/profile/template.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
 import { controlPlaneTestLayer, jetStreamEvents, requestRaw, send } from "../support/controlPlane.ts"
 import { eventually } from "../support/eventually.ts"
+
+const shadow = { instanceId: "shd-0123456789abcdef", clientId: "c30", tier: "basic", template: defaultTemplate, network: defaultNetwork }
+const resources = { cpuMillis: 125, memoryMiB: 128 }
+const plan = { launchId: "l30", shadowInstanceId: shadow.instanceId, productionInstanceId: "prd-0123456789abcdef", tier: "basic", template: defaultTemplate, network: defaultNetwork, resources }
+
+/** Well-formed fields for every internal command, so that a refusal can only be for who sent it. */
+const internalSamples: Record<string, unknown> = {
+  CreateProfile: { clientId: "c30", tier: "premium" },
+  RecordForecast: {
+    clientId: "c30",
+    metric: "cpu",
+    model: "m",
+    horizons: [],
+    quality: { modelError: 0, lastValueError: 0, meanDemand: 0, shortfall: 0, slack: 0, scoredSteps: 0 },
+    fallback: false,
+    reason: "r"
+  },
+  DeployShadow: { ...shadow, resources },
+  RecordInstanceStarted: { instanceId: shadow.instanceId, runtimeId: "rt-1" },
+  MarkInstanceReady: { instanceId: shadow.instanceId },
+  ResizeInstance: { instanceId: shadow.instanceId, resources },
+  MarkHeartbeatLost: { instanceId: shadow.instanceId, reason: "r" },
+  RecreateInstance: { instanceId: shadow.instanceId, attempt: 1, runtimeId: "rt-2" },
+  RecycleInstance: { instanceId: shadow.instanceId },
+  ClaimPooledInstance: { instanceId: shadow.instanceId, clientId: "c30", resources },
+  TerminateInstance: { instanceId: shadow.instanceId, reason: "r" },
+  StartProvisioning: plan,
+  RecordProductionProvisioned: { launchId: "l30", runtimeId: "rt-3", cpuMillis: 500, memoryMiB: 512 },
+  StartStateTransfer: { launchId: "l30" },
+  RecordStateTransfer: { launchId: "l30", bytes: 1, files: 1, checksum: "c".repeat(64), ms: 1, reset: [] },
+  ShiftTraffic: { launchId: "l30", weight: 5 },
+  CompleteLaunch: { launchId: "l30" },
+  RollBackLaunch: { launchId: "l30", reason: "r" },
+  RecordShadowReleased: { launchId: "l30", disposition: "terminated" }
+}
 
 const countOf = (events: ReadonlyArray<{ readonly type: string }>, type: string) => events.filter((e) => e.type === type).length
 
@@ -75,5 +112,35 @@ layer(controlPlaneTestLayer, { excludeTestServices: true, timeout: "90 seconds" 
         assert.isNotEmpty(reply.error?.message)
       }
       assert.strictEqual(yield* store.headPosition(), before)
+    }))
+
+  it.effect("every internal command sent from outside is UnknownCommand and stores nothing; every public one works", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      assert.sameMembers([...internalCommandTypes], Object.keys(internalSamples), "a sample for every internal command")
+      assert.sameMembers([...publicCommandTypes], ["ConnectClient", "DisconnectClient", "SetTemplate", "SetNetwork", "RefineProfile", "RequestProduction"])
+      const before = yield* store.headPosition()
+      for (const type of internalCommandTypes) {
+        const reply = yield* send("acme", type, internalSamples[type])
+        assert.isFalse(reply.ok, `${type}: ${JSON.stringify(reply)}`)
+        assert.strictEqual(reply.error?.tag, "UnknownCommand", `${type}: ${JSON.stringify(reply)}`)
+        assert.deepStrictEqual((reply.error?.details as { known: unknown }).known, publicCommandTypes, "the refusal lists only public commands")
+      }
+      assert.strictEqual(yield* store.headPosition(), before)
+
+      const publicCases: ReadonlyArray<readonly [string, unknown, string]> = [
+        ["ConnectClient", { clientId: "c31", tier: "basic" }, "ClientConnected"],
+        ["SetTemplate", { clientId: "c31", template: { ...defaultTemplate, settings: { MODE: "warm" } } }, "TemplateChanged"],
+        ["SetNetwork", { clientId: "c31", network: { ...defaultNetwork, egress: true } }, "NetworkChanged"],
+        ["RefineProfile", { clientId: "c31", expected: { cpuMillis: 750 }, reason: "operator override" }, "ProfileRefined"],
+        ["RequestProduction", { clientId: "c31", launchId: "l31" }, "LaunchRequested"],
+        ["DisconnectClient", { clientId: "c31" }, "ClientDisconnected"]
+      ]
+      for (const [type, data, event] of publicCases) {
+        if (type === "SetTemplate") yield* eventually(store.readStream("profile-acme.c31").pipe(Effect.map((s) => s.length === 1)), 10_000, "profile")
+        const reply = yield* send("acme", type, data)
+        assert.isTrue(reply.ok, `${type}: ${JSON.stringify(reply)}`)
+        assert.deepStrictEqual(reply.events!.map((e) => e.type), [event])
+      }
     }))
 })
