@@ -13,7 +13,7 @@ import { productionInstanceId } from "../domain/launch/productionInstanceId.ts"
 import { shadowInstanceId } from "../domain/instance/shadowInstanceId.ts"
 import { defaultNetwork, type Template } from "../domain/profile/template.ts"
 import { containerSettings, stateVolumeName } from "../infra/docker/containerSettings.ts"
-import { sampleWorkloadImage } from "../infra/docker/imageBuild.ts"
+import { sampleWorkloadImage } from "../infra/images/imageNames.ts"
 import { instanceSpec } from "../src/instances/runtimeSpec.ts"
 import type { Benchmark, BenchResult } from "./benchmark.ts"
 import {

@@ -30,7 +30,7 @@ import {
   StateTransferStarted,
   TrafficShifted
 } from "./launch/launch.ts"
-import { SagaStepRecorded } from "./sagas/sagaStep.ts"
+import { SagaStepRecorded } from "./sagaStep.ts"
 import { ForecastUpdated } from "./scaling/forecast.ts"
 import { HeartbeatRecorded, TelemetryRecorded } from "./signals.ts"
 

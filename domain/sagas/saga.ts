@@ -1,7 +1,20 @@
 import type { DomainEvent } from "../catalog.ts"
 import type { DomainCommand } from "../commands.ts"
 import { type Category, streamName } from "../streams.ts"
-import type { SagaStep } from "./sagaStep.ts"
+import type { CommandId } from "../ids.ts"
+import type { SagaStepRecorded } from "../sagaStep.ts"
+
+/** A recorded command, decoded: the id it was sent under and the command. */
+export interface SagaCommand {
+  readonly commandId: CommandId
+  readonly command: DomainCommand
+}
+
+/** A recorded step as the saga folds it. */
+export interface SagaStep {
+  readonly input: SagaStepRecorded["input"]
+  readonly commands: ReadonlyArray<SagaCommand>
+}
 
 /** What a saga decides on: the event, its tenant and id, and what the runner looked up for it (if anything). */
 export interface SagaInput<View> {

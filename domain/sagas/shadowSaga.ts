@@ -6,8 +6,8 @@ import { type PoolPolicy, shouldRecycle } from "../instance/poolPolicy.ts"
 import { shadowInstanceId } from "../instance/shadowInstanceId.ts"
 import { type SizingPolicy, shadowResources } from "../instance/sizingPolicy.ts"
 import { ProfileCreated } from "../profile/profile.ts"
-import type { Saga, SagaInput } from "./saga.ts"
-import type { SagaStep } from "./sagaStep.ts"
+import type { Saga, SagaInput, SagaStep } from "./saga.ts"
+
 
 export const shadowSagaName = "shadow"
 

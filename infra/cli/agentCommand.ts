@@ -4,7 +4,7 @@ import { AgentConfig } from "../agent/agentConfig.ts"
 import { runAgent } from "../agent/agent.ts"
 import * as logging from "../logging/logger.ts"
 import * as NatsConnectionLayer from "../nats/connection.ts"
-import { print, usage } from "./runMain.ts"
+import { print, usage } from "./terminal.ts"
 
 export const agentHelp = `Usage: umbra agent
 

@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import { parseArgs } from "node:util"
-import { buildImages } from "../docker/imageBuild.ts"
-import { print, usage } from "./runMain.ts"
+import { buildImages } from "../images/imageBuild.ts"
+import { print, usage } from "./terminal.ts"
 
 export const imageHelp = `Usage: umbra image build [--base <image>] [--force] [--json]
 

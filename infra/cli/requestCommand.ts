@@ -3,7 +3,7 @@ import { tokenPattern } from "../../domain/ids.ts"
 import { EventBus } from "../../src/eventBus.ts"
 import { busClientLayer, busUnavailable } from "./busClient.ts"
 import { parseOptions } from "./options.ts"
-import { print, usage } from "./runMain.ts"
+import { print, usage } from "./terminal.ts"
 
 /** The options every request command takes; `extra` adds a command's own (string-valued). */
 export const requestOptionsHelp = `  --tenant <t>           the tenant (required): [a-z0-9][a-z0-9_-]{0,63}

@@ -4,7 +4,7 @@ import * as logging from "../logging/logger.ts"
 import { controlPlaneLayer, runControlPlane } from "../serve/controlPlane.ts"
 import { ensureNats } from "../serve/embeddedNats.ts"
 import { parseOptions } from "./options.ts"
-import { print, usage } from "./runMain.ts"
+import { print, usage } from "./terminal.ts"
 
 export const serveHelp = `Usage: umbra serve
 

@@ -4,7 +4,7 @@ import { subjects } from "../../domain/subjects.ts"
 import { EventBus, type FollowFrom } from "../../src/eventBus.ts"
 import { busClientLayer, busUnavailable } from "./busClient.ts"
 import { parseOptions } from "./options.ts"
-import { print, usage } from "./runMain.ts"
+import { print, usage } from "./terminal.ts"
 
 export const tailHelp = `Usage: umbra tail [--tenant <t>] [--type <EventType>] [--from start|now|<seq>] [--json]
 

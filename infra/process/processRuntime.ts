@@ -12,7 +12,7 @@ import {
   type ResourceUsage,
   RuntimeFailed
 } from "../../src/instanceRuntime.ts"
-import { agentImage } from "../docker/imageBuild.ts"
+import { agentImage } from "../images/imageNames.ts"
 import { sampleWorkloadEnv } from "../sampleWorkload/workloadEnv.ts"
 import { readGroupUsage } from "./processGroupUsage.ts"
 import { type InstancePlan, instanceDir, isAlive, type ProcessRecord, readRecords, writeRecord } from "./processRegistry.ts"

@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto"
 import { mkdir, rename, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { Effect } from "effect"
-import { runMain } from "../cli/runMain.ts"
+import { runMain } from "../runMain.ts"
 import { serveFromCache, warmCache } from "./warmCache.ts"
 
 /**

@@ -7,7 +7,7 @@ import { ValidationFailed } from "../../domain/errors.ts"
 import { nameBasedId } from "../../domain/eventId.ts"
 import type { CommandId } from "../../domain/ids.ts"
 import type { Saga } from "../../domain/sagas/saga.ts"
-import type { SagaCommand, SagaStep } from "../../domain/sagas/sagaStep.ts"
+import type { SagaCommand, SagaStep } from "../../domain/sagas/saga.ts"
 import { EventStore } from "../eventStore/eventStore.ts"
 
 const decodeRecorded = (recorded: { readonly commandId: string; readonly type: string; readonly data: unknown }) =>

@@ -1,6 +1,4 @@
 import { Schema } from "effect"
-import type { DomainCommand } from "../commands.ts"
-import type { CommandId } from "../ids.ts"
 
 /** A command a saga sends: its id is derived from the input event, so sending it again is harmless. */
 export const IssuedCommand = Schema.Struct({
@@ -22,15 +20,3 @@ export const SagaStepRecorded = Schema.TaggedStruct("SagaStepRecorded", {
   commands: Schema.Array(IssuedCommand)
 })
 export type SagaStepRecorded = typeof SagaStepRecorded.Type
-
-/** A recorded command, decoded: the id it was sent under and the command. */
-export interface SagaCommand {
-  readonly commandId: CommandId
-  readonly command: DomainCommand
-}
-
-/** A recorded step as the saga folds it. */
-export interface SagaStep {
-  readonly input: SagaStepRecorded["input"]
-  readonly commands: ReadonlyArray<SagaCommand>
-}

@@ -1,7 +1,7 @@
-import { Cause, Effect, Exit, Runtime } from "effect"
+import { Cause, Exit, Runtime } from "effect"
 
 /**
- * Runs a CLI program whose success value is the exit code. SIGINT and SIGTERM interrupt it, so every
+ * Runs a program (the CLI, the agent, the sample workload) whose success value is the exit code. SIGINT and SIGTERM interrupt it, so every
  * scope closes (servers drained, children stopped) before the process exits 0.
  */
 export const runMain = Runtime.makeRunMain(({ fiber }) => {
@@ -21,13 +21,3 @@ export const runMain = Runtime.makeRunMain(({ fiber }) => {
     }
   })
 })
-
-/** A usage error: said on stderr with the command's help, exit code 2. */
-export const usage = (message: string, help: string) =>
-  Effect.sync(() => {
-    process.stderr.write(`umbra: ${message}\n\n${help}\n`)
-    return 2
-  })
-
-/** Writes a line on stdout: what a command prints for people or for pipes (logs go to stderr). */
-export const print = (line: string) => Effect.sync(() => void process.stdout.write(`${line}\n`))

@@ -6,15 +6,13 @@ import Docker from "dockerode"
 import { Effect, Schema } from "effect"
 import { defaultTemplate } from "../../domain/profile/template.ts"
 import { sampleWorkloadEnv } from "../sampleWorkload/workloadEnv.ts"
+import { agentImage, sampleWorkloadImage } from "./imageNames.ts"
 import { agentRootfs, contextHash, imagePaths, type RootfsEntry, writeContext } from "./imageContext.ts"
 
 export class ImageBuildFailed extends Schema.TaggedError<ImageBuildFailed>()("ImageBuildFailed", {
   image: Schema.String,
   message: Schema.String
 }) {}
-
-export const agentImage = "umbra/agent:latest"
-export const sampleWorkloadImage = defaultTemplate.image
 
 export interface ImageBuildOptions {
   /** A local image to build the agent on instead of `scratch` (never pulled: it must exist). */
@@ -40,7 +38,7 @@ COPY rootfs/ /
 ENV PATH=/usr/local/bin:/bin:/usr/bin
 WORKDIR ${imagePaths.umbra}
 LABEL ${sourceLabel}=${hash}
-ENTRYPOINT ["${imagePaths.node}", "${imagePaths.umbra}/infra/agent/main.ts"]
+ENTRYPOINT ["${imagePaths.node}", "${imagePaths.umbra}/infra/cli/agentMain.ts"]
 `
 
 // The agent supervises the workload (UMBRA_WORKLOAD): one entrypoint, signals reach both through the agent.
