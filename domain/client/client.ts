@@ -31,10 +31,12 @@ export const ClientDisconnected = Schema.TaggedStruct("ClientDisconnected", {
 export const ClientEvent = Schema.Union([ClientConnected, ClientDisconnected])
 export type ClientEvent = typeof ClientEvent.Type
 
-export type ClientState =
-  | { readonly _tag: "Absent" }
-  | { readonly _tag: "Connected"; readonly tier: Tier }
-  | { readonly _tag: "Disconnected" }
+export const ClientState = Schema.Union([
+  Schema.TaggedStruct("Absent", {}),
+  Schema.TaggedStruct("Connected", { tier: Tier }),
+  Schema.TaggedStruct("Disconnected", {})
+])
+export type ClientState = typeof ClientState.Type
 
 export const clientDecider: Decider<ClientCommand, ClientEvent, ClientState> = {
   initialState: { _tag: "Absent" },

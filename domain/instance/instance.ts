@@ -88,31 +88,35 @@ export const InstanceEvent = Schema.Union([
 export type InstanceEvent = typeof InstanceEvent.Type
 
 /** What the instance runs and for whom; it changes by resizing and by a pooled shadow changing hands. */
-export interface InstanceSpecification {
-  readonly clientId: ClientId
-  readonly tier: Tier
-  readonly template: Template
-  readonly network: Network
-  readonly resources: ShadowResources
-}
+export const InstanceSpecification = Schema.Struct({
+  clientId: ClientId,
+  tier: Tier,
+  template: Template,
+  network: Network,
+  resources: ShadowResources
+})
+export type InstanceSpecification = typeof InstanceSpecification.Type
 
-interface Placed {
-  readonly spec: InstanceSpecification
-  readonly runtimeId: string
+const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+const placed = {
+  spec: InstanceSpecification,
+  runtimeId: Schema.String,
   /** Recreations so far (numbers the next one). */
-  readonly recreations: number
+  recreations: Count,
   /** Recreations since the instance was last ready (bounded by the watchdog's limit). */
-  readonly failures: number
+  failures: Count
 }
 
-export type InstanceState =
-  | { readonly _tag: "Absent" }
-  | { readonly _tag: "Requested"; readonly spec: InstanceSpecification }
-  | ({ readonly _tag: "Started" } & Placed)
-  | ({ readonly _tag: "Ready" } & Placed)
-  | ({ readonly _tag: "Lost" } & Placed)
-  | ({ readonly _tag: "Recycled" } & Placed)
-  | { readonly _tag: "Terminated"; readonly spec: InstanceSpecification }
+export const InstanceState = Schema.Union([
+  Schema.TaggedStruct("Absent", {}),
+  Schema.TaggedStruct("Requested", { spec: InstanceSpecification }),
+  Schema.TaggedStruct("Started", placed),
+  Schema.TaggedStruct("Ready", placed),
+  Schema.TaggedStruct("Lost", placed),
+  Schema.TaggedStruct("Recycled", placed),
+  Schema.TaggedStruct("Terminated", { spec: InstanceSpecification })
+])
+export type InstanceState = typeof InstanceState.Type
 
 /** Whether a container should be running for this state (what the reconciler and the watchdog look after). */
 export const shouldRun = (state: InstanceState): state is Extract<InstanceState, { _tag: "Started" | "Ready" }> =>

@@ -45,15 +45,11 @@ export const NetworkChanged = Schema.TaggedStruct("NetworkChanged", { clientId: 
 export const ProfileEvent = Schema.Union([ProfileCreated, ProfileRefined, TemplateChanged, NetworkChanged])
 export type ProfileEvent = typeof ProfileEvent.Type
 
-export type ProfileState =
-  | { readonly _tag: "Absent" }
-  | {
-      readonly _tag: "Active"
-      readonly tier: Tier
-      readonly expected: Resources
-      readonly template: Template
-      readonly network: Network
-    }
+export const ProfileState = Schema.Union([
+  Schema.TaggedStruct("Absent", {}),
+  Schema.TaggedStruct("Active", { tier: Tier, expected: Resources, template: Template, network: Network })
+])
+export type ProfileState = typeof ProfileState.Type
 
 const missing = (clientId: string) => new NotFound({ message: `client ${clientId} has no profile`, details: { clientId } })
 

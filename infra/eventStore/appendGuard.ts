@@ -2,6 +2,7 @@ import { Effect } from "effect"
 import type { NewEvent } from "../../domain/envelope.ts"
 import { ValidationFailed } from "../../domain/errors.ts"
 import { uuidPattern } from "../../domain/ids.ts"
+import type { Snapshot } from "../../src/eventStore/eventStore.ts"
 
 /** The largest serialized `data` of one event; JetStream's max_payload in nats.conf leaves room for it. */
 export const maxEventBytes = 2 * 1024 * 1024
@@ -73,4 +74,18 @@ export const prepareAppend = (
   Effect.suspend(() => {
     const checked = checkAppend(stream, events)
     return checked instanceof ValidationFailed ? Effect.fail(checked) : Effect.succeed(checked)
+  })
+
+/** A snapshot the store can keep: a valid stream, revision and version, and plain JSON within the event limit. */
+export const checkSnapshot = (stream: string, snapshot: Snapshot): Effect.Effect<string, ValidationFailed> =>
+  Effect.suspend(() => {
+    if (!streamPattern.test(stream)) return Effect.fail(invalid("a stream name is 1 to 255 characters, no spaces, not starting with '$'", { stream }))
+    if (!Number.isInteger(snapshot.revision) || snapshot.revision < 0 || !Number.isInteger(snapshot.version) || snapshot.version < 1) {
+      return Effect.fail(invalid("a snapshot has a revision from 0 and a version from 1", { stream, revision: snapshot.revision, version: snapshot.version }))
+    }
+    if (!isJson(snapshot.state, 0)) return Effect.fail(invalid("a snapshot's state must be plain JSON", { stream }))
+    const state = JSON.stringify(snapshot.state)
+    const bytes = Buffer.byteLength(state)
+    if (bytes > maxEventBytes) return Effect.fail(invalid(`a snapshot is ${bytes} bytes, over the limit of ${maxEventBytes}`, { stream, bytes }))
+    return Effect.succeed(state)
   })

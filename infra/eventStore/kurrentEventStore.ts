@@ -5,6 +5,8 @@ import {
   END,
   excludeSystemEvents,
   FORWARDS,
+  jsonEvent,
+  type JSONType,
   KurrentDBClient,
   type ResolvedEvent,
   START,
@@ -19,10 +21,11 @@ import {
   type AppendResult,
   EventStore,
   type EventStoreShape,
-  type ExpectedRevision
+  type ExpectedRevision,
+  type Snapshot
 } from "../../src/eventStore/eventStore.ts"
-import { checkStreamName, type PreparedEvent, prepareAppend } from "./appendGuard.ts"
-import { isSystemEvent, storedEventOf, toJsonEvent } from "./kurrentEvents.ts"
+import { checkSnapshot, checkStreamName, type PreparedEvent, prepareAppend } from "./appendGuard.ts"
+import { isSystemEvent, snapshotStreamOf, snapshotType, storedEventOf, toJsonEvent } from "./kurrentEvents.ts"
 import { kurrentPosition, kurrentStart, toKurrentPosition } from "./kurrentPosition.ts"
 import { scavengeCompletedType, scavengeStream, startScavenge } from "./kurrentScavenge.ts"
 
@@ -241,6 +244,27 @@ const make = (client: KurrentDBClient): EventStoreShape => {
     return { removed: before - (yield* countUpTo(head)) }
   })
 
+  const readSnapshot: EventStoreShape["readSnapshot"] = Effect.fn("KurrentEventStore.readSnapshot")(function* (stream) {
+    yield* checkStreamName(stream)
+    const events = yield* collect("readStream", () =>
+      client.readStream(snapshotStreamOf(stream), { direction: BACKWARDS, fromRevision: END, maxCount: 1 })
+    )
+    const data = events[0]?.event?.data as Snapshot | undefined
+    return data === undefined ? undefined : { revision: data.revision, version: data.version, state: data.state }
+  })
+
+  const writeSnapshot: EventStoreShape["writeSnapshot"] = Effect.fn("KurrentEventStore.writeSnapshot")(function* (stream, snapshot) {
+    yield* checkSnapshot(stream, snapshot)
+    const kept = yield* readSnapshot(stream)
+    if (kept !== undefined && kept.revision >= snapshot.revision) return
+    const snapshots = snapshotStreamOf(stream)
+    yield* call("appendToStream", () =>
+      client.appendToStream(snapshots, jsonEvent({ type: snapshotType, data: { ...snapshot } as JSONType }), { streamState: "any" })
+    )
+    // Only the newest is ever read: the server may drop the others.
+    if (kept === undefined) yield* call("setStreamMetadata", () => client.setStreamMetadata(snapshots, { maxCount: 1 }))
+  })
+
   return EventStore.of({
     append,
     readStream,
@@ -248,6 +272,8 @@ const make = (client: KurrentDBClient): EventStoreShape => {
     subscribe,
     setStreamMetadata,
     getStreamMetadata,
+    readSnapshot,
+    writeSnapshot,
     scavenge,
     headPosition
   })

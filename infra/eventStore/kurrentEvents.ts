@@ -41,6 +41,13 @@ export const storedEventOf = (
   )
 }
 
-/** `$`-prefixed streams and types are the server's own (metadata, scavenges, projections, links). */
+/**
+ * Snapshots live in a stream of their own per stream, as events of a `$` type, so that the server's
+ * system-event filter keeps them out of `$all` reads and subscriptions as it keeps out its own.
+ */
+export const snapshotType = "$umbra-snapshot"
+export const snapshotStreamOf = (stream: string) => `snapshot-${stream}`
+
+/** `$`-prefixed streams and types are the server's own (metadata, scavenges, projections, links) or snapshots. */
 export const isSystemEvent = (resolved: ResolvedEvent | AllStreamResolvedEvent): boolean =>
   resolved.event === undefined || resolved.event.type.startsWith("$") || resolved.event.streamId.startsWith("$")

@@ -1,8 +1,8 @@
 import { Clock, Deferred, Effect, Layer } from "effect"
 import type { Position, StoredEvent } from "../../domain/envelope.ts"
-import { EventStore, type StreamMetadata } from "../../src/eventStore/eventStore.ts"
+import { EventStore, type Snapshot, type StreamMetadata } from "../../src/eventStore/eventStore.ts"
 import { positionFrom } from "../../src/eventStore/position.ts"
-import { checkStreamName, prepareAppend } from "./appendGuard.ts"
+import { checkSnapshot, checkStreamName, prepareAppend } from "./appendGuard.ts"
 import { planAppend, type StoredLocation } from "./appendRules.ts"
 import { followLog } from "./followLog.ts"
 import { firstVisibleRevision } from "./retention.ts"
@@ -18,6 +18,7 @@ export const make = Effect.sync(() => {
   const revisions = new Map<string, number>()
   const locations = new Map<string, StoredLocation>()
   const metadata = new Map<string, StreamMetadata>()
+  const snapshots = new Map<string, Snapshot>()
   let nextPosition = 1n
   let appended = Deferred.makeUnsafe<void>()
 
@@ -104,6 +105,18 @@ export const make = Effect.sync(() => {
       checkStreamName(stream).pipe(Effect.andThen(Effect.sync(() => void metadata.set(stream, value)))),
 
     getStreamMetadata: (stream) => checkStreamName(stream).pipe(Effect.andThen(Effect.sync(() => metadata.get(stream) ?? {}))),
+
+    readSnapshot: (stream) => checkStreamName(stream).pipe(Effect.andThen(Effect.sync(() => snapshots.get(stream)))),
+
+    writeSnapshot: (stream, snapshot) =>
+      Effect.andThen(
+        checkSnapshot(stream, snapshot),
+        Effect.sync(() => {
+          // Stored as JSON would be: a later change to the caller's object never reaches the store.
+          const kept = snapshots.get(stream)
+          if (kept === undefined || kept.revision < snapshot.revision) snapshots.set(stream, JSON.parse(JSON.stringify(snapshot)))
+        })
+      ),
 
     scavenge: () =>
       Effect.map(Clock.currentTimeMillis, (nowMs) => {

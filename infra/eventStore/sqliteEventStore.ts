@@ -10,7 +10,7 @@ import {
   type StreamMetadata
 } from "../../src/eventStore/eventStore.ts"
 import { positionFrom } from "../../src/eventStore/position.ts"
-import { checkStreamName, prepareAppend, type PreparedEvent } from "./appendGuard.ts"
+import { checkSnapshot, checkStreamName, prepareAppend, type PreparedEvent } from "./appendGuard.ts"
 import { planAppend } from "./appendRules.ts"
 import { followLog } from "./followLog.ts"
 import { firstVisibleRevision } from "./retention.ts"
@@ -105,6 +105,12 @@ const prepareStatements = (db: DatabaseSync) => {
     ),
     streamsWithMetadata: rows(
       "SELECT stream, max_age, max_count FROM stream_metadata WHERE stream > ? ORDER BY stream LIMIT ?"
+    ),
+    getSnapshot: rows("SELECT revision, version, state FROM snapshots WHERE stream = ?"),
+    setSnapshot: db.prepare(
+      "INSERT INTO snapshots (stream, revision, version, state) VALUES (?, ?, ?, ?)" +
+        " ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision, version = excluded.version, state = excluded.state" +
+        " WHERE excluded.revision > snapshots.revision"
     ),
     deleteBefore: db.prepare("DELETE FROM events WHERE stream = ? AND revision < ?"),
     head: rows("SELECT MAX(position) FROM events")
@@ -330,6 +336,17 @@ const make = Effect.fnUntraced(function* (options: SqliteEventStoreOptions) {
     getStreamMetadata: Effect.fn("SqliteEventStore.getStreamMetadata")(function* (stream) {
       yield* checkStreamName(stream)
       return yield* attempt("read", () => metadataOf(sql.getMetadata.get(stream)))
+    }),
+
+    readSnapshot: Effect.fn("SqliteEventStore.readSnapshot")(function* (stream) {
+      yield* checkStreamName(stream)
+      const row = yield* attempt("read", () => sql.getSnapshot.get(stream))
+      return row === undefined ? undefined : { revision: row[0] as number, version: row[1] as number, state: JSON.parse(row[2] as string) }
+    }),
+
+    writeSnapshot: Effect.fn("SqliteEventStore.writeSnapshot")(function* (stream, snapshot) {
+      const state = yield* checkSnapshot(stream, snapshot)
+      yield* attempt("write", () => sql.setSnapshot.run(stream, snapshot.revision, snapshot.version, state))
     }),
 
     scavenge: Effect.fn("SqliteEventStore.scavenge")(function* () {

@@ -39,6 +39,15 @@ CREATE TABLE IF NOT EXISTS stream_metadata (
   max_count INTEGER
 ) WITHOUT ROWID`
 
+/** The newest snapshot of each stream: beside the log, never in it. */
+const snapshotsTable = `
+CREATE TABLE IF NOT EXISTS snapshots (
+  stream TEXT PRIMARY KEY,
+  revision INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  state TEXT NOT NULL
+) WITHOUT ROWID`
+
 /** The columns of a stored event, in the order `sqliteEventStore.ts` decodes them. */
 export const eventColumns =
   "position, id, stream, revision, type, data, at, tenant, correlation_id, causation_id, schema_version"
@@ -51,7 +60,7 @@ export const openEventDatabase = (file: string, busyTimeoutMillis: number): Data
     db.exec("PRAGMA journal_mode = WAL")
     // WAL + NORMAL: a commit survives a process crash; an OS crash may lose the last commits, never corrupt.
     db.exec("PRAGMA synchronous = NORMAL")
-    db.exec(`BEGIN IMMEDIATE; ${eventsTable}; ${scavengedTable}; ${metadataTable}; COMMIT`)
+    db.exec(`BEGIN IMMEDIATE; ${eventsTable}; ${scavengedTable}; ${metadataTable}; ${snapshotsTable}; COMMIT`)
     return db
   } catch (cause) {
     db.close()

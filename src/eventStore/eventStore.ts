@@ -34,6 +34,16 @@ export interface StreamMetadata {
   readonly maxCount?: number
 }
 
+/**
+ * An aggregate's state folded through the stream's `revision`, encoded by its decider's state schema of
+ * snapshot `version`: a reader with another version ignores it and folds the stream instead.
+ */
+export interface Snapshot {
+  readonly revision: number
+  readonly version: number
+  readonly state: unknown
+}
+
 export interface ScavengeResult {
   readonly removed: number
 }
@@ -60,6 +70,10 @@ export interface EventStoreShape {
     metadata: StreamMetadata
   ) => Effect.Effect<void, ValidationFailed | StoreUnavailable>
   readonly getStreamMetadata: (stream: string) => Effect.Effect<StreamMetadata, ValidationFailed | StoreUnavailable>
+  /** The newest snapshot kept for the stream, if any; it is never part of the stream or of the global log. */
+  readonly readSnapshot: (stream: string) => Effect.Effect<Snapshot | undefined, ValidationFailed | StoreUnavailable>
+  /** Keeps `snapshot` as the stream's newest unless a newer one (a higher revision) is kept already. */
+  readonly writeSnapshot: (stream: string, snapshot: Snapshot) => Effect.Effect<void, ValidationFailed | StoreUnavailable>
   /** Reclaims what retention hides. */
   readonly scavenge: () => Effect.Effect<ScavengeResult, StoreUnavailable>
   /** The position of the newest event, if any: with a reader's checkpoint it gives the reader's lag. */

@@ -301,6 +301,32 @@ export const eventStoreConformance = (
         assert.deepStrictEqual(yield* store.readStream(stream), [])
       }))
 
+    it.effect("keeps the newest snapshot of a stream beside it, never in the stream or the global log", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const stream = freshStream()
+        const head = yield* store.headPosition()
+        yield* store.append(stream, "no_stream", events(3))
+        assert.isUndefined(yield* store.readSnapshot(stream))
+        yield* store.writeSnapshot(stream, { revision: 1, version: 2, state: { _tag: "Active", n: [1, 2] } })
+        assert.deepStrictEqual(yield* store.readSnapshot(stream), { revision: 1, version: 2, state: { _tag: "Active", n: [1, 2] } })
+        yield* store.writeSnapshot(stream, { revision: 2, version: 2, state: { n: 3 } })
+        // An older snapshot written late (a slower node) does not replace the newer one.
+        yield* store.writeSnapshot(stream, { revision: 0, version: 2, state: { n: 0 } })
+        assert.deepStrictEqual(yield* store.readSnapshot(stream), { revision: 2, version: 2, state: { n: 3 } })
+        assert.lengthOf(yield* store.readStream(stream), 3)
+        assert.deepStrictEqual((yield* logSince(head, new Set([stream]))).length, 3)
+        const tail = yield* store.readAll(head === undefined ? {} : { after: head })
+        assert.isTrue(tail.every((e) => e.stream === stream || !e.stream.includes(stream)), "no snapshot in the global log")
+        const refused = (snapshot: { readonly revision: number; readonly version: number; readonly state: unknown }, on = stream) =>
+          store.writeSnapshot(on, snapshot).pipe(Effect.flip, Effect.map((e) => e._tag))
+        assert.strictEqual(yield* refused({ revision: 3, version: 1, state: {} }, "has space"), "ValidationFailed")
+        assert.strictEqual(yield* refused({ revision: -1, version: 1, state: {} }), "ValidationFailed")
+        assert.strictEqual(yield* refused({ revision: 3, version: 0, state: {} }), "ValidationFailed")
+        assert.strictEqual(yield* refused({ revision: 3, version: 1, state: { n: Number.NaN } }), "ValidationFailed")
+        assert.deepStrictEqual(yield* store.readSnapshot(stream), { revision: 2, version: 2, state: { n: 3 } })
+      }))
+
     it.effect("stores 1 MiB events and many small ones", () =>
       Effect.gen(function* () {
         const store = yield* EventStore
