@@ -1,8 +1,8 @@
 import { Effect, Schema } from "effect"
 import { clientAggregate, ClientCommand } from "./client/client.ts"
 import type { DomainEvent } from "./catalog.ts"
-import { type Access, type Aggregate, type CommandContext, fold } from "./decider.ts"
-import { type DomainError, ValidationFailed } from "./errors.ts"
+import type { Access, Aggregate } from "./decider.ts"
+import { ValidationFailed } from "./errors.ts"
 import { instanceAggregate, InstanceCommand } from "./instance/instance.ts"
 import { launchAggregate, LaunchCommand } from "./launch/launch.ts"
 import { profileAggregate, ProfileCommand } from "./profile/profile.ts"
@@ -14,8 +14,8 @@ export const DomainCommand = Schema.Union([ClientCommand, ProfileCommand, Foreca
 export type DomainCommand = typeof DomainCommand.Type
 export type CommandType = DomainCommand["_tag"]
 
-// The one place where an aggregate's command type is forgotten: every lookup below goes through `aggregateOf`.
-type AnyAggregate = Aggregate<{ readonly _tag: string }, DomainEvent, unknown>
+/** An aggregate with its types forgotten, as the one command handler drives every aggregate. */
+export type AnyAggregate = Aggregate<{ readonly _tag: string }, DomainEvent, unknown>
 const aggregates = [clientAggregate, profileAggregate, forecastAggregate, instanceAggregate, launchAggregate] as unknown as ReadonlyArray<AnyAggregate>
 const byType = new Map<string, AnyAggregate>(aggregates.flatMap((aggregate) => Object.keys(aggregate.access).map((type) => [type, aggregate] as const)))
 const decoders = new Map(aggregates.map((aggregate) => [aggregate, Schema.decodeUnknownEffect(aggregate.commands)]))
@@ -65,19 +65,17 @@ export const encodeCommand = (command: DomainCommand): { readonly type: CommandT
   return { type: _tag, data }
 }
 
-/** Where a command goes and how it is decided there. */
+/** Where a command goes: its aggregate, and the stream it names. */
 export interface CommandRoute {
+  readonly aggregate: AnyAggregate
   readonly category: Category
   readonly aggregateId: string
-  readonly decide: (history: ReadonlyArray<DomainEvent>, context: CommandContext) => Effect.Effect<ReadonlyArray<DomainEvent>, DomainError>
 }
 
 export const routeOf = (command: DomainCommand): CommandRoute => {
   const aggregate = aggregateOf(command._tag)!
-  const isOwn = ownEvents.get(aggregate)!
-  return {
-    category: aggregate.category,
-    aggregateId: aggregate.idOf(command),
-    decide: (history, context) => aggregate.decider.decide(command, fold(aggregate.decider, history.filter(isOwn)), context)
-  }
+  return { aggregate, category: aggregate.category, aggregateId: aggregate.idOf(command) }
 }
+
+/** Whether an event belongs to the aggregate (its stream may hold nothing else, but a decider folds only its own). */
+export const isEventOf = (aggregate: AnyAggregate): ((event: DomainEvent) => boolean) => ownEvents.get(aggregate)!

@@ -41,4 +41,11 @@ export interface Aggregate<Command extends { readonly _tag: string }, Event exte
   readonly access: { readonly [Type in Command["_tag"]]: Access }
   /** What a sender may leave out, filled in from the command id before the fields are decoded. */
   readonly defaults?: { readonly [Type in Command["_tag"]]?: (commandId: string) => Record<string, unknown> }
+  /**
+   * The state's schema, for snapshots; `version` changes whenever the state or `evolve` changes meaning, so
+   * that a snapshot written by an older decider is ignored and the stream folded again.
+   */
+  readonly snapshot?: { readonly version: number; readonly schema: Schema.Codec<State, unknown> }
+  /** Retention for the aggregate's streams, set when a stream is created: for streams `decide` reads little of. */
+  readonly retention?: { readonly maxCount?: number; readonly maxAge?: number }
 }

@@ -75,5 +75,6 @@ export const clientAggregate: Aggregate<ClientCommand, ClientEvent, ClientState>
   events: ClientEvent,
   decider: clientDecider,
   idOf: (command) => command.clientId,
-  access: { ConnectClient: "public", DisconnectClient: "public" }
+  access: { ConnectClient: "public", DisconnectClient: "public" },
+  snapshot: { version: 1, schema: ClientState }
 }

@@ -261,5 +261,6 @@ export const instanceAggregate: Aggregate<InstanceCommand, InstanceEvent, Instan
     RecycleInstance: "internal",
     ClaimPooledInstance: "internal",
     TerminateInstance: "internal"
-  }
+  },
+  snapshot: { version: 1, schema: InstanceState }
 }

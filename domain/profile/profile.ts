@@ -120,5 +120,7 @@ export const profileAggregate: Aggregate<ProfileCommand, ProfileEvent, ProfileSt
   decider: profileDecider,
   idOf: (command) => command.clientId,
   // CreateProfile is the connect saga's; a tenant's RefineProfile is a manual override and carries its reason.
-  access: { CreateProfile: "internal", RefineProfile: "public", SetTemplate: "public", SetNetwork: "public" }
+  access: { CreateProfile: "internal", RefineProfile: "public", SetTemplate: "public", SetNetwork: "public" },
+  // Refinements pile up for as long as the client stays: a command reads the snapshot and what came after it.
+  snapshot: { version: 1, schema: ProfileState }
 }

@@ -1,3 +1,4 @@
+import type { Schema } from "effect"
 import type { DomainEvent } from "../catalog.ts"
 import type { DomainCommand } from "../commands.ts"
 import { type Category, streamName } from "../streams.ts"
@@ -41,6 +42,8 @@ export interface Saga<State, Lookup = never, View = never> {
   readonly keyOf: (event: DomainEvent) => string
   readonly initialState: State
   readonly evolve: (state: State, step: SagaStep) => State
+  /** The state's schema for snapshots of the saga's streams, and its version (see `Aggregate.snapshot`). */
+  readonly snapshot?: { readonly version: number; readonly schema: Schema.Codec<State, unknown> }
   /** What the runner must look up before deciding on `event`; the answer is recorded with the decision. */
   readonly lookup?: (event: DomainEvent, state: State) => Lookup | undefined
   readonly decide: (input: SagaInput<View>, state: State) => ReadonlyArray<DomainCommand>
@@ -50,3 +53,6 @@ export interface Saga<State, Lookup = never, View = never> {
 
 /** The stream a saga records its steps for one key in. */
 export const sagaStream = (sagaName: string, tenant: string, key: string) => streamName("saga", tenant, `${sagaName}-${key}`)
+
+/** What folding a saga's stream takes: the same for the runner that records steps and for a query of its state. */
+export type SagaFold<State> = Pick<Saga<State, unknown, unknown>, "name" | "initialState" | "evolve" | "snapshot">

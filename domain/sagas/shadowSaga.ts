@@ -1,24 +1,23 @@
 import { Option, Schema } from "effect"
 import type { DomainCommand } from "../commands.ts"
-import type { InstanceId } from "../ids.ts"
+import { InstanceId } from "../ids.ts"
 import { emptyPool, type PoolKey, poolKeyOf, type PoolView } from "../instance/poolKey.ts"
 import { type PoolPolicy, shouldRecycle } from "../instance/poolPolicy.ts"
 import { shadowInstanceId } from "../instance/shadowInstanceId.ts"
 import { type SizingPolicy, shadowResources } from "../instance/sizingPolicy.ts"
 import { ProfileCreated } from "../profile/profile.ts"
-import type { Saga, SagaInput, SagaStep } from "./saga.ts"
+import { Tier } from "../profile/resources.ts"
+import type { Saga, SagaFold, SagaInput, SagaStep } from "./saga.ts"
 
 
 export const shadowSagaName = "shadow"
 
-export interface CurrentShadow extends PoolKey {
-  readonly instanceId: InstanceId
-}
+export const CurrentShadow = Schema.Struct({ instanceId: InstanceId, image: Schema.String, tier: Tier, settings: Schema.String })
+export type CurrentShadow = typeof CurrentShadow.Type
 
 /** The client's current shadow, from the commands this saga recorded. */
-export interface ShadowSagaState {
-  readonly current: CurrentShadow | undefined
-}
+export const ShadowSagaState = Schema.Struct({ current: Schema.optional(CurrentShadow) })
+export type ShadowSagaState = typeof ShadowSagaState.Type
 
 export interface ShadowSagaPolicy {
   readonly sizing: SizingPolicy
@@ -49,11 +48,12 @@ export const evolveShadowSaga = (state: ShadowSagaState, step: SagaStep): Shadow
   return { current }
 }
 
-/** The client's shadow now, from the steps the shadow saga recorded for the client (a claimed pooled shadow included). */
-export const currentShadow = (steps: Iterable<SagaStep>): CurrentShadow | undefined => {
-  let state: ShadowSagaState = { current: undefined }
-  for (const step of steps) state = evolveShadowSaga(state, step)
-  return state.current
+/** How the shadow saga's streams fold: what its runner and the query for a client's current shadow share. */
+export const shadowSagaFold: SagaFold<ShadowSagaState> = {
+  name: shadowSagaName,
+  initialState: { current: undefined },
+  evolve: evolveShadowSaga,
+  snapshot: { version: 1, schema: ShadowSagaState }
 }
 
 const decide = (policy: ShadowSagaPolicy) => (input: SagaInput<PoolView>, state: ShadowSagaState): ReadonlyArray<DomainCommand> => {
@@ -102,7 +102,6 @@ const decide = (policy: ShadowSagaPolicy) => (input: SagaInput<PoolView>, state:
  * event replays the same commands however the pool changed since.
  */
 export const makeShadowSaga = (policy: ShadowSagaPolicy): Saga<ShadowSagaState, PoolKey, PoolView> => ({
-  name: shadowSagaName,
   categories: ["profile", "client", "launch"],
   handles: ["ProfileCreated", "ProfileRefined", "ClientDisconnected", "ShadowReleased"],
   keyOf: (event) => ("clientId" in event ? event.clientId : ""),
@@ -111,8 +110,7 @@ export const makeShadowSaga = (policy: ShadowSagaPolicy): Saga<ShadowSagaState, 
     if (event._tag === "ClientDisconnected" && state.current !== undefined) return state.current
     return undefined
   },
-  initialState: { current: undefined },
-  evolve: evolveShadowSaga,
+  ...shadowSagaFold,
   decide: decide(policy),
   // A pooled shadow claimed meanwhile by another node → a fresh shadow; one that cannot be recycled → terminated.
   insteadOf: (refused, input) => {

@@ -57,5 +57,9 @@ export const forecastAggregate: Aggregate<ForecastCommand, ForecastEvent, null> 
   events: ForecastEvent,
   decider: forecastDecider,
   idOf: (command) => command.clientId,
-  access: { RecordForecast: "internal" }
+  access: { RecordForecast: "internal" },
+  snapshot: { version: 1, schema: Schema.Null },
+  // Deciding needs none of a client's past forecasts: they are history for the read side, which has them from
+  // UMBRA_EVENTS. The store keeps the last day or so of them (two metrics every 5 minutes).
+  retention: { maxCount: 1_000 }
 }

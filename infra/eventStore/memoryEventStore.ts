@@ -79,12 +79,14 @@ export const make = Effect.sync(() => {
         yield* checkStreamName(stream)
         const events = visible(stream, yield* Clock.currentTimeMillis)
         const limit = options.limit ?? Number.MAX_SAFE_INTEGER
+        // Revisions are contiguous from the first kept event, so a revision's index is a subtraction.
+        const offset = events[0]?.revision ?? 0
         if (options.direction === "backwards") {
-          const from = options.from ?? Number.MAX_SAFE_INTEGER
-          return events.filter((e) => e.revision <= from).reverse().slice(0, limit)
+          const end = Math.min(events.length, (options.from ?? Number.MAX_SAFE_INTEGER) - offset + 1)
+          return events.slice(Math.max(0, end - limit), Math.max(0, end)).reverse()
         }
-        const from = options.from ?? 0
-        return events.filter((e) => e.revision >= from).slice(0, limit)
+        const start = Math.max(0, (options.from ?? 0) - offset)
+        return events.slice(start, start + limit)
       }),
 
     readAll: (options = {}) => Effect.sync(() => readAfter(options.after, options.limit ?? Number.MAX_SAFE_INTEGER)),

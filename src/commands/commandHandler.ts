@@ -1,6 +1,6 @@
 import { Context, Effect, Layer, Schedule } from "effect"
-import { decodeEvent, type DomainEvent, encodeEvent } from "../../domain/catalog.ts"
-import { type CommandRoute, type DomainCommand, routeOf } from "../../domain/commands.ts"
+import { type DomainEvent, encodeEvent } from "../../domain/catalog.ts"
+import { type AnyAggregate, type CommandRoute, type DomainCommand, routeOf } from "../../domain/commands.ts"
 import type { NewEvent, StoredEvent } from "../../domain/envelope.ts"
 import type { DomainError } from "../../domain/errors.ts"
 import { eventIdFor } from "../../domain/eventId.ts"
@@ -8,7 +8,9 @@ import type { CommandId } from "../../domain/ids.ts"
 import { streamName } from "../../domain/streams.ts"
 import type { ConcurrencyConflict, DuplicateEventId, StoreUnavailable } from "../eventStore/errors.ts"
 import { EventStore } from "../eventStore/eventStore.ts"
+import { defaultFoldLimits, type FoldLimits, type Folded, recentCause } from "../eventStore/foldedStreams.ts"
 import { makeKeyedLock } from "../keyedLock.ts"
+import { makeAggregateFolds } from "./loadAggregate.ts"
 
 /** A decided-upon command with what it carries besides its fields: who sent it, why, and when. */
 export interface CommandEnvelope {
@@ -34,68 +36,103 @@ export class CommandHandler extends Context.Service<
   CommandHandler,
   { readonly handle: (command: CommandEnvelope) => Effect.Effect<CommandOutcome, CommandError> }
 >()("umbra/CommandHandler") {
-  static readonly layer = Layer.effect(
-    CommandHandler,
-    Effect.gen(function* () {
-      const store = yield* EventStore
-      const withStreamLock = makeKeyedLock()
+  static readonly layer = Layer.effect(CommandHandler, Effect.suspend(() => makeCommandHandler(defaultFoldLimits)))
+}
 
-      const storedOf = (stream: string, first: number, events: ReadonlyArray<NewEvent>, last: StoredEvent["position"]) =>
-        events.length === 1
-          ? Effect.succeed<ReadonlyArray<StoredEvent>>([{ ...events[0]!, stream, revision: first, position: last }])
-          : store.readStream(stream, { from: first, limit: events.length })
+/**
+ * The one command handler: the aggregate's state comes folded from memory, or from its snapshot, plus the
+ * events after it; decide; append with the expected revision. A conflict forgets the folded state and
+ * decides again on a fresh read. A command id among the stream's recent causes is answered from its
+ * events; an older one is recognised by the store's unique event ids and answered from a full read.
+ */
+export const makeCommandHandler = (limits: FoldLimits) =>
+  Effect.gen(function* () {
+    const store = yield* EventStore
+    const withStreamLock = makeKeyedLock()
 
-      const toNewEvents = (envelope: CommandEnvelope, decided: ReadonlyArray<DomainEvent>) =>
-        decided.map((event, index): NewEvent => {
-          const encoded = encodeEvent(event)
-          return {
-            id: eventIdFor(envelope.commandId, index),
-            type: encoded.type,
-            at: envelope.at,
-            tenant: envelope.tenant,
-            correlationId: envelope.correlationId,
-            causationId: envelope.commandId,
-            schemaVersion: encoded.schemaVersion,
-            data: encoded.data
-          }
-        })
+    const foldsByAggregate = new Map<AnyAggregate, ReturnType<typeof makeAggregateFolds>>()
+    const foldsOf = (aggregate: AnyAggregate) => {
+      let folds = foldsByAggregate.get(aggregate)
+      if (folds === undefined) {
+        folds = makeAggregateFolds(store, aggregate, limits)
+        foldsByAggregate.set(aggregate, folds)
+      }
+      return folds
+    }
 
-      /** Load, decide, append once; a repeated command id is answered from the stream itself. */
-      const attempt = (envelope: CommandEnvelope, route: CommandRoute, stream: string) =>
-        Effect.gen(function* () {
-          const history = yield* store.readStream(stream)
-          const earlier = history.filter((event) => event.causationId === envelope.commandId)
-          if (earlier.length > 0) return { duplicate: true, events: earlier }
-          const past = yield* Effect.forEach(history, decodeEvent)
-          const decided = yield* route.decide(past, { tenant: envelope.tenant, at: envelope.at })
-          if (decided.length === 0) return { duplicate: false, events: [] }
-          const events = toNewEvents(envelope, decided)
-          const last = history[history.length - 1]
-          const result = yield* store.append(stream, last?.revision ?? "no_stream", events)
-          const stored = yield* storedOf(stream, result.revision - events.length + 1, events, result.position)
-          return { duplicate: !result.appended, events: stored }
-        })
+    const storedOf = (stream: string, first: number, events: ReadonlyArray<NewEvent>, last: StoredEvent["position"]) =>
+      events.length === 1
+        ? Effect.succeed<ReadonlyArray<StoredEvent>>([{ ...events[0]!, stream, revision: first, position: last }])
+        : store.readStream(stream, { from: first, limit: events.length })
 
-      const handle = Effect.fn("CommandHandler.handle")(function* (
-        envelope: CommandEnvelope
-      ): Effect.fn.Return<CommandOutcome, CommandError> {
-        const route = routeOf(envelope.command)
-        const stream = streamName(route.category, envelope.tenant, route.aggregateId)
-        const outcome: CommandOutcome = yield* withStreamLock(
-          stream,
-          attempt(envelope, route, stream).pipe(
-            Effect.retry({
-              while: (error: CommandError) => error._tag === "ConcurrencyConflict",
-              schedule: Schedule.exponential("5 millis").pipe(Schedule.jittered),
-              times: conflictRetries
-            })
-          )
-        )
-        yield* Effect.logDebug("command handled", { stream, events: outcome.events.length, duplicate: outcome.duplicate })
-        return outcome
+    const toNewEvents = (envelope: CommandEnvelope, decided: ReadonlyArray<DomainEvent>) =>
+      decided.map((event, index): NewEvent => {
+        const encoded = encodeEvent(event)
+        return {
+          id: eventIdFor(envelope.commandId, index),
+          type: encoded.type,
+          at: envelope.at,
+          tenant: envelope.tenant,
+          correlationId: envelope.correlationId,
+          causationId: envelope.commandId,
+          schemaVersion: encoded.schemaVersion,
+          data: encoded.data
+        }
       })
 
-      return CommandHandler.of({ handle })
+    /** The events an earlier handling of this command id appended, found by reading the whole stream. */
+    const earlierByFullRead = (stream: string, commandId: CommandId) =>
+      Effect.map(store.readStream(stream), (history) => history.filter((event) => event.causationId === commandId))
+
+    const created = (route: CommandRoute, stream: string, folded: Folded<unknown>) =>
+      folded.revision === -1 && route.aggregate.retention !== undefined
+        ? store.setStreamMetadata(stream, route.aggregate.retention)
+        : Effect.void
+
+    /** Fold, decide, append once; a repeated command id is answered from the stream itself. */
+    const attempt = (envelope: CommandEnvelope, route: CommandRoute, stream: string) =>
+      Effect.gen(function* () {
+        const folds = foldsOf(route.aggregate)
+        const folded = yield* folds.current(stream)
+        const earlier = recentCause(folded, envelope.commandId)
+        if (earlier !== undefined) {
+          return { duplicate: true, events: yield* store.readStream(stream, { from: earlier.from, limit: earlier.count }) }
+        }
+        const decided = yield* route.aggregate.decider.decide(envelope.command, folded.state, { tenant: envelope.tenant, at: envelope.at })
+        if (decided.length === 0) return { duplicate: false, events: [] }
+        const events = toNewEvents(envelope, decided)
+        yield* created(route, stream, folded)
+        const result = yield* store.append(stream, folded.revision === -1 ? "no_stream" : folded.revision, events).pipe(
+          Effect.tapError((error) => (error._tag === "ConcurrencyConflict" ? folds.forget(stream) : Effect.void))
+        )
+        const stored = yield* storedOf(stream, result.revision - events.length + 1, events, result.position)
+        if (result.appended) yield* folds.advance(stream, folded, stored)
+        return { duplicate: !result.appended, events: stored }
+      }).pipe(
+        Effect.catchTag("DuplicateEventId", (error) =>
+          earlierByFullRead(stream, envelope.commandId).pipe(
+            Effect.flatMap((earlier) => (earlier.length > 0 ? Effect.succeed({ duplicate: true, events: earlier }) : Effect.fail(error)))
+          ))
+      )
+
+    const handle = Effect.fn("CommandHandler.handle")(function* (
+      envelope: CommandEnvelope
+    ): Effect.fn.Return<CommandOutcome, CommandError> {
+      const route = routeOf(envelope.command)
+      const stream = streamName(route.category, envelope.tenant, route.aggregateId)
+      const outcome: CommandOutcome = yield* withStreamLock(
+        stream,
+        attempt(envelope, route, stream).pipe(
+          Effect.retry({
+            while: (error: CommandError) => error._tag === "ConcurrencyConflict",
+            schedule: Schedule.exponential("5 millis").pipe(Schedule.jittered),
+            times: conflictRetries
+          })
+        )
+      )
+      yield* Effect.logDebug("command handled", { stream, events: outcome.events.length, duplicate: outcome.duplicate })
+      return outcome
     })
-  )
-}
+
+    return CommandHandler.of({ handle })
+  })
