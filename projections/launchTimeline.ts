@@ -1,5 +1,5 @@
 import { fold } from "../domain/decider.ts"
-import { launchDecider, type LaunchEvent, type LaunchStage } from "../domain/launch/launch.ts"
+import { launchDecider, type LaunchEvent, type LaunchStage, stageOf, weightOf } from "../domain/launch/launch.ts"
 
 /** One stage a launch reached: when, how long after the request, and how long after the stage before. */
 export interface StageTime {
@@ -25,7 +25,7 @@ export interface LaunchTimeline {
   readonly stages: ReadonlyArray<StageTime>
 }
 
-const stageOf = (event: LaunchEvent): string => {
+const stageReachedBy = (event: LaunchEvent): string => {
   switch (event._tag) {
     case "LaunchRequested":
       return "queued"
@@ -55,20 +55,20 @@ export const launchTimeline = (events: ReadonlyArray<{ readonly at: string; read
   const first = events[0]
   if (first === undefined || first.event._tag !== "LaunchRequested") return undefined
   const requestedAt = Date.parse(first.at)
-  const { stage, weight } = fold(launchDecider, events.map(({ event }) => event))
+  const state = fold(launchDecider, events.map(({ event }) => event))
   const timeline: Mutable<LaunchTimeline> = {
     launchId: first.event.launchId,
     clientId: first.event.clientId,
     priority: first.event.priority,
-    stage,
-    weight,
+    stage: stageOf(state),
+    weight: weightOf(state),
     stages: []
   }
   const stages: Array<StageTime> = []
   let previous = requestedAt
   for (const { at, event } of events) {
     const time = Date.parse(at)
-    stages.push({ stage: stageOf(event), at, sinceRequestMs: time - requestedAt, sincePreviousMs: time - previous })
+    stages.push({ stage: stageReachedBy(event), at, sinceRequestMs: time - requestedAt, sincePreviousMs: time - previous })
     previous = time
     if (event._tag === "ProvisioningStarted") {
       timeline.shadowInstanceId = event.shadowInstanceId

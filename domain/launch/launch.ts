@@ -113,8 +113,41 @@ export const LaunchEvent = Schema.Union([
 export type LaunchEvent = typeof LaunchEvent.Type
 
 export type LaunchPlan = Omit<typeof ProvisioningStarted.Type, "_tag" | "launchId" | "clientId">
+export type Disposition = typeof ShadowReleased.Type["disposition"]
 
-/** Where a launch is; every stage after `queued` has a plan, and `weight` is what the router was last told. */
+/** What every launch has from its request on. */
+interface Requested {
+  readonly clientId: ClientId
+  readonly priority: number
+}
+/** From `ProvisioningStarted` on: what production is. */
+interface Planned extends Requested {
+  readonly plan: LaunchPlan
+}
+/** From `ProductionProvisioned` on: the production container (or process) made for it. */
+interface Placed extends Planned {
+  readonly runtimeId: string
+}
+
+/**
+ * Where a launch is, each case with what it has: a plan from `Provisioning` on, production's share of the
+ * traffic while `Shifting` (all of it once `Completed`), the reason of a rollback (and the plan, if it had one).
+ */
+export type LaunchState =
+  | { readonly _tag: "Absent" }
+  | ({ readonly _tag: "Queued" } & Requested)
+  | ({ readonly _tag: "Provisioning" } & Planned)
+  | ({ readonly _tag: "Provisioned" } & Placed)
+  | ({ readonly _tag: "Transferring" } & Placed)
+  | ({ readonly _tag: "Transferred" } & Placed)
+  | ({ readonly _tag: "Shifting"; readonly weight: number } & Placed)
+  | ({ readonly _tag: "Completed" } & Placed)
+  | ({ readonly _tag: "Released"; readonly disposition: Disposition } & Placed)
+  | ({ readonly _tag: "RolledBack"; readonly plan: LaunchPlan | undefined; readonly reason: string } & Requested)
+
+export type LaunchStateOf<Tag extends LaunchState["_tag"]> = Extract<LaunchState, { readonly _tag: Tag }>
+
+/** A launch's stage as events and queries name it (`LaunchRolledBack.stage`, the `Launch` query's `stage`). */
 export type LaunchStage =
   | "absent"
   | "queued"
@@ -127,122 +160,157 @@ export type LaunchStage =
   | "released"
   | "rolledBack"
 
-export interface LaunchState {
-  readonly stage: LaunchStage
-  readonly clientId?: ClientId
-  readonly priority: number
-  readonly plan?: LaunchPlan
-  readonly runtimeId?: string
-  readonly weight: number
-  readonly reason?: string
+const stages: { readonly [Tag in LaunchState["_tag"]]: LaunchStage } = {
+  Absent: "absent",
+  Queued: "queued",
+  Provisioning: "provisioning",
+  Provisioned: "provisioned",
+  Transferring: "transferring",
+  Transferred: "transferred",
+  Shifting: "shifting",
+  Completed: "completed",
+  Released: "released",
+  RolledBack: "rolledBack"
 }
 
+export const stageOf = (state: LaunchState): LaunchStage => stages[state._tag]
+
+/** Production's share of the client's traffic as the launch last told the router, in percent. */
+export const weightOf = (state: LaunchState): number =>
+  state._tag === "Shifting" ? state.weight : state._tag === "Completed" || state._tag === "Released" ? 100 : 0
+
+export type ActiveLaunch = LaunchStateOf<"Queued" | "Provisioning" | "Provisioned" | "Transferring" | "Transferred" | "Shifting">
+
 /** A launch that has not finished: it owns the client's route and a production instance may exist for it. */
-export const isActive = (state: LaunchState): boolean =>
-  state.stage !== "absent" && state.stage !== "completed" && state.stage !== "released" && state.stage !== "rolledBack"
+export const isActive = (state: LaunchState): state is ActiveLaunch =>
+  state._tag !== "Absent" && state._tag !== "Completed" && state._tag !== "Released" && state._tag !== "RolledBack"
+
+/** A launch holding one of the provisioning slots: from leaving the queue to the end of its state transfer. */
+export const isProvisioning = (state: LaunchState): state is LaunchStateOf<"Queued" | "Provisioning" | "Provisioned" | "Transferring"> =>
+  state._tag === "Queued" || state._tag === "Provisioning" || state._tag === "Provisioned" || state._tag === "Transferring"
 
 const illegal = (command: LaunchCommand, state: LaunchState) =>
   Effect.fail(
     new IllegalState({
-      message: `launch ${command.launchId} cannot ${command._tag} while ${state.stage}`,
-      details: { launchId: command.launchId, command: command._tag, stage: state.stage }
+      message: `launch ${command.launchId} cannot ${command._tag} while ${stageOf(state)}`,
+      details: { launchId: command.launchId, command: command._tag, stage: stageOf(state) }
     })
   )
 
 const none = Effect.succeed<ReadonlyArray<LaunchEvent>>([])
 const emit = (...events: ReadonlyArray<LaunchEvent>) => Effect.succeed<ReadonlyArray<LaunchEvent>>(events)
 
-/** A step that is already done answers with nothing, so a resumed launch can repeat its last command. */
-const step = (command: LaunchCommand, state: LaunchState, from: LaunchStage, done: LaunchStage, event: () => LaunchEvent) =>
-  state.stage === from ? emit(event()) : state.stage === done ? none : illegal(command, state)
+/** What a placed launch keeps from stage to stage. */
+const placed = (state: Placed): Placed => ({ clientId: state.clientId, priority: state.priority, plan: state.plan, runtimeId: state.runtimeId })
 
 const decideShift = (command: typeof ShiftTraffic.Type, state: LaunchState) => {
-  if (state.stage !== "transferred" && state.stage !== "shifting") return illegal(command, state)
-  if (command.weight === state.weight) return none
-  if (command.weight < state.weight) {
+  if (state._tag !== "Transferred" && state._tag !== "Shifting") return illegal(command, state)
+  const current = weightOf(state)
+  if (command.weight === current) return none
+  if (command.weight < current) {
     return Effect.fail(
       new IllegalState({
-        message: `launch ${command.launchId} shifts forward only (${state.weight} % → ${command.weight} %); a step back is a rollback`,
-        details: { launchId: command.launchId, weight: command.weight, current: state.weight }
+        message: `launch ${command.launchId} shifts forward only (${current} % → ${command.weight} %); a step back is a rollback`,
+        details: { launchId: command.launchId, weight: command.weight, current }
       })
     )
   }
-  return emit({ _tag: "TrafficShifted", launchId: command.launchId, weight: command.weight, previous: state.weight })
+  return emit({ _tag: "TrafficShifted", launchId: command.launchId, weight: command.weight, previous: current })
 }
 
+/**
+ * Each step answers the stage before it with its event, and the stage it leads to with nothing (the step is
+ * done), so a resumed launch can repeat its last command; anything else is illegal.
+ */
 export const launchDecider: Decider<LaunchCommand, LaunchEvent, LaunchState> = {
-  initialState: { stage: "absent", priority: 0, weight: 0 },
+  initialState: { _tag: "Absent" },
   evolve: (state, event) => {
     switch (event._tag) {
       case "LaunchRequested":
-        return { stage: "queued", clientId: event.clientId, priority: event.priority, weight: 0 }
+        return state._tag === "Absent" ? { _tag: "Queued", clientId: event.clientId, priority: event.priority } : state
       case "ProvisioningStarted": {
+        if (state._tag !== "Queued") return state
         const { _tag, launchId, clientId, ...plan } = event
-        return { ...state, stage: "provisioning", plan }
+        return { _tag: "Provisioning", clientId: state.clientId, priority: state.priority, plan }
       }
       case "ProductionProvisioned":
-        return { ...state, stage: "provisioned", runtimeId: event.runtimeId }
+        return state._tag === "Provisioning"
+          ? { _tag: "Provisioned", clientId: state.clientId, priority: state.priority, plan: state.plan, runtimeId: event.runtimeId }
+          : state
       case "StateTransferStarted":
-        return { ...state, stage: "transferring" }
+        return state._tag === "Provisioned" ? { ...placed(state), _tag: "Transferring" } : state
       case "StateTransferCompleted":
-        return { ...state, stage: "transferred" }
+        return state._tag === "Transferring" ? { ...placed(state), _tag: "Transferred" } : state
       case "TrafficShifted":
-        return { ...state, stage: "shifting", weight: event.weight }
+        return state._tag === "Transferred" || state._tag === "Shifting" ? { ...placed(state), _tag: "Shifting", weight: event.weight } : state
       case "LaunchCompleted":
-        return { ...state, stage: "completed" }
+        return state._tag === "Shifting" ? { ...placed(state), _tag: "Completed" } : state
       case "LaunchRolledBack":
-        return { ...state, stage: "rolledBack", weight: 0, reason: event.reason }
+        return isActive(state)
+          ? { _tag: "RolledBack", clientId: state.clientId, priority: state.priority, plan: "plan" in state ? state.plan : undefined, reason: event.reason }
+          : state
       case "ShadowReleased":
-        return { ...state, stage: "released" }
+        return state._tag === "Completed" ? { ...placed(state), _tag: "Released", disposition: event.disposition } : state
     }
   },
   decide: (command, state) => {
     switch (command._tag) {
       case "RequestProduction":
-        return state.stage === "absent"
+        return state._tag === "Absent"
           ? emit({ _tag: "LaunchRequested", launchId: command.launchId, clientId: command.clientId, priority: command.priority })
           : illegal(command, state)
       case "StartProvisioning":
-        return step(command, state, "queued", "provisioning", () => ({ ...command, _tag: "ProvisioningStarted", clientId: state.clientId! }))
+        if (state._tag === "Provisioning") return none
+        return state._tag === "Queued" ? emit({ ...command, _tag: "ProvisioningStarted", clientId: state.clientId }) : illegal(command, state)
       case "RecordProductionProvisioned":
-        return step(command, state, "provisioning", "provisioned", () => ({
-          _tag: "ProductionProvisioned",
-          launchId: command.launchId,
-          productionInstanceId: state.plan!.productionInstanceId,
-          runtimeId: command.runtimeId,
-          cpuMillis: command.cpuMillis,
-          memoryMiB: command.memoryMiB
-        }))
+        if (state._tag === "Provisioned") return none
+        return state._tag === "Provisioning"
+          ? emit({
+            _tag: "ProductionProvisioned",
+            launchId: command.launchId,
+            productionInstanceId: state.plan.productionInstanceId,
+            runtimeId: command.runtimeId,
+            cpuMillis: command.cpuMillis,
+            memoryMiB: command.memoryMiB
+          })
+          : illegal(command, state)
       case "StartStateTransfer":
-        return step(command, state, "provisioned", "transferring", () => ({
-          _tag: "StateTransferStarted",
-          launchId: command.launchId,
-          fromInstanceId: state.plan!.shadowInstanceId,
-          toInstanceId: state.plan!.productionInstanceId,
-          paths: state.plan!.template.statePaths
-        }))
+        if (state._tag === "Transferring") return none
+        return state._tag === "Provisioned"
+          ? emit({
+            _tag: "StateTransferStarted",
+            launchId: command.launchId,
+            fromInstanceId: state.plan.shadowInstanceId,
+            toInstanceId: state.plan.productionInstanceId,
+            paths: state.plan.template.statePaths
+          })
+          : illegal(command, state)
       case "RecordStateTransfer":
-        return step(command, state, "transferring", "transferred", () => ({ ...command, _tag: "StateTransferCompleted" }))
+        if (state._tag === "Transferred") return none
+        return state._tag === "Transferring" ? emit({ ...command, _tag: "StateTransferCompleted" }) : illegal(command, state)
       case "ShiftTraffic":
         return decideShift(command, state)
       case "CompleteLaunch":
-        if (state.stage === "completed" || state.stage === "released") return none
-        return state.stage === "shifting" && state.weight === 100
-          ? emit({ _tag: "LaunchCompleted", launchId: command.launchId, productionInstanceId: state.plan!.productionInstanceId })
+        if (state._tag === "Completed" || state._tag === "Released") return none
+        return state._tag === "Shifting" && state.weight === 100
+          ? emit({ _tag: "LaunchCompleted", launchId: command.launchId, productionInstanceId: state.plan.productionInstanceId })
           : illegal(command, state)
       case "RollBackLaunch":
-        if (state.stage === "rolledBack") return none
+        if (state._tag === "RolledBack") return none
         return isActive(state)
-          ? emit({ _tag: "LaunchRolledBack", launchId: command.launchId, reason: command.reason, stage: state.stage })
+          ? emit({ _tag: "LaunchRolledBack", launchId: command.launchId, reason: command.reason, stage: stageOf(state) })
           : illegal(command, state)
       case "RecordShadowReleased":
-        return step(command, state, "completed", "released", () => ({
-          _tag: "ShadowReleased",
-          launchId: command.launchId,
-          clientId: state.clientId!,
-          shadowInstanceId: state.plan!.shadowInstanceId,
-          disposition: command.disposition
-        }))
+        if (state._tag === "Released") return none
+        return state._tag === "Completed"
+          ? emit({
+            _tag: "ShadowReleased",
+            launchId: command.launchId,
+            clientId: state.clientId,
+            shadowInstanceId: state.plan.shadowInstanceId,
+            disposition: command.disposition
+          })
+          : illegal(command, state)
     }
   }
 }

@@ -3,8 +3,8 @@ import { defaultPhiAccrualConfig } from "../../domain/instance/phiAccrual.ts"
 import { defaultPoolPolicy } from "../../domain/instance/poolPolicy.ts"
 import { defaultSizingPolicy } from "../../domain/instance/sizingPolicy.ts"
 import { Weight } from "../../domain/launch/launch.ts"
-import { defaultTrafficGates } from "../../domain/launch/trafficGate.ts"
-import { defaultLaunchPolicy } from "../../src/launch/launchRunner.ts"
+import { defaultLaunchWorkflowPolicy, heartbeatLostAfter } from "../../domain/launch/launchWorkflow.ts"
+import { defaultLaunchPolicy, launchRunnerDefaults } from "../../src/launch/launchRunner.ts"
 import type { OrchestratorOptions } from "../../src/orchestrator.ts"
 import { defaultRecreationPolicy } from "../../src/instances/shadowPlacement.ts"
 
@@ -21,14 +21,14 @@ export const OrchestratorConfig = Config.all({
   startupGraceMs: Config.Int("UMBRA_STARTUP_GRACE_MS").pipe(Config.withDefault(defaultPhiAccrualConfig.startupGraceMs)),
   recreateLimit: Config.Int("UMBRA_RECREATE_LIMIT").pipe(Config.withDefault(defaultRecreationPolicy.limit)),
   /** Production's share at each step of a launch, in percent, e.g. `5,25,50,100`. */
-  launchSteps: Config.Array(Schema.NumberFromString.pipe(Schema.decodeTo(Weight)), "UMBRA_LAUNCH_STEPS").pipe(Config.withDefault([5, 25, 50, 100])),
-  launchHoldMs: Config.Int("UMBRA_LAUNCH_HOLD_MS").pipe(Config.withDefault(10_000)),
-  launchMaxErrorRate: Config.Number("UMBRA_LAUNCH_MAX_ERROR_RATE").pipe(Config.withDefault(defaultTrafficGates.maxErrorRate)),
-  launchMaxP99Ms: Config.Int("UMBRA_LAUNCH_MAX_P99_MS").pipe(Config.withDefault(defaultTrafficGates.maxP99Ms)),
-  launchMinRequests: Config.Int("UMBRA_LAUNCH_MIN_REQUESTS").pipe(Config.withDefault(defaultTrafficGates.minRequests)),
-  launchReadyTimeoutMs: Config.Int("UMBRA_LAUNCH_READY_TIMEOUT_MS").pipe(Config.withDefault(60_000)),
-  launchConcurrency: Config.Int("UMBRA_LAUNCH_CONCURRENCY").pipe(Config.withDefault(2)),
-  transferMaxBytes: Config.Int("UMBRA_TRANSFER_MAX_BYTES").pipe(Config.withDefault(1024 ** 3))
+  launchSteps: Config.Array(Schema.NumberFromString.pipe(Schema.decodeTo(Weight)), "UMBRA_LAUNCH_STEPS").pipe(Config.withDefault(defaultLaunchWorkflowPolicy.steps)),
+  launchHoldMs: Config.Int("UMBRA_LAUNCH_HOLD_MS").pipe(Config.withDefault(defaultLaunchWorkflowPolicy.holdMs)),
+  launchMaxErrorRate: Config.Number("UMBRA_LAUNCH_MAX_ERROR_RATE").pipe(Config.withDefault(defaultLaunchWorkflowPolicy.gates.maxErrorRate)),
+  launchMaxP99Ms: Config.Int("UMBRA_LAUNCH_MAX_P99_MS").pipe(Config.withDefault(defaultLaunchWorkflowPolicy.gates.maxP99Ms)),
+  launchMinRequests: Config.Int("UMBRA_LAUNCH_MIN_REQUESTS").pipe(Config.withDefault(defaultLaunchWorkflowPolicy.gates.minRequests)),
+  launchReadyTimeoutMs: Config.Int("UMBRA_LAUNCH_READY_TIMEOUT_MS").pipe(Config.withDefault(defaultLaunchWorkflowPolicy.readyTimeoutMs)),
+  launchConcurrency: Config.Int("UMBRA_LAUNCH_CONCURRENCY").pipe(Config.withDefault(launchRunnerDefaults.maxConcurrentProvisioning)),
+  transferMaxBytes: Config.Int("UMBRA_TRANSFER_MAX_BYTES").pipe(Config.withDefault(launchRunnerDefaults.transferMaxBytes))
 })
 export type OrchestratorConfig = Config.Success<typeof OrchestratorConfig>
 
@@ -55,7 +55,7 @@ export const orchestratorOptions = (config: OrchestratorConfig, natsUrl: string)
     holdMs: config.launchHoldMs,
     gates: { maxErrorRate: config.launchMaxErrorRate, maxP99Ms: config.launchMaxP99Ms, minRequests: config.launchMinRequests },
     readyTimeoutMs: config.launchReadyTimeoutMs,
-    heartbeatLostMs: 5 * config.heartbeatMs,
+    heartbeatLostMs: heartbeatLostAfter(config.heartbeatMs),
     maxConcurrentProvisioning: config.launchConcurrency,
     transferMaxBytes: config.transferMaxBytes
   }

@@ -33,6 +33,7 @@ export const endpointRoute = (
   const shares: Array<Upstream> = []
   if (instances.shadow !== undefined && weight < 100) shares.push({ id: instances.shadow.instanceId, url: upstreamUrl(instances.shadow), weight: 100 - weight })
   if (instances.production !== undefined && weight > 0) shares.push({ id: instances.production.instanceId, url: upstreamUrl(instances.production), weight })
-  const upstreams = shares.length === 1 ? [{ ...shares[0]!, weight: 100 }] : shares
+  const [only, ...others] = shares
+  const upstreams = only !== undefined && others.length === 0 ? [{ ...only, weight: 100 }] : shares
   return { key: endpointKey(tenant, clientId), port: endpointPort(tenant, clientId), upstreams }
 }

@@ -1,4 +1,4 @@
-import { Clock, Effect, Ref, Stream } from "effect"
+import { Clock, Effect, Ref, Schedule, Stream } from "effect"
 import { subjects } from "../../domain/subjects.ts"
 import { EventBus } from "../eventBus.ts"
 import { decodeSignal } from "../telemetry/signalDecoding.ts"
@@ -26,8 +26,7 @@ export const watchHeartbeats = Effect.fn("Launch.watchHeartbeats")(function* (te
     ),
     // A NATS restart ends the follower; follow again (a missed beat or two only ages the reading).
     Effect.catch((error) => Effect.logWarning("lost the production heartbeats; following again", { message: error.message })),
-    Effect.andThen(Effect.sleep("200 millis")),
-    Effect.forever,
+    Effect.repeat(Schedule.spaced("200 millis")),
     Effect.forkScoped
   )
   return Ref.get(last)

@@ -1,6 +1,6 @@
 import { Effect, Schema } from "effect"
 import { decodeEvent } from "../../domain/catalog.ts"
-import { isActive, LaunchRequested } from "../../domain/launch/launch.ts"
+import { isActive, isProvisioning, type LaunchState, LaunchRequested } from "../../domain/launch/launch.ts"
 import { nextLaunch, type QueuedLaunch } from "../../domain/launch/launchQueue.ts"
 import { parseStreamName } from "../../domain/streams.ts"
 import { subjects } from "../../domain/subjects.ts"
@@ -83,8 +83,6 @@ export const makeLaunchDispatcher = (runner: LaunchRunner, limit: number) =>
 
 export type LaunchDispatcher = Effect.Success<ReturnType<typeof makeLaunchDispatcher>>
 
-const provisioningStages = new Set(["queued", "provisioning", "provisioned", "transferring"])
-
 /**
  * After a restart: every launch in the store is looked at in the order of the log. Those still provisioning
  * are queued again, those shifting are resumed, and of the finished ones the last of each client restores
@@ -100,19 +98,19 @@ export const recoverLaunches = Effect.fn("Launch.recover")(function* (dispatcher
     seen.add(stored.stream)
     launches.push({ tenant: parts.tenant, launchId: parts.id })
   }
-  const latestOfClient = new Map<string, { readonly tenant: string; readonly launchId: string; readonly stage: string }>()
+  const latestOfClient = new Map<string, { readonly tenant: string; readonly launchId: string; readonly state: LaunchState }>()
   let resumed = 0
   for (const { tenant, launchId } of launches) {
     const { state } = yield* loadLaunch(tenant, launchId)
-    if (state.clientId === undefined) continue
-    latestOfClient.set(`${tenant}/${state.clientId}`, { tenant, launchId, stage: state.stage })
-    if (provisioningStages.has(state.stage)) yield* dispatcher.enqueue(tenant, launchId, state.priority)
-    else if (isActive(state) || state.stage === "completed") yield* dispatcher.resume(tenant, launchId)
+    if (state._tag === "Absent") continue
+    latestOfClient.set(`${tenant}/${state.clientId}`, { tenant, launchId, state })
+    if (isProvisioning(state)) yield* dispatcher.enqueue(tenant, launchId, state.priority)
+    else if (isActive(state) || state._tag === "Completed") yield* dispatcher.resume(tenant, launchId)
     else continue
     resumed++
   }
-  for (const { tenant, launchId, stage } of latestOfClient.values()) {
-    if (stage === "released" || stage === "rolledBack") yield* dispatcher.resume(tenant, launchId)
+  for (const { tenant, launchId, state } of latestOfClient.values()) {
+    if (state._tag === "Released" || state._tag === "RolledBack") yield* dispatcher.resume(tenant, launchId)
   }
   yield* Effect.logInfo("launches recovered", { launches: launches.length, resumed })
 })
@@ -129,7 +127,7 @@ export const runLaunchConsumer = (dispatcher: LaunchDispatcher) =>
         if (!isLaunchRequested(event)) return
         // Redelivered after the launch moved on: the stream, not the event, says whether it still waits.
         const { state } = yield* loadLaunch(delivered.event.tenant, event.launchId)
-        if (state.stage === "queued") yield* dispatcher.enqueue(delivered.event.tenant, event.launchId, event.priority)
+        if (state._tag === "Queued") yield* dispatcher.enqueue(delivered.event.tenant, event.launchId, event.priority)
       }).pipe(
         Effect.provideService(EventStore, store),
         Effect.annotateLogs({ tenant: delivered.event.tenant, correlationId: delivered.event.correlationId })

@@ -2,7 +2,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { decodeCommand } from "../../domain/commands.ts"
 import type { ClientId, InstanceId, LaunchId } from "../../domain/ids.ts"
-import { type LaunchEvent, launchDecider } from "../../domain/launch/launch.ts"
+import { fold } from "../../domain/decider.ts"
+import { isActive, isProvisioning, type LaunchEvent, launchDecider, stageOf, weightOf } from "../../domain/launch/launch.ts"
 import { nextLaunch } from "../../domain/launch/launchQueue.ts"
 import { defaultTrafficGates, gateBreach, remainingSteps } from "../../domain/launch/trafficGate.ts"
 import { defaultNetwork, defaultTemplate } from "../../domain/profile/template.ts"
@@ -85,6 +86,33 @@ describe("Launch", () => {
       yield* spec.given([...atFive, rolledBack]).when({ _tag: "ShiftTraffic", launchId, weight: 25 }).thenFails("IllegalState")
       yield* spec.given([...shifting, completed]).when({ _tag: "RollBackLaunch", launchId, reason: "late" }).thenFails("IllegalState")
     }))
+
+  it("each stage carries what it has: the plan from provisioning on, the weight while shifting, a rollback's reason", () => {
+    const { launchId: _, ...fixed } = plan
+    const at = (events: ReadonlyArray<LaunchEvent>) => fold(launchDecider, events)
+    assert.deepStrictEqual(at([]), { _tag: "Absent" })
+    assert.deepStrictEqual(at(upTo.requested), { _tag: "Queued", clientId, priority: 0 })
+    assert.deepStrictEqual(at(upTo.provisioning), { _tag: "Provisioning", clientId, priority: 0, plan: fixed })
+    assert.deepStrictEqual(at(upTo.transferred), { _tag: "Transferred", clientId, priority: 0, plan: fixed, runtimeId: "rt-9" })
+    assert.deepStrictEqual(at([...upTo.transferred, shifted(25, 0)]), { _tag: "Shifting", clientId, priority: 0, plan: fixed, runtimeId: "rt-9", weight: 25 })
+    assert.deepStrictEqual(at([...shifting, completed]), { _tag: "Completed", clientId, priority: 0, plan: fixed, runtimeId: "rt-9" })
+    const queuedThenRolledBack = at([requested, { _tag: "LaunchRolledBack", launchId, reason: "no shadow", stage: "queued" }])
+    assert.deepStrictEqual(queuedThenRolledBack, { _tag: "RolledBack", clientId, priority: 0, plan: undefined, reason: "no shadow" })
+    const shiftingThenRolledBack = at([...upTo.transferred, shifted(5, 0), { _tag: "LaunchRolledBack", launchId, reason: "gate", stage: "shifting" }])
+    assert.deepStrictEqual(shiftingThenRolledBack, { _tag: "RolledBack", clientId, priority: 0, plan: fixed, reason: "gate" })
+  })
+
+  it("stage names, weights, and which launches are active or hold a provisioning slot", () => {
+    const at = (events: ReadonlyArray<LaunchEvent>) => fold(launchDecider, events)
+    const released: LaunchEvent = { _tag: "ShadowReleased", launchId, clientId, shadowInstanceId: plan.shadowInstanceId, disposition: "terminated" }
+    const states = [[], ...Object.values(upTo), [...upTo.transferred, shifted(50, 0)], [...shifting, completed], [...shifting, completed, released]].map(at)
+    assert.deepStrictEqual(states.map(stageOf), ["absent", "queued", "provisioning", "provisioned", "transferring", "transferred", "shifting", "completed", "released"])
+    assert.deepStrictEqual(states.map(weightOf), [0, 0, 0, 0, 0, 0, 50, 100, 100])
+    assert.deepStrictEqual(states.map(isActive), [false, true, true, true, true, true, true, false, false])
+    assert.deepStrictEqual(states.map(isProvisioning), [false, true, true, true, true, false, false, false, false])
+    const rolledBack = at([...upTo.transferred, shifted(5, 0), { _tag: "LaunchRolledBack", launchId, reason: "gate", stage: "shifting" }])
+    assert.deepStrictEqual([stageOf(rolledBack), weightOf(rolledBack), isActive(rolledBack)], ["rolledBack", 0, false])
+  })
 
   it.effect("a launch id defaults to the request's command id, and priority to 0", () =>
     Effect.gen(function* () {

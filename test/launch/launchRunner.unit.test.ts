@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Stream } from "effect"
+import { Effect, Fiber, Layer, Stream } from "effect"
 import type { LaunchId } from "../../domain/ids.ts"
 import { productionInstanceId } from "../../domain/launch/productionInstanceId.ts"
 import { connectSaga } from "../../domain/sagas/connectSaga.ts"
@@ -19,6 +19,7 @@ import { StateTransfer, TransferFailed } from "../../src/stateTransfer.ts"
 import { latencyBucketsMs, type RouteSpec, TrafficRouter, type UpstreamMetrics } from "../../src/trafficRouter.ts"
 import type { Watchdog } from "../../src/instances/watchdog.ts"
 import { command } from "../support/commands.ts"
+import { eventually } from "../support/eventually.ts"
 import { type FakeRuntime, fakeRuntimeLayer, makeFakeRuntime } from "../support/fakeRuntime.ts"
 
 const agent = { natsUrl: "nats://127.0.0.1:4222", heartbeatMs: 20 }
@@ -37,6 +38,8 @@ interface Behaviour {
   readonly failing?: boolean
   /** Production's agent stops beating after this many heartbeats. */
   readonly beats?: number
+  /** Production's agent beats but never reports ready. */
+  readonly neverReady?: boolean
   readonly transfer?: TransferFailed
   /** How long a transfer takes (the provisioning slot is held meanwhile). */
   readonly transferMs?: number
@@ -84,7 +87,7 @@ const fakeAgents = (behaviour: Behaviour) =>
         const instanceId = parseSignalSubject(filterSubject)!.instanceId
         let seq = 0
         const beat = Effect.sleep("20 millis").pipe(
-          Effect.as({ seq: 0, subject: filterSubject, data: new TextEncoder().encode(JSON.stringify({ instanceId, seq: seq++, at: new Date().toISOString(), ready: true })) })
+          Effect.as({ seq: 0, subject: filterSubject, data: new TextEncoder().encode(JSON.stringify({ instanceId, seq: seq++, at: new Date().toISOString(), ready: behaviour.neverReady !== true })) })
         )
         return Stream.fromEffectRepeat(beat).pipe(Stream.take(behaviour.beats ?? Number.MAX_SAFE_INTEGER), Stream.concat(Stream.never))
       },
@@ -147,11 +150,16 @@ const launchTypes = (launchId: string) =>
 const weightsOf = (routes: ReadonlyArray<RouteSpec>) =>
   routes.map((route) => route.upstreams.find((upstream) => upstream.id.startsWith("prd-"))?.weight ?? 0)
 
-const drive = (launchId: string) =>
+const drive = (launchId: string, launchPolicy: LaunchPolicy = policy) =>
   Effect.gen(function* () {
-    const runner = yield* makeLaunchRunner(policy)
+    const runner = yield* makeLaunchRunner(launchPolicy)
     yield* runner.drive("acme", launchId, Effect.void)
   })
+
+const fullLaunch = [
+  "LaunchRequested", "ProvisioningStarted", "ProductionProvisioned", "StateTransferStarted", "StateTransferCompleted",
+  "TrafficShifted", "TrafficShifted", "TrafficShifted", "TrafficShifted", "LaunchCompleted", "ShadowReleased"
+]
 
 describe("launch runner (fake runtime, router and agents)", () => {
   it.live("provisions production stopped, copies state, starts it, shifts 5 → 100 % through the router, recycles the shadow", () => {
@@ -233,6 +241,76 @@ describe("launch runner (fake runtime, router and agents)", () => {
       assert.strictEqual((events.find((e) => e.type === "ProductionProvisioned")!.data as { runtimeId: string }).runtimeId, "rt-before-crash")
       assert.strictEqual(events.at(-1)!.type, "ShadowReleased")
     }).pipe(Effect.provide(setup(fake, {}, [])))
+  })
+
+  it.live("production that never reports ready rolls back once the ready timeout passes, before any traffic moves", () => {
+    const fake = makeFakeRuntime()
+    const routes: Array<RouteSpec> = []
+    return Effect.gen(function* () {
+      yield* withShadows("c1")
+      yield* requestProduction("c1", "l1")
+      yield* drive("l1", { ...policy, readyTimeoutMs: 150 })
+      const events = yield* EventStore.use((store) => store.readStream("launch-acme.l1"))
+      assert.deepStrictEqual(events.slice(-2).map((e) => e.type), ["StateTransferCompleted", "LaunchRolledBack"])
+      assert.match((events.at(-1)!.data as { reason: string }).reason, /did not report ready within 150 ms/)
+      assert.deepStrictEqual(weightsOf(routes), [0, 0])
+      assert.isFalse(fake.instances.has(productionInstanceId("acme", "l1")))
+    }).pipe(Effect.provide(setup(fake, { neverReady: true }, routes)))
+  })
+
+  it.live("stopped in the middle of the shift and driven again: the current step is set and held again, no step is recorded twice", () => {
+    const fake = makeFakeRuntime()
+    const routes: Array<RouteSpec> = []
+    return Effect.gen(function* () {
+      yield* withShadows("c1")
+      yield* requestProduction("c1", "l1")
+      const shifts = launchTypes("l1").pipe(Effect.map((types) => types.filter((type) => type === "TrafficShifted").length))
+      const first = yield* Effect.forkChild(drive("l1", { ...policy, holdMs: 400 }))
+      yield* eventually(shifts.pipe(Effect.map((n) => n >= 2)), 5_000, "the shift under way")
+      yield* Fiber.interrupt(first)
+      const before = routes.length
+      yield* drive("l1")
+      assert.deepStrictEqual(yield* launchTypes("l1"), fullLaunch)
+      assert.deepStrictEqual(weightsOf(routes.slice(before)), [25, 50, 100, 100], "the router is told the current step again first")
+      assert.strictEqual(fake.created.filter((spec) => spec.role === "production").length, 1)
+    }).pipe(Effect.provide(setup(fake, {}, routes)))
+  })
+
+  it.live("a released launch driven again points the endpoint at production alone and records nothing", () => {
+    const fake = makeFakeRuntime()
+    const routes: Array<RouteSpec> = []
+    return Effect.gen(function* () {
+      yield* withShadows("c1")
+      yield* requestProduction("c1", "l1")
+      yield* drive("l1")
+      routes.length = 0
+      yield* drive("l1")
+      assert.deepStrictEqual(yield* launchTypes("l1"), fullLaunch, "nothing recorded again")
+      assert.deepStrictEqual(routes.map((route) => route.upstreams.map((u) => [u.id, u.weight])), [[[productionInstanceId("acme", "l1"), 100]]])
+    }).pipe(Effect.provide(setup(fake, {}, routes)))
+  })
+
+  it.live("a rolled-back launch driven again routes to the shadow and removes a leftover production", () => {
+    const fake = makeFakeRuntime()
+    const routes: Array<RouteSpec> = []
+    return Effect.gen(function* () {
+      yield* withShadows("c1")
+      yield* requestProduction("c1", "l1")
+      yield* drive("l1")
+      const production = productionInstanceId("acme", "l1")
+      const shadow = fake.created[0]!
+      fake.instances.set(production, {
+        tenant: "acme", clientId: "c1", instanceId: production, role: "production", runtimeId: "rt-leftover",
+        image: shadow.image, running: true, cpuMillis: 2000, memoryMiB: 4096
+      })
+      routes.length = 0
+      const types = yield* launchTypes("l1")
+      yield* drive("l1")
+      assert.deepStrictEqual(yield* launchTypes("l1"), types, "nothing recorded again")
+      assert.deepStrictEqual(weightsOf(routes), [0])
+      assert.deepStrictEqual(routes[0]!.upstreams.map((u) => u.id), [shadow.instanceId])
+      assert.isFalse(fake.instances.has(production))
+    }).pipe(Effect.provide(setup(fake, { failing: true }, routes)))
   })
 
   it.live("with one provisioning slot, waiting launches go highest priority first, then in request order", () => {
