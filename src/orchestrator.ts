@@ -1,5 +1,6 @@
 import { Effect } from "effect"
 import { makeShadowSaga, type ShadowSagaPolicy } from "../domain/sagas/shadowSaga.ts"
+import { liveIndex } from "../projections/liveIndex.ts"
 import { runInstanceRunner } from "./instances/instanceRunner.ts"
 import { poolView } from "./instances/pool.ts"
 import { reconcile } from "./instances/reconciler.ts"
@@ -9,6 +10,7 @@ import { makeWatchdog, type WatchdogOptions } from "./instances/watchdog.ts"
 import { InstanceRuntime } from "./instanceRuntime.ts"
 import { makeLaunchDispatcher, recoverLaunches, runLaunchConsumer } from "./launch/launchDispatcher.ts"
 import { type LaunchPolicy, makeLaunchRunner } from "./launch/launchRunner.ts"
+import { makeProjectionRunner } from "./projections/projectionRunner.ts"
 import { runSaga } from "./sagas/sagaRunner.ts"
 
 export interface OrchestratorOptions {
@@ -44,6 +46,8 @@ export const startOrchestrator = Effect.fn("Orchestrator.start")(function* (opti
     Effect.tapCause((cause) => Effect.logError("reconciliation failed; starting without it", cause)),
     Effect.option
   )
+  // The reconciliation caught the live index up; from now on it follows the log, so the next start reads little.
+  yield* Effect.forkScoped((yield* makeProjectionRunner(liveIndex)).follow)
   yield* runInstanceRunner({ agent: options.agent, recreation: options.recreation }, watchdog)
   yield* runSaga(makeShadowSaga(options.saga), poolView)
   const launches = yield* startLaunches(options.launch)

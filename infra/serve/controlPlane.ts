@@ -18,6 +18,7 @@ import * as natsEventBus from "../nats/natsEventBus.ts"
 import * as jetstreamSetup from "../nats/jetstreamSetup.ts"
 import { ReadModelDatabase } from "../readModels/readModelDatabase.ts"
 import * as sqliteCheckpoints from "../readModels/sqliteCheckpoints.ts"
+import * as sqliteProjections from "../readModels/sqliteProjections.ts"
 import * as sqliteScalingStates from "../readModels/sqliteScalingStates.ts"
 import * as sqliteTelemetry from "../readModels/sqliteTelemetry.ts"
 import * as trafficRouter from "../router/trafficRouter.ts"
@@ -35,7 +36,7 @@ export const controlPlaneLayer = (config: UmbraConfig, natsUrl: string) => {
   ).pipe(Layer.provideMerge(nats))
   const store = eventStoreLayer(config)
   // One connection to the read-model database for all read models and checkpoints.
-  const readModels = Layer.mergeAll(sqliteCheckpoints.layer, sqliteTelemetry.layer, sqliteScalingStates.layer).pipe(
+  const readModels = Layer.mergeAll(sqliteCheckpoints.layer, sqliteTelemetry.layer, sqliteScalingStates.layer, sqliteProjections.layer).pipe(
     Layer.provide(ReadModelDatabase.layer(join(config.dataDir, "readmodels.db")))
   )
   return Layer.mergeAll(CommandHandler.layer.pipe(Layer.provideMerge(store)), bus, readModels)

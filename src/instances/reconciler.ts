@@ -1,17 +1,16 @@
-import { Effect, Schema } from "effect"
-import { decodeEvent } from "../../domain/catalog.ts"
-import { InstanceEvent, instanceDecider, type InstanceState, shouldRun } from "../../domain/instance/instance.ts"
+import { Effect } from "effect"
 import type { InstanceId } from "../../domain/ids.ts"
-import { parseStreamName } from "../../domain/streams.ts"
-import { EventStore } from "../eventStore/eventStore.ts"
+import { instanceAggregate, type InstanceState, shouldRun } from "../../domain/instance/instance.ts"
+import { liveIndex, type LiveInstanceRow } from "../../projections/liveIndex.ts"
+import { loadAggregate } from "../commands/loadAggregate.ts"
+import { makeProjectionRunner } from "../projections/projectionRunner.ts"
+import { ProjectionStore } from "../projections/projectionStore.ts"
 import { type InstanceInfo, InstanceRuntime } from "../instanceRuntime.ts"
 import { causedBy, issueOrLogRefusal } from "../commands/issueCommand.ts"
 import { epochOf } from "./instanceEpoch.ts"
 import type { AgentSettings } from "./runtimeSpec.ts"
 import { ensureStarted } from "./shadowPlacement.ts"
 import type { Watchdog } from "./watchdog.ts"
-
-const isInstanceEvent = Schema.is(InstanceEvent)
 
 export interface ReconciliationReport {
   /** Running containers that match what the store says should run: now watched again. */
@@ -30,25 +29,25 @@ interface Known {
   readonly tenant: string
   readonly instanceId: InstanceId
   readonly state: InstanceState
-  readonly lastEventId: string
+  /** The stream's revision: it names the cause of what the reconciler sends, so a rerun sends nothing twice. */
+  readonly revision: number
 }
 
 const keyOf = (tenant: string, instanceId: string) => `${tenant}/${instanceId}`
 
-/** Every instance the store knows, folded from the global log, and the tenants it has events of. */
+/**
+ * Every instance not yet terminated, from the live index (caught up with the log first), and the tenants
+ * the store has events of: start-up costs what is live, not the whole history.
+ */
 const knownInstances = Effect.gen(function* () {
-  const store = yield* EventStore
+  const index = yield* ProjectionStore
+  yield* (yield* makeProjectionRunner(liveIndex)).catchUp
+  const tenants = new Set((yield* index.rows(liveIndex.name, "tenant/")).map(({ value }) => (value as { readonly tenant: string }).tenant))
   const known = new Map<string, Known>()
-  const tenants = new Set<string>()
-  for (const stored of yield* store.readAll()) {
-    tenants.add(stored.tenant)
-    const parts = parseStreamName(stored.stream)
-    if (parts?.category !== "instance") continue
-    const event = yield* decodeEvent(stored)
-    if (!isInstanceEvent(event)) continue
-    const key = keyOf(parts.tenant, parts.id)
-    const state = known.get(key)?.state ?? instanceDecider.initialState
-    known.set(key, { tenant: parts.tenant, instanceId: parts.id as InstanceId, state: instanceDecider.evolve(state, event), lastEventId: stored.id })
+  for (const { value } of yield* index.rows(liveIndex.name, "instance/")) {
+    const { tenant, instanceId } = value as LiveInstanceRow
+    const { state, revision } = yield* loadAggregate(instanceAggregate, tenant, instanceId)
+    known.set(keyOf(tenant, instanceId), { tenant, instanceId: instanceId as InstanceId, state, revision })
   }
   return { known, tenants }
 })
@@ -85,7 +84,7 @@ export const reconcile = Effect.fn("Reconciler.reconcile")(function* (watchdog: 
     }
   }
 
-  for (const [key, { tenant, instanceId, state, lastEventId }] of known) {
+  for (const [key, { tenant, instanceId, state, revision }] of known) {
     const running = containers.get(key)?.running === true
     if (state._tag === "Requested") {
       yield* ensureStarted(tenant, instanceId, agent).pipe(tolerated(instanceId))
@@ -94,7 +93,7 @@ export const reconcile = Effect.fn("Reconciler.reconcile")(function* (watchdog: 
       yield* watchdog.watch({ tenant, instanceId, epoch: epochOf(tenant, instanceId, state), ready: state._tag === "Ready" })
       report.adopted.push(instanceId)
     } else if (shouldRun(state)) {
-      yield* issueOrLogRefusal(tenant, causedBy(`reconcile-lost/${lastEventId}`), {
+      yield* issueOrLogRefusal(tenant, causedBy(`reconcile-lost/${tenant}/${instanceId}/${revision}`), {
         _tag: "MarkHeartbeatLost",
         instanceId,
         reason: "no running container at reconciliation"
@@ -103,7 +102,7 @@ export const reconcile = Effect.fn("Reconciler.reconcile")(function* (watchdog: 
       )
       report.lost.push(instanceId)
     } else if (state._tag === "Recycled" && !running) {
-      yield* issueOrLogRefusal(tenant, causedBy(`reconcile-drop/${lastEventId}`), {
+      yield* issueOrLogRefusal(tenant, causedBy(`reconcile-drop/${tenant}/${instanceId}/${revision}`), {
         _tag: "TerminateInstance",
         instanceId,
         reason: "pooled shadow's container is gone"

@@ -4,6 +4,7 @@ import type { StoredEvent } from "../../domain/envelope.ts"
 import { connectSaga } from "../../domain/sagas/connectSaga.ts"
 import { makeShadowSaga } from "../../domain/sagas/shadowSaga.ts"
 import { layer as memoryStore } from "../../infra/eventStore/memoryEventStore.ts"
+import { layerInMemory as projectionsInMemory } from "../../infra/readModels/sqliteProjections.ts"
 import { CommandHandler } from "../../src/commands/commandHandler.ts"
 import { EventBus } from "../../src/eventBus.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
@@ -50,7 +51,7 @@ const agentsOnly = Layer.succeed(
 
 /** The store, the command handler, a fake runtime and its agents: the orchestrator without NATS. */
 const setup = (fake: FakeRuntime) =>
-  CommandHandler.layer.pipe(Layer.provideMerge(Layer.mergeAll(memoryStore, fakeRuntimeLayer(fake), agentsOnly)))
+  CommandHandler.layer.pipe(Layer.provideMerge(Layer.mergeAll(memoryStore, fakeRuntimeLayer(fake), agentsOnly, projectionsInMemory)))
 
 /** Feeds every stored event, in order, to the sagas and the instance runner until nothing new is appended (the bus, in one process). */
 const pump = (watchdog: Watchdog, delivered: Set<string> = new Set()) =>

@@ -1,0 +1,78 @@
+import { Effect, Layer } from "effect"
+import type { Position } from "../../domain/envelope.ts"
+import { StoreUnavailable } from "../../src/eventStore/errors.ts"
+import { ProjectionStore } from "../../src/projections/projectionStore.ts"
+import { ReadModelDatabase } from "./readModelDatabase.ts"
+
+const failed = (action: string) => (error: unknown) =>
+  new StoreUnavailable({ message: `projection ${action} failed: ${error instanceof Error ? error.message : String(error)}` })
+
+/** Every projection's rows as JSON by key, and its version and checkpoint, in the read-model database. */
+export const layer = Layer.effect(
+  ProjectionStore,
+  Effect.gen(function* () {
+    const db = yield* ReadModelDatabase
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS projection_rows (projection TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (projection, key)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS projection_checkpoints (projection TEXT PRIMARY KEY, version INTEGER NOT NULL, position TEXT NOT NULL) WITHOUT ROWID;
+    `)
+    const sql = {
+      checkpoint: db.prepare("SELECT version, position FROM projection_checkpoints WHERE projection = ?"),
+      clear: db.prepare("DELETE FROM projection_rows WHERE projection = ?"),
+      put: db.prepare("INSERT INTO projection_rows (projection, key, value) VALUES (?, ?, ?) ON CONFLICT (projection, key) DO UPDATE SET value = excluded.value"),
+      remove: db.prepare("DELETE FROM projection_rows WHERE projection = ? AND key = ?"),
+      move: db.prepare(
+        "INSERT INTO projection_checkpoints (projection, version, position) VALUES (?, ?, ?)" +
+          " ON CONFLICT (projection) DO UPDATE SET version = excluded.version, position = excluded.position"
+      ),
+      rows: db.prepare("SELECT key, value FROM projection_rows WHERE projection = ? AND key >= ? AND key < ? ORDER BY key")
+    }
+
+    const inTransaction = <A>(run: () => A): A => {
+      db.exec("BEGIN IMMEDIATE")
+      try {
+        const result = run()
+        db.exec("COMMIT")
+        return result
+      } catch (error) {
+        if (db.isTransaction) db.exec("ROLLBACK")
+        throw error
+      }
+    }
+
+    return ProjectionStore.of({
+      checkpoint: (projection, version) =>
+        Effect.try({
+          try: () => {
+            const row = sql.checkpoint.get(projection)
+            if (row !== undefined && row["version"] === version) return row["position"] as Position
+            // A new projection, or a new version of one: its old rows go, and it folds the log again.
+            if (row !== undefined) inTransaction(() => sql.clear.run(projection))
+            return undefined
+          },
+          catch: failed("checkpoint")
+        }),
+      apply: (projection, version, changes, through) =>
+        Effect.try({
+          try: () =>
+            inTransaction(() => {
+              for (const change of changes) {
+                if (change._tag === "Put") sql.put.run(projection, change.key, JSON.stringify(change.value))
+                else sql.remove.run(projection, change.key)
+              }
+              sql.move.run(projection, version, through)
+            }),
+          catch: failed("apply")
+        }),
+      rows: (projection, prefix) =>
+        Effect.try({
+          // Every key with the prefix sorts below the prefix followed by the highest code point.
+          try: () => sql.rows.all(projection, prefix, `${prefix}\u{10ffff}`).map((row) => ({ key: row["key"] as string, value: JSON.parse(row["value"] as string) })),
+          catch: failed("read")
+        })
+    })
+  })
+)
+
+/** The same on a private in-memory database: for tests, and for runs that keep nothing. */
+export const layerInMemory = layer.pipe(Layer.provide(ReadModelDatabase.layer(":memory:")))

@@ -1,0 +1,17 @@
+import { Context, type Effect } from "effect"
+import type { Position } from "../../domain/envelope.ts"
+import type { RowChange } from "../../projections/projection.ts"
+import type { StoreUnavailable } from "../eventStore/errors.ts"
+
+/** Where projections keep their rows and checkpoints: both commit in one transaction. */
+export class ProjectionStore extends Context.Service<
+  ProjectionStore,
+  {
+    /** How far the projection has folded the log, for this version; undefined: from the start (rows cleared). */
+    readonly checkpoint: (projection: string, version: number) => Effect.Effect<Position | undefined, StoreUnavailable>
+    /** Applies the changes and moves the checkpoint to `through`, in one transaction. */
+    readonly apply: (projection: string, version: number, changes: ReadonlyArray<RowChange>, through: Position) => Effect.Effect<void, StoreUnavailable>
+    /** The rows whose key starts with `prefix`, in key order. */
+    readonly rows: (projection: string, prefix: string) => Effect.Effect<ReadonlyArray<{ readonly key: string; readonly value: unknown }>, StoreUnavailable>
+  }
+>()("umbra/ProjectionStore") {}
