@@ -28,10 +28,10 @@ export interface SeriesScore extends MethodScore {
   readonly baselines: Readonly<Record<string, MethodScore>>
 }
 
-/** Why a series cannot be scored, or undefined when it can. */
 /** The forecaster starts fitting this long before the scored half, so its headroom has seen errors by then. */
 const WARM_UP_STEPS = 2 * STEPS_PER_DAY
 
+/** Why a series cannot be scored, or undefined when it can. */
 export const unscorable = (values: Float64Array): string | undefined => {
   if (values.length < 4 * STEPS_PER_HOUR) return "too short"
   const scored = values.subarray(Math.floor(values.length / 2))

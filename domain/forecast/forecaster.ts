@@ -14,6 +14,11 @@ import {
   toLevel
 } from "./series.ts"
 
+/** What `Forecaster` is, for the labels of the forecasts it issues. */
+export const forecasterModel: string =
+  "direct multi-horizon ridge regression (weighted normal equations, ml-matrix Cholesky) on log1p-level lag/window/day-before/daily-cycle features; " +
+  "per-horizon point and window-max outputs fitted to quantiles by IRLS; upper bound: adaptive conformal headroom over the model's max or over a baseline, chosen online per horizon"
+
 /**
  * The predictive scaling engine for one client and one metric. It is fed 5-minute buckets, refits its
  * model at most once per `refitEverySteps`, and answers with a point forecast and a provisioning bound

@@ -1,5 +1,6 @@
 import { basename, dirname } from "node:path"
 import { backtestSeries, unscorable, type MethodScore, type SeriesScore } from "../../domain/forecast/backtest.ts"
+import { forecasterModel } from "../../domain/forecast/forecaster.ts"
 import { median } from "../../domain/forecast/series.ts"
 import { readTraces, TraceFileError, type TraceSeries } from "./csvTraces.ts"
 
@@ -223,12 +224,12 @@ export const backtestCommand = async (argv: ReadonlyArray<string>): Promise<numb
     const summary = collections.map((g) => ({ ...g, bestBaseline: bestBaseline(g) }))
     const series = scored.map(({ name, file, relMae, capacity, baselines }) => ({ name, file, relMae, capacity, baselines }))
     const gaps = traces.map((t) => ({ name: t.name, file: t.file, ...t.gaps })).filter((g) => g.filled + g.snapped + g.duplicates > 0)
-    process.stdout.write(`${JSON.stringify({ series, groups, summary, skipped, gaps, seconds })}\n`)
+    process.stdout.write(`${JSON.stringify({ model: forecasterModel, series, groups, summary, skipped, gaps, seconds })}\n`)
   } else {
     const lines = [table("By folder or multi-series file", collections, options)]
     if (groups.length > 1) lines.push("", table("By input file", groups, options))
     if (skipped.length > 0) lines.push("", "Skipped:", ...skipped.map((s) => `  ${s.file} ${s.name}: ${s.reason}`))
-    lines.push("", `${scored.length} series in ${seconds.toFixed(0)} s`)
+    lines.push("", `Model: ${forecasterModel}`, `${scored.length} series in ${seconds.toFixed(0)} s`)
     process.stdout.write(`${lines.join("\n")}\n`)
   }
   return 0

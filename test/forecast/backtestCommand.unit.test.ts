@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it, vi } from "vitest"
+import { forecasterModel } from "../../domain/forecast/forecaster.ts"
 import { backtestCommand } from "../../infra/backtest/backtestCommand.ts"
 
 const captured = () => {
@@ -39,6 +40,7 @@ describe("umbra backtest", () => {
     const out = captured()
     expect(await backtestCommand(["--json", "--horizon", "15", file])).toBe(0)
     const doc = JSON.parse(out.join(""))
+    expect(doc.model).toBe(forecasterModel)
     expect(doc.series.map((s: { name: string }) => s.name)).toEqual(["busy"])
     expect(Object.keys(doc.series[0].relMae)).toEqual(["15"])
     expect(doc.series[0].capacity.target).toBe(0.05)
