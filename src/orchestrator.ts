@@ -1,6 +1,5 @@
 import { Effect } from "effect"
 import { makeShadowSaga, type ShadowSagaPolicy } from "../domain/sagas/shadowSaga.ts"
-import { liveIndex } from "../projections/liveIndex.ts"
 import { runInstanceRunner } from "./instances/instanceRunner.ts"
 import { poolView } from "./instances/pool.ts"
 import { reconcile } from "./instances/reconciler.ts"
@@ -10,7 +9,7 @@ import { makeWatchdog, type WatchdogOptions } from "./instances/watchdog.ts"
 import { InstanceRuntime } from "./instanceRuntime.ts"
 import { makeLaunchDispatcher, recoverLaunches, runLaunchConsumer } from "./launch/launchDispatcher.ts"
 import { type LaunchPolicy, makeLaunchRunner } from "./launch/launchRunner.ts"
-import { makeProjectionRunner } from "./projections/projectionRunner.ts"
+import { catchUpLiveIndex, followLiveIndex } from "./projections/liveIndex.ts"
 import { runSaga } from "./sagas/sagaRunner.ts"
 
 export interface OrchestratorOptions {
@@ -41,16 +40,18 @@ const startLaunches = (policy: LaunchPolicy) =>
 export const startOrchestrator = Effect.fn("Orchestrator.start")(function* (options: OrchestratorOptions) {
   const runtime = yield* InstanceRuntime
   const watchdog = yield* makeWatchdog(options.watchdog)
+  // Reconciliation and launch recovery start from the live index: first it folds what it has not seen yet.
+  yield* catchUpLiveIndex.pipe(Effect.tapCause((cause) => Effect.logError("the live index could not catch up; starting from it as it is", cause)), Effect.ignore)
   // A reconciliation that cannot finish (runtime or store unreachable) must not keep the runners from starting.
   const reconciliation = yield* reconcile(watchdog, options.agent).pipe(
     Effect.tapCause((cause) => Effect.logError("reconciliation failed; starting without it", cause)),
     Effect.option
   )
-  // The reconciliation caught the live index up; from now on it follows the log, so the next start reads little.
-  yield* Effect.forkScoped((yield* makeProjectionRunner(liveIndex)).follow)
   yield* runInstanceRunner({ agent: options.agent, recreation: options.recreation }, watchdog)
   yield* runSaga(makeShadowSaga(options.saga), poolView)
   const launches = yield* startLaunches(options.launch)
+  // Only now, so that nothing folds the index while start-up reads it; from here it follows the log.
+  yield* Effect.forkScoped(followLiveIndex)
   yield* Effect.logInfo("Umbra orchestrator running", { runtime: runtime.kind })
   return { watchdog, reconciliation, launches }
 })

@@ -1,10 +1,8 @@
 import { Effect } from "effect"
 import type { InstanceId } from "../../domain/ids.ts"
 import { instanceAggregate, type InstanceState, shouldRun } from "../../domain/instance/instance.ts"
-import { liveIndex, type LiveInstanceRow } from "../../projections/liveIndex.ts"
 import { loadAggregate } from "../commands/loadAggregate.ts"
-import { makeProjectionRunner } from "../projections/projectionRunner.ts"
-import { ProjectionStore } from "../projections/projectionStore.ts"
+import { live } from "../projections/liveIndex.ts"
 import { type InstanceInfo, InstanceRuntime } from "../instanceRuntime.ts"
 import { causedBy, issueOrLogRefusal } from "../commands/issueCommand.ts"
 import { epochOf } from "./instanceEpoch.ts"
@@ -36,16 +34,13 @@ interface Known {
 const keyOf = (tenant: string, instanceId: string) => `${tenant}/${instanceId}`
 
 /**
- * Every instance not yet terminated, from the live index (caught up with the log first), and the tenants
- * the store has events of: start-up costs what is live, not the whole history.
+ * Every instance not yet terminated, from the live index (caught up by the caller), and the tenants the
+ * store has events of: start-up costs what is live, not the whole history.
  */
 const knownInstances = Effect.gen(function* () {
-  const index = yield* ProjectionStore
-  yield* (yield* makeProjectionRunner(liveIndex)).catchUp
-  const tenants = new Set((yield* index.rows(liveIndex.name, "tenant/")).map(({ value }) => (value as { readonly tenant: string }).tenant))
+  const tenants = yield* live.tenants
   const known = new Map<string, Known>()
-  for (const { value } of yield* index.rows(liveIndex.name, "instance/")) {
-    const { tenant, instanceId } = value as LiveInstanceRow
+  for (const { tenant, instanceId } of yield* live.instances) {
     const { state, revision } = yield* loadAggregate(instanceAggregate, tenant, instanceId)
     known.set(keyOf(tenant, instanceId), { tenant, instanceId: instanceId as InstanceId, state, revision })
   }

@@ -1,13 +1,13 @@
 import { Effect, Schema } from "effect"
 import { decodeEvent } from "../../domain/catalog.ts"
-import { isActive, isProvisioning, type LaunchState, LaunchRequested } from "../../domain/launch/launch.ts"
+import { isActive, isProvisioning, launchAggregate, LaunchRequested } from "../../domain/launch/launch.ts"
 import { nextLaunch, type QueuedLaunch } from "../../domain/launch/launchQueue.ts"
-import { parseStreamName } from "../../domain/streams.ts"
 import { subjects } from "../../domain/subjects.ts"
+import { loadAggregate } from "../commands/loadAggregate.ts"
 import { EventBus } from "../eventBus.ts"
 import { EventStore } from "../eventStore/eventStore.ts"
+import { live } from "../projections/liveIndex.ts"
 import type { LaunchRunner } from "./launchRunner.ts"
-import { loadLaunch } from "./launchState.ts"
 
 const isLaunchRequested = Schema.is(LaunchRequested)
 
@@ -84,32 +84,23 @@ export const makeLaunchDispatcher = (runner: LaunchRunner, limit: number) =>
 export type LaunchDispatcher = Effect.Success<ReturnType<typeof makeLaunchDispatcher>>
 
 /**
- * After a restart: every launch in the store is looked at in the order of the log. Those still provisioning
- * are queued again, those shifting are resumed, and of the finished ones the last of each client restores
- * the client's route (production, or the shadow after a rollback) and removes a leftover production.
+ * After a restart, from the live index: every launch not yet ended is queued again if it still provisions,
+ * or resumed; and each client's newest launch, if it ended, restores the client's route (production, or the
+ * shadow after a rollback) and removes a leftover production.
  */
 export const recoverLaunches = Effect.fn("Launch.recover")(function* (dispatcher: LaunchDispatcher) {
-  const store = yield* EventStore
-  const launches: Array<{ readonly tenant: string; readonly launchId: string }> = []
-  const seen = new Set<string>()
-  for (const stored of yield* store.readAll()) {
-    const parts = parseStreamName(stored.stream)
-    if (parts?.category !== "launch" || seen.has(stored.stream)) continue
-    seen.add(stored.stream)
-    launches.push({ tenant: parts.tenant, launchId: parts.id })
-  }
-  const latestOfClient = new Map<string, { readonly tenant: string; readonly launchId: string; readonly state: LaunchState }>()
+  const launches = yield* live.openLaunches
   let resumed = 0
   for (const { tenant, launchId } of launches) {
-    const { state } = yield* loadLaunch(tenant, launchId)
+    const { state } = yield* loadAggregate(launchAggregate, tenant, launchId)
     if (state._tag === "Absent") continue
-    latestOfClient.set(`${tenant}/${state.clientId}`, { tenant, launchId, state })
     if (isProvisioning(state)) yield* dispatcher.enqueue(tenant, launchId, state.priority)
     else if (isActive(state) || state._tag === "Completed") yield* dispatcher.resume(tenant, launchId)
     else continue
     resumed++
   }
-  for (const { tenant, launchId, state } of latestOfClient.values()) {
+  for (const { tenant, launchId } of yield* live.clientLaunches) {
+    const { state } = yield* loadAggregate(launchAggregate, tenant, launchId)
     if (state._tag === "Released" || state._tag === "RolledBack") yield* dispatcher.resume(tenant, launchId)
   }
   yield* Effect.logInfo("launches recovered", { launches: launches.length, resumed })
@@ -126,7 +117,7 @@ export const runLaunchConsumer = (dispatcher: LaunchDispatcher) =>
         const event = yield* decodeEvent(delivered.event)
         if (!isLaunchRequested(event)) return
         // Redelivered after the launch moved on: the stream, not the event, says whether it still waits.
-        const { state } = yield* loadLaunch(delivered.event.tenant, event.launchId)
+        const { state } = yield* loadAggregate(launchAggregate, delivered.event.tenant, event.launchId)
         if (state._tag === "Queued") yield* dispatcher.enqueue(delivered.event.tenant, event.launchId, event.priority)
       }).pipe(
         Effect.provideService(EventStore, store),

@@ -1,7 +1,7 @@
 import { type Duration, Effect, Schedule, Schema } from "effect"
 import type { DomainCommand } from "../../domain/commands.ts"
 import { nameBasedId } from "../../domain/eventId.ts"
-import { Forecaster, ForecasterState, type HorizonForecast } from "../../domain/forecast/forecaster.ts"
+import { Forecaster, ForecasterState, forecasterModel, type HorizonForecast } from "../../domain/forecast/forecaster.ts"
 import type { ClientId, CommandId } from "../../domain/ids.ts"
 import { profileAggregate } from "../../domain/profile/profile.ts"
 import { emptyQuality, observeDemand, QualityState, qualityOf, recordForecast } from "../../domain/scaling/forecastQuality.ts"
@@ -26,7 +26,6 @@ const metrics = ["cpu", "memBytes"] as const
 type Metric = (typeof metrics)[number]
 
 const horizonMs = 60 * 60_000
-const model = "ml-regression multivariate linear on log1p features, per-horizon quantile outputs"
 
 const ClientScaling = Schema.Struct({
   lastStart: Schema.Finite,
@@ -129,7 +128,7 @@ export const makeScalingEngine = (options: ScalingEngineOptions = {}) =>
           _tag: "RecordForecast",
           clientId,
           metric,
-          model,
+          model: forecasterModel,
           horizons: outcome[metric].forecasts,
           quality: outcome[metric].quality,
           fallback,

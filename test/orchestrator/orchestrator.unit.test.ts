@@ -10,6 +10,7 @@ import { EventBus } from "../../src/eventBus.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
 import { makeInstanceStep } from "../../src/instances/instanceRunner.ts"
 import { reconcile } from "../../src/instances/reconciler.ts"
+import { catchUpLiveIndex } from "../../src/projections/liveIndex.ts"
 import { makeSagaStep } from "../../src/sagas/sagaRunner.ts"
 import { poolView } from "../../src/instances/pool.ts"
 import type { Watchdog, WatchedInstance } from "../../src/instances/watchdog.ts"
@@ -220,6 +221,7 @@ describe("orchestrator (fake runtime)", () => {
       fake.instances.delete(gone!)
       fake.instances.set("shd-orphan", { ...fake.instances.get(kept!)!, instanceId: "shd-orphan", runtimeId: "rt-orphan" })
       watched.clear()
+      yield* catchUpLiveIndex
       const report = yield* reconcile(watchdog, agent)
       assert.deepStrictEqual(report.adopted, [kept!])
       assert.deepStrictEqual(report.removed, ["shd-orphan"])
