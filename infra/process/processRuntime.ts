@@ -29,7 +29,7 @@ export interface ProcessRuntimeOptions {
 }
 
 const repoRoot = resolve(import.meta.dirname, "..", "..")
-const agentEntry = join(repoRoot, "infra", "agent", "main.ts")
+const agentEntry = join(repoRoot, "infra", "cli", "agentMain.ts")
 
 /** What stands for an image here: the workload command it would run (the agent image has none). */
 const workloadFor = (instanceId: string, image: string, command: ReadonlyArray<string> | undefined, node: string) => {

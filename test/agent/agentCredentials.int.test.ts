@@ -8,7 +8,7 @@ import { join } from "node:path"
 import { natsServer } from "../../infra/nats/natsServerProcess.ts"
 import { stopProcess } from "../support/serveProcess.ts"
 
-const agentMain = join(import.meta.dirname, "..", "..", "infra", "agent", "main.ts")
+const agentMain = join(import.meta.dirname, "..", "..", "infra", "cli", "agentMain.ts")
 
 // The production shape of nats.production.conf, reduced to one tenant's agent and the control plane.
 const config = `

@@ -31,7 +31,7 @@ const assertEachOnce = (stream: ReadonlyArray<StoredEvent>, commandIds: Readonly
 const twoHandlers = Effect.gen(function* () {
   const build = Layer.build(Layer.fresh(CommandHandler.layer))
   const [first, second] = [yield* build, yield* build]
-  return [first, second].map((context) => (writer: string, count: number) => refineMany(writer, count).pipe(Effect.provideContext(context)))
+  return [first, second].map((context) => (writer: string, count: number, base: number) => refineMany(writer, count, base).pipe(Effect.provideContext(context)))
 })
 
 describe("two command handlers racing on one stream", () => {
@@ -41,7 +41,7 @@ describe("two command handlers racing on one stream", () => {
       yield* Effect.gen(function* () {
         const [a, b] = yield* twoHandlers
         yield* CommandHandler.use((handler) => handler.handle(command("CreateProfile", { clientId: "c1", tier: "basic" })))
-        const [ours, theirs] = yield* Effect.all([a!("a", 25), b!("b", 25)], { concurrency: 2 })
+        const [ours, theirs] = yield* Effect.all([a!("a", 25, 1_000), b!("b", 25, 5_000)], { concurrency: 2 })
         assertEachOnce(yield* EventStore.use((store) => store.readStream("profile-acme.c1")), [...ours, ...theirs])
       }).pipe(
         Effect.provide(CommandHandler.layer.pipe(Layer.provideMerge(racingStore(2, conflicts)), Layer.provideMerge(memoryStore)))
@@ -61,7 +61,7 @@ describe("two command handlers racing on one stream", () => {
         const child = yield* Effect.forkChild(spawnWriter(file, ready, go, count))
         yield* Deferred.await(ready)
         yield* Deferred.succeed(go, undefined)
-        const ours = yield* refineMany("parent", count)
+        const ours = yield* refineMany("parent", count, 1_000)
         const theirs = yield* Fiber.join(child)
         yield* Ref.update(conflicts, (n) => n + theirs.conflicts)
         assertEachOnce(yield* EventStore.use((store) => store.readStream("profile-acme.c1")), [...ours, ...theirs.commandIds])
@@ -73,7 +73,7 @@ describe("two command handlers racing on one stream", () => {
 /** Runs refineWriter.ts in another OS process; `ready` once it has the file open, it starts when `go` completes. */
 const spawnWriter = (file: string, ready: Deferred.Deferred<void>, go: Deferred.Deferred<void>, count: number) =>
   Effect.callback<{ readonly commandIds: ReadonlyArray<string>; readonly conflicts: number }, Error>((resume) => {
-    const child = spawn(process.execPath, [writerScript, file, "child", String(count)], { stdio: ["pipe", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [writerScript, file, "child", String(count), "5000"], { stdio: ["pipe", "pipe", "pipe"] })
     let out = ""
     let err = ""
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => {

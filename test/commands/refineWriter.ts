@@ -3,7 +3,7 @@
  * sending `count` RefineProfile commands to one client's profile. Prints "ready" once the file is open,
  * starts when a line arrives on stdin, then prints `{"commandIds": [...], "conflicts": n}`.
  *
- * Usage: node test/commands/refineWriter.ts <file> <writer> <count>
+ * Usage: node test/commands/refineWriter.ts <file> <writer> <count> <base>
  */
 import { Effect, Layer, Ref } from "effect"
 import { layerFile } from "../../infra/eventStore/sqliteEventStore.ts"
@@ -11,14 +11,17 @@ import { CommandHandler } from "../../src/commands/commandHandler.ts"
 import { command } from "../support/commands.ts"
 import { racingStore } from "../support/racingStore.ts"
 
-/** `count` refinements of client c1, one after another, each answered before the next. */
-export const refineMany = (writer: string, count: number, onReady: Effect.Effect<void> = Effect.void) =>
+/**
+ * `count` refinements of client c1, one after another, each answered before the next. Each writer's values
+ * are its own (from `base`): a refinement equal to the current expectation would decide nothing.
+ */
+export const refineMany = (writer: string, count: number, base: number, onReady: Effect.Effect<void> = Effect.void) =>
   Effect.gen(function* () {
     const handler = yield* CommandHandler
     yield* onReady
     const commandIds: Array<string> = []
     for (let i = 0; i < count; i++) {
-      const refine = command("RefineProfile", { clientId: "c1", expected: { cpuMillis: 1000 + i }, reason: `${writer} ${i}` })
+      const refine = command("RefineProfile", { clientId: "c1", expected: { cpuMillis: base + i }, reason: `${writer} ${i}` })
       yield* handler.handle(refine)
       commandIds.push(refine.commandId)
     }
@@ -26,7 +29,7 @@ export const refineMany = (writer: string, count: number, onReady: Effect.Effect
   })
 
 if (import.meta.main) {
-  const [file, writer, count] = process.argv.slice(2)
+  const [file, writer, count, base] = process.argv.slice(2)
   const ready = Effect.callback<void>((resume) => {
     process.stdin.once("data", () => {
       process.stdin.destroy()
@@ -36,7 +39,7 @@ if (import.meta.main) {
   })
   const program = Effect.gen(function* () {
     const conflicts = yield* Ref.make(0)
-    const commandIds = yield* refineMany(writer!, Number(count), ready).pipe(
+    const commandIds = yield* refineMany(writer!, Number(count), Number(base), ready).pipe(
       Effect.provide(CommandHandler.layer.pipe(Layer.provide(racingStore(2, conflicts)), Layer.provide(layerFile(file!))))
     )
     return { commandIds, conflicts: yield* Ref.get(conflicts) }
