@@ -115,9 +115,10 @@ export const judgeHold = (reading: HoldReading, policy: LaunchWorkflowPolicy): H
   if (age === undefined || age > policy.heartbeatLostMs) {
     return { _tag: "Breached", reason: `production heartbeat lost (silent for ${age ?? "ever"} ms)` }
   }
-  if (!reading.ready) return { _tag: "Breached", reason: "production's agent reports not ready" }
+  // The router's figures for real traffic say more than a readiness probe, which can time out under load.
   const breach = reading.window === undefined ? undefined : gateBreach(reading.window, policy.gates)
   if (breach !== undefined) return { _tag: "Breached", reason: breach }
+  if (!reading.ready) return { _tag: "Breached", reason: "production's agent reports not ready" }
   return reading.heldMs >= policy.holdMs ? { _tag: "Passed" } : { _tag: "Holding" }
 }
 

@@ -226,11 +226,11 @@ describe("a step's hold", () => {
     assert.strictEqual(judgeHold(reading(5, 10, { window: { ...few, requests: policy.gates.minRequests } }), policy)._tag, "Breached")
   })
 
-  it("a lost heartbeat comes before readiness, and readiness before the gates", () => {
+  it("a lost heartbeat comes before the gates, and the gates before readiness", () => {
     const everything = { heartbeatAgeMs: undefined, ready: false, window: { requests: 100, errors: 100, p99Ms: 5_000 } }
     assert.match(reason(judgeHold(reading(5, 10, everything), policy)), /heartbeat lost/)
-    assert.match(reason(judgeHold(reading(5, 10, { ...everything, heartbeatAgeMs: 0 }), policy)), /not ready/)
-    assert.match(reason(judgeHold(reading(5, 10, { ...everything, heartbeatAgeMs: 0, ready: true }), policy)), /error rate/)
+    assert.match(reason(judgeHold(reading(5, 10, { ...everything, heartbeatAgeMs: 0 }), policy)), /error rate/)
+    assert.match(reason(judgeHold(reading(5, 10, { ...everything, heartbeatAgeMs: 0, window: { requests: 100, errors: 0, p99Ms: 5 } }), policy)), /not ready/)
   })
 
   it("a heartbeat exactly as old as the limit still counts", () => {
