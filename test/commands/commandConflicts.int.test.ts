@@ -1,6 +1,5 @@
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Ref } from "effect"
-import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -10,6 +9,7 @@ import { layer as memoryStore } from "../../infra/eventStore/memoryEventStore.ts
 import { layerFile } from "../../infra/eventStore/sqliteEventStore.ts"
 import { CommandHandler } from "../../src/commands/commandHandler.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
+import { spawnWriter } from "../support/childProcess.ts"
 import { command } from "../support/commands.ts"
 import { racingStore } from "../support/racingStore.ts"
 import { refineMany } from "./refineWriter.ts"
@@ -58,7 +58,9 @@ describe("two command handlers racing on one stream", () => {
         yield* CommandHandler.use((handler) => handler.handle(command("CreateProfile", { clientId: "c1", tier: "basic" })))
         const ready = yield* Deferred.make<void>()
         const go = yield* Deferred.make<void>()
-        const child = yield* Effect.forkChild(spawnWriter(file, ready, go, count))
+        const child = yield* Effect.forkChild(
+          spawnWriter<{ readonly commandIds: ReadonlyArray<string>; readonly conflicts: number }>(writerScript, [file, "child", String(count), "5000"], ready, go)
+        )
         yield* Deferred.await(ready)
         yield* Deferred.succeed(go, undefined)
         const ours = yield* refineMany("parent", count, 1_000)
@@ -69,21 +71,3 @@ describe("two command handlers racing on one stream", () => {
       assert.isAbove(yield* Ref.get(conflicts), 0, "the processes met conflicts, so the retry was exercised")
     }), 60_000)
 })
-
-/** Runs refineWriter.ts in another OS process; `ready` once it has the file open, it starts when `go` completes. */
-const spawnWriter = (file: string, ready: Deferred.Deferred<void>, go: Deferred.Deferred<void>, count: number) =>
-  Effect.callback<{ readonly commandIds: ReadonlyArray<string>; readonly conflicts: number }, Error>((resume) => {
-    const child = spawn(process.execPath, [writerScript, file, "child", String(count), "5000"], { stdio: ["pipe", "pipe", "pipe"] })
-    let out = ""
-    let err = ""
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      out += chunk
-      if (out.startsWith("ready\n")) Deferred.doneUnsafe(ready, Effect.void)
-    })
-    Effect.runFork(Deferred.await(go).pipe(Effect.andThen(Effect.sync(() => child.stdin.end("go\n")))))
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (err += chunk))
-    child.on("close", (code) =>
-      code === 0 ? resume(Effect.succeed(JSON.parse(out.slice("ready\n".length)))) : resume(Effect.fail(new Error(`writer exited with ${code}: ${err}`)))
-    )
-    return Effect.sync(() => child.kill())
-  })

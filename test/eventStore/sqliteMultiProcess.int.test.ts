@@ -1,6 +1,5 @@
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Stream } from "effect"
-import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -8,6 +7,7 @@ import { fileURLToPath } from "node:url"
 import type { StoredEvent } from "../../domain/envelope.ts"
 import { layer } from "../../infra/eventStore/sqliteEventStore.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
+import { spawnWriter } from "../support/childProcess.ts"
 import { writeEvents } from "./sqliteWriter.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "umbra-sqlite-mp-"))
@@ -16,31 +16,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 const writerScript = fileURLToPath(new URL("./sqliteWriter.ts", import.meta.url))
 const perWriter = 1500
 const sharedStream = "test-acme.shared"
-
-/**
- * Runs the writer script in another OS process; resolves `ready` once it has the file open, and lets it
- * start appending when `go` completes.
- */
-const spawnWriter = (file: string, writer: string, ready: Deferred.Deferred<void>, go: Deferred.Deferred<void>) =>
-  Effect.callback<ReadonlyArray<string>, Error>((resume) => {
-    const child = spawn(process.execPath, [writerScript, file, writer, String(perWriter), sharedStream], {
-      stdio: ["pipe", "pipe", "pipe"]
-    })
-    let out = ""
-    let err = ""
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      out += chunk
-      if (out.startsWith("ready\n")) Deferred.doneUnsafe(ready, Effect.void)
-    })
-    Effect.runFork(Deferred.await(go).pipe(Effect.andThen(Effect.sync(() => child.stdin.end("go\n")))))
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (err += chunk))
-    child.on("close", (code) =>
-      code === 0
-        ? resume(Effect.succeed(JSON.parse(out.slice("ready\n".length)) as ReadonlyArray<string>))
-        : resume(Effect.fail(new Error(`writer exited with ${code}: ${err}`)))
-    )
-    return Effect.sync(() => child.kill())
-  })
 
 const revisionsAreContiguous = (log: ReadonlyArray<StoredEvent>) => {
   const byStream = new Map<string, Array<number>>()
@@ -58,7 +33,7 @@ describe("SQLite event store shared by two OS processes", () => {
 
       const ready = yield* Deferred.make<void>()
       const go = yield* Deferred.make<void>()
-      const child = yield* Effect.forkChild(spawnWriter(file, "child", ready, go))
+      const child = yield* Effect.forkChild(spawnWriter<ReadonlyArray<string>>(writerScript, [file, "child", String(perWriter), sharedStream], ready, go))
       yield* Deferred.await(ready)
       // One append before the child starts and one after it ended, around a run of both at once: the log
       // switches between the processes at least twice however the scheduler runs them.
