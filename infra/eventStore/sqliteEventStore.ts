@@ -214,12 +214,13 @@ const make = Effect.fnUntraced(function* (options: SqliteEventStoreOptions) {
     }
   }
 
-  /** The first revision retention shows, or undefined when the stream has no stored events. */
+  /** The lowest revision a read may return (retention applied); undefined when a stream with retention has no events. */
   const firstVisible = (stream: string, nowMs: number): number | undefined => {
+    const metadata = metadataOf(sql.getMetadata.get(stream))
+    // Without retention every stored event shows: a read from 0 finds the first (one query less per read).
+    if (metadata.maxAge === undefined && metadata.maxCount === undefined) return 0
     const lowest = sql.lowestRevision.get(stream)![0] as number | null
     if (lowest === null) return undefined
-    const metadata = metadataOf(sql.getMetadata.get(stream))
-    if (metadata.maxAge === undefined && metadata.maxCount === undefined) return lowest
     return firstVisibleRevision(metadata, { firstStored: lowest, lastRevision: currentRevision(stream) }, nowMs, (r) => {
       const row = sql.atOfRevision.get(stream, r)
       return row?.[0] as string | undefined
