@@ -24,10 +24,13 @@ export interface PipelineSummary {
   readonly maxOutstanding: number
 }
 
-/** JetStream's answer to a publish: a PubAck, or an API error. */
+/**
+ * JetStream's answer to a publish: an API error, or a PubAck. The error comes first: a refusal carries
+ * `stream` and `seq` too (`seq` 0), and read as a PubAck it would count a lost message as stored.
+ */
 const PubAckReply = Schema.Union([
-  Schema.Struct({ stream: Schema.String, seq: Schema.Number, duplicate: Schema.optional(Schema.Boolean) }),
-  Schema.Struct({ error: Schema.Struct({ code: Schema.Number, description: Schema.String }) })
+  Schema.Struct({ error: Schema.Struct({ code: Schema.Number, err_code: Schema.optional(Schema.Number), description: Schema.String }) }),
+  Schema.Struct({ stream: Schema.String, seq: Schema.Number, duplicate: Schema.optional(Schema.Boolean) })
 ])
 const decodePubAckValue = Schema.decodeUnknownResult(PubAckReply)
 // JSON.parse then decode costs half of Schema.fromJsonString per acknowledgement, on the publish hot path.
@@ -100,7 +103,10 @@ export const publishPipelined = (
         if (msg.headers?.hasError === true) return fail(`${msg.headers.code} ${msg.headers.description}`)
         const reply = decodePubAck(msg.string())
         if (Result.isFailure(reply)) return fail(`undecodable acknowledgement: ${reply.failure.message}`)
-        if ("error" in reply.success) return fail(`${reply.success.error.code} ${reply.success.error.description}`)
+        if ("error" in reply.success) {
+          const { code, err_code, description } = reply.success.error
+          return fail(`${code}${err_code === undefined ? "" : `/${err_code}`} ${description}`)
+        }
         acked[index] = 1
         outstanding--
         outstandingBytes -= messages[index]!.data.length
