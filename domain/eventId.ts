@@ -13,5 +13,9 @@ export const nameBasedId = (name: string): string => {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
 }
 
-/** The id of the `index`-th event a command produces: a retried command appends the same ids. */
-export const eventIdFor = (commandId: CommandId, index: number): EventId => nameBasedId(`${commandId}/${index}`) as EventId
+/**
+ * The id of the `index`-th event a command produces in `stream`: a retried command appends the same ids, and
+ * the tenant and stream are part of the name, so another tenant's ids cannot be made from a command id alone.
+ */
+export const eventIdFor = (tenant: string, stream: string, commandId: CommandId, index: number): EventId =>
+  nameBasedId(`${tenant}/${stream}/${commandId}/${index}`) as EventId

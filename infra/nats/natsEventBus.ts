@@ -46,7 +46,19 @@ export interface NatsEventBusOptions {
 }
 
 /** The JSON envelope of DESIGN.md's public interface, decoded from every incoming message. */
-const decodeEnvelope = Schema.decodeUnknownEffect(Schema.fromJsonString(StoredEvent))
+const decodeJsonEnvelope = Schema.decodeUnknownEffect(Schema.fromJsonString(StoredEvent))
+
+/**
+ * A bus message's event, decoded and checked against the subject it came on: an envelope whose tenant,
+ * category or id disagrees with its subject is not Umbra's publish and is never acted on.
+ */
+const decodeEnvelope = (msg: { readonly subject: string; string(): string }) =>
+  decodeJsonEnvelope(msg.string()).pipe(
+    Effect.filterOrFail(
+      (event) => subjects.event(event) === msg.subject,
+      (event) => new Error(`the envelope (tenant ${event.tenant}, stream ${event.stream}) disagrees with its subject ${msg.subject}`)
+    )
+  )
 
 /**
  * The same envelope, encoded in DESIGN.md's field order. The events are already typed StoredEvents, and
@@ -165,7 +177,7 @@ export const layer = (options: NatsEventBusOptions = {}): Layer.Layer<EventBus, 
         const annotations = { durable: consumer.durable, filterSubject: consumer.filterSubject }
 
         const handle = (msg: JsMsg) =>
-          decodeEnvelope(msg.string()).pipe(
+          decodeEnvelope(msg).pipe(
             Effect.matchEffect({
               onFailure: (error) =>
                 // No reason text: nats-server 2.9 does not parse `+TERM <reason>` and would redeliver forever.
@@ -247,7 +259,7 @@ export const layer = (options: NatsEventBusOptions = {}): Layer.Layer<EventBus, 
       const followEvents: EventBusShape["followEvents"] = ({ filterSubject, from }) =>
         follow(streamNames.events, filterSubject, from).pipe(
           Stream.mapEffect((msg) =>
-            decodeEnvelope(msg.string()).pipe(
+            decodeEnvelope(msg).pipe(
               Effect.map((event): ReadonlyArray<DeliveredEvent> => [{ seq: msg.seq, event }]),
               Effect.catch((error) =>
                 Effect.logWarning("skipped an undecodable event message").pipe(

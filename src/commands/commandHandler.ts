@@ -65,11 +65,11 @@ export const makeCommandHandler = (limits: FoldLimits) =>
         ? Effect.succeed<ReadonlyArray<StoredEvent>>([{ ...events[0]!, stream, revision: first, position: last }])
         : store.readStream(stream, { from: first, limit: events.length })
 
-    const toNewEvents = (envelope: CommandEnvelope, decided: ReadonlyArray<DomainEvent>) =>
+    const toNewEvents = (envelope: CommandEnvelope, stream: string, decided: ReadonlyArray<DomainEvent>) =>
       decided.map((event, index): NewEvent => {
         const encoded = encodeEvent(event)
         return {
-          id: eventIdFor(envelope.commandId, index),
+          id: eventIdFor(envelope.tenant, stream, envelope.commandId, index),
           type: encoded.type,
           at: envelope.at,
           tenant: envelope.tenant,
@@ -100,7 +100,7 @@ export const makeCommandHandler = (limits: FoldLimits) =>
         }
         const decided = yield* route.aggregate.decider.decide(envelope.command, folded.state, { tenant: envelope.tenant, at: envelope.at })
         if (decided.length === 0) return { duplicate: false, events: [] }
-        const events = toNewEvents(envelope, decided)
+        const events = toNewEvents(envelope, stream, decided)
         yield* created(route, stream, folded)
         const result = yield* store.append(stream, folded.revision === -1 ? "no_stream" : folded.revision, events).pipe(
           Effect.tapError((error) => (error._tag === "ConcurrencyConflict" ? folds.forget(stream) : Effect.void))

@@ -88,7 +88,7 @@ export const makeStepRecorder = <State>(saga: SagaFold<State>) =>
           if (commands !== undefined) return commands
         }
         const commands: ReadonlyArray<SagaCommand> = (yield* decide(folded.state)).map((command, index) => ({
-          commandId: nameBasedId(`${saga.name}/${key}/${index}`) as CommandId,
+          commandId: nameBasedId(`${input.tenant}/${saga.name}/${key}/${index}`) as CommandId,
           command
         }))
         const step = encodeEvent({
@@ -98,7 +98,7 @@ export const makeStepRecorder = <State>(saga: SagaFold<State>) =>
           commands: commands.map(({ commandId, command }) => ({ commandId, ...encodeCommand(command) }))
         })
         const event = {
-          id: nameBasedId(`${saga.name}/${key}`),
+          id: nameBasedId(`${input.tenant}/${stream}/${saga.name}/${key}`),
           type: step.type,
           at: DateTime.formatIso(yield* DateTime.now),
           tenant: input.tenant,

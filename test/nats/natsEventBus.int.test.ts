@@ -157,6 +157,29 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("NatsEven
       )
     }), { timeout: 30_000 })
 
+  it.effect("never hands a consumer an event whose envelope disagrees with its subject", () =>
+    Effect.gen(function* () {
+      const bus = yield* EventBus
+      const nc = yield* NatsConnection
+      const seen = yield* Ref.make<ReadonlyArray<string>>([])
+      yield* bus.consumeEvents({ durable: "forged-test", filterSubject: subjects.eventsOf("forged") }, ({ event }) =>
+        Ref.update(seen, (all) => [...all, event.id]))
+      // Another tenant's event, and one of another stream, published under this tenant's subject.
+      const [other] = makeEvents("victim", 1, "x")
+      const [wrongStream] = makeEvents("forged", 1, "y")
+      yield* Effect.sync(() => nc.publish("umbra.evt.forged.instance.shd-0", encoder.encode(JSON.stringify(other))))
+      yield* Effect.sync(() => nc.publish("umbra.evt.forged.instance.shd-4", encoder.encode(JSON.stringify(wrongStream))))
+      yield* bus.publishEvents(makeEvents("forged", 3))
+      yield* eventually(Ref.get(seen).pipe(Effect.map((all) => all.length >= 3)))
+      const followed = yield* bus.followEvents({ filterSubject: subjects.eventsOf("forged"), from: "start" }).pipe(
+        Stream.take(3),
+        Stream.runCollect,
+        Effect.timeout("10 seconds")
+      )
+      assert.deepStrictEqual(yield* Ref.get(seen), ["e-forged-0", "e-forged-1", "e-forged-2"])
+      assert.deepStrictEqual(followed.map((d) => d.event.id), ["e-forged-0", "e-forged-1", "e-forged-2"])
+    }), { timeout: 30_000 })
+
   it.effect("follows events from the start, from now, and from a stream sequence", () =>
     Effect.gen(function* () {
       const bus = yield* EventBus
