@@ -1,11 +1,26 @@
 import { Schema } from "effect"
 import { ClientId, InstanceId } from "./ids.ts"
 
+/** An ISO-8601 time that parses: a sample's time becomes a bucket's start. */
+const Time = Schema.String.check(
+  Schema.isPattern(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/),
+  Schema.makeFilter((at: string) => Number.isFinite(Date.parse(at)) || "not a valid time")
+)
+/** Finite, and within what a machine can have: no Infinity (`1e999` in JSON) reaches a read model. */
+const Amount = (max: number) => Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: max }))
+/** The most workload metrics one sample may carry (the agent sends no more). */
+export const maxMetrics = 64
+const MetricName = Schema.String.check(Schema.isPattern(/^[A-Za-z_][A-Za-z0-9_.]{0,63}$/))
+/** The workload's own numbers: a few, named, finite (each one becomes read-model rows). */
+const Metrics = Schema.Record(MetricName, Schema.Finite).check(
+  Schema.makeFilter((metrics: Readonly<Record<string, number>>) => Object.keys(metrics).length <= maxMetrics || `at most ${maxMetrics} metrics`)
+)
+
 /** `umbra.sig.<tenant>.<instanceId>.hb`: an instance is alive, and whether it is ready to serve. */
 export const Heartbeat = Schema.Struct({
   instanceId: InstanceId,
   seq: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
-  at: Schema.String,
+  at: Time,
   ready: Schema.Boolean
 })
 export type Heartbeat = typeof Heartbeat.Type
@@ -15,10 +30,11 @@ export const TelemetrySample = Schema.Struct({
   instanceId: InstanceId,
   /** The client the instance serves, so that its demand adds up per client. */
   clientId: Schema.optionalKey(ClientId),
-  at: Schema.String,
-  cpu: Schema.Number.check(Schema.isGreaterThanOrEqualTo(0)),
-  memBytes: Schema.Number.check(Schema.isGreaterThanOrEqualTo(0)),
-  metrics: Schema.optionalKey(Schema.Record(Schema.String, Schema.Number))
+  at: Time,
+  /** Cores in use, and bytes of memory: bounded by the largest machines (4,096 cores, 64 TiB). */
+  cpu: Amount(4_096),
+  memBytes: Amount(64 * 1024 ** 4),
+  metrics: Schema.optionalKey(Metrics)
 })
 export type TelemetrySample = typeof TelemetrySample.Type
 

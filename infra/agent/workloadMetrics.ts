@@ -1,11 +1,13 @@
 import { readFile } from "node:fs/promises"
 import { Effect, Schema } from "effect"
+import { maxMetrics } from "../../domain/signals.ts"
 
 const Metrics = Schema.fromJsonString(Schema.Record(Schema.String, Schema.Unknown))
 
 /**
- * The numeric metrics the workload last wrote to its JSON file; non-numbers are dropped, and a missing or
- * half-written file gives none (the next sample reads it again).
+ * The numeric metrics the workload last wrote to its JSON file, the first `maxMetrics` of them (a sample
+ * with more is refused); non-numbers are dropped, and a missing or half-written file gives none (the next
+ * sample reads it again).
  */
 export const readWorkloadMetrics = (file: string | undefined): Effect.Effect<Record<string, number> | undefined> =>
   file === undefined
@@ -14,8 +16,13 @@ export const readWorkloadMetrics = (file: string | undefined): Effect.Effect<Rec
       Effect.flatMap(Schema.decodeUnknownEffect(Metrics)),
       Effect.map((values) => {
         const numeric: Record<string, number> = {}
+        let count = 0
         for (const [key, value] of Object.entries(values)) {
-          if (typeof value === "number" && Number.isFinite(value)) numeric[key] = value
+          if (count === maxMetrics) break
+          if (typeof value === "number" && Number.isFinite(value)) {
+            numeric[key] = value
+            count++
+          }
         }
         return numeric
       }),

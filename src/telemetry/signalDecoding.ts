@@ -1,4 +1,5 @@
 import { Effect, Schema } from "effect"
+import { tokenPattern } from "../../domain/ids.ts"
 import { Heartbeat, TelemetrySample } from "../../domain/signals.ts"
 import { parseSignalSubject } from "../../domain/subjects.ts"
 import type { DeliveredSignal } from "../eventBus.ts"
@@ -17,7 +18,7 @@ const text = new TextDecoder()
  */
 export const decodeSignal = (signal: DeliveredSignal): DecodedSignal | undefined => {
   const parts = parseSignalSubject(signal.subject)
-  if (parts === undefined) return undefined
+  if (parts === undefined || !tokenPattern.test(parts.tenant)) return undefined
   const body = text.decode(signal.data)
   if (parts.kind === "hb") {
     const decoded = decodeHeartbeat(body)

@@ -1,0 +1,36 @@
+import { assert, describe, it } from "@effect/vitest"
+import { decodeSignal } from "../../src/telemetry/signalDecoding.ts"
+
+const encoder = new TextEncoder()
+const signal = (subject: string, body: string) => ({ seq: 1, subject, data: encoder.encode(body) })
+const sample = (fields: Record<string, unknown> = {}) =>
+  JSON.stringify({ instanceId: "shd-1", at: "2026-12-02T12:00:00.000Z", cpu: 0.5, memBytes: 1024, ...fields })
+
+describe("signal decoding", () => {
+  it("decodes a good sample and heartbeat", () => {
+    assert.strictEqual(decodeSignal(signal("umbra.sig.acme.shd-1.tm", sample({ metrics: { requests: 7 } })))?.kind, "tm")
+    const beat = JSON.stringify({ instanceId: "shd-1", seq: 3, at: "2026-12-02T12:00:00Z", ready: true })
+    assert.strictEqual(decodeSignal(signal("umbra.sig.acme.shd-1.hb", beat))?.kind, "hb")
+  })
+
+  it("drops hostile signals: a time that is none, numbers past Infinity or any machine, a tenant that is no token, a flood of metrics", () => {
+    const hostile = [
+      signal("umbra.sig.acme.shd-1.tm", sample({ at: "not a date" })),
+      signal("umbra.sig.acme.shd-1.tm", sample({ at: "2026-13-45T99:99:99Z" })),
+      // JSON.parse reads 1e999 as Infinity.
+      signal("umbra.sig.acme.shd-1.tm", sample({ cpu: 1 }).replace('"cpu":1', '"cpu":1e999')),
+      signal("umbra.sig.acme.shd-1.tm", sample({ memBytes: -1 })),
+      signal("umbra.sig.acme.shd-1.tm", sample({ cpu: 1e9 })),
+      signal(`umbra.sig.${"t".repeat(300)}.shd-1.tm`, sample()),
+      signal("umbra.sig.acme.shd-1.tm", sample({ metrics: Object.fromEntries(Array.from({ length: 150_000 }, (_, i) => [`m${i}`, i])) })),
+      signal("umbra.sig.acme.shd-1.tm", sample({ metrics: { big: 1 } }).replace('"big":1', '"big":1e999')),
+      signal("umbra.sig.acme.shd-1.hb", JSON.stringify({ instanceId: "shd-1", seq: 1, at: "yesterday", ready: true }))
+    ]
+    for (const bad of hostile) assert.isUndefined(decodeSignal(bad), new TextDecoder().decode(bad.data).slice(0, 120))
+  })
+
+  it("keeps only metrics with a name it can store", () => {
+    const decoded = decodeSignal(signal("umbra.sig.acme.shd-1.tm", sample({ metrics: { "bad name!": 1, requests: 2 } })))
+    assert.deepStrictEqual(decoded?.kind === "tm" ? decoded.sample.metrics : undefined, { requests: 2 })
+  })
+})
