@@ -1,3 +1,4 @@
+import { PubHeaders } from "@nats-io/jetstream"
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node"
 import { Effect, Result, Schema } from "effect"
 import { BusUnavailable } from "../../src/eventBus.ts"
@@ -48,6 +49,12 @@ const decodePubAck = (text: string) => {
  * message and tops out near a third of this (FIELD-NOTES); the acknowledgements are still checked one by one.
  * Succeeds once every message is acknowledged (stored or a duplicate); fails on the first error reply,
  * on "no responders" (JetStream unavailable), or when acknowledgements stop for `ackTimeoutMs`.
+ *
+ * The messages are chained: each one after the first is stored only if the stream's last stored message
+ * is the one before it (`Nats-Expected-Last-Msg-Id`, set on its headers; a duplicate is still answered as
+ * one, since JetStream checks duplicates first). A refusal in the middle of the window then refuses every
+ * later message as well, so the stream holds a prefix of `messages` and a retry from the first
+ * unacknowledged one keeps their order. This needs a stream that only this sequence of publishes writes.
  */
 export const publishPipelined = (
   nc: NatsConnection,
@@ -85,6 +92,8 @@ export const publishPipelined = (
           while (outstanding < options.window && next < total) {
             const message = messages[next]!
             if (outstanding > 0 && outstandingBytes + message.data.length > options.windowBytes) break
+            const previousId = next > 0 ? messages[next - 1]!.headers.get(PubHeaders.MsgIdHdr) : ""
+            if (previousId !== "") message.headers.set(PubHeaders.ExpectedLastMsgIdHdr, previousId)
             nc.publish(message.subject, message.data, { reply: `${inbox}.${next}`, headers: message.headers })
             next++
             outstanding++

@@ -1,5 +1,5 @@
 import { assert, layer } from "@effect/vitest"
-import { DiscardPolicy, jetstreamManager } from "@nats-io/jetstream"
+import { DiscardPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { headers } from "@nats-io/transport-node"
 import { Effect } from "effect"
 import { NatsConnection } from "../../infra/nats/connection.ts"
@@ -8,6 +8,36 @@ import { natsTestLayer } from "../harness/natsServer.ts"
 
 const encoder = new TextEncoder()
 const message = (n: number) => ({ subject: "full.one", data: encoder.encode(JSON.stringify({ n })), headers: headers() })
+const options = { window: 100, windowBytes: 1 << 20, ackTimeoutMs: 5_000 }
+
+/** Message `n` of two interleaved subjects, with its id; `padding` bytes make it larger. */
+const numbered = (n: number, padding = 0) => {
+  const h = headers()
+  h.set("Nats-Msg-Id", `mid-${n}`)
+  return { subject: `mid.${n % 2 === 0 ? "even" : "odd"}`, data: encoder.encode(JSON.stringify({ n, pad: "x".repeat(padding) })), headers: h }
+}
+
+/** The `n` of every message in the stream, in stream order. */
+const storedNumbers = (stream: string) =>
+  Effect.gen(function* () {
+    const nc = yield* NatsConnection
+    return yield* Effect.promise(async () => {
+      const consumer = await jetstream(nc).consumers.get(stream)
+      const seen: Array<number> = []
+      for (let i = 0; i < 1_000; i++) {
+        const msg = await consumer.next({ expires: 1_000 })
+        if (msg === null) break
+        seen.push((msg.json() as { n: number }).n)
+        if (msg.info.pending === 0) break
+      }
+      return seen
+    })
+  })
+
+const manager = Effect.gen(function* () {
+  const nc = yield* NatsConnection
+  return yield* Effect.promise(() => jetstreamManager(nc))
+})
 
 layer(natsTestLayer, { excludeTestServices: true, timeout: "30 seconds" })("pipelined JetStream publisher", (it) => {
   it.effect("fails when JetStream refuses a message instead of counting it stored", () =>
@@ -16,10 +46,27 @@ layer(natsTestLayer, { excludeTestServices: true, timeout: "30 seconds" })("pipe
       // A stream that takes one message and refuses the next: JetStream answers with an error that also
       // carries `stream` and `seq`, which an acknowledgement must not be mistaken for.
       yield* Effect.promise(async () => (await jetstreamManager(nc)).streams.add({ name: "FULL", subjects: ["full.>"], max_msgs: 1, discard: DiscardPolicy.New }))
-      const first = yield* publishPipelined(nc, [message(1)], { window: 10, windowBytes: 1 << 20, ackTimeoutMs: 5_000 })
+      const first = yield* publishPipelined(nc, [message(1)], options)
       assert.strictEqual(first.stored, 1)
-      const refused = yield* publishPipelined(nc, [message(2)], { window: 10, windowBytes: 1 << 20, ackTimeoutMs: 5_000 }).pipe(Effect.flip)
+      const refused = yield* publishPipelined(nc, [message(2)], options).pipe(Effect.flip)
       assert.strictEqual(refused._tag, "BusUnavailable")
       assert.match(refused.message, /maximum messages|10077|resource/i)
+    }))
+
+  it.effect("a refusal in the middle of the window stores none of the later messages, and a retry keeps the order", () =>
+    Effect.gen(function* () {
+      const jsm = yield* manager
+      // Message 20 is too large for the stream; the 29 after it, already in flight, would fit.
+      yield* Effect.promise(() => jsm.streams.add({ name: "MID", subjects: ["mid.>"], max_msg_size: 1_024, duplicate_window: 60e9 }))
+      const messages = Array.from({ length: 50 }, (_, n) => numbered(n, n === 20 ? 4_096 : 0))
+      const refused = yield* publishPipelined(yield* NatsConnection, messages, options).pipe(Effect.flip)
+      assert.match(refused.message, /maximum|size/i, "the error is the refusal itself, not a later mismatch")
+      assert.deepStrictEqual(yield* storedNumbers("MID"), Array.from({ length: 20 }, (_, n) => n), "only the prefix before the refusal")
+
+      const { config } = yield* Effect.promise(() => jsm.streams.info("MID"))
+      yield* Effect.promise(() => jsm.streams.update("MID", { ...config, max_msg_size: -1 }))
+      const retried = yield* publishPipelined(yield* NatsConnection, Array.from({ length: 50 }, (_, n) => numbered(n, n === 20 ? 4_096 : 0)), options)
+      assert.deepStrictEqual({ stored: retried.stored, duplicates: retried.duplicates }, { stored: 30, duplicates: 20 })
+      assert.deepStrictEqual(yield* storedNumbers("MID"), Array.from({ length: 50 }, (_, n) => n))
     }))
 })
