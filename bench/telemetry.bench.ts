@@ -19,13 +19,17 @@ import { Forecaster } from "../domain/forecast/forecaster.ts"
 import { STEP_MS, STEPS_PER_DAY } from "../domain/forecast/series.ts"
 import type { TelemetrySample } from "../domain/signals.ts"
 import { subjects } from "../domain/subjects.ts"
+import { layer as memoryEventStore } from "../infra/eventStore/memoryEventStore.ts"
 import * as natsConnection from "../infra/nats/connection.ts"
 import * as jetstreamSetup from "../infra/nats/jetstreamSetup.ts"
 import * as natsEventBus from "../infra/nats/natsEventBus.ts"
 import { ReadModelDatabase } from "../infra/readModels/readModelDatabase.ts"
 import * as sqliteTelemetry from "../infra/readModels/sqliteTelemetry.ts"
+import { CommandHandler } from "../src/commands/commandHandler.ts"
+import { SignalClockSkew } from "../src/telemetry/signalDecoding.ts"
 import { makeTelemetryIngest } from "../src/telemetry/telemetryIngest.ts"
 import { startTestNatsServer } from "../test/harness/natsServer.ts"
+import { recordInstance } from "../test/support/recordedInstances.ts"
 import { runQuiet } from "./runQuiet.ts"
 import { type Benchmark, result } from "./benchmark.ts"
 
@@ -124,6 +128,7 @@ const rawConsume = async (url: string): Promise<number> => {
 const umbraIngest = (url: string, file: string) =>
   runQuiet(
     Effect.gen(function* () {
+      yield* Effect.forEach(Array.from({ length: instances }, (_, i) => i), (i) => recordInstance(tenant, `i${i}`, `c${i % clients}`), { discard: true })
       const started = performance.now()
       const ingest = yield* makeTelemetryIngest
       yield* Effect.forkScoped(ingest.run)
@@ -139,7 +144,10 @@ const umbraIngest = (url: string, file: string) =>
       Effect.provide(
         Layer.mergeAll(
           sqliteTelemetry.layer.pipe(Layer.provide(ReadModelDatabase.layer(file))),
-          natsEventBus.layer().pipe(Layer.provide(natsConnection.layer({ url, name: "umbra-bench" })))
+          natsEventBus.layer().pipe(Layer.provide(natsConnection.layer({ url, name: "umbra-bench" }))),
+          CommandHandler.layer.pipe(Layer.provideMerge(memoryEventStore)),
+          // The samples reach an hour back from when they were published.
+          Layer.succeed(SignalClockSkew, 3 * 60 * 60_000)
         )
       )
     )

@@ -10,6 +10,7 @@ import { makeRelay } from "../../src/relay.ts"
 import { runSaga } from "../../src/sagas/sagaRunner.ts"
 import { makeScalingEngine } from "../../src/scaling/scalingEngine.ts"
 import { makeArchiver } from "../../src/telemetry/archiver.ts"
+import { SignalClockSkew } from "../../src/telemetry/signalDecoding.ts"
 import { makeTelemetryIngest } from "../../src/telemetry/telemetryIngest.ts"
 import type { UmbraConfig } from "../config.ts"
 import { buildImages } from "../images/imageBuild.ts"
@@ -25,7 +26,7 @@ import * as trafficRouter from "../router/trafficRouter.ts"
 import * as archiveTransfer from "../stateTransfer/archiveTransfer.ts"
 import { eventStoreLayer } from "./eventStoreLayer.ts"
 import { instanceRuntimeLayer } from "./instanceRuntimeLayer.ts"
-import { OrchestratorConfig, orchestratorOptions } from "./orchestratorConfig.ts"
+import { OrchestratorConfig, orchestratorOptions, SignalClockSkewConfig } from "./orchestratorConfig.ts"
 
 /** Every service the control plane runs on, composed once, for a NATS server at `natsUrl`. */
 export const controlPlaneLayer = (config: UmbraConfig, natsUrl: string) => {
@@ -39,7 +40,8 @@ export const controlPlaneLayer = (config: UmbraConfig, natsUrl: string) => {
   const readModels = Layer.mergeAll(sqliteCheckpoints.layer, sqliteTelemetry.layer, sqliteScalingStates.layer, sqliteProjections.layer).pipe(
     Layer.provide(ReadModelDatabase.layer(join(config.dataDir, "readmodels.db")))
   )
-  return Layer.mergeAll(CommandHandler.layer.pipe(Layer.provideMerge(store)), bus, readModels)
+  const signalClockSkew = Layer.effect(SignalClockSkew, SignalClockSkewConfig)
+  return Layer.mergeAll(CommandHandler.layer.pipe(Layer.provideMerge(store)), bus, readModels, signalClockSkew)
 }
 
 /**

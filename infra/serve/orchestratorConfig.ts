@@ -7,6 +7,7 @@ import { defaultLaunchWorkflowPolicy, heartbeatLostAfter } from "../../domain/la
 import { defaultLaunchPolicy, launchRunnerDefaults } from "../../src/launch/launchRunner.ts"
 import type { OrchestratorOptions } from "../../src/orchestrator.ts"
 import { defaultRecreationPolicy } from "../../src/instances/shadowPlacement.ts"
+import { defaultSignalClockSkewMs } from "../../src/telemetry/signalDecoding.ts"
 
 /** The orchestrator's settings (shadow sizing, pool, watchdog), from the environment, with the domain's defaults. */
 export const OrchestratorConfig = Config.all({
@@ -31,6 +32,11 @@ export const OrchestratorConfig = Config.all({
   transferMaxBytes: Config.Int("UMBRA_TRANSFER_MAX_BYTES").pipe(Config.withDefault(launchRunnerDefaults.transferMaxBytes))
 })
 export type OrchestratorConfig = Config.Success<typeof OrchestratorConfig>
+
+/** How far a signal's `at` may be from this process's clock before the telemetry ingest and the archiver drop it. */
+export const SignalClockSkewConfig = Config.schema(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), "UMBRA_SIGNAL_CLOCK_SKEW_MS").pipe(
+  Config.withDefault(defaultSignalClockSkewMs)
+)
 
 export const orchestratorOptions = (config: OrchestratorConfig, natsUrl: string): OrchestratorOptions => ({
   saga: {

@@ -1,4 +1,4 @@
-import { Effect, Schema } from "effect"
+import { Clock, Context, Effect, Schema } from "effect"
 import { tokenPattern } from "../../domain/ids.ts"
 import { Heartbeat, TelemetrySample } from "../../domain/signals.ts"
 import { parseSignalSubject } from "../../domain/subjects.ts"
@@ -35,15 +35,34 @@ export const decodeSignal = (signal: DeliveredSignal): DecodedSignal | undefined
   return undefined
 }
 
-/** Decodes a batch, logging how many signals were dropped as undecodable. */
+/** The default of `UMBRA_SIGNAL_CLOCK_SKEW_MS`: a few minutes covers clocks kept by NTP and a short backlog. */
+export const defaultSignalClockSkewMs = 5 * 60_000
+
+/**
+ * How far a signal's `at` may be from the receiver's clock, in milliseconds: a time far off (a broken
+ * clock, or a forged one) would file a sample under another day's buckets and archive it out of its retention.
+ */
+export const SignalClockSkew = Context.Reference<number>("umbra/SignalClockSkew", { defaultValue: () => defaultSignalClockSkewMs })
+
+const timeOf = (signal: DecodedSignal) => Date.parse(signal.kind === "hb" ? signal.heartbeat.at : signal.sample.at)
+
+/**
+ * Decodes a batch, keeping the signals whose time is within `SignalClockSkew` of the clock, and logging how
+ * many were dropped (undecodable, or out of time).
+ */
 export const decodeBatch = (batch: ReadonlyArray<DeliveredSignal>, reader: string) =>
   Effect.gen(function* () {
+    const now = yield* Clock.currentTimeMillis
+    const skew = yield* SignalClockSkew
     const decoded: Array<DecodedSignal> = []
+    let untimely = 0
     for (const signal of batch) {
       const one = decodeSignal(signal)
-      if (one !== undefined) decoded.push(one)
+      if (one === undefined) continue
+      if (Math.abs(timeOf(one) - now) <= skew) decoded.push(one)
+      else untimely++
     }
     const dropped = batch.length - decoded.length
-    if (dropped > 0) yield* Effect.logWarning("dropped undecodable signals", { reader, dropped })
+    if (dropped > 0) yield* Effect.logWarning("dropped signals", { reader, dropped, undecodable: dropped - untimely, untimely })
     return { decoded, dropped }
   })

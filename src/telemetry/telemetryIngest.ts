@@ -1,7 +1,7 @@
 import { Effect, Ref, Stream } from "effect"
-import { tenantKey } from "../../domain/tenantKey.ts"
 import { resumingFromCheckpoint } from "../backoff.ts"
 import { EventBus } from "../eventBus.ts"
+import { attributeSamples } from "./sampleAttribution.ts"
 import { decodeBatch } from "./signalDecoding.ts"
 import { TelemetryReadModel } from "./telemetryReadModel.ts"
 
@@ -13,6 +13,7 @@ export interface IngestStatus {
 /**
  * Feeds telemetry from UMBRA_SIGNALS into the telemetry read model, in batches, from the sequence after
  * its checkpoint: rows and checkpoint commit together, so a restart neither loses nor double-counts.
+ * Samples count for the client recorded for their instance; those of unknown instances are dropped.
  */
 export const makeTelemetryIngest = Effect.gen(function* () {
   const bus = yield* EventBus
@@ -25,20 +26,14 @@ export const makeTelemetryIngest = Effect.gen(function* () {
       Stream.groupedWithin(1_000, "200 millis"),
       Stream.runForEach((batch) =>
         Effect.gen(function* () {
-          const { decoded, dropped } = yield* decodeBatch(batch, "telemetry")
-          const inputs = decoded.flatMap((signal) =>
-            signal.kind === "tm"
-              ? [
-                  {
-                    sample: signal.sample,
-                    instanceKey: tenantKey(signal.tenant, signal.sample.instanceId),
-                    clientKey: signal.sample.clientId === undefined ? undefined : tenantKey(signal.tenant, signal.sample.clientId)
-                  }
-                ]
-              : []
-          )
+          const { decoded } = yield* decodeBatch(batch, "telemetry")
+          const samples = decoded.filter((signal) => signal.kind === "tm")
+          const inputs = yield* attributeSamples(samples)
+          if (inputs.length < samples.length) {
+            yield* Effect.logWarning("dropped samples of unknown instances", { dropped: samples.length - inputs.length })
+          }
           yield* model.apply(inputs, batch[batch.length - 1]!.seq)
-          yield* Ref.update(status, (s) => ({ applied: s.applied + inputs.length, dropped: s.dropped + dropped }))
+          yield* Ref.update(status, (s) => ({ applied: s.applied + inputs.length, dropped: s.dropped + batch.length - inputs.length }))
         })
       )
     )

@@ -1,5 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { decodeSignal } from "../../src/telemetry/signalDecoding.ts"
+import { Effect } from "effect"
+import { TestClock } from "effect/testing"
+import { decodeBatch, decodeSignal, SignalClockSkew } from "../../src/telemetry/signalDecoding.ts"
 
 const encoder = new TextEncoder()
 const signal = (subject: string, body: string) => ({ seq: 1, subject, data: encoder.encode(body) })
@@ -33,4 +35,26 @@ describe("signal decoding", () => {
     const decoded = decodeSignal(signal("umbra.sig.acme.shd-1.tm", sample({ metrics: { "bad name!": 1, requests: 2 } })))
     assert.deepStrictEqual(decoded?.kind === "tm" ? decoded.sample.metrics : undefined, { requests: 2 })
   })
+
+  it.effect("drops and counts a signal whose time is further from the receiver's clock than the configured skew", () =>
+    Effect.gen(function* () {
+      const now = Date.parse("2026-12-02T12:00:00.000Z")
+      yield* TestClock.setTime(now)
+      const at = (offsetMs: number) => new Date(now + offsetMs).toISOString()
+      const day = 24 * 60 * 60_000
+      const batch = [
+        signal("umbra.sig.acme.shd-1.tm", sample({ at: at(0) })),
+        signal("umbra.sig.acme.shd-1.tm", sample({ at: at(-4 * 60_000) })),
+        signal("umbra.sig.acme.shd-1.tm", sample({ at: at(day) })),
+        signal("umbra.sig.acme.shd-1.tm", sample({ at: at(-day) })),
+        signal("umbra.sig.acme.shd-1.hb", JSON.stringify({ instanceId: "shd-1", seq: 1, at: at(day), ready: true }))
+      ]
+      const byDefault = yield* decodeBatch(batch, "test")
+      assert.strictEqual(byDefault.decoded.length, 2)
+      assert.strictEqual(byDefault.dropped, 3)
+      const wider = yield* decodeBatch(batch, "test").pipe(Effect.provideService(SignalClockSkew, 2 * day))
+      assert.strictEqual(wider.dropped, 0)
+      const none = yield* decodeBatch(batch, "test").pipe(Effect.provideService(SignalClockSkew, 0))
+      assert.strictEqual(none.dropped, 4)
+    }))
 })
