@@ -15,6 +15,9 @@ export const Priority = Schema.Int.check(Schema.isBetween({ minimum: -1000, maxi
 /** Production's share of the client's traffic, in percent. */
 export const Weight = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 100 }))
 const Checksum = Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/))
+/** What becomes of the shadow once production has all of the client's traffic. */
+export const Disposition = Schema.Literals(["recycled", "terminated"])
+export type Disposition = typeof Disposition.Type
 
 /** What the production instance is: the shadow's image, settings and network, at the profile's full size. */
 const planFields = {
@@ -49,12 +52,9 @@ export const RecordProductionProvisioned = Schema.TaggedStruct("RecordProduction
 export const StartStateTransfer = Schema.TaggedStruct("StartStateTransfer", { launchId: LaunchId })
 export const RecordStateTransfer = Schema.TaggedStruct("RecordStateTransfer", transferFields)
 export const ShiftTraffic = Schema.TaggedStruct("ShiftTraffic", { launchId: LaunchId, weight: Weight })
-export const CompleteLaunch = Schema.TaggedStruct("CompleteLaunch", { launchId: LaunchId })
+export const CompleteLaunch = Schema.TaggedStruct("CompleteLaunch", { launchId: LaunchId, shadowDisposition: Disposition })
 export const RollBackLaunch = Schema.TaggedStruct("RollBackLaunch", { launchId: LaunchId, reason: Reason })
-export const RecordShadowReleased = Schema.TaggedStruct("RecordShadowReleased", {
-  launchId: LaunchId,
-  disposition: Schema.Literals(["recycled", "terminated"])
-})
+export const RecordShadowReleased = Schema.TaggedStruct("RecordShadowReleased", { launchId: LaunchId, disposition: Disposition })
 export const LaunchCommand = Schema.Union([
   RequestProduction,
   StartProvisioning,
@@ -86,7 +86,15 @@ export const StateTransferStarted = Schema.TaggedStruct("StateTransferStarted", 
 })
 export const StateTransferCompleted = Schema.TaggedStruct("StateTransferCompleted", transferFields)
 export const TrafficShifted = Schema.TaggedStruct("TrafficShifted", { launchId: LaunchId, weight: Weight, previous: Weight })
-export const LaunchCompleted = Schema.TaggedStruct("LaunchCompleted", { launchId: LaunchId, productionInstanceId: InstanceId })
+export const LaunchCompleted = Schema.TaggedStruct("LaunchCompleted", {
+  launchId: LaunchId,
+  productionInstanceId: InstanceId,
+  /**
+   * Chosen once, with the completion, so that a release resumed after a crash carries out the same choice.
+   * Absent from launches completed before the choice was recorded: their shadow is terminated.
+   */
+  shadowDisposition: Schema.optionalKey(Disposition)
+})
 export const LaunchRolledBack = Schema.TaggedStruct("LaunchRolledBack", {
   launchId: LaunchId,
   reason: Schema.String,
@@ -97,7 +105,7 @@ export const ShadowReleased = Schema.TaggedStruct("ShadowReleased", {
   launchId: LaunchId,
   clientId: ClientId,
   shadowInstanceId: InstanceId,
-  disposition: Schema.Literals(["recycled", "terminated"])
+  disposition: Disposition
 })
 export const LaunchEvent = Schema.Union([
   LaunchRequested,
@@ -113,7 +121,6 @@ export const LaunchEvent = Schema.Union([
 export type LaunchEvent = typeof LaunchEvent.Type
 
 export type LaunchPlan = Omit<typeof ProvisioningStarted.Type, "_tag" | "launchId" | "clientId">
-export type Disposition = typeof ShadowReleased.Type["disposition"]
 
 /** What every launch has from its request on. */
 interface Requested {
@@ -141,7 +148,7 @@ export type LaunchState =
   | ({ readonly _tag: "Transferring" } & Placed)
   | ({ readonly _tag: "Transferred" } & Placed)
   | ({ readonly _tag: "Shifting"; readonly weight: number } & Placed)
-  | ({ readonly _tag: "Completed" } & Placed)
+  | ({ readonly _tag: "Completed"; readonly shadowDisposition: Disposition } & Placed)
   | ({ readonly _tag: "Released"; readonly disposition: Disposition } & Placed)
   | ({ readonly _tag: "RolledBack"; readonly plan: LaunchPlan | undefined; readonly reason: string } & Requested)
 
@@ -244,7 +251,9 @@ export const launchDecider: Decider<LaunchCommand, LaunchEvent, LaunchState> = {
       case "TrafficShifted":
         return state._tag === "Transferred" || state._tag === "Shifting" ? { ...placed(state), _tag: "Shifting", weight: event.weight } : state
       case "LaunchCompleted":
-        return state._tag === "Shifting" ? { ...placed(state), _tag: "Completed" } : state
+        return state._tag === "Shifting"
+          ? { ...placed(state), _tag: "Completed", shadowDisposition: event.shadowDisposition ?? "terminated" }
+          : state
       case "LaunchRolledBack":
         return isActive(state)
           ? { _tag: "RolledBack", clientId: state.clientId, priority: state.priority, plan: "plan" in state ? state.plan : undefined, reason: event.reason }
@@ -293,7 +302,12 @@ export const launchDecider: Decider<LaunchCommand, LaunchEvent, LaunchState> = {
       case "CompleteLaunch":
         if (state._tag === "Completed" || state._tag === "Released") return none
         return state._tag === "Shifting" && state.weight === 100
-          ? emit({ _tag: "LaunchCompleted", launchId: command.launchId, productionInstanceId: state.plan.productionInstanceId })
+          ? emit({
+            _tag: "LaunchCompleted",
+            launchId: command.launchId,
+            productionInstanceId: state.plan.productionInstanceId,
+            shadowDisposition: command.shadowDisposition
+          })
           : illegal(command, state)
       case "RollBackLaunch":
         if (state._tag === "RolledBack") return none

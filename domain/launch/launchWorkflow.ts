@@ -60,9 +60,13 @@ export type LaunchObservation =
   | { readonly _tag: "Held"; readonly reading: HoldReading }
   /** Shadows in the pool of the launch's image and tier, before this one goes. */
   | { readonly _tag: "PoolCounted"; readonly size: number }
+  /** All traffic goes to production and the shadow's requests in flight are finished. */
+  | { readonly _tag: "HandedOver" }
   | { readonly _tag: "RecycleRefused" }
   /** The launch cannot go on: a refusal of the runtime, the router or the transfer, or no shadow to launch from. */
   | { readonly _tag: "Failed"; readonly reason: string }
+  /** A step kept failing (the store, the bus or the runtime out of reach) through all its tries. */
+  | { readonly _tag: "GaveUp"; readonly step: string; readonly tries: number; readonly message: string }
   /** The end of the launch is carried out: its route and instances are as its stream says. */
   | { readonly _tag: "Settled" }
 
@@ -83,10 +87,13 @@ export type LaunchAction =
   | { readonly _tag: "Shift"; readonly clientId: ClientId; readonly plan: LaunchPlan; readonly weight: number }
   /** Read production's heartbeat and the router's figures for the step until the workflow stops holding. */
   | { readonly _tag: "Hold"; readonly clientId: ClientId; readonly plan: LaunchPlan; readonly weight: number }
-  | { readonly _tag: "Complete"; readonly plan: LaunchPlan }
-  /** All traffic to production, the shadow's requests in flight finished, and the pool counted. */
+  /** Count the pool the shadow would go to: the choice between recycling and terminating it is made once, here. */
+  | { readonly _tag: "CountPool"; readonly plan: LaunchPlan }
+  /** Record the completion with what becomes of the shadow. */
+  | { readonly _tag: "Complete"; readonly plan: LaunchPlan; readonly shadowDisposition: Disposition }
+  /** All traffic to production and the shadow's requests in flight finished. */
   | { readonly _tag: "HandOver"; readonly clientId: ClientId; readonly plan: LaunchPlan }
-  /** Recycle the shadow into the pool or terminate it, and record which. */
+  /** Recycle the shadow into the pool or terminate it, as the completion recorded, and record which was done. */
   | { readonly _tag: "ReleaseShadow"; readonly plan: LaunchPlan; readonly disposition: Disposition }
   /** All traffic back to the shadow, the rollback recorded, production removed. */
   | {
@@ -165,10 +172,14 @@ export const launchWorkflow = (policy: LaunchWorkflowPolicy) => {
             return rollBack(state, verdict.reason)
           case "Passed": {
             const next = remainingSteps(current, policy.steps)[0]
-            return next === undefined ? { _tag: "Complete", plan } : shift(next)
+            return next === undefined ? { _tag: "CountPool", plan } : shift(next)
           }
         }
+        break
       }
+      case "PoolCounted":
+        if (current !== 100) break
+        return { _tag: "Complete", plan, shadowDisposition: shouldRecycle(policy.pool, observation.size) ? "recycled" : "terminated" }
     }
     // Nothing this run did says production is up: start it (again) and wait for it to be ready.
     return { _tag: "StartProduction", plan, readyTimeoutMs: policy.readyTimeoutMs }
@@ -177,6 +188,12 @@ export const launchWorkflow = (policy: LaunchWorkflowPolicy) => {
   const decide = (state: LaunchState, observation: LaunchObservation): LaunchAction => {
     // Whatever failed, an unfinished launch gives the client back to its shadow.
     if (observation._tag === "Failed" && isActive(state)) return rollBack(state, observation.reason)
+    if (observation._tag === "GaveUp") {
+      // A finished launch keeps its end (production, or the shadow); what is left of it is done after a restart.
+      return isActive(state)
+        ? rollBack(state, `could not go on: ${observation.step} failed ${observation.tries} times in a row (${observation.message})`)
+        : done
+    }
     switch (state._tag) {
       case "Absent":
         return done
@@ -194,9 +211,9 @@ export const launchWorkflow = (policy: LaunchWorkflowPolicy) => {
       case "Shifting":
         return shifting(state, observation)
       case "Completed":
-        if (observation._tag === "PoolCounted") {
-          return { _tag: "ReleaseShadow", plan: state.plan, disposition: shouldRecycle(policy.pool, observation.size) ? "recycled" : "terminated" }
-        }
+        // The recorded choice, whatever the pool holds now (it may hold this very shadow, recycled before a crash).
+        if (observation._tag === "HandedOver") return { _tag: "ReleaseShadow", plan: state.plan, disposition: state.shadowDisposition }
+        // A refused recycling recycled nothing: terminating is still the one release of the shadow.
         if (observation._tag === "RecycleRefused") return { _tag: "ReleaseShadow", plan: state.plan, disposition: "terminated" }
         return { _tag: "HandOver", clientId: state.clientId, plan: state.plan }
       case "Released":

@@ -39,6 +39,8 @@ export interface LaunchPolicy extends LaunchWorkflowPolicy {
   readonly transferMaxBytes: number
   /** How long the shadow's requests in flight may take to finish once production has all traffic. */
   readonly drainMs: number
+  /** How many times a step failing for want of the store, the bus or the runtime is tried again before the launch gives up. */
+  readonly stepRetries: number
 }
 
 /** The runner's defaults (`UMBRA_LAUNCH_CONCURRENCY`, `UMBRA_TRANSFER_MAX_BYTES` among them); the workflow has its own. */
@@ -46,7 +48,8 @@ export const launchRunnerDefaults = {
   checkEveryMs: 250,
   maxConcurrentProvisioning: 2,
   transferMaxBytes: 1024 ** 3,
-  drainMs: 10_000
+  drainMs: 10_000,
+  stepRetries: 30
 } as const satisfies Partial<LaunchPolicy>
 
 export const defaultLaunchPolicy = (agent: AgentSettings, pool: PoolPolicy): LaunchPolicy => ({
@@ -221,13 +224,17 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
           return { _tag: "Held", reading: last } satisfies LaunchObservation
         })
 
-      /** Production has all traffic: the shadow finishes what it was serving, and the pool is counted for its release. */
+      const countPool = ({ plan }: ActionOf<"CountPool">) =>
+        poolView(tenant, poolKeyOf(plan.tier, plan.template)).pipe(
+          Effect.map((pool) => ({ _tag: "PoolCounted", size: pool.size }) satisfies LaunchObservation)
+        )
+
+      /** Production has all traffic: the shadow finishes what it was serving. */
       const handOver = ({ clientId, plan }: ActionOf<"HandOver">) =>
         Effect.gen(function* () {
           yield* routeTo(clientId, plan, 100)
           yield* router.drain(endpointKey(tenant, clientId), plan.shadowInstanceId, policy.drainMs)
-          const pool = yield* poolView(tenant, poolKeyOf(plan.tier, plan.template))
-          return { _tag: "PoolCounted", size: pool.size } satisfies LaunchObservation
+          return { _tag: "HandedOver" } satisfies LaunchObservation
         })
 
       const releaseShadow = ({ plan, disposition }: ActionOf<"ReleaseShadow">) =>
@@ -287,9 +294,14 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
               return yield* shift(action)
             case "Hold":
               return yield* hold(action)
+            case "CountPool":
+              return yield* countPool(action)
             case "Complete":
-              return yield* record({ _tag: "CompleteLaunch" }).pipe(
-                Effect.andThen(Effect.logInfo("launch completed", { productionInstanceId: action.plan.productionInstanceId })),
+              return yield* record({ _tag: "CompleteLaunch", shadowDisposition: action.shadowDisposition }).pipe(
+                Effect.andThen(Effect.logInfo("launch completed", {
+                  productionInstanceId: action.plan.productionInstanceId,
+                  shadowDisposition: action.shadowDisposition
+                })),
                 Effect.as(recorded)
               )
             case "HandOver":
@@ -303,6 +315,9 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
           }
         })
 
+      /** The step last tried: what a launch that gives up names in its reason. */
+      let trying = "ReadLaunch"
+
       /**
        * One step: read the stream, decide, perform; what was seen, or undefined once the launch has nothing
        * more to do. A step that fails for want of the store, the bus or the runtime is tried again from the
@@ -310,20 +325,39 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
        */
       const step = (observation: LaunchObservation) =>
         Effect.gen(function* () {
+          trying = "ReadLaunch"
           const { state } = yield* loadLaunch(tenant, launchId)
           if (!isProvisioning(state)) yield* releaseSlot
           const action = workflow.decide(state, observation)
           if (action._tag === "Done") return undefined
+          trying = action._tag
           return yield* perform(action).pipe(Effect.withSpan(`Launch.${action._tag}`))
         }).pipe(
           Effect.tapError((error) => Effect.logWarning("launch step failed; trying again", { tag: error._tag, message: error.message })),
-          Effect.retry(untilItWorks.pipe(Schedule.upTo({ times: 30 })))
+          Effect.retry(untilItWorks.pipe(Schedule.upTo({ times: policy.stepRetries })))
         )
 
-      const run = (observation: LaunchObservation): Effect.Effect<void, Effect.Error<ReturnType<typeof step>>, Effect.Services<ReturnType<typeof step>>> =>
-        step(observation).pipe(Effect.flatMap((next) => (next === undefined ? Effect.void : run(next))))
+      /**
+       * Steps until the launch is done. A step still failing after its retries is reported to the workflow
+       * once (an unfinished launch rolls back rather than wait for a restart); failing again, the run stops.
+       */
+      const run = (
+        observation: LaunchObservation,
+        gaveUp: boolean
+      ): Effect.Effect<void, Effect.Error<ReturnType<typeof step>>, Effect.Services<ReturnType<typeof step>>> =>
+        step(observation).pipe(
+          Effect.matchEffect({
+            onFailure: (error) =>
+              gaveUp
+                ? Effect.fail(error)
+                : Effect.logError("launch step failed through all its tries; the launch cannot go on", { step: trying, message: error.message }).pipe(
+                  Effect.andThen(run({ _tag: "GaveUp", step: trying, tries: policy.stepRetries + 1, message: error.message }, true))
+                ),
+            onSuccess: (next) => (next === undefined ? Effect.void : run(next, gaveUp))
+          })
+        )
 
-      return run({ _tag: "Loaded" }).pipe(
+      return run({ _tag: "Loaded" }, false).pipe(
         Effect.scoped,
         Effect.ensuring(releaseSlot),
         Effect.annotateLogs({ tenant, launchId }),

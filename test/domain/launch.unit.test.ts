@@ -30,7 +30,7 @@ const provisioned: LaunchEvent = { _tag: "ProductionProvisioned", launchId, prod
 const transferring: LaunchEvent = { _tag: "StateTransferStarted", launchId, fromInstanceId: plan.shadowInstanceId, toInstanceId: plan.productionInstanceId, paths: defaultTemplate.statePaths }
 const transferred: LaunchEvent = { ...transfer, _tag: "StateTransferCompleted" }
 const shifted = (weight: number, previous: number): LaunchEvent => ({ _tag: "TrafficShifted", launchId, weight, previous })
-const completed: LaunchEvent = { _tag: "LaunchCompleted", launchId, productionInstanceId: plan.productionInstanceId }
+const completed: LaunchEvent = { _tag: "LaunchCompleted", launchId, productionInstanceId: plan.productionInstanceId, shadowDisposition: "recycled" }
 const upTo = {
   requested: [requested],
   provisioning: [requested, provisioning],
@@ -65,8 +65,10 @@ describe("Launch", () => {
       yield* spec.given([...upTo.transferred, shifted(5, 0)]).when({ _tag: "ShiftTraffic", launchId, weight: 5 }).then([])
       yield* spec.given([...upTo.transferred, shifted(25, 0)]).when({ _tag: "ShiftTraffic", launchId, weight: 5 }).thenFails("IllegalState")
       yield* spec.given(upTo.provisioned).when({ _tag: "ShiftTraffic", launchId, weight: 5 }).thenFails("IllegalState")
-      yield* spec.given([...upTo.transferred, shifted(50, 0)]).when({ _tag: "CompleteLaunch", launchId }).thenFails("IllegalState")
-      yield* spec.given(shifting).when({ _tag: "CompleteLaunch", launchId }).then([completed])
+      const complete = { _tag: "CompleteLaunch", launchId, shadowDisposition: "recycled" } as const
+      yield* spec.given([...upTo.transferred, shifted(50, 0)]).when(complete).thenFails("IllegalState")
+      yield* spec.given(shifting).when(complete).then([completed])
+      yield* spec.given([...shifting, completed]).when({ ...complete, shadowDisposition: "terminated" }).then([])
       yield* spec.given([...shifting, completed]).when({ _tag: "RecordShadowReleased", launchId, disposition: "recycled" }).then([
         { _tag: "ShadowReleased", launchId, clientId, shadowInstanceId: plan.shadowInstanceId, disposition: "recycled" }
       ])
@@ -95,7 +97,9 @@ describe("Launch", () => {
     assert.deepStrictEqual(at(upTo.provisioning), { _tag: "Provisioning", clientId, priority: 0, plan: fixed })
     assert.deepStrictEqual(at(upTo.transferred), { _tag: "Transferred", clientId, priority: 0, plan: fixed, runtimeId: "rt-9" })
     assert.deepStrictEqual(at([...upTo.transferred, shifted(25, 0)]), { _tag: "Shifting", clientId, priority: 0, plan: fixed, runtimeId: "rt-9", weight: 25 })
-    assert.deepStrictEqual(at([...shifting, completed]), { _tag: "Completed", clientId, priority: 0, plan: fixed, runtimeId: "rt-9" })
+    assert.deepStrictEqual(at([...shifting, completed]), { _tag: "Completed", clientId, priority: 0, plan: fixed, runtimeId: "rt-9", shadowDisposition: "recycled" })
+    const completedWithoutChoice: LaunchEvent = { _tag: "LaunchCompleted", launchId, productionInstanceId: plan.productionInstanceId }
+    assert.deepInclude(at([...shifting, completedWithoutChoice]), { _tag: "Completed", shadowDisposition: "terminated" }, "recorded before the choice was")
     const queuedThenRolledBack = at([requested, { _tag: "LaunchRolledBack", launchId, reason: "no shadow", stage: "queued" }])
     assert.deepStrictEqual(queuedThenRolledBack, { _tag: "RolledBack", clientId, priority: 0, plan: undefined, reason: "no shadow" })
     const shiftingThenRolledBack = at([...upTo.transferred, shifted(5, 0), { _tag: "LaunchRolledBack", launchId, reason: "gate", stage: "shifting" }])

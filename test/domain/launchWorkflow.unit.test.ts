@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { fold } from "../../domain/decider.ts"
 import type { ClientId, InstanceId, LaunchId } from "../../domain/ids.ts"
-import { type LaunchEvent, type LaunchPlan, type LaunchStage, launchDecider } from "../../domain/launch/launch.ts"
+import { type Disposition, type LaunchEvent, type LaunchPlan, type LaunchStage, launchDecider } from "../../domain/launch/launch.ts"
 import {
   defaultLaunchWorkflowPolicy,
   type HoldReading,
@@ -31,7 +31,8 @@ const provisioned: LaunchEvent = { _tag: "ProductionProvisioned", launchId, prod
 const transferring: LaunchEvent = { _tag: "StateTransferStarted", launchId, fromInstanceId: plan.shadowInstanceId, toInstanceId: plan.productionInstanceId, paths: defaultTemplate.statePaths }
 const transferred: LaunchEvent = { _tag: "StateTransferCompleted", launchId, bytes: 1024, files: 3, checksum: "a".repeat(64), ms: 40, reset: [] }
 const shifted = (weight: number, previous: number): LaunchEvent => ({ _tag: "TrafficShifted", launchId, weight, previous })
-const completed: LaunchEvent = { _tag: "LaunchCompleted", launchId, productionInstanceId: plan.productionInstanceId }
+const completedWith = (shadowDisposition: Disposition): LaunchEvent => ({ _tag: "LaunchCompleted", launchId, productionInstanceId: plan.productionInstanceId, shadowDisposition })
+const completed = completedWith("recycled")
 const released: LaunchEvent = { _tag: "ShadowReleased", launchId, clientId, shadowInstanceId: plan.shadowInstanceId, disposition: "recycled" }
 const rolledBack = (stage: LaunchStage): LaunchEvent => ({ _tag: "LaunchRolledBack", launchId, reason: "gate", stage })
 const upTo = {
@@ -48,6 +49,8 @@ const loaded: LaunchObservation = { _tag: "Loaded" }
 const recorded: LaunchObservation = { _tag: "Recorded" }
 const ready: LaunchObservation = { _tag: "ProductionReady" }
 const settled: LaunchObservation = { _tag: "Settled" }
+const handedOver: LaunchObservation = { _tag: "HandedOver" }
+const poolOf = (size: number): LaunchObservation => ({ _tag: "PoolCounted", size })
 const failed = (reason: string): LaunchObservation => ({ _tag: "Failed", reason })
 const shiftedTo = (weight: number): LaunchObservation => ({ _tag: "Shifted", weight })
 /** A reading of a healthy step: beating, ready, a clean window. */
@@ -66,6 +69,9 @@ const passed = (weight: number) => held(weight, policy.holdMs)
 const shift = (weight: number): LaunchAction => ({ _tag: "Shift", clientId, plan, weight })
 const hold = (weight: number): LaunchAction => ({ _tag: "Hold", clientId, plan, weight })
 const startProduction: LaunchAction = { _tag: "StartProduction", plan, readyTimeoutMs: policy.readyTimeoutMs }
+const countPool: LaunchAction = { _tag: "CountPool", plan }
+const complete = (shadowDisposition: Disposition): LaunchAction => ({ _tag: "Complete", plan, shadowDisposition })
+const release = (disposition: Disposition): LaunchAction => ({ _tag: "ReleaseShadow", plan, disposition })
 const done: LaunchAction = { _tag: "Done" }
 const rollBack = (stage: LaunchStage, reason: string, withPlan: { readonly plan: LaunchPlan | undefined } = { plan }): LaunchAction => ({
   _tag: "RollBack",
@@ -111,9 +117,10 @@ describe("launch workflow", () => {
       .when(shiftedTo(50)).then(hold(50))
       .when(passed(50)).then(shift(100), shifted(100, 50))
       .when(shiftedTo(100)).then(hold(100))
-      .when(passed(100)).then({ _tag: "Complete", plan }, completed)
+      .when(passed(100)).then(countPool)
+      .when(poolOf(0)).then(complete("recycled"), completed)
       .when(recorded).then({ _tag: "HandOver", clientId, plan })
-      .when({ _tag: "PoolCounted", size: 0 }).then({ _tag: "ReleaseShadow", plan, disposition: "recycled" }, released)
+      .when(handedOver).then(release("recycled"), released)
       .when(settled).then(done)
   })
 
@@ -123,7 +130,7 @@ describe("launch workflow", () => {
       .when(ready).then(shift(10), shifted(10, 0))
       .when(passed(10)).then(shift(50), shifted(50, 10))
       .when(passed(50)).then(shift(100), shifted(100, 50))
-      .when(passed(100)).then({ _tag: "Complete", plan })
+      .when(passed(100)).then(countPool)
   })
 
   it("a gate breached during a step rolls back with the gate's reason, then is done", () => {
@@ -193,13 +200,36 @@ describe("launch workflow", () => {
     given(atWeight(25)).when(recorded).then(startProduction)
   })
 
-  it("the shadow is recycled while the pool has room, else terminated; a refused recycling terminates it", () => {
-    const done100 = [...atWeight(100), completed]
-    given(done100).when({ _tag: "PoolCounted", size: 1 }).then({ _tag: "ReleaseShadow", plan, disposition: "recycled" })
-    given(done100).when({ _tag: "PoolCounted", size: 2 }).then({ _tag: "ReleaseShadow", plan, disposition: "terminated" })
-    given(done100).when({ _tag: "RecycleRefused" }).then({ _tag: "ReleaseShadow", plan, disposition: "terminated" })
-    given(done100, launchWorkflow({ ...policy, pool: { size: 0 } })).when({ _tag: "PoolCounted", size: 0 })
-      .then({ _tag: "ReleaseShadow", plan, disposition: "terminated" })
+  it("the completion records the shadow's end: recycled while the pool has room, else terminated", () => {
+    given(atWeight(100)).when(poolOf(1)).then(complete("recycled"))
+    given(atWeight(100)).when(poolOf(2)).then(complete("terminated"))
+    given(atWeight(100), launchWorkflow({ ...policy, pool: { size: 0 } })).when(poolOf(0)).then(complete("terminated"))
+    given(atWeight(50)).when(poolOf(0)).then(startProduction)
+  })
+
+  it("a release carries out the recorded choice once, however the pool changed; a refused recycling terminates the shadow", () => {
+    given([...atWeight(100), completedWith("terminated")]).when(handedOver).then(release("terminated"))
+    given([...atWeight(100), completed]).when(handedOver).then(release("recycled"))
+    given([...atWeight(100), completed]).when({ _tag: "RecycleRefused" }).then(release("terminated"))
+    // Resumed after a crash between recycling the shadow and recording it: the pool now holds that very shadow.
+    given([...atWeight(100), completed])
+      .when(loaded).then({ _tag: "HandOver", clientId, plan })
+      .when(handedOver).then(release("recycled"))
+  })
+
+  it("a step that fails through all its tries rolls an unfinished launch back, saying it could not go on", () => {
+    const gaveUp = (step: string): LaunchObservation => ({ _tag: "GaveUp", step, tries: 31, message: "event store unavailable" })
+    given(atWeight(25))
+      .when(gaveUp("Hold"))
+      .then(rollBack("shifting", "could not go on: Hold failed 31 times in a row (event store unavailable)"), rolledBack("shifting"))
+      .when(settled).then(done)
+    given(upTo.queued).when(gaveUp("Plan"))
+      .then(rollBack("queued", "could not go on: Plan failed 31 times in a row (event store unavailable)", { plan: undefined }))
+    given(upTo.transferred).when(gaveUp("StartProduction"))
+      .then(rollBack("transferred", "could not go on: StartProduction failed 31 times in a row (event store unavailable)"))
+    // A finished launch keeps its end: production serves, the rest is done after a restart.
+    given([...atWeight(100), completed]).when(gaveUp("ReleaseShadow")).then(done)
+    given([...atWeight(5), rolledBack("shifting")]).when(gaveUp("RestoreRoute")).then(done)
   })
 
   it("after a restart a finished launch restores its route: production once released, the shadow after a rollback", () => {

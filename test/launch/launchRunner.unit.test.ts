@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Stream } from "effect"
 import type { LaunchId } from "../../domain/ids.ts"
+import { poolKeyOf } from "../../domain/instance/poolKey.ts"
 import { productionInstanceId } from "../../domain/launch/productionInstanceId.ts"
 import { connectSaga } from "../../domain/sagas/connectSaga.ts"
 import { makeShadowSaga } from "../../domain/sagas/shadowSaga.ts"
@@ -9,6 +10,7 @@ import { layer as memoryStore } from "../../infra/eventStore/memoryEventStore.ts
 import { CommandHandler } from "../../src/commands/commandHandler.ts"
 import { EventBus } from "../../src/eventBus.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
+import { InstanceRuntime, RuntimeFailed } from "../../src/instanceRuntime.ts"
 import { makeLaunchDispatcher } from "../../src/launch/launchDispatcher.ts"
 import { planProduction } from "../../src/launch/launchPlan.ts"
 import { defaultLaunchPolicy, type LaunchPolicy, makeLaunchRunner } from "../../src/launch/launchRunner.ts"
@@ -112,10 +114,24 @@ const fakeTransfer = (behaviour: Behaviour) =>
     })
   )
 
-const setup = (fake: FakeRuntime, behaviour: Behaviour, routes: Array<RouteSpec>) =>
+const setup = (fake: FakeRuntime, behaviour: Behaviour, routes: Array<RouteSpec>, runtime = fakeRuntimeLayer(fake)) =>
   CommandHandler.layer.pipe(
-    Layer.provideMerge(Layer.mergeAll(memoryStore, fakeRuntimeLayer(fake), fakeAgents(behaviour), fakeRouter(behaviour, routes), fakeTransfer(behaviour)))
+    Layer.provideMerge(Layer.mergeAll(memoryStore, runtime, fakeAgents(behaviour), fakeRouter(behaviour, routes), fakeTransfer(behaviour)))
   )
+
+/** The fake runtime, except that production, once created, cannot be inspected: starting it fails every time. */
+const productionUnreachable = (fake: FakeRuntime) =>
+  Layer.effect(
+    InstanceRuntime,
+    Effect.map(InstanceRuntime, (runtime) =>
+      InstanceRuntime.of({
+        ...runtime,
+        inspect: (instanceId) =>
+          fake.instances.get(instanceId)?.role === "production"
+            ? Effect.fail(new RuntimeFailed({ instanceId, message: "the runtime is unreachable" }))
+            : runtime.inspect(instanceId)
+      }))
+  ).pipe(Layer.provide(fakeRuntimeLayer(fake)))
 
 const noWatchdog: Watchdog = { watch: () => Effect.void, unwatch: () => Effect.void, watched: Effect.succeed([]), badSignals: Effect.succeed(0) }
 
@@ -240,6 +256,50 @@ describe("launch runner (fake runtime, router and agents)", () => {
       const events = yield* EventStore.use((store) => store.readStream("launch-acme.l1"))
       assert.strictEqual((events.find((e) => e.type === "ProductionProvisioned")!.data as { runtimeId: string }).runtimeId, "rt-before-crash")
       assert.strictEqual(events.at(-1)!.type, "ShadowReleased")
+    }).pipe(Effect.provide(setup(fake, {}, [])))
+  })
+
+  it.live("a step that keeps failing through its retries rolls the launch back instead of stalling: traffic to the shadow, production removed", () => {
+    const fake = makeFakeRuntime()
+    const routes: Array<RouteSpec> = []
+    return Effect.gen(function* () {
+      yield* withShadows("c1")
+      yield* requestProduction("c1", "l1")
+      yield* drive("l1", { ...policy, stepRetries: 2 })
+      const events = yield* EventStore.use((store) => store.readStream("launch-acme.l1"))
+      assert.deepStrictEqual(events.slice(-2).map((e) => e.type), ["StateTransferCompleted", "LaunchRolledBack"])
+      assert.match((events.at(-1)!.data as { reason: string }).reason, /^could not go on: StartProduction failed 3 times in a row \(.*unreachable/)
+      assert.deepStrictEqual(weightsOf(routes), [0, 0])
+      assert.isFalse(fake.instances.has(productionInstanceId("acme", "l1")))
+      assert.isTrue(fake.instances.has(fake.created[0]!.instanceId), "the shadow still serves")
+    }).pipe(Effect.provide(setup(fake, {}, routes, productionUnreachable(fake))))
+  })
+
+  it.live("resumed after a crash between recycling the shadow and recording it, the release keeps its choice: recycled, never terminated too", () => {
+    const fake = makeFakeRuntime()
+    return Effect.gen(function* () {
+      yield* withShadows("c1")
+      const shadow = fake.created[0]!.instanceId
+      yield* requestProduction("c1", "l1")
+      // The launch as the crash left it: completed with the pool empty (so: recycle), the shadow recycled, its release not recorded.
+      const { plan } = yield* planProduction("acme", "l1", "c1")
+      for (const [type, data] of [
+        ["StartProvisioning", plan],
+        ["RecordProductionProvisioned", { runtimeId: "rt-p", cpuMillis: 2000, memoryMiB: 4096 }],
+        ["StartStateTransfer", {}],
+        ["RecordStateTransfer", { bytes: 1, files: 1, checksum: "c".repeat(64), ms: 1, reset: [] }],
+        ["ShiftTraffic", { weight: 100 }],
+        ["CompleteLaunch", { shadowDisposition: "recycled" }]
+      ] as const) yield* CommandHandler.use((handler) => handler.handle(command(type, { launchId: "l1", ...data })))
+      yield* CommandHandler.use((handler) => handler.handle(command("RecycleInstance", { instanceId: shadow })))
+      assert.strictEqual((yield* poolView("acme", poolKeyOf(plan!.tier, plan!.template))).size, policy.pool.size, "the pool is full now: with this shadow")
+      yield* drive("l1")
+      const released = (yield* EventStore.use((store) => store.readStream("launch-acme.l1"))).at(-1)!
+      assert.deepInclude(released, { type: "ShadowReleased" })
+      assert.strictEqual((released.data as { disposition: string }).disposition, "recycled")
+      const shadowTypes = (yield* EventStore.use((store) => store.readStream(`instance-acme.${shadow}`))).map((e) => e.type)
+      assert.include(shadowTypes, "InstanceRecycled")
+      assert.notInclude(shadowTypes, "InstanceTerminated")
     }).pipe(Effect.provide(setup(fake, {}, [])))
   })
 
