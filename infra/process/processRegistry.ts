@@ -1,6 +1,7 @@
 import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { Effect, Schema } from "effect"
+import { carriesMarker } from "./markedProcesses.ts"
 
 /**
  * What the process runtime needs of a spec to start the instance later (`create` with `start: false`, then
@@ -21,9 +22,12 @@ export const ProcessRecord = Schema.Struct({
   instanceId: Schema.String,
   role: Schema.Literals(["shadow", "production"]),
   image: Schema.String,
-  /** The agent's PID, also its process group (the workload is in the same group). */
+  /** The agent's PID, also its process group (the workload is in the same group); 0 until it is spawned. */
   pid: Schema.Int,
-  /** In the agent's environment: tells our process from another that reused the PID. */
+  /**
+   * In the environment of the agent and its workload: tells our process from another that reused the PID.
+   * Recorded before the spawn, so a process whose PID a crash kept from the record is still found by it.
+   */
   marker: Schema.String,
   cpuMillis: Schema.Number,
   memoryMiB: Schema.Number,
@@ -69,5 +73,5 @@ export const isAlive = (record: ProcessRecord): Effect.Effect<boolean> =>
     const environ = await readFile(`/proc/${record.pid}/environ`, "utf8").catch(() => undefined)
     if (environ === undefined) return true
     // A zombie (exited, not yet reaped by us) has an empty environ: not running.
-    return environ.split("\0").includes(`UMBRA_INSTANCE_MARKER=${record.marker}`)
+    return carriesMarker(environ, record.marker)
   })

@@ -14,6 +14,7 @@ import {
 } from "../../src/instanceRuntime.ts"
 import { agentImage } from "../images/imageNames.ts"
 import { sampleWorkloadEnv } from "../sampleWorkload/workloadEnv.ts"
+import { markerVariable, processesCarrying } from "./markedProcesses.ts"
 import { readGroupUsage } from "./processGroupUsage.ts"
 import { type InstancePlan, instanceDir, isAlive, type ProcessRecord, readRecords, writeRecord } from "./processRegistry.ts"
 import { extractInto, packDirectory } from "./stateDirectory.ts"
@@ -60,15 +61,16 @@ const infoOf = (record: ProcessRecord, running: boolean): InstanceInfo => ({
   memoryMiB: record.memoryMiB
 })
 
-const signalGroup = (pid: number, signal: NodeJS.Signals) =>
-  Effect.sync(() => {
-    if (pid === notStarted) return
-    try {
-      process.kill(-pid, signal)
-    } catch {
-      // Already gone.
-    }
-  })
+const signalProcess = (pid: number, signal: NodeJS.Signals) => {
+  try {
+    process.kill(pid, signal)
+  } catch {
+    // Already gone.
+  }
+}
+
+/** A negative PID signals the whole process group. */
+const signalGroup = (pid: number, signal: NodeJS.Signals) => Effect.sync(() => (pid === notStarted ? undefined : signalProcess(-pid, signal)))
 
 const make = (options: ProcessRuntimeOptions) =>
   Effect.gen(function* () {
@@ -79,8 +81,37 @@ const make = (options: ProcessRuntimeOptions) =>
       catch: (cause) => new RuntimeFailed({ instanceId: "-", message: `cannot create ${dataDir}: ${String(cause)}` })
     })
 
+    /** The record as it stands: an agent spawned before its PID was recorded (a crash in between) is adopted. */
+    const adopted = (record: ProcessRecord) =>
+      Effect.gen(function* () {
+        if (record.pid !== notStarted || record.marker === "") return record
+        const agent = (yield* processesCarrying(record.marker)).find((found) => found.leader)
+        if (agent === undefined) return record
+        const found = { ...record, pid: agent.pid }
+        yield* writeRecord(instanceDir(dataDir, record.tenant, record.instanceId), found)
+        yield* Effect.logInfo("instance process adopted").pipe(Effect.annotateLogs({ tenant: record.tenant, instanceId: record.instanceId, pid: agent.pid }))
+        return found
+      })
+
     const find = (instanceId: string) =>
-      readRecords(dataDir).pipe(Effect.map((records) => records.find((record) => record.instanceId === instanceId)))
+      readRecords(dataDir).pipe(Effect.flatMap((records) => {
+        const record = records.find((candidate) => candidate.instanceId === instanceId)
+        return record === undefined ? Effect.succeed(undefined) : adopted(record)
+      }))
+
+    /**
+     * Ends every process still carrying a marker: what an earlier spawn left (a workload whose agent died),
+     * so that an instance never runs twice. Only processes carrying it are signalled, never a reused PID.
+     */
+    const endLeftovers = (instanceId: string, marker: string) =>
+      Effect.gen(function* () {
+        if (marker === "") return
+        const gone = (yield* processesCarrying(marker).pipe(
+          Effect.tap((found) => Effect.sync(() => found.forEach(({ pid }) => signalProcess(pid, "SIGKILL")))),
+          Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (found) => found.length === 0, times: 100 })
+        )).length === 0
+        if (!gone) return yield* new RuntimeFailed({ instanceId, message: `processes of an earlier start of ${instanceId} would not end` })
+      })
 
     const inspect = Effect.fn("ProcessRuntime.inspect")(function* (instanceId: string) {
       const record = yield* find(instanceId)
@@ -104,7 +135,11 @@ const make = (options: ProcessRuntimeOptions) =>
         const plan = yield* planOf(record)
         const workload = yield* workloadFor(record.instanceId, record.image, plan.command, node)
         const dir = instanceDir(dataDir, record.tenant, record.instanceId)
+        yield* endLeftovers(record.instanceId, record.marker)
         const marker = randomUUID()
+        // Recorded before the spawn: a crash between the two leaves a process this record finds and adopts.
+        const intent = { ...record, pid: notStarted, marker }
+        yield* writeRecord(dir, intent)
         const env: Record<string, string> = {
           PATH: process.env["PATH"] ?? "/usr/bin:/bin",
           NATS_URL: options.natsUrl ?? "nats://127.0.0.1:4222",
@@ -117,7 +152,7 @@ const make = (options: ProcessRuntimeOptions) =>
           UMBRA_USAGE_SOURCE: "process",
           // The heap is the one memory limit Node enforces on itself (agent and workload alike).
           NODE_OPTIONS: `--max-old-space-size=${Math.max(16, Math.floor(record.memoryMiB))}`,
-          UMBRA_INSTANCE_MARKER: marker,
+          [markerVariable]: marker,
           ...(workload === undefined ? {} : { UMBRA_WORKLOAD: workload.join(" ") })
         }
         const pid = yield* Effect.tryPromise({
@@ -138,7 +173,7 @@ const make = (options: ProcessRuntimeOptions) =>
           },
           catch: (cause) => new RuntimeFailed({ instanceId: record.instanceId, message: `cannot start the agent of ${record.instanceId}: ${String(cause)}` })
         })
-        const started = { ...record, pid, marker }
+        const started = { ...intent, pid }
         yield* writeRecord(dir, started)
         yield* Effect.logInfo("instance process started").pipe(Effect.annotateLogs({ tenant: record.tenant, instanceId: record.instanceId, pid }))
         return infoOf(started, true)
@@ -171,7 +206,8 @@ const make = (options: ProcessRuntimeOptions) =>
         role: spec.role,
         image: spec.image,
         pid: notStarted,
-        marker: "",
+        // The last spawn's marker, so that what it left is found before the next.
+        marker: existing?.marker ?? "",
         cpuMillis: spec.cpuMillis,
         memoryMiB: spec.memoryMiB,
         stateDirs,
@@ -238,7 +274,8 @@ const make = (options: ProcessRuntimeOptions) =>
       const record = yield* find(instanceId)
       if (record === undefined) return
       yield* stopRecord(record)
-      yield* signalGroup(record.pid, "SIGKILL")
+      // Whatever still carries the marker (a workload whose agent died), and nothing else: its PID may be reused.
+      yield* endLeftovers(instanceId, record.marker)
       yield* Effect.tryPromise({
         try: () => rm(instanceDir(dataDir, record.tenant, record.instanceId), { recursive: true, force: true }),
         catch: (cause) => new RuntimeFailed({ instanceId, message: `cannot remove the files of ${instanceId}: ${String(cause)}` })
@@ -246,8 +283,11 @@ const make = (options: ProcessRuntimeOptions) =>
     })
 
     const list = Effect.fn("ProcessRuntime.list")(function* (filter?: { readonly tenant?: string; readonly role?: InstanceRole }) {
-      const records = (yield* readRecords(dataDir)).filter((record) =>
-        (filter?.tenant === undefined || record.tenant === filter.tenant) && (filter?.role === undefined || record.role === filter.role)
+      const records = yield* Effect.forEach(
+        (yield* readRecords(dataDir)).filter((record) =>
+          (filter?.tenant === undefined || record.tenant === filter.tenant) && (filter?.role === undefined || record.role === filter.role)
+        ),
+        adopted
       )
       return yield* Effect.forEach(records, (record) => running(record).pipe(Effect.map((alive) => infoOf(record, alive))))
     })
