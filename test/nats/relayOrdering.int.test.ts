@@ -1,0 +1,85 @@
+import { assert, layer } from "@effect/vitest"
+import { jetstreamManager } from "@nats-io/jetstream"
+import { Effect, Layer } from "effect"
+import { randomUUID } from "node:crypto"
+import type { NewEvent } from "../../domain/envelope.ts"
+import * as memoryEventStore from "../../infra/eventStore/memoryEventStore.ts"
+import { NatsConnection } from "../../infra/nats/connection.ts"
+import * as jetstreamSetup from "../../infra/nats/jetstreamSetup.ts"
+import * as natsEventBus from "../../infra/nats/natsEventBus.ts"
+import { layer as memoryCheckpoints } from "../../infra/readModels/memoryCheckpoints.ts"
+import { EventStore } from "../../src/eventStore/eventStore.ts"
+import { makeRelay } from "../../src/relay.ts"
+import { natsTestLayer } from "../harness/natsServer.ts"
+import { quietLogs } from "../support/controlPlane.ts"
+import { eventually } from "../support/eventually.ts"
+import { audit, readEventLog } from "./eventLogAudit.ts"
+
+const testLayer = Layer.mergeAll(
+  memoryEventStore.layer,
+  memoryCheckpoints,
+  natsEventBus.layer({ publishWindow: 100 }).pipe(Layer.provideMerge(jetstreamSetup.layer()))
+).pipe(Layer.provideMerge(natsTestLayer), Layer.provide(quietLogs))
+
+const profiles = 3
+const perProfile = 20
+/** The one event UMBRA_EVENTS refuses while it takes messages of 4 KiB at most: the 31st of 60. */
+const refused = 30
+
+const refinement = (n: number): NewEvent => ({
+  id: randomUUID(),
+  type: "ProfileRefined",
+  at: new Date(0).toISOString(),
+  tenant: "acme",
+  correlationId: randomUUID(),
+  causationId: randomUUID(),
+  schemaVersion: 1,
+  data: { n, reason: n === refused ? "x".repeat(8_192) : "forecast" }
+})
+
+const setMaxMessageSize = (bytes: number) =>
+  Effect.gen(function* () {
+    const nc = yield* NatsConnection
+    yield* Effect.promise(async () => {
+      const jsm = await jetstreamManager(nc)
+      const { config } = await jsm.streams.info(jetstreamSetup.streamNames.events)
+      await jsm.streams.update(jetstreamSetup.streamNames.events, { ...config, max_msg_size: bytes })
+    })
+  })
+
+layer(testLayer, { excludeTestServices: true, timeout: "60 seconds" })("the relay when JetStream refuses an event in the middle of a window", (it) => {
+  it.effect("stores no later event before it, reports the failure and its lag, then publishes every event once and in order", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      // Three aggregates interleaved, so the refused event has later ones of its own subject in the window.
+      for (let n = 0; n < profiles * perProfile; n++) yield* store.append(`profile-acme.p${n % profiles}`, "any", [refinement(n)])
+      const stored = yield* store.readAll()
+      yield* setMaxMessageSize(4_096)
+
+      const relay = yield* makeRelay
+      yield* Effect.forkScoped(relay.run)
+      // After its first failure the relay publishes in growing slices, so its checkpoint reaches the refused event.
+      yield* eventually(relay.status.pipe(Effect.map((s) => s.failing && s.published === refused)), 20_000, "the relay stuck at the refused event")
+      const failing = yield* relay.health
+      assert.match(failing.lastError?.message ?? "", /maximum|size/i)
+      assert.strictEqual(failing.checkpoint, stored[refused - 1]!.position, "the checkpoint is the last event JetStream stored")
+      assert.deepStrictEqual({ pending: failing.lag.pending, capped: failing.lag.capped }, { pending: stored.length - refused, capped: false })
+      assert.deepStrictEqual(
+        (yield* readEventLog).map((message) => message.id),
+        stored.slice(0, refused).map((event) => event.id),
+        "JetStream holds only the events before the refused one"
+      )
+
+      yield* setMaxMessageSize(-1)
+      yield* eventually(relay.status.pipe(Effect.map((s) => !s.failing && s.published === stored.length)), 20_000, "the relay caught up")
+      const recovered = yield* relay.health
+      assert.strictEqual(recovered.lag.pending, 0)
+      assert.strictEqual(recovered.checkpoint, stored[stored.length - 1]!.position)
+      assert.isDefined(recovered.lastError, "the last error stays on record")
+      assert.isAtLeast(recovered.progressAtMs, recovered.lastError!.atMs)
+
+      const logged = yield* readEventLog
+      assert.deepStrictEqual(audit(stored, logged), { duplicates: 0, lost: 0, outOfOrder: 0, orphans: 0 })
+      assert.deepStrictEqual(logged.map((message) => message.id), stored.map((event) => event.id), "in the store's order")
+    }))
+})
