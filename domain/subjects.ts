@@ -5,6 +5,11 @@ import { parseStreamName } from "./streams.ts"
 export const subjects = {
   eventsRoot: "umbra.evt.>",
   signalsRoot: "umbra.sig.>",
+  deadLettersRoot: "umbra.dlq.letter.>",
+  /** Where a consumer's dead letters are parked in UMBRA_DLQ; `*` for every consumer's. */
+  deadLetter: (consumer: string | "*") => `umbra.dlq.letter.${consumer}`,
+  /** Where the process running a consumer answers requests to handle one of its dead letters again. */
+  deadLetterRetry: (consumer: string) => `umbra.dlq.retry.${consumer}`,
   command: (tenant: string, commandType: string) => `umbra.cmd.${tenant}.${commandType}`,
   commandsOf: (tenant: string | "*") => `umbra.cmd.${tenant}.*`,
   query: (tenant: string, queryName: string) => `umbra.query.${tenant}.${queryName}`,

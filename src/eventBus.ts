@@ -42,7 +42,9 @@ export interface EventBusShape {
   ) => Effect.Effect<void, BusUnavailable, Scope.Scope>
   /**
    * Runs a durable consumer on UMBRA_EVENTS until the scope closes: each event is acknowledged after its
-   * handler succeeds and redelivered (after a delay) when it fails. Undecodable messages are logged and terminated.
+   * handler succeeds. An outage (`isOutage` in deadLetters.ts) is retried in place; any other failure is redelivered after a
+   * growing delay, a bounded number of times, then parked in UMBRA_DLQ under the durable's name, as is an
+   * undecodable message. `umbra dlq retry` hands such a letter to the same handler again.
    */
   readonly consumeEvents: <E>(
     options: { readonly durable: string; readonly filterSubject: string },

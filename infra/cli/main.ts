@@ -3,6 +3,7 @@ import { Effect } from "effect"
 import * as logging from "../logging/logger.ts"
 import { backtestCommand } from "../backtest/backtestCommand.ts"
 import { agentCommand } from "./agentCommand.ts"
+import { dlqCommand } from "./dlqCommand.ts"
 import { imageCommand } from "./imageCommand.ts"
 import { queryCommand } from "./queryCommand.ts"
 import { runMain } from "../runMain.ts"
@@ -18,6 +19,7 @@ Commands:
   send       send one command and print the reply
   query      ask a query (e.g. Launch) and print the answer
   tail       follow events as they reach JetStream
+  dlq        list, show and retry dead letters (messages a consumer could not handle)
   image      build the agent and sample workload images offline (image build)
   agent      the process inside each instance: heartbeats, telemetry, control requests
   backtest   run the forecaster over CSV traces and compare it with baselines
@@ -29,6 +31,7 @@ const commands: Record<string, (argv: ReadonlyArray<string>) => Effect.Effect<nu
   send: sendCommand,
   query: queryCommand,
   tail: tailCommand,
+  dlq: dlqCommand,
   image: imageCommand,
   agent: agentCommand,
   backtest: (argv) => Effect.promise(() => backtestCommand(argv))

@@ -13,13 +13,19 @@ import { subjects } from "../../domain/subjects.ts"
 import { BusUnavailable } from "../../src/eventBus.ts"
 import { NatsConnection } from "./connection.ts"
 
-export const streamNames = { events: "UMBRA_EVENTS", signals: "UMBRA_SIGNALS" } as const
+export const streamNames = { events: "UMBRA_EVENTS", signals: "UMBRA_SIGNALS", deadLetters: "UMBRA_DLQ" } as const
 
 export interface JetStreamSetupOptions {
   /** How long UMBRA_EVENTS remembers a `Nats-Msg-Id` to drop a republished event (default 10 minutes). */
   readonly eventsDuplicateWindow?: Duration.Input
   /** How long UMBRA_SIGNALS keeps heartbeats and telemetry (default 24 hours). */
   readonly signalsMaxAge?: Duration.Input
+  /** How long UMBRA_DLQ keeps a dead letter (default 30 days). */
+  readonly deadLettersMaxAge?: Duration.Input
+  /** UMBRA_DLQ's size (default 1 GiB). */
+  readonly deadLettersMaxBytes?: number
+  /** Dead letters kept per consumer (default 10 000). */
+  readonly deadLettersPerConsumer?: number
 }
 
 const nanosOf = (duration: Duration.Input) => nanos(Duration.toMillis(duration))
@@ -40,13 +46,26 @@ export const streamConfigs = (options: JetStreamSetupOptions = {}): ReadonlyArra
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
     max_age: nanosOf(options.signalsMaxAge ?? "24 hours")
+  },
+  {
+    // Bounded so that a flood of poison can neither fill the disk nor stop the consumer that parks it: past
+    // a bound, that consumer's oldest letters go. The dedupe window drops a letter parked again after a crash.
+    name: streamNames.deadLetters,
+    subjects: [subjects.deadLettersRoot],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    max_age: nanosOf(options.deadLettersMaxAge ?? "30 days"),
+    max_bytes: options.deadLettersMaxBytes ?? 1024 * 1024 * 1024,
+    max_msgs_per_subject: options.deadLettersPerConsumer ?? 10_000,
+    duplicate_window: nanosOf("10 minutes")
   }
 ]
 
 const isStreamNotFound = (cause: unknown) =>
   cause instanceof JetStreamApiError && cause.code === JetStreamApiCodes.StreamNotFound
 
-/** Creates UMBRA_EVENTS and UMBRA_SIGNALS, or updates them to this configuration when they exist. */
+/** Creates UMBRA_EVENTS, UMBRA_SIGNALS and UMBRA_DLQ, or updates them to this configuration when they exist. */
 export const ensureStreams = Effect.fn("JetStreamSetup.ensureStreams")(function* (options: JetStreamSetupOptions = {}) {
   const nc = yield* NatsConnection
   yield* Effect.tryPromise({

@@ -10,9 +10,10 @@ import {
   type OrderedConsumerOptions
 } from "@nats-io/jetstream"
 import { headers, type Msg, nanos } from "@nats-io/transport-node"
-import { Effect, Layer, Schedule, Schema, type Scope, Stream } from "effect"
+import { Cause, Context, Effect, Layer, Ref, Schedule, Schema, type Scope, Stream } from "effect"
 import { StoredEvent } from "../../domain/envelope.ts"
 import { subjects } from "../../domain/subjects.ts"
+import { untilItWorks } from "../../src/backoff.ts"
 import {
   BusUnavailable,
   type BusRequest,
@@ -22,7 +23,9 @@ import {
   type EventBusShape,
   type FollowFrom
 } from "../../src/eventBus.ts"
+import { type DeadLetter, DeadLetters, isOutage } from "../../src/deadLetters.ts"
 import { NatsConnection } from "./connection.ts"
+import { park, type Parcel, readDeadLetter, reasonOf, removeDeadLetter, RetryReply, RetryRequest } from "./deadLetters.ts"
 import { streamNames } from "./jetstreamSetup.ts"
 import { type OutgoingMessage, publishPipelined } from "./pipelinedPublisher.ts"
 
@@ -37,9 +40,9 @@ export interface NatsEventBusOptions {
   readonly requestConcurrency?: number
   /** Durable consumers: how long a delivered event may stay unacknowledged (default 30 s). */
   readonly ackWaitMs?: number
-  /** Durable consumers: deliveries of one event before the server gives up (default unlimited). */
+  /** Durable consumers: deliveries of one event whose handler fails before it is parked in UMBRA_DLQ (default 8). */
   readonly maxDeliver?: number
-  /** Durable consumers: the redelivery delay after a handler failure (default 1 s). */
+  /** Durable consumers: the redelivery delay after a first handler failure, doubled after each (default 1 s, at most 30 s). */
   readonly nakDelayMs?: number
   /** Messages a durable consumer pulls ahead of its handler (default 64; a follower pulls four times as many). */
   readonly pullBatch?: number
@@ -79,6 +82,7 @@ const encodeEnvelope = (e: StoredEvent): string =>
     data: e.data
   })
 const textEncoder = new TextEncoder()
+const textDecoder = new TextDecoder()
 
 const unavailable = (what: string) => (cause: unknown) =>
   new BusUnavailable({ message: `${what}: ${cause instanceof Error ? cause.message : String(cause)}` })
@@ -100,16 +104,42 @@ const deliverPolicyOf = (from: FollowFrom): Partial<OrderedConsumerOptions> =>
 /** Consumer notifications after which the pull loop is rebuilt (and the consumer re-created if gone). */
 const fatalStatuses = new Set(["heartbeats_missed", "consumer_deleted", "consumer_not_found", "stream_not_found"])
 
-/** The EventBus port on NATS: JetStream UMBRA_EVENTS for events, core request/reply for commands. */
-export const layer = (options: NatsEventBusOptions = {}): Layer.Layer<EventBus, never, NatsConnection> =>
-  Layer.effect(
-    EventBus,
+/**
+ * The EventBus port on NATS (JetStream UMBRA_EVENTS for events, core request/reply for commands), and the
+ * DeadLetters port on UMBRA_DLQ, which its durable consumers park in.
+ */
+export const layer = (options: NatsEventBusOptions = {}): Layer.Layer<EventBus | DeadLetters, never, NatsConnection> =>
+  Layer.effectContext(
     Effect.gen(function* () {
       const nc = yield* NatsConnection
       const js = jetstream(nc)
       const window = options.publishWindow ?? 100
       const windowBytes = options.publishWindowBytes ?? 32 * 1024 * 1024
       const ackTimeoutMs = options.publishAckTimeoutMs ?? 5_000
+      const maxDeliver = options.maxDeliver ?? 8
+      const nakDelayMs = (deliveries: number) => Math.min((options.nakDelayMs ?? 1_000) * 2 ** (deliveries - 1), 30_000)
+      const parked = yield* Ref.make<ReadonlyMap<string, number>>(new Map())
+
+      /** Parks a message in UMBRA_DLQ, then counts and logs it (what it is and why, never its body). */
+      const parkParcel = (parcel: Parcel) =>
+        park(nc, parcel).pipe(
+          Effect.flatMap((ack) =>
+            // Parked again after a crash or a resumed batch: already counted and logged.
+            ack.duplicate
+              ? Effect.void
+              : Ref.update(parked, (counts) => new Map(counts).set(parcel.consumer, (counts.get(parcel.consumer) ?? 0) + 1)).pipe(
+                Effect.andThen(Effect.logWarning("parked a dead letter in UMBRA_DLQ"))
+              )
+          ),
+          Effect.annotateLogs({
+            consumer: parcel.consumer,
+            stream: parcel.stream,
+            seq: parcel.streamSeq,
+            subject: parcel.subject,
+            deliveries: parcel.deliveries,
+            reason: parcel.reason
+          })
+        )
 
       const publishEvents: EventBusShape["publishEvents"] = Effect.fn("NatsEventBus.publishEvents")(
         function* (events) {
@@ -143,13 +173,40 @@ export const layer = (options: NatsEventBusOptions = {}): Layer.Layer<EventBus, 
         )
       })
 
+      const serveRetries: DeadLetters["Service"]["serveRetries"] = (consumer, handler) =>
+        serveRequests(subjects.deadLetterRetry(consumer), "umbra", (request) =>
+          Schema.decodeUnknownEffect(RetryRequest)(textDecoder.decode(request.data)).pipe(
+            Effect.flatMap(({ seq }) => readDeadLetter(nc, seq)),
+            Effect.flatMap((letter): Effect.Effect<void, unknown> =>
+              letter === undefined || letter.consumer !== consumer
+                ? Effect.fail(new Error(`UMBRA_DLQ holds no dead letter of ${consumer} there`))
+                : handler(letter).pipe(
+                  Effect.andThen(removeDeadLetter(nc, letter.seq)),
+                  Effect.andThen(Effect.logInfo("a dead letter was handled on retry and removed from UMBRA_DLQ")),
+                  Effect.annotateLogs({ stream: letter.stream, seq: letter.streamSeq, dlqSeq: letter.seq })
+                )
+            ),
+            Effect.matchCauseEffect({
+              onSuccess: (): Effect.Effect<RetryReply> => Effect.succeed({ ok: true }),
+              onFailure: (cause) =>
+                Effect.logWarning("a dead letter failed again on retry; it stays in UMBRA_DLQ", { reason: reasonOf(cause) }).pipe(
+                  Effect.as<RetryReply>({ ok: false, reason: reasonOf(cause) })
+                )
+            }),
+            Effect.map((reply) => textEncoder.encode(Schema.encodeSync(RetryReply)(reply))),
+            Effect.annotateLogs({ consumer })
+          )
+        )
+
+      // The bound on deliveries is Umbra's, not the server's: a server's max_deliver would drop the message
+      // unparked after the last delivery, and its backoff would replace ack_wait for handlers that take long.
       const consumerConfig = (durable: string, filterSubject: string) => ({
         durable_name: durable,
         filter_subject: filterSubject,
         ack_policy: AckPolicy.Explicit,
         deliver_policy: DeliverPolicy.All,
         ack_wait: nanos(options.ackWaitMs ?? 30_000),
-        max_deliver: options.maxDeliver ?? -1
+        max_deliver: -1
       })
 
       /**
@@ -176,27 +233,63 @@ export const layer = (options: NatsEventBusOptions = {}): Layer.Layer<EventBus, 
       ): Effect.Effect<void, BusUnavailable, Scope.Scope> => {
         const annotations = { durable: consumer.durable, filterSubject: consumer.filterSubject }
 
-        const handle = (msg: JsMsg) =>
-          decodeEnvelope(msg).pipe(
+        /**
+         * Terminates the message once UMBRA_DLQ stored it (no reason text: nats-server 2.9 does not parse
+         * `+TERM <reason>`); when parking fails it is redelivered instead, so nothing is lost.
+         */
+        const parkThenTerminate = (msg: JsMsg, reason: string) =>
+          parkParcel({
+            consumer: consumer.durable,
+            reason,
+            stream: msg.info.stream,
+            streamSeq: msg.seq,
+            subject: msg.subject,
+            deliveries: msg.info.deliveryCount,
+            data: msg.data
+          }).pipe(
+            Effect.andThen(Effect.sync(() => msg.term())),
+            Effect.catch((error) =>
+              Effect.sync(() => msg.nak(nakDelayMs(maxDeliver))).pipe(
+                Effect.andThen(Effect.logError("cannot park a dead letter; redelivering it", { error: error.message, seq: msg.seq }))
+              )
+            )
+          )
+
+        const handle = (msg: JsMsg) => {
+          const deliveries = msg.info.deliveryCount
+          if (deliveries > maxDeliver) {
+            // Delivered that often without an outcome: the process stopped while handling it, or parking failed.
+            return parkThenTerminate(msg, `NotSettled: delivered ${deliveries - 1} times without being acknowledged`)
+          }
+          return decodeEnvelope(msg).pipe(
             Effect.matchEffect({
-              onFailure: (error) =>
-                // No reason text: nats-server 2.9 does not parse `+TERM <reason>` and would redeliver forever.
-                Effect.sync(() => msg.term()).pipe(
-                  Effect.andThen(Effect.logWarning("terminated an undecodable event message")),
-                  Effect.annotateLogs({ subject: msg.subject, seq: msg.seq, error: error.message })
-                ),
+              onFailure: (error) => parkThenTerminate(msg, `Undecodable: ${error.message}`),
               onSuccess: (event) =>
                 handler({ seq: msg.seq, event }).pipe(
+                  // An outage is waited out with this delivery held (ack_wait restarted), not counted as one more.
+                  Effect.tapError((error) => (isOutage(error) ? Effect.sync(() => msg.working()) : Effect.void)),
+                  Effect.retry({ schedule: untilItWorks, while: isOutage }),
                   Effect.matchCauseEffect({
                     onSuccess: () => Effect.sync(() => msg.ack()),
                     onFailure: (cause) =>
-                      Effect.sync(() => msg.nak(options.nakDelayMs ?? 1_000)).pipe(
-                        Effect.andThen(Effect.logWarning("event handler failed; redelivering", cause)),
-                        Effect.annotateLogs({ seq: msg.seq, eventId: event.id, type: event.type })
-                      )
-                  })
+                      Cause.hasInterruptsOnly(cause)
+                        ? Effect.sync(() => msg.nak())
+                        : deliveries >= maxDeliver
+                        ? parkThenTerminate(msg, reasonOf(cause))
+                        : Effect.sync(() => msg.nak(nakDelayMs(deliveries))).pipe(
+                          Effect.andThen(Effect.logWarning("event handler failed; redelivering", { deliveries, reason: reasonOf(cause) }))
+                        )
+                  }),
+                  Effect.annotateLogs({ seq: msg.seq, eventId: event.id, type: event.type })
                 )
             })
+          )
+        }
+
+        /** A retried dead letter goes through the same decoding and handler as a delivery. */
+        const handleDeadLetter = (letter: DeadLetter) =>
+          decodeEnvelope({ subject: letter.subject, string: () => textDecoder.decode(letter.data) }).pipe(
+            Effect.flatMap((event) => handler({ seq: letter.streamSeq, event }))
           )
 
         /** Pulls until the consumer reports a fatal status (or the iterator ends), then fails to be rebuilt. */
@@ -236,6 +329,7 @@ export const layer = (options: NatsEventBusOptions = {}): Layer.Layer<EventBus, 
         )
 
         return ensureConsumer(consumer.durable, consumer.filterSubject).pipe(
+          Effect.andThen(serveRetries(consumer.durable, handleDeadLetter)),
           Effect.andThen(Effect.forkScoped(run)),
           Effect.asVoid,
           Effect.withSpan("NatsEventBus.consumeEvents", { attributes: annotations })
@@ -277,12 +371,17 @@ export const layer = (options: NatsEventBusOptions = {}): Layer.Layer<EventBus, 
           Stream.map((msg): DeliveredSignal => ({ seq: msg.seq, subject: msg.subject, data: msg.data }))
         )
 
+      const parkSignal: DeadLetters["Service"]["parkSignal"] = (consumer, signal, reason) =>
+        parkParcel({ consumer, reason, stream: streamNames.signals, streamSeq: signal.seq, subject: signal.subject, deliveries: 0, data: signal.data })
+
       const request: EventBusShape["request"] = (subject, data, timeoutMs) =>
         Effect.tryPromise({
           try: () => nc.request(subject, data, { timeout: timeoutMs }),
           catch: unavailable(`request ${subject}`)
         }).pipe(Effect.map((reply) => reply.data), Effect.withSpan("NatsEventBus.request", { attributes: { subject } }))
 
-      return EventBus.of({ publishEvents, serveRequests, consumeEvents, followEvents, followSignals, request })
+      return Context.make(EventBus, EventBus.of({ publishEvents, serveRequests, consumeEvents, followEvents, followSignals, request })).pipe(
+        Context.add(DeadLetters, DeadLetters.of({ parkSignal, serveRetries, parked: Ref.get(parked) }))
+      )
     })
   )

@@ -1,13 +1,15 @@
 import { DateTime, Effect, Ref, Stream } from "effect"
 import type { NewEvent, Position } from "../../domain/envelope.ts"
+import { ValidationFailed } from "../../domain/errors.ts"
 import { nameBasedId } from "../../domain/eventId.ts"
 import { streamName } from "../../domain/streams.ts"
 import { resumingFromCheckpoint } from "../backoff.ts"
 import { Checkpoints } from "../checkpoints.ts"
-import { EventBus } from "../eventBus.ts"
+import { type DeadLetter, DeadLetters } from "../deadLetters.ts"
+import { type DeliveredSignal, EventBus } from "../eventBus.ts"
 import { EventStore, type StreamMetadata } from "../eventStore/eventStore.ts"
 import { positionFrom, positionToBigInt } from "../eventStore/position.ts"
-import { type DecodedSignal, decodeBatch } from "./signalDecoding.ts"
+import { type DecodedSignal, decodeBatch, decodeSignal } from "./signalDecoding.ts"
 
 export const archiverReader = "archiver"
 
@@ -37,12 +39,15 @@ const toEvent = (signal: DecodedSignal, at: string): NewEvent => ({
 /**
  * Stores every heartbeat and telemetry sample in the event store (`heartbeat-<tenant>.<id>`,
  * `telemetry-<tenant>.<id>`), a batch at a time, with retention set on each stream. Observations were
- * committed on JetStream where they were made; the relay never republishes these streams.
+ * committed on JetStream where they were made; the relay never republishes these streams. A signal that
+ * does not decode, or that the store refuses, is parked in UMBRA_DLQ and the archiver moves on; an outage
+ * of the store or the bus is waited out from the checkpoint. Runs its dead letters' retries in the current scope.
  */
 export const makeArchiver = Effect.gen(function* () {
   const bus = yield* EventBus
   const store = yield* EventStore
   const checkpoints = yield* Checkpoints
+  const deadLetters = yield* DeadLetters
   const archived = yield* Ref.make(0)
   const withRetention = new Set<string>()
 
@@ -53,7 +58,7 @@ export const makeArchiver = Effect.gen(function* () {
       Effect.catchTag("DuplicateEventId", () => Effect.forEach(events, (event) => store.append(stream, "any", [event]), { discard: true }))
     )
 
-  const archiveBatch = (signals: ReadonlyArray<DecodedSignal>, throughSeq: number) =>
+  const archive = (signals: ReadonlyArray<DecodedSignal>) =>
     Effect.gen(function* () {
       const at = DateTime.formatIso(yield* DateTime.now)
       const byStream = new Map<string, { readonly kind: DecodedSignal["kind"]; readonly events: Array<NewEvent> }>()
@@ -70,18 +75,46 @@ export const makeArchiver = Effect.gen(function* () {
         }
         yield* appendAll(stream, events)
       }
-      yield* checkpoints.save(archiverReader, positionFrom(throughSeq))
       yield* Ref.update(archived, (n) => n + signals.length)
     })
+
+  const park = (signal: DeliveredSignal, reason: string) => deadLetters.parkSignal(archiverReader, signal, reason)
+  const undecodable = "not a heartbeat or telemetry sample of the instance its subject names"
+
+  /**
+   * Archives a batch; when the store refuses it, each signal alone, parking those it refuses. Signals
+   * dropped by decoding are parked when they do not decode at all (an untimely one is only dropped).
+   */
+  const archiveBatch = (batch: ReadonlyArray<DeliveredSignal>) =>
+    Effect.gen(function* () {
+      const { decoded } = yield* decodeBatch(batch, archiverReader)
+      const kept = new Set(decoded.map((signal) => signal.seq))
+      const bySeq = new Map(batch.map((signal) => [signal.seq, signal]))
+      for (const signal of batch) {
+        if (!kept.has(signal.seq) && decodeSignal(signal) === undefined) yield* park(signal, `Undecodable: ${undecodable}`)
+      }
+      yield* archive(decoded).pipe(
+        Effect.catchTag("ValidationFailed", () =>
+          Effect.forEach(decoded, (signal) =>
+            archive([signal]).pipe(Effect.catchTag("ValidationFailed", (error) => park(bySeq.get(signal.seq)!, `ValidationFailed: ${error.message}`))), { discard: true })
+        )
+      )
+      yield* checkpoints.save(archiverReader, positionFrom(batch[batch.length - 1]!.seq))
+    })
+
+  /** `umbra dlq retry`: the letter as the signal it was, archived alone. */
+  const retry = (letter: DeadLetter) => {
+    const signal = decodeSignal({ seq: letter.streamSeq, subject: letter.subject, data: letter.data })
+    return signal === undefined ? Effect.fail(new ValidationFailed({ message: undecodable, details: {} })) : archive([signal])
+  }
+  yield* deadLetters.serveRetries(archiverReader, retry)
 
   const follow = Effect.gen(function* () {
     const checkpoint: Position | undefined = yield* checkpoints.load(archiverReader)
     const from = checkpoint === undefined ? 1 : Number(positionToBigInt(checkpoint)) + 1
     yield* bus.followSignals({ filterSubject: "umbra.sig.>", from }).pipe(
       Stream.groupedWithin(1_000, "500 millis"),
-      Stream.runForEach((batch) =>
-        decodeBatch(batch, archiverReader).pipe(Effect.flatMap(({ decoded }) => archiveBatch(decoded, batch[batch.length - 1]!.seq)))
-      )
+      Stream.runForEach(archiveBatch)
     )
   })
 
