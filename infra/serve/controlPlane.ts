@@ -24,6 +24,7 @@ import * as sqliteScalingStates from "../readModels/sqliteScalingStates.ts"
 import * as sqliteTelemetry from "../readModels/sqliteTelemetry.ts"
 import * as trafficRouter from "../router/trafficRouter.ts"
 import * as archiveTransfer from "../stateTransfer/archiveTransfer.ts"
+import { removeLeftoverSpools } from "../stateTransfer/spool.ts"
 import { eventStoreLayer } from "./eventStoreLayer.ts"
 import { instanceRuntimeLayer } from "./instanceRuntimeLayer.ts"
 import { OrchestratorConfig, orchestratorOptions, SignalClockSkewConfig } from "./orchestratorConfig.ts"
@@ -82,8 +83,12 @@ export const startControlPlane = (config: UmbraConfig) =>
  * What the launches drive beside the runtime: the traffic router (clients' endpoints on loopback) and the
  * state transfer (archives spooled under the data directory).
  */
-export const launchServicesLayer = (dataDir: string) =>
-  Layer.merge(trafficRouter.layer(), archiveTransfer.layer({ spoolDir: join(dataDir, "spool") }))
+export const launchServicesLayer = (dataDir: string) => {
+  const spoolDir = join(dataDir, "spool")
+  // What a killed control plane spooled goes before the first transfer: no transfer of this data directory runs yet.
+  const transfer = archiveTransfer.layer({ spoolDir }).pipe(Layer.provide(Layer.effectDiscard(removeLeftoverSpools(spoolDir))))
+  return Layer.merge(trafficRouter.layer(), transfer)
+}
 
 /**
  * Starts the orchestrator (shadow saga, instance runner, watchdog, reconciler, launches) in the current

@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from "node:fs"
-import { mkdir, mkdtemp, rm } from "node:fs/promises"
+import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises"
 import { join } from "node:path"
 import { finished } from "node:stream/promises"
 import { Effect, Stream } from "effect"
@@ -10,18 +10,31 @@ import { chunksOf, feed, streamBuffer } from "./tarStreams.ts"
 const spoolFailed = (what: string) => (cause: unknown) =>
   new TransferFailed({ reason: "runtime", message: `cannot ${what}: ${cause instanceof Error ? cause.message : String(cause)}` })
 
+const spoolPrefix = "umbra-transfer-"
+
 /** A directory of one transfer's own under `parent` (created if missing), removed with all it holds when the scope closes. */
 export const spoolDirectory = (parent: string) =>
   Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
         await mkdir(parent, { recursive: true })
-        return mkdtemp(join(parent, "umbra-transfer-"))
+        return mkdtemp(join(parent, spoolPrefix))
       },
       catch: spoolFailed(`make a spool directory in ${parent}`)
     }),
     (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
   )
+
+/**
+ * Removes the spools under `parent` that a killed process left (each up to a transfer's size limit): for a
+ * directory no running transfer uses yet, as the control plane's own is when it starts.
+ */
+export const removeLeftoverSpools = (parent: string) =>
+  Effect.gen(function* () {
+    const leftovers = (yield* Effect.promise(() => readdir(parent).catch(() => [] as Array<string>))).filter((name) => name.startsWith(spoolPrefix))
+    yield* Effect.forEach(leftovers, (name) => Effect.promise(() => rm(join(parent, name), { recursive: true, force: true })), { discard: true })
+    if (leftovers.length > 0) yield* Effect.logInfo("leftover state transfer spools removed", { spoolDir: parent, removed: leftovers.length })
+  })
 
 /** Writes an archive to a file as it comes, with backpressure; done once it is all on disk. */
 export const spoolTo = (file: string) => (archive: Stream.Stream<Uint8Array>) =>
