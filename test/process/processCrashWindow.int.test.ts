@@ -7,6 +7,7 @@ import { defaultNetwork } from "../../domain/profile/template.ts"
 import { agentImage } from "../../infra/images/imageNames.ts"
 import { readRecords, writeRecord } from "../../infra/process/processRegistry.ts"
 import { InstanceRuntime, type InstanceSpec } from "../../src/instanceRuntime.ts"
+import { alive } from "../support/processAlive.ts"
 import { processRuntimeFixture } from "../support/processHarness.ts"
 
 const { tenant, dataDir, testLayer } = processRuntimeFixture("pw", 2_000)
@@ -45,15 +46,6 @@ const idle = (env: Record<string, string>, detached: boolean) =>
     spawned.push(child)
     child.once("spawn", () => resume(Effect.succeed(child.pid!)))
   })
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 /** The record the runtime keeps for the instance, rewritten as a crash would have left it. */
 const rewriteRecord = (instanceId: string, change: { readonly pid: number; readonly marker: string }) =>

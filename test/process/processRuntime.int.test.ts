@@ -7,20 +7,11 @@ import { NatsConnection } from "../../infra/nats/connection.ts"
 import { freePort } from "../../infra/nats/natsServerProcess.ts"
 import { InstanceRuntime, type InstanceSpec } from "../../src/instanceRuntime.ts"
 import { NatsTestServer } from "../harness/natsServer.ts"
+import { alive } from "../support/processAlive.ts"
 import { processRuntimeFixture } from "../support/processHarness.ts"
 import { collectSignals, expectControlReplies, expectHeartbeatsAndTelemetry, expectReconnect } from "../support/instanceSignals.ts"
 
 const { tenant, dataDir, runtimeLayer, testLayer } = processRuntimeFixture("pt", 5_000)
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
 
 const spec = (instanceId: string, port: number, overrides: Partial<InstanceSpec> = {}): InstanceSpec => ({
   tenant,
