@@ -53,6 +53,20 @@ layer(natsTestLayer, { excludeTestServices: true, timeout: "30 seconds" })("pipe
       assert.match(refused.message, /maximum messages|10077|resource/i)
     }))
 
+  it.effect("fails on a 503 (no stream answers) and when acknowledgements stop", () =>
+    Effect.gen(function* () {
+      const nc = yield* NatsConnection
+      const unanswered = { subject: "nobody.here", data: encoder.encode("{}"), headers: headers() }
+      const noResponders = yield* publishPipelined(nc, [unanswered], options).pipe(Effect.flip)
+      assert.match(noResponders.message, /503/)
+      // Something takes the message but never acknowledges it: an ack that never comes is a failed publish.
+      const sink = nc.subscribe("silent.one")
+      yield* Effect.promise(() => nc.flush())
+      const silent = yield* publishPipelined(nc, [{ ...unanswered, subject: "silent.one" }], { ...options, ackTimeoutMs: 300 }).pipe(Effect.flip)
+      sink.unsubscribe()
+      assert.match(silent.message, /no acknowledgement for 300 ms/)
+    }))
+
   it.effect("a refusal in the middle of the window stores none of the later messages, and a retry keeps the order", () =>
     Effect.gen(function* () {
       const jsm = yield* manager
