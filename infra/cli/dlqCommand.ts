@@ -3,7 +3,7 @@ import { UmbraConfig } from "../config.ts"
 import * as logging from "../logging/logger.ts"
 import { NatsConnection } from "../nats/connection.ts"
 import * as natsConnection from "../nats/connection.ts"
-import { listDeadLetters, readDeadLetter, requestRetry } from "../nats/deadLetters.ts"
+import { listDeadLetters, readDeadLetter, requestRetry, type RetryReply } from "../nats/deadLetters.ts"
 import type { DeadLetter } from "../../src/deadLetters.ts"
 import { busUnavailable } from "./busClient.ts"
 import { parseOptions } from "./options.ts"
@@ -74,6 +74,13 @@ const bodyOf = (data: Uint8Array) => {
   }
 }
 
+/** What `show` and `retry` say of a seq UMBRA_DLQ does not hold (never held, retried, or aged out). */
+const missing = (seq: number) =>
+  Effect.sync(() => {
+    process.stderr.write(`umbra: UMBRA_DLQ holds no dead letter ${seq}\n`)
+    return 1
+  })
+
 const line = (letter: DeadLetter) =>
   `${letter.seq}\t${letter.parkedAt}\t${letter.consumer}\t${letter.stream}#${letter.streamSeq}\t${letter.subject}\t${letter.reason}`
 
@@ -107,7 +114,7 @@ const show = (argv: ReadonlyArray<string>) =>
     const seq = parseSeq(positionals[0])
     if (seq === undefined || positionals.length !== 1) return yield* usage("name one dead letter by its UMBRA_DLQ seq", showHelp)
     const letter = yield* readDeadLetter(yield* NatsConnection, seq)
-    if (letter === undefined) return yield* Effect.sync(() => (process.stderr.write(`umbra: no dead letter ${seq}\n`), 1))
+    if (letter === undefined) return yield* missing(seq)
     const body = bodyOf(letter.data)
     yield* print(
       values.json
@@ -133,17 +140,21 @@ const retry = (argv: ReadonlyArray<string>) =>
     const timeout = parseSeq(values.timeout)
     if (timeout === undefined) return yield* usage("--timeout is a number of milliseconds", retryHelp)
     const seq = parseSeq(positionals[0])
-    if (values.all === (positionals.length > 0) || (!values.all && (seq === undefined || positionals.length !== 1))) {
+    if (values.all ? positionals.length > 0 : seq === undefined || positionals.length !== 1) {
       return yield* usage("name one dead letter by its UMBRA_DLQ seq, or --all", retryHelp)
     }
     const nc = yield* NatsConnection
-    const letters = values.all
+    // Without a seq, --all was given.
+    const letters = seq === undefined
       ? yield* listDeadLetters(nc, values.consumer ?? "*", 1000)
-      : [yield* readDeadLetter(nc, seq!)].filter((letter) => letter !== undefined)
-    if (letters.length === 0 && !values.all) return yield* Effect.sync(() => (process.stderr.write(`umbra: no dead letter ${seq}\n`), 1))
+      : yield* readDeadLetter(nc, seq).pipe(Effect.map((letter) => (letter === undefined ? [] : [letter])))
+    if (seq !== undefined && letters.length === 0) return yield* missing(seq)
     let failed = 0
     for (const letter of letters) {
-      const reply = yield* requestRetry(nc, letter, timeout)
+      // A consumer no process runs now is reported for its letters; the others are still retried.
+      const reply = yield* requestRetry(nc, letter, timeout).pipe(
+        Effect.catchTag("BusUnavailable", (error): Effect.Effect<RetryReply> => Effect.succeed({ ok: false, reason: error.message }))
+      )
       if (!reply.ok) failed++
       const outcome = { seq: letter.seq, consumer: letter.consumer, ...reply }
       yield* print(
