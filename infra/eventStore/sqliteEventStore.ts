@@ -1,17 +1,18 @@
 import { Clock, Deferred, Duration, Effect, Layer } from "effect"
 import type { DatabaseSync, SQLInputValue, SQLOutputValue } from "node:sqlite"
 import type { Position, StoredEvent } from "../../domain/envelope.ts"
+import type { ValidationFailed } from "../../domain/errors.ts"
 import { ConcurrencyConflict, DuplicateEventId, StoreUnavailable } from "../../src/eventStore/errors.ts"
 import {
   EventStore,
   type AppendError,
   type AppendResult,
-  type ExpectedRevision,
   type StreamMetadata
 } from "../../src/eventStore/eventStore.ts"
 import { positionFrom } from "../../src/eventStore/position.ts"
 import { checkSnapshot, checkStreamName, prepareAppend, type PreparedEvent } from "./appendGuard.ts"
-import { planAppend } from "./appendRules.ts"
+import type { AppendOutcome, AppendRequest, EventRow } from "./sqliteAppender.ts"
+import { threadWriter } from "./sqliteWriter.ts"
 import { followLog } from "./followLog.ts"
 import { firstVisibleRevision } from "./retention.ts"
 import { eventColumns, openEventDatabase } from "./sqliteSchema.ts"
@@ -26,9 +27,40 @@ export interface SqliteEventStoreOptions {
 
 // Rows per synchronous read: DatabaseSync blocks the event loop, so long reads go a page at a time.
 const pageSize = 512
-const sqliteConstraintUnique = 2067
+
+// Appends committed in one transaction at the most: a burst is written in several, none of them long.
+const maxGroup = 512
 
 type Row = ReadonlyArray<SQLOutputValue>
+
+interface PendingAppend {
+  readonly request: AppendRequest
+  readonly resume: (outcome: Effect.Effect<AppendResult, AppendError>) => void
+}
+
+const toRow = ({ event, data }: PreparedEvent): EventRow => [
+  event.id,
+  event.type,
+  data,
+  event.at,
+  event.tenant,
+  event.correlationId,
+  event.causationId,
+  event.schemaVersion
+]
+
+const toAppendResult = (outcome: AppendOutcome): AppendResult | Exclude<AppendError, ValidationFailed> => {
+  switch (outcome._tag) {
+    case "Appended":
+      return { revision: outcome.revision, position: positionFrom(outcome.position), appended: outcome.appended }
+    case "ConcurrencyConflict":
+      return new ConcurrencyConflict({ stream: outcome.stream, expected: outcome.expected, actual: outcome.actual })
+    case "DuplicateEventId":
+      return new DuplicateEventId({ eventId: outcome.eventId, stream: outcome.stream, storedIn: outcome.storedIn })
+    case "StoreUnavailable":
+      return new StoreUnavailable({ message: outcome.message })
+  }
+}
 
 interface RowStatement {
   get(...params: Array<SQLInputValue>): Row | undefined
@@ -62,9 +94,6 @@ const unavailable = (action: string, cause: unknown) =>
 const attempt = <A>(action: string, run: () => A): Effect.Effect<A, StoreUnavailable> =>
   Effect.try({ try: run, catch: (cause) => unavailable(action, cause) })
 
-const isUniqueViolation = (cause: unknown): boolean =>
-  typeof cause === "object" && cause !== null && (cause as { errcode?: unknown }).errcode === sqliteConstraintUnique
-
 const prepareStatements = (db: DatabaseSync) => {
   const rows = (sql: string): RowStatement => {
     const statement = db.prepare(sql)
@@ -84,11 +113,6 @@ const prepareStatements = (db: DatabaseSync) => {
       "INSERT INTO scavenged_streams (stream, revision) VALUES (?, ?)" +
         " ON CONFLICT (stream) DO UPDATE SET revision = max(revision, excluded.revision)"
     ),
-    insert: db.prepare(
-      "INSERT INTO events (id, stream, revision, type, data, at, tenant, correlation_id, causation_id, schema_version)" +
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    ),
-    locate: rows("SELECT stream, revision, position FROM events WHERE id = ?"),
     readAfter: rows(`SELECT ${eventColumns} FROM events WHERE position > ? ORDER BY position LIMIT ?`),
     readForwards: rows(
       `SELECT ${eventColumns} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`
@@ -131,6 +155,11 @@ const make = Effect.fnUntraced(function* (options: SqliteEventStoreOptions) {
     (db) => Effect.sync(() => db.close())
   )
   const sql = yield* attempt("prepare", () => prepareStatements(db))
+  const busyTimeoutMillis = options.busyTimeoutMillis ?? 5_000
+  const writer = yield* Effect.acquireRelease(
+    Effect.sync(() => threadWriter({ file: options.file, busyTimeoutMillis })),
+    (writer) => Effect.promise(writer.close)
+  )
   const pollInterval = options.pollInterval ?? Duration.millis(25)
 
   // Wakes this process's waiting subscribers (made only when one waits); other processes' find the event on
@@ -141,77 +170,35 @@ const make = Effect.fnUntraced(function* (options: SqliteEventStoreOptions) {
   /** The stream's revision, -1 when it has none. */
   const currentRevision = (stream: string): number => sql.streamRevision.get(stream)![0] as number
 
-  const planWithStoredIds = (
-    stream: string,
-    expected: ExpectedRevision,
-    current: number,
-    prepared: ReadonlyArray<PreparedEvent>
-  ) =>
-    planAppend(stream, expected, current, prepared.map((p) => p.event.id), (id) => {
-      const row = sql.locate.get(id)
-      return row === undefined
-        ? undefined
-        : { stream: row[0] as string, revision: row[1] as number, position: positionFrom(row[2] as number) }
-    })
-
-  const insertAll = (stream: string, from: number, prepared: ReadonlyArray<PreparedEvent>): AppendResult => {
-    let revision = from
-    let position = 0
-    for (const { event, data } of prepared) {
-      revision++
-      position = sql.insert.run(
-        event.id,
-        stream,
-        revision,
-        event.type,
-        data,
-        event.at,
-        event.tenant,
-        event.correlationId,
-        event.causationId,
-        event.schemaVersion
-      ).lastInsertRowid as number
-    }
-    return { revision, position: positionFrom(position), appended: true }
-  }
-
   /**
-   * One append in one IMMEDIATE transaction, so writers in other processes queue on the lock instead of
-   * failing (they wait up to the busy timeout). The hot path assumes the ids are new and lets the unique
-   * index say otherwise; only on a revision mismatch, or after that index refused a row (then in a fresh
-   * transaction), are the ids looked up to tell a replay from a duplicate.
+   * Group commit: the appends requested while a group is being written (or during one turn of the event
+   * loop) make up the next group, written by the writer thread in one transaction. Nobody hears of an
+   * append before the transaction that holds it has committed.
    */
-  const appendNow = (
-    stream: string,
-    expected: ExpectedRevision,
-    prepared: ReadonlyArray<PreparedEvent>,
-    lookUpIds: boolean
-  ): AppendResult | ConcurrencyConflict | DuplicateEventId => {
-    sql.begin.run()
-    try {
-      const current = currentRevision(stream)
-      const assumingNewIds = planAppend(stream, expected, current, [], () => undefined)
-      const plan = lookUpIds || assumingNewIds._tag !== "Write"
-        ? planWithStoredIds(stream, expected, current, prepared)
-        : assumingNewIds
-      if (plan._tag !== "Write") {
-        sql.rollback.run()
-        return plan._tag === "Replay" ? plan.result : plan
-      }
-      let result: AppendResult
-      try {
-        result = insertAll(stream, current, prepared)
-      } catch (cause) {
-        if (lookUpIds || !isUniqueViolation(cause)) throw cause
-        sql.rollback.run()
-        return appendNow(stream, expected, prepared, true)
-      }
-      sql.commit.run()
-      return result
-    } catch (cause) {
-      if (db.isTransaction) sql.rollback.run()
-      throw cause
+  const queued: Array<PendingAppend> = []
+  let busy = false
+  const writeQueued = () => {
+    if (queued.length === 0) {
+      busy = false
+      return
     }
+    busy = true
+    const group = queued.length > maxGroup ? queued.splice(0, maxGroup) : queued.splice(0)
+    void writer.write(group.map((pending) => pending.request)).then((outcomes) => {
+      let newest: Position | undefined
+      group.forEach((pending, i) => {
+        const outcome = toAppendResult(outcomes[i]!)
+        if ("_tag" in outcome) return pending.resume(Effect.fail(outcome))
+        if (outcome.appended) newest = outcome.position
+        pending.resume(Effect.succeed(outcome))
+      })
+      if (newest !== undefined) {
+        lastCommitted = newest
+        if (appended !== undefined) Deferred.doneUnsafe(appended, Effect.void)
+        appended = undefined
+      }
+      writeQueued()
+    })
   }
 
   /** The lowest revision a read may return (retention applied); undefined when a stream with retention has no events. */
@@ -267,23 +254,14 @@ const make = Effect.fnUntraced(function* (options: SqliteEventStoreOptions) {
   }
 
   return EventStore.of({
-    // The hot path: one synchronous step after validation, without a generator or a span per call.
     append: (stream, expected, events) =>
       Effect.flatMap(prepareAppend(stream, events), (prepared) =>
-        Effect.suspend((): Effect.Effect<AppendResult, AppendError> => {
-          let outcome: AppendResult | ConcurrencyConflict | DuplicateEventId
-          try {
-            outcome = appendNow(stream, expected, prepared, false)
-          } catch (cause) {
-            return Effect.fail(unavailable("append", cause))
+        Effect.callback<AppendResult, AppendError>((resume) => {
+          queued.push({ request: { stream, expected, rows: prepared.map(toRow) }, resume })
+          if (!busy) {
+            busy = true
+            setImmediate(writeQueued)
           }
-          if (outcome instanceof ConcurrencyConflict || outcome instanceof DuplicateEventId) return Effect.fail(outcome)
-          if (outcome.appended) {
-            lastCommitted = outcome.position
-            if (appended !== undefined) Deferred.doneUnsafe(appended, Effect.void)
-            appended = undefined
-          }
-          return Effect.succeed(outcome)
         })),
 
     readStream: Effect.fn("SqliteEventStore.readStream")(function* (stream, options = {}) {
