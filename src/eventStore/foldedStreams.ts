@@ -127,8 +127,14 @@ export const makeFoldedStreams = <State>(store: EventStoreShape, options: FoldOp
       return next
     })
 
+  /**
+   * The state this process last folded, without asking the store: enough for a decision appended with its
+   * revision as the expected one (the store refuses it if another writer came first), not for a refusal.
+   */
+  const cached = (stream: string): Folded<State> | undefined => cache.get(stream)
+
   /** Forgets a stream's cached state (after a conflict: another writer appended). */
   const forget = (stream: string) => Effect.sync(() => void cache.delete(stream))
 
-  return { current, advance, forget }
+  return { current, cached, advance, forget }
 }
