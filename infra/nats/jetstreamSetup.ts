@@ -20,12 +20,6 @@ export interface JetStreamSetupOptions {
   readonly eventsDuplicateWindow?: Duration.Input
   /** How long UMBRA_SIGNALS keeps heartbeats and telemetry (default 24 hours). */
   readonly signalsMaxAge?: Duration.Input
-  /** How long UMBRA_DLQ keeps a dead letter (default 30 days). */
-  readonly deadLettersMaxAge?: Duration.Input
-  /** UMBRA_DLQ's size (default 1 GiB). */
-  readonly deadLettersMaxBytes?: number
-  /** Dead letters kept per consumer (default 10 000). */
-  readonly deadLettersPerConsumer?: number
 }
 
 const nanosOf = (duration: Duration.Input) => nanos(Duration.toMillis(duration))
@@ -48,16 +42,17 @@ export const streamConfigs = (options: JetStreamSetupOptions = {}): ReadonlyArra
     max_age: nanosOf(options.signalsMaxAge ?? "24 hours")
   },
   {
-    // Bounded so that a flood of poison can neither fill the disk nor stop the consumer that parks it: past
-    // a bound, that consumer's oldest letters go. The dedupe window drops a letter parked again after a crash.
+    // Bounded in age and in letters per consumer (past that, the consumer's oldest go), so a flood of poison
+    // neither grows it without end nor stops the consumer that parks it. No max_bytes: JetStream reserves
+    // that from the server's file store up front and refuses the stream where the store is smaller. The
+    // dedupe window drops a letter parked again after a crash.
     name: streamNames.deadLetters,
     subjects: [subjects.deadLettersRoot],
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
-    max_age: nanosOf(options.deadLettersMaxAge ?? "30 days"),
-    max_bytes: options.deadLettersMaxBytes ?? 1024 * 1024 * 1024,
-    max_msgs_per_subject: options.deadLettersPerConsumer ?? 10_000,
+    max_age: nanosOf("30 days"),
+    max_msgs_per_subject: 10_000,
     duplicate_window: nanosOf("10 minutes")
   }
 ]

@@ -237,7 +237,7 @@ layer(TestLayer, { excludeTestServices: true, timeout: "90 seconds" })("dead let
       assert.deepStrictEqual(info.config.subjects, ["umbra.dlq.letter.>"])
       assert.strictEqual(info.config.storage, "file")
       assert.strictEqual(info.config.max_age, 30 * 24 * 3600 * 1e9)
-      assert.strictEqual(info.config.max_bytes, 1024 ** 3)
+      assert.strictEqual(info.config.max_bytes, -1, "no byte limit is reserved from the server's store")
       assert.strictEqual(info.config.max_msgs_per_subject, 10_000)
     }))
 })
