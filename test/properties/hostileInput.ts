@@ -95,5 +95,11 @@ export const checkProperty = async <Ts>(property: fc.IAsyncProperty<Ts> | fc.IPr
   return details.numRuns
 }
 
+/** One generated value, with the seed that generates it again (`FC_SEED=<seed>`): for input that is sent once, never shrunk. */
+export const sampleOnce = <A>(arbitrary: fc.Arbitrary<A>) => {
+  const seed = process.env["FC_SEED"] === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env["FC_SEED"])
+  return { value: fc.sample(arbitrary, { numRuns: 1, seed })[0]!, seed }
+}
+
 /** At most `max` characters of `text`, saying how much was cut. */
 export const excerpt = (text: string, max = 300) => (text.length <= max ? text : `${text.slice(0, max)}… (${text.length} chars)`)
