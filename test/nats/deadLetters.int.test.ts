@@ -230,6 +230,34 @@ layer(TestLayer, { excludeTestServices: true, timeout: "90 seconds" })("dead let
       assert.lengthOf(yield* lettersOf("archiver"), 1)
     }), { timeout: 40_000 })
 
+  it.effect("the archiver parks a signal the store refuses, archives the rest of its batch, and moves on", () =>
+    Effect.gen(function* () {
+      const js = jetstream(yield* NatsConnection)
+      const at = new Date().toISOString()
+      const sample = (cpu: number) => JSON.stringify({ instanceId: "shd-2", at, cpu, memBytes: 1024 })
+      const publish = (body: string) => Effect.promise(() => js.publish(subjects.signal("acme", "shd-2", "tm"), encoder.encode(body)))
+      yield* publish(sample(1))
+      const refused = yield* publish(sample(13))
+      yield* publish(sample(2))
+
+      // A store that refuses one sample, as it would one over its limits.
+      const store = yield* EventStore
+      const refusing = EventStore.of({
+        ...store,
+        append: (stream, expected, events) =>
+          events.some((event) => (event.data as { readonly cpu?: number }).cpu === 13)
+            ? Effect.fail(new ValidationFailed({ message: "the store refuses this sample", details: {} }))
+            : store.append(stream, expected, events)
+      })
+      const archiver = yield* makeArchiver.pipe(Effect.provideService(EventStore, refusing))
+      yield* Effect.forkScoped(archiver.run)
+      yield* eventually(lettersOf("archiver").pipe(Effect.map((letters) => letters.some((letter) => letter.streamSeq === refused.seq))), 10_000, "the refused sample parked")
+      yield* eventually(store.readStream("telemetry-acme.shd-2").pipe(Effect.map((events) => events.length === 2)), 5_000, "the other samples archived")
+      const letter = (yield* lettersOf("archiver")).find((letter) => letter.streamSeq === refused.seq)
+      assert.strictEqual(letter?.reason, "ValidationFailed: the store refuses this sample")
+      assert.deepStrictEqual((yield* store.readStream("telemetry-acme.shd-2")).map((event) => (event.data as { readonly cpu: number }).cpu), [1, 2])
+    }), { timeout: 30_000 })
+
   it.effect("sets UMBRA_DLQ up bounded, on file storage", () =>
     Effect.gen(function* () {
       const nc = yield* NatsConnection
