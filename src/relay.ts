@@ -112,8 +112,9 @@ export const makeRelay = Effect.gen(function* () {
         failing: s.failing && !recovered,
         progressAtMs: now
       }))
+      // At the failures' level, so that whoever sees them sees the end of them too.
       if (before.failing && recovered) {
-        yield* Effect.logInfo("relay recovered", {
+        yield* Effect.logWarning("relay recovered", {
           lag: yield* lagForLog,
           error: before.lastError?.message,
           downMs: now - (before.lastError?.atMs ?? before.progressAtMs)

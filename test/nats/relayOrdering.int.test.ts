@@ -1,6 +1,6 @@
 import { assert, layer } from "@effect/vitest"
 import { jetstreamManager } from "@nats-io/jetstream"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Logger } from "effect"
 import { randomUUID } from "node:crypto"
 import type { NewEvent } from "../../domain/envelope.ts"
 import * as memoryEventStore from "../../infra/eventStore/memoryEventStore.ts"
@@ -37,6 +37,20 @@ const refinement = (n: number): NewEvent => ({
   data: { n, reason: n === refused ? "x".repeat(8_192) : "forecast" }
 })
 
+/** The relay's log lines: the message and the fields of each. */
+const captureLogs = () => {
+  const lines: Array<{ readonly level: string; readonly text: string; readonly fields: Record<string, unknown> }> = []
+  const logger = Logger.make(({ message, logLevel }) => {
+    const parts = Array.isArray(message) ? message : [message]
+    lines.push({
+      level: logLevel,
+      text: parts.filter((part) => typeof part === "string").join(" "),
+      fields: Object.assign({}, ...parts.filter((part) => typeof part === "object" && part !== null))
+    })
+  })
+  return { lines, layer: Logger.layer([logger]) }
+}
+
 const setMaxMessageSize = (bytes: number) =>
   Effect.gen(function* () {
     const nc = yield* NatsConnection
@@ -57,7 +71,8 @@ layer(testLayer, { excludeTestServices: true, timeout: "60 seconds" })("the rela
       yield* setMaxMessageSize(4_096)
 
       const relay = yield* makeRelay
-      yield* Effect.forkScoped(relay.run)
+      const logs = captureLogs()
+      yield* Effect.forkScoped(relay.run.pipe(Effect.provide(logs.layer)))
       // After its first failure the relay publishes in growing slices, so its checkpoint reaches the refused event.
       yield* eventually(relay.status.pipe(Effect.map((s) => s.failing && s.published === refused)), 20_000, "the relay stuck at the refused event")
       const failing = yield* relay.health
@@ -70,6 +85,11 @@ layer(testLayer, { excludeTestServices: true, timeout: "60 seconds" })("the rela
         "JetStream holds only the events before the refused one"
       )
 
+      const failure = logs.lines.find((line) => line.text.startsWith("relay failed"))
+      assert.strictEqual(failure?.level, "Warn")
+      assert.match(String(failure?.fields["error"]), /maximum|size/i)
+      assert.isAbove(Number(failure?.fields["lag"]), 0)
+
       yield* setMaxMessageSize(-1)
       yield* eventually(relay.status.pipe(Effect.map((s) => !s.failing && s.published === stored.length)), 20_000, "the relay caught up")
       const recovered = yield* relay.health
@@ -77,6 +97,11 @@ layer(testLayer, { excludeTestServices: true, timeout: "60 seconds" })("the rela
       assert.strictEqual(recovered.checkpoint, stored[stored.length - 1]!.position)
       assert.isDefined(recovered.lastError, "the last error stays on record")
       assert.isAtLeast(recovered.progressAtMs, recovered.lastError!.atMs)
+
+      const recovery = logs.lines.find((line) => line.text === "relay recovered")
+      assert.strictEqual(recovery?.level, "Warn")
+      assert.isNumber(recovery?.fields["lag"])
+      assert.match(String(recovery?.fields["error"]), /maximum|size/i, "it names what it recovered from")
 
       const logged = yield* readEventLog
       assert.deepStrictEqual(audit(stored, logged), { duplicates: 0, lost: 0, outOfOrder: 0, orphans: 0 })
