@@ -41,7 +41,8 @@ const isUnder = (path: string, roots: ReadonlySet<string>) => roots.has(path) ||
  * the first entry that could land outside the state path. Rules:
  * - names lose their leading `./` (the root entry is dropped); an absolute name or a `..` segment is refused;
  * - an entry under a symlink of the archive is refused: the checks below read paths as plain directories;
- * - a symlink's target must be relative and stay inside the state path, read from the link's own directory;
+ * - a symlink's target must be relative and stay inside the state path, read from the link's own directory,
+ *   with `..` only before its first name (after a name, the name could be a link that leads elsewhere);
  * - a hard link must name a regular file given earlier in the archive (a link to a symlink would move it);
  * - devices, FIFOs and every other kind of entry are refused.
  * Passed entries keep their permission bits (setuid, setgid and sticky are dropped, so nothing gains
@@ -77,6 +78,11 @@ export const checkArchive = <E, R, E2, R2>(
           return undefined
         case "symlink": {
           if (linkname === "" || linkname.startsWith("/")) return `symlink to the absolute path ${JSON.stringify(linkname)}`
+          // `l/..` is not `.` when `l` is itself a link (`l -> ..`): past the leading `..`s the text is not normalized.
+          const segments = linkname.split("/").filter((segment) => segment !== "" && segment !== ".")
+          if (segments.slice(segments.findIndex((segment) => segment !== "..")).includes("..")) {
+            return `symlink to ${JSON.stringify(linkname)}, which climbs with .. after descending`
+          }
           const resolved = posix.normalize(posix.join(posix.dirname(path), linkname))
           return resolved === ".." || resolved.startsWith("../") ? `symlink to ${JSON.stringify(linkname)}, outside the state path` : undefined
         }

@@ -40,6 +40,8 @@ describe("checkArchive", () => {
       yield* refused([...good, { name: "./link", type: "symlink", linkname: "/etc/passwd" }], "./link")
       yield* refused([...good, { name: "./sub/link", type: "symlink", linkname: "../../x" }], "./sub/link")
       yield* refused([...good, { name: "./d", type: "symlink", linkname: "sub" }, { name: "./d/x", content: "x" }], "./d/x")
+      // Read as text, `l/../x` is `x`; on disk, with `l -> .`, it is the state path's sibling `../x`.
+      yield* refused([...good, { name: "./l", type: "symlink", linkname: "." }, { name: "./x", type: "symlink", linkname: "l/../x" }], "./x")
     }))
 
   it.effect("refuses hard links to anything but an earlier file of the archive", () =>
