@@ -28,6 +28,16 @@ export interface DeliveredSignal {
   readonly data: Uint8Array
 }
 
+export interface ConsumerOptions {
+  readonly durable: string
+  readonly filterSubject: string
+  /**
+   * Events handled at once (default 1). Events of one subject (one aggregate's stream) are always handled
+   * one at a time, in their order; events of different subjects may overlap up to this many.
+   */
+  readonly concurrency?: number
+}
+
 export interface EventBusShape {
   /**
    * Publishes stored events to UMBRA_EVENTS on `subjects.event(e)` with `Nats-Msg-Id` = the event id,
@@ -47,7 +57,7 @@ export interface EventBusShape {
    * undecodable message. `umbra dlq retry` hands such a letter to the same handler again.
    */
   readonly consumeEvents: <E>(
-    options: { readonly durable: string; readonly filterSubject: string },
+    options: ConsumerOptions,
     handler: (delivered: DeliveredEvent) => Effect.Effect<void, E>
   ) => Effect.Effect<void, BusUnavailable, Scope.Scope>
   /** Follows UMBRA_EVENTS with an ordered (ephemeral) consumer, for tails and tests. */

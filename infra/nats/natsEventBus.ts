@@ -17,6 +17,7 @@ import { untilItWorks } from "../../src/backoff.ts"
 import {
   BusUnavailable,
   type BusRequest,
+  type ConsumerOptions,
   type DeliveredEvent,
   type DeliveredSignal,
   EventBus,
@@ -24,6 +25,7 @@ import {
   type FollowFrom
 } from "../../src/eventBus.ts"
 import { type DeadLetter, DeadLetters, isOutage } from "../../src/deadLetters.ts"
+import { makeKeyedLock } from "../../src/keyedLock.ts"
 import { NatsConnection } from "./connection.ts"
 import { park, type Parcel, readDeadLetter, reasonOf, removeDeadLetter, RetryReply, RetryRequest } from "./deadLetters.ts"
 import { streamNames } from "./jetstreamSetup.ts"
@@ -228,10 +230,11 @@ export const layer = (options: NatsEventBusOptions = {}): Layer.Layer<EventBus |
         })
 
       const consumeEvents = <E>(
-        consumer: { readonly durable: string; readonly filterSubject: string },
+        consumer: ConsumerOptions,
         handler: (delivered: DeliveredEvent) => Effect.Effect<void, E>
       ): Effect.Effect<void, BusUnavailable, Scope.Scope> => {
         const annotations = { durable: consumer.durable, filterSubject: consumer.filterSubject }
+        const inOrderPerSubject = makeKeyedLock()
 
         /**
          * Terminates the message once UMBRA_DLQ stored it (no reason text: nats-server 2.9 does not parse
@@ -315,7 +318,17 @@ export const layer = (options: NatsEventBusOptions = {}): Layer.Layer<EventBus |
             Effect.ignore,
             Effect.forkScoped
           )
-          yield* Stream.fromAsyncIterable(messages, unavailable("consumer messages")).pipe(Stream.runForEach(handle))
+          const concurrency = consumer.concurrency ?? 1
+          yield* Stream.fromAsyncIterable(messages, unavailable("consumer messages")).pipe(
+            concurrency === 1
+              ? Stream.runForEach(handle)
+              : (pulled) =>
+                pulled.pipe(
+                  // Taken in the order of arrival (the lock's waiters queue), so each subject keeps its order.
+                  Stream.mapEffect((msg) => inOrderPerSubject(msg.subject, handle(msg)), { concurrency, unordered: true }),
+                  Stream.runDrain
+                )
+          )
           return yield* new BusUnavailable({ message: `consumer ${consumer.durable} stopped` })
         }).pipe(Effect.scoped)
 

@@ -64,13 +64,20 @@ export const makeSagaStep = <State, Lookup, View, E = never, R = never>(
     return (input: StoredEvent) => step(input).pipe(Effect.provideContext(services))
   })
 
+/**
+ * Inputs a saga's consumer handles at once: the steps of different clients overlap, so their appends share
+ * the store's commits; one saga stream still takes one step at a time, in order (the saga lock).
+ */
+const sagaConcurrency = 32
+
 /** Runs a saga on a durable consumer of UMBRA_EVENTS per category it reads, until the scope closes. */
 export const runSaga = <State, Lookup, View, E = never, R = never>(saga: Saga<State, Lookup, View>, lookUp?: SagaLookup<Lookup, View, E, R>) =>
   Effect.gen(function* () {
     const bus = yield* EventBus
     const step = yield* makeSagaStep(saga, lookUp)
     for (const category of saga.categories) {
-      yield* bus.consumeEvents({ durable: `saga-${saga.name}-${category}`, filterSubject: subjects.eventsOf("*", category) }, (delivered) =>
+      const consumer = { durable: `saga-${saga.name}-${category}`, filterSubject: subjects.eventsOf("*", category), concurrency: sagaConcurrency }
+      yield* bus.consumeEvents(consumer, (delivered) =>
         step(delivered.event).pipe(
           Effect.annotateLogs({ tenant: delivered.event.tenant, correlationId: delivered.event.correlationId, eventId: delivered.event.id })
         )

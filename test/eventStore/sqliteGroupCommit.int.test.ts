@@ -47,7 +47,8 @@ describe("SQLite group commit", () => {
       assert.isTrue(stale.every((exit) => Exit.isFailure(exit) && String(exit.cause).includes("ConcurrencyConflict")))
       const replay = burst[2 * streams]!
       assert.isTrue(Exit.isSuccess(replay) && !replay.value.appended && replay.value.revision === 0)
-      assert.isTrue(String(Exit.isFailure(burst[2 * streams + 1]!) && burst[2 * streams + 1]!.cause).includes("DuplicateEventId"))
+      const taken = burst[2 * streams + 1]!
+      assert.isTrue(Exit.isFailure(taken) && String(taken.cause).includes("DuplicateEventId"))
       // Only what was accepted is stored.
       const all = yield* store.readAll()
       assert.strictEqual(all.length, 2 * streams + 1)
