@@ -157,6 +157,30 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("NatsEven
       )
     }), { timeout: 30_000 })
 
+  it.effect("a consumer with concurrency overlaps subjects and keeps each subject's order", () =>
+    Effect.gen(function* () {
+      const bus = yield* EventBus
+      const handled = yield* Ref.make<ReadonlyArray<StoredEvent>>([])
+      let inFlight = 0
+      let mostAtOnce = 0
+      yield* bus.consumeEvents({ durable: "concurrent-test", filterSubject: subjects.eventsOf("conc"), concurrency: 8 }, ({ event }) =>
+        Effect.gen(function* () {
+          mostAtOnce = Math.max(mostAtOnce, ++inFlight)
+          // Earlier events of a subject take longer: out of order, unless the subject's order is kept.
+          yield* Effect.sleep(`${(10 - event.revision) * 3} millis`)
+          inFlight--
+          yield* Ref.update(handled, (all) => [...all, event])
+        }))
+      yield* bus.publishEvents(makeEvents("conc", 50))
+      yield* eventually(Ref.get(handled).pipe(Effect.map((all) => all.length === 50)))
+      const all = yield* Ref.get(handled)
+      for (const stream of new Set(all.map((event) => event.stream))) {
+        const revisions = all.filter((event) => event.stream === stream).map((event) => event.revision)
+        assert.deepStrictEqual(revisions, [...revisions].sort((a, b) => a - b), stream)
+      }
+      assert.isAbove(mostAtOnce, 1)
+    }), { timeout: 30_000 })
+
   it.effect("never hands a consumer an event whose envelope disagrees with its subject", () =>
     Effect.gen(function* () {
       const bus = yield* EventBus
