@@ -8,6 +8,7 @@ import { NatsConnection } from "../../infra/nats/connection.ts"
 import * as jetstreamSetup from "../../infra/nats/jetstreamSetup.ts"
 import * as natsEventBus from "../../infra/nats/natsEventBus.ts"
 import { layer as memoryCheckpoints } from "../../infra/readModels/memoryCheckpoints.ts"
+import { EventBus } from "../../src/eventBus.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
 import { makeRelay } from "../../src/relay.ts"
 import { natsTestLayer } from "../harness/natsServer.ts"
@@ -106,5 +107,21 @@ layer(testLayer, { excludeTestServices: true, timeout: "60 seconds" })("the rela
       const logged = yield* readEventLog
       assert.deepStrictEqual(audit(stored, logged), { duplicates: 0, lost: 0, outOfOrder: 0, orphans: 0 })
       assert.deepStrictEqual(logged.map((message) => message.id), stored.map((event) => event.id), "in the store's order")
+    }))
+
+  it.effect("is not stuck when JetStream already holds an event without the ones before it (left by an older relay)", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      for (let n = 0; n < 10; n++) yield* store.append("profile-acme.q0", "any", [refinement(n)])
+      const stored = (yield* store.readAll()).filter((event) => event.stream === "profile-acme.q0")
+      yield* (yield* EventBus).publishEvents([stored[5]!])
+
+      // Publishing 6 after 5 expects 5 to be the last message stored, which it is not: the relay's slices of
+      // one publish 6 with no expectation.
+      const relay = yield* makeRelay
+      yield* Effect.forkScoped(relay.run)
+      yield* eventually(relay.status.pipe(Effect.map((s) => !s.failing && s.published === stored.length)), 20_000, "the relay past the older event")
+      const logged = (yield* readEventLog).filter((message) => message.subject === "umbra.evt.acme.profile.q0")
+      assert.deepStrictEqual(audit(stored, logged), { duplicates: 0, lost: 0, outOfOrder: 1, orphans: 0 }, "only the older relay's event out of order")
     }))
 })
