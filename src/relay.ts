@@ -86,8 +86,10 @@ export const makeRelay = Effect.gen(function* () {
    * Between tries. `limit`: events per publish, a whole batch except after a failure, when it starts again at
    * one and doubles with each success, so what JetStream acknowledged before the failure is checkpointed
    * within a few retries, well inside the duplicate window, rather than published again at every retry of a
-   * long outage. `inFlight`: the last position of the slice being published. `failedThrough`: that of the
-   * slice that failed last; the relay has recovered once its checkpoint reaches it.
+   * long outage; and a slice of one expects nothing of the stream, so no state JetStream was left in (an
+   * older relay's events out of order) can stop the relay. `inFlight`: the last position of the slice being
+   * published. `failedThrough`: that of the slice that failed last; the relay has recovered once its
+   * checkpoint reaches it.
    */
   const attempt = yield* Ref.make<{
     readonly limit: number
