@@ -26,6 +26,8 @@ export interface DeliveredSignal {
   readonly seq: number
   readonly subject: string
   readonly data: Uint8Array
+  /** When JetStream stored it (ms since the epoch): what a signal's own time is judged against. */
+  readonly storedAt?: number
 }
 
 export interface ConsumerOptions {

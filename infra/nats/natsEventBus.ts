@@ -381,7 +381,12 @@ export const layer = (options: NatsEventBusOptions = {}): Layer.Layer<EventBus |
 
       const followSignals: EventBusShape["followSignals"] = ({ filterSubject, from }) =>
         follow(streamNames.signals, filterSubject, from).pipe(
-          Stream.map((msg): DeliveredSignal => ({ seq: msg.seq, subject: msg.subject, data: msg.data }))
+          Stream.map((msg): DeliveredSignal => ({
+            seq: msg.seq,
+            subject: msg.subject,
+            data: msg.data,
+            storedAt: Math.floor(Number(msg.info.timestampNanos) / 1e6)
+          }))
         )
 
       const parkSignal: DeadLetters["Service"]["parkSignal"] = (consumer, signal, reason) =>

@@ -47,8 +47,9 @@ export const SignalClockSkew = Context.Reference<number>("umbra/SignalClockSkew"
 const timeOf = (signal: DecodedSignal) => Date.parse(signal.kind === "hb" ? signal.heartbeat.at : signal.sample.at)
 
 /**
- * Decodes a batch, keeping the signals whose time is within `SignalClockSkew` of the clock, and logging how
- * many were dropped (undecodable, or out of time).
+ * Decodes a batch, keeping the signals whose time is within `SignalClockSkew` of when JetStream stored them
+ * (of the clock, for a signal that does not say), and logging how many were dropped (undecodable, or out
+ * of time). Judged against the time of storing, a backlog read after a long stop is kept.
  */
 export const decodeBatch = (batch: ReadonlyArray<DeliveredSignal>, reader: string) =>
   Effect.gen(function* () {
@@ -59,7 +60,7 @@ export const decodeBatch = (batch: ReadonlyArray<DeliveredSignal>, reader: strin
     for (const signal of batch) {
       const one = decodeSignal(signal)
       if (one === undefined) continue
-      if (Math.abs(timeOf(one) - now) <= skew) decoded.push(one)
+      if (Math.abs(timeOf(one) - (signal.storedAt ?? now)) <= skew) decoded.push(one)
       else untimely++
     }
     const dropped = batch.length - decoded.length

@@ -57,4 +57,14 @@ describe("signal decoding", () => {
       const none = yield* decodeBatch(batch, "test").pipe(Effect.provideService(SignalClockSkew, 0))
       assert.strictEqual(none.dropped, 4)
     }))
+
+  it.effect("judges a signal's time against when JetStream stored it: a backlog read a day later is kept", () =>
+    Effect.gen(function* () {
+      const storedAt = Date.parse("2026-12-02T12:00:00.000Z")
+      yield* TestClock.setTime(storedAt + 24 * 60 * 60_000)
+      const stored = (at: number) => ({ ...signal("umbra.sig.acme.shd-1.tm", sample({ at: new Date(at).toISOString() })), storedAt })
+      const { decoded, dropped } = yield* decodeBatch([stored(storedAt - 1_000), stored(storedAt + 60 * 60_000)], "test")
+      assert.strictEqual(decoded.length, 1)
+      assert.strictEqual(dropped, 1)
+    }))
 })
