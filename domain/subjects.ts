@@ -19,10 +19,14 @@ export const subjects = {
   heartbeatsOf: (tenant: string | "*") => `umbra.sig.${tenant}.*.hb`,
   /** Where an instance's agent answers control requests. */
   control: (tenant: string, instanceId: string) => `umbra.ctl.${tenant}.${instanceId}`,
-  /** The subject of a stored event: `umbra.evt.<tenant>.<category>.<id>`, from its stream name. */
+  /**
+   * The subject of a stored event: `umbra.evt.<tenant>.<category>.<id>`, from its stream name. An event whose
+   * stream is not an Umbra stream of its own tenant goes under `other`: an envelope claiming another tenant
+   * than its stream's never matches an aggregate's subject, so a consumer parks it instead of acting for that tenant.
+   */
   event: (event: Pick<StoredEvent, "stream" | "tenant">): string => {
     const parts = parseStreamName(event.stream)
-    return parts === undefined
+    return parts === undefined || parts.tenant !== event.tenant
       ? `umbra.evt.${event.tenant}.other.${event.stream.replace(/[^a-z0-9_-]/g, "_")}`
       : `umbra.evt.${parts.tenant}.${parts.category}.${parts.id}`
   }
