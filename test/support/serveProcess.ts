@@ -1,6 +1,7 @@
 import { Effect } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { join } from "node:path"
+import { shadowTestSettings } from "./shadowHarness.ts"
 
 const main = join(import.meta.dirname, "..", "..", "infra", "cli", "main.ts")
 
@@ -31,4 +32,27 @@ export const serveProcess = (env: Readonly<Record<string, string>>, readyLine: s
       child.once("exit", (code) => resume(Effect.die(new Error(`umbra serve exited (${code}) before "${readyLine}":\n${log}`))))
     }).pipe(Effect.timeout("60 seconds"), Effect.orDie),
     (child) => stopProcess(child, "SIGKILL")
+  )
+
+/**
+ * `umbra serve` with its orchestrator on `runtime`, heartbeats and the shadow floor of the shadow tests, and
+ * `env` on top; resolved once the orchestrator runs.
+ */
+export const orchestratedServe = (
+  runtime: "docker" | "process",
+  natsUrl: string,
+  dataDir: string,
+  env: Readonly<Record<string, string>> = {}
+) =>
+  serveProcess(
+    {
+      NATS_URL: natsUrl,
+      UMBRA_DATA_DIR: dataDir,
+      UMBRA_ORCHESTRATOR: "on",
+      UMBRA_RUNTIME: runtime,
+      UMBRA_HEARTBEAT_MS: String(shadowTestSettings.heartbeatMs),
+      UMBRA_SHADOW_MIN_MEMORY_MIB: String(shadowTestSettings.shadowMinMemoryMiB),
+      ...env
+    },
+    "Umbra orchestrator running"
   )

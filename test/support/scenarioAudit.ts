@@ -1,0 +1,194 @@
+import { jetstream } from "@nats-io/jetstream"
+import { Effect } from "effect"
+import type { StoredEvent } from "../../domain/envelope.ts"
+import { productionInstanceId } from "../../domain/launch/productionInstanceId.ts"
+import { parseStreamName } from "../../domain/streams.ts"
+import { NatsConnection } from "../../infra/nats/connection.ts"
+import { streamNames } from "../../infra/nats/jetstreamSetup.ts"
+import { EventStore } from "../../src/eventStore/eventStore.ts"
+import { InstanceRuntime } from "../../src/instanceRuntime.ts"
+import type { ScenarioRun } from "./killScenario.ts"
+import { launchStream } from "./launchHarness.ts"
+import { alive } from "./processAlive.ts"
+import { countOf, docker, shadowOf } from "./shadowHarness.ts"
+
+export interface Tally {
+  readonly commandsAcked: number
+  readonly storeEvents: number
+  readonly jetStreamEvents: number
+  readonly duplicates: number
+  readonly lost: number
+  readonly outOfOrder: number
+  readonly orphans: number
+}
+
+export const emptyTally: Tally = { commandsAcked: 0, storeEvents: 0, jetStreamEvents: 0, duplicates: 0, lost: 0, outOfOrder: 0, orphans: 0 }
+
+export const addTallies = (a: Tally, b: Tally): Tally => ({
+  commandsAcked: a.commandsAcked + b.commandsAcked,
+  storeEvents: a.storeEvents + b.storeEvents,
+  jetStreamEvents: a.jetStreamEvents + b.jetStreamEvents,
+  duplicates: a.duplicates + b.duplicates,
+  lost: a.lost + b.lost,
+  outOfOrder: a.outOfOrder + b.outOfOrder,
+  orphans: a.orphans + b.orphans
+})
+
+export const summaryLine = (t: Tally) =>
+  `scenario: commands acked ${t.commandsAcked}, events in store ${t.storeEvents}, on JetStream ${t.jetStreamEvents}, ` +
+  `duplicates ${t.duplicates}, lost ${t.lost}, out of order ${t.outOfOrder}, orphans ${t.orphans}`
+
+/** Heartbeats and telemetry are observations: archived in the store, never relayed. */
+export const isDecision = (event: StoredEvent) => {
+  const category = parseStreamName(event.stream)?.category
+  return category !== "heartbeat" && category !== "telemetry"
+}
+
+interface Published {
+  readonly seq: number
+  readonly subject: string
+  readonly id: string
+  readonly revision: number
+}
+
+/** Every message of UMBRA_EVENTS under the tenant's subjects, in stream order, read with an ordered consumer. */
+const publishedOf = (tenant: string) =>
+  Effect.gen(function* () {
+    const nc = yield* NatsConnection
+    return yield* Effect.promise(async () => {
+      const consumer = await jetstream(nc).consumers.get(streamNames.events, { filter_subjects: `umbra.evt.${tenant}.>` })
+      const seen: Array<Published> = []
+      for (let i = 0; i < 100_000; i++) {
+        const message = await consumer.next({ expires: 1_000 })
+        if (message === null) break
+        const body = message.json<{ readonly id: string; readonly revision: number }>()
+        seen.push({ seq: message.seq, subject: message.subject, id: body.id, revision: body.revision })
+        if (message.info.pending === 0) break
+      }
+      return seen
+    })
+  })
+
+const decisionsOf = (tenant: string) =>
+  EventStore.use((store) => store.readAll()).pipe(
+    Effect.orDie,
+    Effect.map((events) => events.filter((event) => event.tenant === tenant))
+  )
+
+/** How many of `items` repeat one before them, by `key`. */
+const repeats = <A>(items: ReadonlyArray<A>, key: (a: A) => string) => items.length - new Set(items.map(key)).size
+
+/** Counts items whose `revision` does not follow the previous one of the same group (`contiguous`: by exactly one). */
+const outOfOrder = <A extends { readonly revision: number }>(items: ReadonlyArray<A>, group: (a: A) => string, contiguous: boolean) => {
+  const last = new Map<string, number>()
+  let wrong = 0
+  for (const item of items) {
+    const before = last.get(group(item))
+    if (before !== undefined && (contiguous ? item.revision !== before + 1 : item.revision <= before)) wrong++
+    last.set(group(item), item.revision)
+  }
+  return wrong
+}
+
+/** Events a finished scenario has exactly once in a stream; fewer is lost, more is duplicated. */
+const once: ReadonlyArray<readonly [string, string]> = [
+  ["client", "ClientConnected"],
+  ["client", "ClientDisconnected"],
+  ["profile", "ProfileCreated"],
+  ["instance", "ShadowRequested"],
+  ["instance", "InstanceTerminated"],
+  ...["LaunchRequested", "ProvisioningStarted", "ProductionProvisioned", "StateTransferStarted", "StateTransferCompleted", "LaunchCompleted", "ShadowReleased"]
+    .map((type) => ["launch", type] as const)
+]
+
+/**
+ * The run against what it should have left: each acked command's events stored exactly once, streams
+ * without gaps, every decision on UMBRA_EVENTS once and in each subject's order, the scenario's events each
+ * once, and no instance of the tenant but the launch's production (which outlives its client: nothing retires it).
+ */
+export const auditRun = (run: ScenarioRun, runtime: "docker" | "process") =>
+  Effect.gen(function* () {
+    const problems: Array<string> = [...run.problems]
+    const before = (yield* decisionsOf(run.tenant)).filter(isDecision)
+    const onJetStream = (published: ReadonlyArray<Published>) => {
+      const ids = new Set(published.map((p) => p.id))
+      return before.filter((event) => !ids.has(event.id))
+    }
+    // The relay of the last `umbra serve` catches up; what it never publishes is lost.
+    let published = yield* publishedOf(run.tenant)
+    for (let i = 0; i < 120 && onJetStream(published).length > 0; i++) {
+      yield* Effect.sleep("500 millis")
+      published = yield* publishedOf(run.tenant)
+    }
+    // Read after JetStream: whatever JetStream holds must be in the store already.
+    const stored = yield* decisionsOf(run.tenant)
+    const decisions = stored.filter(isDecision)
+    const storedIds = new Map<string, number>()
+    for (const event of stored) storedIds.set(event.id, (storedIds.get(event.id) ?? 0) + 1)
+
+    let lost = onJetStream(published).length
+    let duplicates = repeats(stored, (e) => e.id) + repeats(published, (p) => p.id)
+    const unstored = published.filter((p) => !storedIds.has(p.id))
+    if (unstored.length > 0) problems.push(`on JetStream, not in the store: ${unstored.map((p) => p.id)}`)
+    const revisionOf = new Map(decisions.map((e) => [e.id, e.revision]))
+    const misplaced = published.filter((p) => revisionOf.has(p.id) && revisionOf.get(p.id) !== p.revision)
+    if (misplaced.length > 0) problems.push(`on JetStream with another revision than stored: ${misplaced.map((p) => p.id)}`)
+    const disorder = outOfOrder(stored, (e) => e.stream, true) + outOfOrder(published, (p) => p.subject, false)
+
+    for (const [commandId, ids] of run.acked) {
+      for (const id of ids) {
+        const times = storedIds.get(id) ?? 0
+        if (times === 0) lost++
+        if (times > 1) duplicates += times - 1
+      }
+      const caused = stored.filter((event) => event.causationId === commandId).length
+      if (caused > ids.length) duplicates += caused - ids.length
+    }
+
+    const shadow = yield* shadowOf(run.tenant, run.clientId)
+    const streamOf: Record<string, string> = {
+      client: `client-${run.tenant}.${run.clientId}`,
+      profile: `profile-${run.tenant}.${run.clientId}`,
+      instance: `instance-${run.tenant}.${shadow}`,
+      launch: launchStream(run.tenant, run.launchId)
+    }
+    const typesOf = (stream: string) => stored.filter((event) => event.stream === stream).map((event) => event.type)
+    for (const [category, type] of once) {
+      const times = countOf(typesOf(streamOf[category]!), type)
+      if (times === 0) problems.push(`no ${type} in ${streamOf[category]}`)
+      if (times === 0) lost++
+      if (times > 1) duplicates += times - 1
+    }
+    const weights = stored.filter((e) => e.stream === streamOf["launch"] && e.type === "TrafficShifted").map((e) => (e.data as { weight: number }).weight)
+    duplicates += weights.length - new Set(weights).size
+    if (weights.length > 0 && weights.at(-1) !== 100) problems.push(`the traffic stopped at ${weights.at(-1)} %`)
+
+    // The only instance left is production; the rest is gone from the runtime, and from the machine.
+    const production = productionInstanceId(run.tenant, run.launchId)
+    const left = yield* InstanceRuntime.use((r) => r.list({ tenant: run.tenant })).pipe(Effect.orDie)
+    const strays = left.filter((info) => info.instanceId !== production).map((info) => `${info.role} ${info.instanceId} (${info.runtimeId})`)
+    const productionLeft = left.find((info) => info.instanceId === production)
+    if (productionLeft?.running !== true) {
+      problems.push(`production ${production} is not running`)
+      lost++
+    }
+    const kept = new Set(left.map((info) => info.runtimeId))
+    if (runtime === "process") {
+      strays.push(...[...run.runtimeIds].filter((id) => !kept.has(id) && alive(-Number(id))).map((id) => `process group ${id}`))
+    } else {
+      const volumes = yield* Effect.promise(() => docker.listVolumes({ filters: { label: [`umbra.tenant=${run.tenant}`] } }))
+      strays.push(...(volumes.Volumes ?? []).filter((volume) => volume.Labels["umbra.instance"] !== production).map((volume) => `volume ${volume.Name}`))
+    }
+    if (strays.length > 0) problems.push(`orphaned: ${strays.join(", ")}`)
+
+    const tally: Tally = {
+      commandsAcked: run.acked.size,
+      storeEvents: decisions.length,
+      jetStreamEvents: published.length,
+      duplicates,
+      lost,
+      outOfOrder: disorder,
+      orphans: strays.length
+    }
+    return { tally, problems, shadow }
+  })
