@@ -69,15 +69,21 @@ export const runKillScenario = (tenant: string, kills: ReadonlyArray<KillPoint>,
       { type: "RequestProduction", commandId: launchId, data: { clientId, launchId, priority: 0 } },
       { type: "DisconnectClient", commandId: randomUUID(), data: { clientId } }
     ]
-    const instanceHas = (type: string) =>
-      shadowOf(tenant, clientId).pipe(
-        Effect.flatMap((shadow) => (shadow === undefined ? Effect.succeed(false) : has(streamTypes(`instance-${tenant}.${shadow}`), type)))
-      )
+    const refine = commands[1]!
+    const shadowStream = shadowOf(tenant, clientId).pipe(Effect.map((shadow) => (shadow === undefined ? undefined : `instance-${tenant}.${shadow}`)))
+    const shadowReady = shadowStream.pipe(Effect.flatMap((stream) => (stream === undefined ? Effect.succeed(false) : has(streamTypes(stream), "InstanceReady"))))
+    // After the profile change the refinement caused: a forecast may have resized the shadow before it.
+    const shadowResized = Effect.gen(function* () {
+      const stream = yield* shadowStream
+      const events = yield* store.readAll().pipe(Effect.orDie)
+      const refined = events.findIndex((event) => event.causationId === refine.commandId && event.type === "ProfileRefined")
+      return refined >= 0 && events.slice(refined).some((event) => event.stream === stream && event.type === "InstanceResized")
+    })
     const launchTypes = streamTypes(launchStream(tenant, launchId))
     // What each command's step has reached once the control plane has carried it through.
     const done: ReadonlyArray<Effect.Effect<boolean, unknown, EventStore>> = [
-      instanceHas("InstanceReady"),
-      instanceHas("InstanceResized"),
+      shadowReady,
+      shadowResized,
       launchTypes.pipe(Effect.map((types) => types.includes("ShadowReleased") || types.includes("LaunchRolledBack"))),
       Effect.all([
         has(streamTypes(`client-${tenant}.${clientId}`), "ClientDisconnected"),
@@ -110,6 +116,7 @@ export const runKillScenario = (tenant: string, kills: ReadonlyArray<KillPoint>,
         // No responder while `umbra serve` restarts, or no reply from one killed mid-command: the same id again.
         const reply = yield* send(tenant, command.type, command.data, command.commandId, 3_000).pipe(
           Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 600 }),
+          Effect.timeout("2 minutes"),
           Effect.orDie
         )
         assert.isTrue(reply.ok, `${command.type} refused: ${JSON.stringify(reply)}`)
