@@ -136,7 +136,7 @@ export const runKillScenario = (tenant: string, kills: ReadonlyArray<KillPoint>,
           const { after, name } = point.trigger
           yield* eventually(
             after === "command" ? Effect.sync(() => sent.has(name)) : lookAtStore.pipe(Effect.map(() => seenTypes.has(name))),
-            300_000,
+            180_000,
             `the kill point ${describeKillPoint(point)}`
           )
           yield* Effect.sleep(point.delayMs)
@@ -163,7 +163,7 @@ export const runKillScenario = (tenant: string, kills: ReadonlyArray<KillPoint>,
             }
             return yield* reached.pipe(Effect.orDie)
           }),
-          300_000,
+          180_000,
           `${command.type} carried through`
         )
       })

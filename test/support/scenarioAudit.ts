@@ -69,22 +69,26 @@ const publishedOf = (tenant: string) =>
     })
   })
 
-const decisionsOf = (tenant: string) =>
+const tenantEvents = (tenant: string) =>
   EventStore.use((store) => store.readAll()).pipe(
     Effect.orDie,
     Effect.map((events) => events.filter((event) => event.tenant === tenant))
   )
 
-/** How many of `items` repeat one before them, by `key`. */
-const repeats = <A>(items: ReadonlyArray<A>, key: (a: A) => string) => items.length - new Set(items.map(key)).size
+/** The items that repeat one before them. */
+const repeated = (items: ReadonlyArray<string>) => items.filter((item, index) => items.indexOf(item) !== index)
 
-/** Counts items whose `revision` does not follow the previous one of the same group (`contiguous`: by exactly one). */
-const outOfOrder = <A extends { readonly revision: number }>(items: ReadonlyArray<A>, group: (a: A) => string, contiguous: boolean) => {
+/** The items whose `revision` does not follow the previous one of their group (`contiguous`: by exactly one). */
+const disordered = <A extends { readonly id: string; readonly revision: number }>(
+  items: ReadonlyArray<A>,
+  group: (a: A) => string,
+  contiguous: boolean
+) => {
   const last = new Map<string, number>()
-  let wrong = 0
+  const wrong: Array<string> = []
   for (const item of items) {
     const before = last.get(group(item))
-    if (before !== undefined && (contiguous ? item.revision !== before + 1 : item.revision <= before)) wrong++
+    if (before !== undefined && (contiguous ? item.revision !== before + 1 : item.revision <= before)) wrong.push(item.id)
     last.set(group(item), item.revision)
   }
   return wrong
@@ -105,44 +109,46 @@ const once: ReadonlyArray<readonly [string, string]> = [
  * The run against what it should have left: each acked command's events stored exactly once, streams
  * without gaps, every decision on UMBRA_EVENTS once and in each subject's order, the scenario's events each
  * once, and no instance of the tenant but the launch's production (which outlives its client: nothing retires it).
+ * Every count above zero comes with a line saying what it is.
  */
 export const auditRun = (run: ScenarioRun, runtime: "docker" | "process") =>
   Effect.gen(function* () {
     const problems: Array<string> = [...run.problems]
-    const before = (yield* decisionsOf(run.tenant)).filter(isDecision)
-    const onJetStream = (published: ReadonlyArray<Published>) => {
+    const found = { duplicates: run.problems.length, lost: 0, outOfOrder: 0, orphans: 0 }
+    const note = (kind: keyof typeof found, things: ReadonlyArray<string>, what: string) => {
+      found[kind] += things.length
+      if (things.length > 0) problems.push(`${what}: ${things.join(", ")}`)
+    }
+    const before = (yield* tenantEvents(run.tenant)).filter(isDecision)
+    const missingFrom = (published: ReadonlyArray<Published>) => {
       const ids = new Set(published.map((p) => p.id))
       return before.filter((event) => !ids.has(event.id))
     }
     // The relay of the last `umbra serve` catches up; what it never publishes is lost.
     let published = yield* publishedOf(run.tenant)
-    for (let i = 0; i < 120 && onJetStream(published).length > 0; i++) {
+    for (let i = 0; i < 120 && missingFrom(published).length > 0; i++) {
       yield* Effect.sleep("500 millis")
       published = yield* publishedOf(run.tenant)
     }
     // Read after JetStream: whatever JetStream holds must be in the store already.
-    const stored = yield* decisionsOf(run.tenant)
+    const stored = yield* tenantEvents(run.tenant)
     const decisions = stored.filter(isDecision)
-    const storedIds = new Map<string, number>()
-    for (const event of stored) storedIds.set(event.id, (storedIds.get(event.id) ?? 0) + 1)
-
-    let lost = onJetStream(published).length
-    let duplicates = repeats(stored, (e) => e.id) + repeats(published, (p) => p.id)
-    const unstored = published.filter((p) => !storedIds.has(p.id))
-    if (unstored.length > 0) problems.push(`on JetStream, not in the store: ${unstored.map((p) => p.id)}`)
+    const timesStored = new Map<string, number>()
+    for (const event of stored) timesStored.set(event.id, (timesStored.get(event.id) ?? 0) + 1)
     const revisionOf = new Map(decisions.map((e) => [e.id, e.revision]))
-    const misplaced = published.filter((p) => revisionOf.has(p.id) && revisionOf.get(p.id) !== p.revision)
-    if (misplaced.length > 0) problems.push(`on JetStream with another revision than stored: ${misplaced.map((p) => p.id)}`)
-    const disorder = outOfOrder(stored, (e) => e.stream, true) + outOfOrder(published, (p) => p.subject, false)
+
+    note("lost", missingFrom(published).map((e) => `${e.type} ${e.id}`), "stored, never on JetStream")
+    note("duplicates", repeated(stored.map((e) => e.id)), "stored twice")
+    note("duplicates", repeated(published.map((p) => p.id)), "on JetStream twice")
+    note("lost", published.filter((p) => !timesStored.has(p.id)).map((p) => p.id), "on JetStream, not in the store")
+    note("outOfOrder", published.filter((p) => revisionOf.has(p.id) && revisionOf.get(p.id) !== p.revision).map((p) => p.id), "on JetStream with another revision")
+    note("outOfOrder", disordered(stored, (e) => e.stream, true), "a stream's revisions with a gap or out of order")
+    note("outOfOrder", disordered(published, (p) => p.subject, false), "a subject's revisions out of order on JetStream")
 
     for (const [commandId, ids] of run.acked) {
-      for (const id of ids) {
-        const times = storedIds.get(id) ?? 0
-        if (times === 0) lost++
-        if (times > 1) duplicates += times - 1
-      }
-      const caused = stored.filter((event) => event.causationId === commandId).length
-      if (caused > ids.length) duplicates += caused - ids.length
+      note("lost", ids.filter((id) => !timesStored.has(id)), `acked by command ${commandId}, not stored`)
+      const caused = stored.filter((event) => event.causationId === commandId).map((e) => `${e.type} ${e.id}`)
+      note("duplicates", caused.slice(ids.length), `more events caused by command ${commandId} than its reply named`)
     }
 
     const shadow = yield* shadowOf(run.tenant, run.clientId)
@@ -155,40 +161,27 @@ export const auditRun = (run: ScenarioRun, runtime: "docker" | "process") =>
     const typesOf = (stream: string) => stored.filter((event) => event.stream === stream).map((event) => event.type)
     for (const [category, type] of once) {
       const times = countOf(typesOf(streamOf[category]!), type)
-      if (times === 0) problems.push(`no ${type} in ${streamOf[category]}`)
-      if (times === 0) lost++
-      if (times > 1) duplicates += times - 1
+      note("lost", times === 0 ? [type] : [], `missing from ${streamOf[category]}`)
+      note("duplicates", Array.from({ length: Math.max(0, times - 1) }, () => type), `repeated in ${streamOf[category]}`)
     }
-    const weights = stored.filter((e) => e.stream === streamOf["launch"] && e.type === "TrafficShifted").map((e) => (e.data as { weight: number }).weight)
-    duplicates += weights.length - new Set(weights).size
-    if (weights.length > 0 && weights.at(-1) !== 100) problems.push(`the traffic stopped at ${weights.at(-1)} %`)
+    const weights = stored
+      .filter((e) => e.stream === streamOf["launch"] && e.type === "TrafficShifted")
+      .map((e) => String((e.data as { readonly weight: number }).weight))
+    note("duplicates", repeated(weights), "weights shifted to twice")
 
     // The only instance left is production; the rest is gone from the runtime, and from the machine.
     const production = productionInstanceId(run.tenant, run.launchId)
     const left = yield* InstanceRuntime.use((r) => r.list({ tenant: run.tenant })).pipe(Effect.orDie)
-    const strays = left.filter((info) => info.instanceId !== production).map((info) => `${info.role} ${info.instanceId} (${info.runtimeId})`)
-    const productionLeft = left.find((info) => info.instanceId === production)
-    if (productionLeft?.running !== true) {
-      problems.push(`production ${production} is not running`)
-      lost++
-    }
+    note("lost", left.some((info) => info.instanceId === production && info.running) ? [] : [production], "production not running")
+    note("orphans", left.filter((info) => info.instanceId !== production).map((info) => `${info.role} ${info.instanceId}`), "instances left")
     const kept = new Set(left.map((info) => info.runtimeId))
     if (runtime === "process") {
-      strays.push(...[...run.runtimeIds].filter((id) => !kept.has(id) && alive(-Number(id))).map((id) => `process group ${id}`))
+      note("orphans", [...run.runtimeIds].filter((id) => !kept.has(id) && alive(-Number(id))), "process groups still alive")
     } else {
       const volumes = yield* Effect.promise(() => docker.listVolumes({ filters: { label: [`umbra.tenant=${run.tenant}`] } }))
-      strays.push(...(volumes.Volumes ?? []).filter((volume) => volume.Labels["umbra.instance"] !== production).map((volume) => `volume ${volume.Name}`))
+      note("orphans", (volumes.Volumes ?? []).filter((v) => v.Labels["umbra.instance"] !== production).map((v) => v.Name), "volumes left")
     }
-    if (strays.length > 0) problems.push(`orphaned: ${strays.join(", ")}`)
 
-    const tally: Tally = {
-      commandsAcked: run.acked.size,
-      storeEvents: decisions.length,
-      jetStreamEvents: published.length,
-      duplicates,
-      lost,
-      outOfOrder: disorder,
-      orphans: strays.length
-    }
-    return { tally, problems, shadow }
+    const tally: Tally = { commandsAcked: run.acked.size, storeEvents: decisions.length, jetStreamEvents: published.length, ...found }
+    return { tally, problems }
   })
