@@ -1,4 +1,4 @@
-import { connect, type NatsConnection as CoreConnection, type Status } from "@nats-io/transport-node"
+import { connect, credsAuthenticator, type NatsConnection as CoreConnection, type Status } from "@nats-io/transport-node"
 import { Context, Effect, Layer, Stream } from "effect"
 import { BusUnavailable } from "../../src/eventBus.ts"
 
@@ -14,6 +14,10 @@ export interface NatsConnectionOptions {
   /** Credentials, where the server has users (an agent's are scoped to its tenant's subjects). */
   readonly user?: string
   readonly password?: string
+  /** A standard `.creds` file's contents (a user JWT and its nkey seed). */
+  readonly creds?: Uint8Array
+  /** Where replies arrive: a tenant may receive only on its own prefix. */
+  readonly inboxPrefix?: string
 }
 
 const logStatus = (status: Status): Effect.Effect<void> => {
@@ -46,7 +50,9 @@ const acquire = (options: NatsConnectionOptions) =>
           // Async stack traces cost a third of JetStream publish throughput (FIELD-NOTES).
           noAsyncTraces: true,
           ...(options.user === undefined ? {} : { user: options.user }),
-          ...(options.password === undefined ? {} : { pass: options.password })
+          ...(options.password === undefined ? {} : { pass: options.password }),
+          ...(options.creds === undefined ? {} : { authenticator: credsAuthenticator(options.creds) }),
+          ...(options.inboxPrefix === undefined ? {} : { inboxPrefix: options.inboxPrefix })
         }),
       catch: (cause) => new BusUnavailable({ message: `cannot connect to NATS at ${options.url}: ${String(cause)}` })
     }),
