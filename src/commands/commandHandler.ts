@@ -91,19 +91,17 @@ export const makeCommandHandler = (limits: FoldLimits) =>
 
     /**
      * Decide on `folded` and append with its revision as the expected one; a repeated command id is answered
-     * from the stream itself. Undefined when a decision on state taken from memory alone refused or decided
-     * nothing: that answer is given only on state read fresh from the store.
+     * from the stream itself. Undefined when the command decides nothing.
      */
-    const decideAndAppend = (envelope: CommandEnvelope, route: CommandRoute, stream: string, folded: Folded<unknown>, fresh: boolean) =>
+    const decideAndAppend = (envelope: CommandEnvelope, route: CommandRoute, stream: string, folded: Folded<unknown>) =>
       Effect.gen(function* () {
         const folds = foldsOf(route.aggregate)
         const earlier = recentCause(folded, envelope.commandId)
         if (earlier !== undefined) {
           return { duplicate: true, events: yield* store.readStream(stream, { from: earlier.from, limit: earlier.count }) }
         }
-        const decision = route.aggregate.decider.decide(envelope.command, folded.state, { tenant: envelope.tenant, at: envelope.at })
-        const decided = fresh ? yield* decision : yield* Effect.orElseSucceed(decision, () => [])
-        if (decided.length === 0) return fresh ? { duplicate: false, events: [] } : undefined
+        const decided = yield* route.aggregate.decider.decide(envelope.command, folded.state, { tenant: envelope.tenant, at: envelope.at })
+        if (decided.length === 0) return undefined
         const events = toNewEvents(envelope, stream, decided)
         yield* created(route, stream, folded)
         const result = yield* store.append(stream, folded.revision === -1 ? "no_stream" : folded.revision, events).pipe(
@@ -116,21 +114,20 @@ export const makeCommandHandler = (limits: FoldLimits) =>
 
     /**
      * Decide on the state this process folded last (no read: the expected revision guards the append), and
-     * again on the state read from the store when that refused, decided nothing or met a newer revision, or
-     * when nothing is cached.
+     * again on the state read from the store when that refused, decided nothing or met a newer revision (the
+     * cache was behind: read on at once, no backoff), or when nothing is cached.
      */
     const attempt = (envelope: CommandEnvelope, route: CommandRoute, stream: string) =>
       Effect.gen(function* () {
         const folds = foldsOf(route.aggregate)
         const cached = folds.cached(stream)
-        // A conflict here means only that the cache was behind: read on at once, no backoff.
-        const optimistic = cached === undefined
-          ? undefined
-          : yield* decideAndAppend(envelope, route, stream, cached, false).pipe(
-              Effect.catchTag("ConcurrencyConflict", () => Effect.succeed(undefined))
-            )
-        if (optimistic !== undefined) return optimistic
-        return (yield* decideAndAppend(envelope, route, stream, yield* folds.current(stream), true))!
+        if (cached !== undefined) {
+          const optimistic = yield* decideAndAppend(envelope, route, stream, cached).pipe(
+            Effect.catch((error) => (error._tag === "StoreUnavailable" || error._tag === "DuplicateEventId" ? Effect.fail(error) : Effect.undefined))
+          )
+          if (optimistic !== undefined) return optimistic
+        }
+        return (yield* decideAndAppend(envelope, route, stream, yield* folds.current(stream))) ?? { duplicate: false, events: [] }
       }).pipe(
         Effect.catchTag("DuplicateEventId", (error) =>
           earlierByFullRead(stream, envelope.commandId).pipe(
