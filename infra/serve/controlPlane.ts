@@ -24,10 +24,11 @@ import * as sqliteScalingStates from "../readModels/sqliteScalingStates.ts"
 import * as sqliteTelemetry from "../readModels/sqliteTelemetry.ts"
 import * as trafficRouter from "../router/trafficRouter.ts"
 import * as archiveTransfer from "../stateTransfer/archiveTransfer.ts"
+import type { ArchiveLimits } from "../stateTransfer/safeArchive.ts"
 import { removeLeftoverSpools } from "../stateTransfer/spool.ts"
 import { eventStoreLayer } from "./eventStoreLayer.ts"
 import { instanceRuntimeLayer } from "./instanceRuntimeLayer.ts"
-import { OrchestratorConfig, orchestratorOptions, SignalClockSkewConfig } from "./orchestratorConfig.ts"
+import { OrchestratorConfig, orchestratorOptions, SignalClockSkewConfig, TransferLimitsConfig } from "./orchestratorConfig.ts"
 
 /** Every service the control plane runs on, composed once, for a NATS server at `natsUrl`. */
 export const controlPlaneLayer = (config: UmbraConfig, natsUrl: string) => {
@@ -83,10 +84,12 @@ export const startControlPlane = (config: UmbraConfig) =>
  * What the launches drive beside the runtime: the traffic router (clients' endpoints on loopback) and the
  * state transfer (archives spooled under the data directory).
  */
-export const launchServicesLayer = (dataDir: string) => {
+export const launchServicesLayer = (dataDir: string, limits?: ArchiveLimits) => {
   const spoolDir = join(dataDir, "spool")
   // What a killed control plane spooled goes before the first transfer: no transfer of this data directory runs yet.
-  const transfer = archiveTransfer.layer({ spoolDir }).pipe(Layer.provide(Layer.effectDiscard(removeLeftoverSpools(spoolDir))))
+  const transfer = archiveTransfer.layer({ spoolDir, ...(limits === undefined ? {} : { limits }) }).pipe(
+    Layer.provide(Layer.effectDiscard(removeLeftoverSpools(spoolDir)))
+  )
   return Layer.merge(trafficRouter.layer(), transfer)
 }
 
@@ -103,7 +106,7 @@ export const startOrchestration = (config: UmbraConfig) =>
     if (!orchestration.enabled) return yield* Effect.logInfo("orchestrator off (UMBRA_ORCHESTRATOR=off): no shadows are started")
     const options = orchestratorOptions(orchestration, natsUrl)
     const runtime = yield* Layer.build(
-      launchServicesLayer(config.dataDir).pipe(Layer.provideMerge(instanceRuntimeLayer(config.runtime, natsUrl, config.dataDir)))
+      launchServicesLayer(config.dataDir, yield* TransferLimitsConfig).pipe(Layer.provideMerge(instanceRuntimeLayer(config.runtime, natsUrl, config.dataDir)))
     ).pipe(Effect.result)
     if (runtime._tag === "Failure") {
       return yield* Effect.logError("no instance runtime; shadows will not be started", { message: runtime.failure.message })

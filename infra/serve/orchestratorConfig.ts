@@ -5,6 +5,7 @@ import { defaultSizingPolicy } from "../../domain/instance/sizingPolicy.ts"
 import { Weight } from "../../domain/launch/launch.ts"
 import { defaultLaunchWorkflowPolicy, heartbeatLostAfter } from "../../domain/launch/launchWorkflow.ts"
 import { defaultLaunchPolicy, launchRunnerDefaults } from "../../src/launch/launchRunner.ts"
+import { defaultArchiveLimits } from "../stateTransfer/safeArchive.ts"
 import type { OrchestratorOptions } from "../../src/orchestrator.ts"
 import { defaultRecreationPolicy } from "../../src/instances/shadowPlacement.ts"
 import { defaultSignalClockSkewMs } from "../../src/telemetry/signalDecoding.ts"
@@ -32,6 +33,12 @@ export const OrchestratorConfig = Config.all({
   transferMaxBytes: Config.Int("UMBRA_TRANSFER_MAX_BYTES").pipe(Config.withDefault(launchRunnerDefaults.transferMaxBytes))
 })
 export type OrchestratorConfig = Config.Success<typeof OrchestratorConfig>
+
+/** How many entries, and of them hard links, a state path's archive may hold in a transfer. */
+export const TransferLimitsConfig = Config.all({
+  maxEntries: Config.Int("UMBRA_TRANSFER_MAX_ENTRIES").pipe(Config.withDefault(defaultArchiveLimits.maxEntries)),
+  maxHardLinks: Config.Int("UMBRA_TRANSFER_MAX_HARD_LINKS").pipe(Config.withDefault(defaultArchiveLimits.maxHardLinks))
+})
 
 /** How far a signal's `at` may be from this process's clock before the telemetry ingest and the archiver drop it. */
 export const SignalClockSkewConfig = Config.schema(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), "UMBRA_SIGNAL_CLOCK_SKEW_MS").pipe(

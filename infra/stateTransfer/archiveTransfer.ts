@@ -3,13 +3,15 @@ import { join, posix } from "node:path"
 import { Clock, Effect, Layer, Stream } from "effect"
 import { InstanceRuntime, type RuntimeFailed } from "../../src/instanceRuntime.ts"
 import { StateTransfer, TransferFailed, type TransferReport, type TransferRequest } from "../../src/stateTransfer.ts"
-import { type CheckedArchive, checkArchive } from "./safeArchive.ts"
+import { type ArchiveLimits, type CheckedArchive, checkArchive, defaultArchiveLimits } from "./safeArchive.ts"
 import { spoolDirectory, spooled, spoolTo } from "./spool.ts"
 import { differences, stateChecksum } from "./transferReport.ts"
 
 export interface ArchiveTransferOptions {
   /** Where the checked archives wait until every state path passed; the system's temporary directory by default. */
   readonly spoolDir?: string
+  /** How many entries and hard links one state path's archive may hold (`UMBRA_TRANSFER_MAX_ENTRIES`, `…_MAX_HARD_LINKS`). */
+  readonly limits?: ArchiveLimits
 }
 
 const runtimeFailed = (error: RuntimeFailed) => new TransferFailed({ reason: "runtime", message: error.message })
@@ -24,13 +26,14 @@ const make = (options: ArchiveTransferOptions) =>
   Effect.gen(function* () {
     const runtime = yield* InstanceRuntime
     const spoolParent = options.spoolDir ?? tmpdir()
+    const limits = options.limits ?? defaultArchiveLimits
 
     const exported = (instanceId: string, path: string) => runtime.exportState(instanceId, path).pipe(Stream.mapError(runtimeFailed))
 
     /** The target's state path read back: exactly the files sent, each with the checksum it left with. */
     const verify = (instanceId: string, { path, archive }: SpooledPath, maxBytes: number) =>
       Effect.gen(function* () {
-        const found = yield* checkArchive(exported(instanceId, path), { identityFiles: [], maxBytes }, Stream.runDrain).pipe(
+        const found = yield* checkArchive(exported(instanceId, path), { identityFiles: [], maxBytes, limits }, Stream.runDrain).pipe(
           Effect.mapError((error) =>
             error.reason === "runtime" ? error : new TransferFailed({ reason: "checksum-mismatch", message: `${path} of ${instanceId} on arrival: ${error.message}` })
           )
@@ -56,7 +59,7 @@ const make = (options: ArchiveTransferOptions) =>
           const file = join(spool, `${index}.tar`)
           const archive = yield* checkArchive(
             exported(request.fromInstanceId, path),
-            { identityFiles: request.identityFiles, maxBytes: request.maxBytes, counted },
+            { identityFiles: request.identityFiles, maxBytes: request.maxBytes, counted, limits },
             spoolTo(file)
           )
           counted += archive.bytes

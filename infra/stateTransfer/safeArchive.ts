@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto"
-import { posix } from "node:path"
 import { Effect, Stream } from "effect"
 import * as tar from "tar-stream"
 import { type TransferredFile, TransferFailed } from "../../src/stateTransfer.ts"
 import { relativeEntryPath } from "./entryPath.ts"
+import { makeLinkChain, maxLinkHops } from "./linkChain.ts"
 import { chunksOf, entriesOf, type Entry, type EntryHeader, feedArchive, packEntry, streamBuffer } from "./tarStreams.ts"
 
 export interface ArchiveCheck {
@@ -12,7 +12,17 @@ export interface ArchiveCheck {
   /** The most bytes of file content, counted together with `counted` (what archives before this one held). */
   readonly maxBytes: number
   readonly counted?: number
+  /** How many entries, and of them hard links, one archive may hold; `defaultArchiveLimits` when absent. */
+  readonly limits?: ArchiveLimits
 }
+
+export interface ArchiveLimits {
+  readonly maxEntries: number
+  readonly maxHardLinks: number
+}
+
+/** Enough for a cache of small files; a state of empty files or links is bounded too, not only by its bytes. */
+export const defaultArchiveLimits: ArchiveLimits = { maxEntries: 100_000, maxHardLinks: 10_000 }
 
 export interface CheckedArchive {
   /** Regular files and hard links (a link reports its target's content), by path relative to the state path. */
@@ -41,10 +51,13 @@ const isUnder = (path: string, roots: ReadonlySet<string>) => roots.has(path) ||
  * the first entry that could land outside the state path. Rules:
  * - names lose their leading `./` (the root entry is dropped); an absolute name or a `..` segment is refused;
  * - an entry under a symlink of the archive is refused: the checks below read paths as plain directories;
- * - a symlink's target must be relative and stay inside the state path, read from the link's own directory,
- *   with `..` only before its first name (after a name, the name could be a link that leads elsewhere);
+ * - a path is given once (a directory may be repeated), and nothing but a directory stands where the
+ *   archive already has or walked through a directory;
+ * - a symlink's target must be relative and stay inside the state path, resolved from the link's own
+ *   directory through the links given before it (`linkChain.ts`), following at most `maxLinkHops` links;
  * - a hard link must name a regular file given earlier in the archive (a link to a symlink would move it);
- * - devices, FIFOs and every other kind of entry are refused.
+ * - devices, FIFOs and every other kind of entry are refused;
+ * - more entries, or hard links, than `limits` allow fail the archive as `too-large`.
  * Passed entries keep their permission bits (setuid, setgid and sticky are dropped, so nothing gains
  * privileges on the way), their uid/gid (the target runs the same template, as the same user, and must still
  * own its state) and mtime; user and group names, extended attributes and other pax records are not copied.
@@ -61,15 +74,22 @@ export const checkArchive = <E, R, E2, R2>(
     const pack = tar.pack(streamBuffer)
     const identity = new Set(check.identityFiles.map((path) => relativeEntryPath(path) ?? path))
     const files = new Map<string, TransferredFile>()
-    const symlinks = new Set<string>()
+    const chain = makeLinkChain()
+    const given = new Map<string, string>()
+    const limits = check.limits ?? defaultArchiveLimits
     const reset: Array<string> = []
     let bytes = 0
+    let entries = 0
+    let hardLinks = 0
 
     /** Why an entry (at `path`, relative) could land outside the state path; undefined when it cannot. */
     const refusal = (header: tar.Header, path: string): string | undefined => {
       if (path === "") return header.type === "directory" ? undefined : "the state path itself, not a directory"
-      const through = ancestorsOf(path).find((ancestor) => symlinks.has(ancestor))
+      const through = ancestorsOf(path).find((ancestor) => chain.isLink(ancestor))
       if (through !== undefined) return `lies under the symlink ${JSON.stringify(through)}`
+      const earlier = given.get(path)
+      if (earlier !== undefined && !(earlier === "directory" && header.type === "directory")) return `given twice, first as a ${earlier}`
+      if (header.type !== "directory" && chain.isDirectory(path)) return `a ${header.type ?? "unknown"} where the archive has a directory`
       // tar-stream gives null for a missing link name, whatever its types say.
       const linkname = header.linkname ?? ""
       switch (header.type) {
@@ -78,13 +98,11 @@ export const checkArchive = <E, R, E2, R2>(
           return undefined
         case "symlink": {
           if (linkname === "" || linkname.startsWith("/")) return `symlink to the absolute path ${JSON.stringify(linkname)}`
-          // `l/..` is not `.` when `l` is itself a link (`l -> ..`): past the leading `..`s the text is not normalized.
-          const segments = linkname.split("/").filter((segment) => segment !== "" && segment !== ".")
-          if (segments.slice(segments.findIndex((segment) => segment !== "..")).includes("..")) {
-            return `symlink to ${JSON.stringify(linkname)}, which climbs with .. after descending`
-          }
-          const resolved = posix.normalize(posix.join(posix.dirname(path), linkname))
-          return resolved === ".." || resolved.startsWith("../") ? `symlink to ${JSON.stringify(linkname)}, outside the state path` : undefined
+          const resolved = chain.resolve(path, linkname)
+          if (resolved._tag === "Outside") return `symlink to ${JSON.stringify(linkname)}, outside the state path`
+          if (resolved._tag === "TooManyLinks") return `symlink to ${JSON.stringify(linkname)}, through more than ${maxLinkHops} links`
+          // Resolving through its own path would make the link a directory of itself.
+          return chain.isDirectory(path) ? `symlink to ${JSON.stringify(linkname)}, through itself` : undefined
         }
         case "link": {
           const target = relativeEntryPath(linkname)
@@ -96,6 +114,15 @@ export const checkArchive = <E, R, E2, R2>(
           return `a ${header.type ?? "unknown"} entry`
       }
     }
+
+    /** Counts an entry against the limits, before anything of it is written. */
+    const counts = (header: tar.Header, path: string) =>
+      Effect.gen(function* () {
+        entries += 1
+        if (header.type === "link") hardLinks += 1
+        const over = entries > limits.maxEntries ? `${limits.maxEntries} entries` : hardLinks > limits.maxHardLinks ? `${limits.maxHardLinks} hard links` : undefined
+        if (over !== undefined) return yield* new TransferFailed({ reason: "too-large", message: `state exceeds ${over} with ${JSON.stringify(path)}` })
+      })
 
     const drain = (entry: Entry) => Stream.runDrain(chunksOf(entry, unreadable))
 
@@ -123,7 +150,10 @@ export const checkArchive = <E, R, E2, R2>(
         const why = path === undefined ? "absolute, or climbs out with .." : refusal(header, path)
         if (why !== undefined || path === undefined) return yield* unsafe(header.name, why ?? "")
         if (path === "") return yield* drain(entry)
-        if (header.type === "symlink") symlinks.add(path)
+        yield* counts(header, path)
+        given.set(path, header.type ?? "unknown")
+        chain.add(path, header.type === "symlink" ? header.linkname ?? "" : undefined)
+        if (header.type === "directory") chain.addDirectory(path)
         const linkTarget = header.type === "link" ? relativeEntryPath(header.linkname) : undefined
         // A hard link to a left-out identity file would carry its content: it is left out too.
         if (isUnder(path, identity) || (linkTarget !== undefined && reset.includes(linkTarget))) {

@@ -44,6 +44,41 @@ describe("checkArchive", () => {
       yield* refused([...good, { name: "./l", type: "symlink", linkname: "." }, { name: "./x", type: "symlink", linkname: "l/../x" }], "./x")
     }))
 
+  it.effect("resolves a symlink through the links given before it, and through directories walked later", () =>
+    Effect.gen(function* () {
+      // `l1 -> l2/..` with `l2 -> .` is the state path's parent.
+      yield* refused([...good, { name: "./l2", type: "symlink", linkname: "." }, { name: "./l1", type: "symlink", linkname: "l2/.." }], "./l1")
+      yield* refused([...good, { name: "./l2", type: "symlink", linkname: "sub" }, { name: "./l1", type: "symlink", linkname: "l2/../.." }], "./l1")
+      // The other order: `l2` was walked through as a directory, so a link cannot stand there afterwards.
+      yield* refused([...good, { name: "./l1", type: "symlink", linkname: "l2/.." }, { name: "./l2", type: "symlink", linkname: "." }], "./l2")
+      // A path given twice could turn a directory walked through into a link.
+      yield* refused([...good, { name: "./sub", type: "symlink", linkname: "." }], "./sub")
+      yield* refused([...good, { name: "./a.txt", content: "again" }], "./a.txt")
+      const loop = Array.from({ length: 45 }, (_, index) => ({ name: `./k${index}`, type: "symlink" as const, linkname: index === 0 ? "a.txt" : `k${index - 1}` }))
+      yield* refused([...good, ...loop], "./k41")
+      // Through a real directory, `..` after a name is fine.
+      const { checked } = yield* check(yield* archiveOf([...good, { name: "./sub/l", type: "symlink", linkname: "../sub/../a.txt" }]))
+      assert.deepStrictEqual(checked.files.map((file) => file.path), ["a.txt", "sub/b.txt"])
+    }))
+
+  it.effect("fails an archive with more entries or hard links than its limits, whatever their bytes", () =>
+    Effect.gen(function* () {
+      const empties = Array.from({ length: 2_000 }, (_, index) => ({ name: `./e${index}`, content: "" }))
+      const many = yield* check(yield* archiveOf(empties), { identityFiles: [], maxBytes: 1, limits: { maxEntries: 1_000, maxHardLinks: 10 } }).pipe(Effect.flip)
+      assert.strictEqual(many.reason, "too-large")
+      assert.include(many.message, "1000 entries")
+      const limits = { maxEntries: 10, maxHardLinks: 2 }
+      const few = yield* check(yield* archiveOf(good), { ...roomy, limits })
+      assert.strictEqual(few.checked.files.length, 2)
+      const entries = yield* check(yield* archiveOf([...good, ...empties.slice(0, 8)]), { ...roomy, limits }).pipe(Effect.flip)
+      assert.strictEqual(entries.reason, "too-large")
+      assert.include(entries.message, "10 entries")
+      const links = Array.from({ length: 3 }, (_, index) => ({ name: `./h${index}`, type: "link" as const, linkname: "./a.txt" }))
+      const hard = yield* check(yield* archiveOf([...good, ...links]), { ...roomy, limits }).pipe(Effect.flip)
+      assert.strictEqual(hard.reason, "too-large")
+      assert.include(hard.message, "2 hard links")
+    }))
+
   it.effect("refuses hard links to anything but an earlier file of the archive", () =>
     Effect.gen(function* () {
       yield* refused([...good, { name: "./h", type: "link", linkname: "./unknown" }], "./h")
