@@ -3,7 +3,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { layer as memoryStore } from "../../infra/eventStore/memoryEventStore.ts"
 import { decodePublicCommand } from "../../src/commands/commandGateway.ts"
-import { type CommandEnvelope, CommandHandler } from "../../src/commands/commandHandler.ts"
+import { type CommandEnvelope, CommandHandler, makeCommandHandler } from "../../src/commands/commandHandler.ts"
+import { defaultFoldLimits } from "../../src/eventStore/foldedStreams.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
 import { command } from "../support/commands.ts"
 
@@ -23,6 +24,23 @@ describe("CommandHandler", () => {
       assert.deepStrictEqual(again.events.map((e) => e.id), first.events.map((e) => e.id))
       assert.lengthOf(yield* (yield* EventStore).readStream("client-acme.c1"), 1)
     }).pipe(Effect.provide(handlerLayer)))
+
+  it.effect("decides on state another handler changed: a refusal on what it cached is decided again on the store's state", () =>
+    Effect.gen(function* () {
+      const here = yield* makeCommandHandler(defaultFoldLimits)
+      const elsewhere = yield* makeCommandHandler(defaultFoldLimits)
+      yield* here.handle(command("ConnectClient", { clientId: "c9", tier: "basic" }))
+      yield* elsewhere.handle(command("DisconnectClient", { clientId: "c9" }))
+      // `here` still holds c9 as connected: deciding on that alone would refuse the reconnect.
+      const reconnected = yield* here.handle(command("ConnectClient", { clientId: "c9", tier: "basic" }))
+      assert.deepStrictEqual(reconnected.events.map((e) => [e.type, e.revision]), [["ClientConnected", 2]])
+      // A decision on what it cached is refused by the store's revision, then made again on fresh state.
+      yield* here.handle(command("DisconnectClient", { clientId: "c9" }))
+      yield* elsewhere.handle(command("ConnectClient", { clientId: "c9", tier: "basic" }))
+      yield* elsewhere.handle(command("DisconnectClient", { clientId: "c9" }))
+      const again = yield* here.handle(command("ConnectClient", { clientId: "c9", tier: "basic" }))
+      assert.deepStrictEqual(again.events.map((e) => [e.type, e.revision]), [["ClientConnected", 6]])
+    }).pipe(Effect.provide(memoryStore)))
 
   it.effect("returns typed errors and stores nothing", () =>
     Effect.gen(function* () {
