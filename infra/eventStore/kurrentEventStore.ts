@@ -17,6 +17,7 @@ import { Effect, Layer, Schedule, Stream } from "effect"
 import type { Position, StoredEvent } from "../../domain/envelope.ts"
 import { ValidationFailed } from "../../domain/errors.ts"
 import { ConcurrencyConflict, StoreUnavailable } from "../../src/eventStore/errors.ts"
+import { redactCredentials, withRedactedWarnings } from "../logging/redactCredentials.ts"
 import {
   type AppendResult,
   EventStore,
@@ -298,8 +299,9 @@ export const layer = (connectionString: string): Layer.Layer<EventStore, StoreUn
     Effect.gen(function* () {
       const client = yield* Effect.acquireRelease(
         Effect.try({
-          try: () => KurrentDBClient.connectionString(connectionString),
-          catch: (error) => new StoreUnavailable({ message: `KurrentDB connection string rejected: ${messageOf(error)}` })
+          // The client warns of an unknown option, and fails on a bad one, quoting the whole string: password included.
+          try: () => withRedactedWarnings(() => KurrentDBClient.connectionString(connectionString)),
+          catch: (error) => new StoreUnavailable({ message: redactCredentials(`KurrentDB connection string rejected: ${messageOf(error)}`) })
         }),
         (client) => call("dispose", () => client.dispose()).pipe(Effect.ignore)
       )

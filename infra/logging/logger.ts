@@ -1,6 +1,7 @@
 import { Cause, Layer, Logger, type LogLevel, References } from "effect"
 import { pino } from "pino"
 import pretty from "pino-pretty"
+import { redactDeep } from "./redactCredentials.ts"
 
 export type LogFormat = "json" | "pretty"
 
@@ -24,10 +25,25 @@ const levels: Record<LogLevel.LogLevel, "fatal" | "error" | "warn" | "info" | "d
 // Secrets never reach a log line, wherever a command or an adapter puts them.
 const redact = ["*.password", "*.token", "*.secret", "*.credentials", "*.authorization", "password", "token", "secret"]
 
+/**
+ * Umbra's pino settings: named secret fields are redacted, and so are the credentials of any URL or
+ * connection string in any string of a line (its message included), wherever they were put.
+ */
+export const pinoOptions = (level: string): pino.LoggerOptions => ({
+  level,
+  redact,
+  base: { service: "umbra" },
+  hooks: {
+    logMethod(args, method) {
+      method.apply(this, args.map((arg) => redactDeep(arg)) as Parameters<typeof method>)
+    }
+  }
+})
+
 /** A pino logger writing to stderr, so that stdout stays for what a command prints. */
 export const makePino = (options: LoggingOptions): pino.Logger => {
   const format = options.format ?? (process.stderr.isTTY ? "pretty" : "json")
-  const base = { level: options.level, redact, base: { service: "umbra" } }
+  const base = pinoOptions(options.level)
   return format === "pretty"
     ? pino(base, pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY }))
     : pino(base, pino.destination({ dest: 2, sync: true }))

@@ -1,6 +1,7 @@
 import { connect, credsAuthenticator, type NatsConnection as CoreConnection, type Status } from "@nats-io/transport-node"
 import { Context, Effect, Layer, Stream } from "effect"
 import { BusUnavailable } from "../../src/eventBus.ts"
+import { redactCredentials } from "../logging/redactCredentials.ts"
 
 /** The one NATS connection of a process; the raw client, for the NATS adapters in `infra/nats/`. */
 export class NatsConnection extends Context.Service<NatsConnection, CoreConnection>()("umbra/infra/NatsConnection") {}
@@ -54,7 +55,7 @@ const acquire = (options: NatsConnectionOptions) =>
           ...(options.creds === undefined ? {} : { authenticator: credsAuthenticator(options.creds) }),
           ...(options.inboxPrefix === undefined ? {} : { inboxPrefix: options.inboxPrefix })
         }),
-      catch: (cause) => new BusUnavailable({ message: `cannot connect to NATS at ${options.url}: ${String(cause)}` })
+      catch: (cause) => new BusUnavailable({ message: redactCredentials(`cannot connect to NATS at ${options.url}: ${String(cause)}`) })
     }),
     (nc) => {
       const close = Effect.tryPromise(() => nc.close())
