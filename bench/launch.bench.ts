@@ -44,7 +44,8 @@ const templateOf = (rounds: number): Template => ({
   image: sampleWorkloadImage,
   dependencies: [],
   statePaths: ["/var/lib/umbra/state"],
-  settings: { UMBRA_IDENTITY_FILES: "identity.json", SAMPLE_CACHE_FILES: "40", SAMPLE_CACHE_ROUNDS: String(rounds) }
+  settings: { SAMPLE_CACHE_FILES: "40", SAMPLE_CACHE_ROUNDS: String(rounds) },
+  identityFiles: ["identity.json"]
 })
 
 /** Polls `GET url` every 20 ms until it answers 200; the time it did, in ms since the epoch. */

@@ -171,6 +171,7 @@ const bareRun = async (nc: CoreConnection, natsUrl: string, tenant: string, n: n
         UMBRA_TENANT: tenant,
         UMBRA_INSTANCE_ID: instanceId,
         UMBRA_HEARTBEAT_MS: String(readyHeartbeatMs),
+        UMBRA_READY_PATH: "/healthz",
         UMBRA_STATE_PATHS: template.statePaths.join(",")
       },
       statePaths: template.statePaths,

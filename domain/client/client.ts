@@ -3,12 +3,12 @@ import type { Aggregate, Decider } from "../decider.ts"
 import { IllegalState } from "../errors.ts"
 import { ClientId } from "../ids.ts"
 import { Tier } from "../profile/resources.ts"
-import { Network, Template } from "../profile/template.ts"
+import { Network, Template, TenantTemplate } from "../profile/template.ts"
 
 export const ConnectClient = Schema.TaggedStruct("ConnectClient", {
   clientId: ClientId,
   tier: Tier,
-  template: Schema.optionalKey(Template),
+  template: Schema.optionalKey(TenantTemplate),
   network: Schema.optionalKey(Network)
 })
 export const DisconnectClient = Schema.TaggedStruct("DisconnectClient", {

@@ -3,7 +3,7 @@ import type { Aggregate, Decider } from "../decider.ts"
 import { NotFound } from "../errors.ts"
 import { ClientId } from "../ids.ts"
 import { Resources, Tier, tierDefaults } from "./resources.ts"
-import { defaultNetwork, defaultTemplate, Network, Template } from "./template.ts"
+import { defaultNetwork, defaultTemplate, Network, Template, TenantTemplate } from "./template.ts"
 
 export const CreateProfile = Schema.TaggedStruct("CreateProfile", {
   clientId: ClientId,
@@ -20,7 +20,7 @@ export const RefineProfile = Schema.TaggedStruct("RefineProfile", {
   }),
   reason: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(512))
 })
-export const SetTemplate = Schema.TaggedStruct("SetTemplate", { clientId: ClientId, template: Template })
+export const SetTemplate = Schema.TaggedStruct("SetTemplate", { clientId: ClientId, template: TenantTemplate })
 export const SetNetwork = Schema.TaggedStruct("SetNetwork", { clientId: ClientId, network: Network })
 export const ProfileCommand = Schema.Union([CreateProfile, RefineProfile, SetTemplate, SetNetwork])
 export type ProfileCommand = typeof ProfileCommand.Type

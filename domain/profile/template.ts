@@ -1,19 +1,66 @@
-import { Schema } from "effect"
+import { Schema, SchemaTransformation } from "effect"
 
 const Name = Schema.String.check(Schema.isPattern(/^[A-Za-z0-9][A-Za-z0-9_.:/@+-]{0,254}$/))
 /** An absolute path with no `..` segment: where the workload keeps state to carry to production. */
 const StatePath = Schema.String.check(Schema.isPattern(/^(?!.*(?:^|\/)\.\.(?:\/|$))\/[A-Za-z0-9_.\/-]{1,255}$/))
 const SettingKey = Schema.String.check(Schema.isPattern(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/))
+/** A file of a state path, relative to it, with no `..` segment. */
+const RelativeFile = Schema.String.check(Schema.isPattern(/^(?!.*(?:^|\/)\.\.(?:\/|$))[A-Za-z0-9_.-][A-Za-z0-9_.\/-]{0,255}$/))
 
-/** The instance's software: OS image, dependencies, state paths and settings. */
+/** The instance's software: OS image, dependencies, state paths and settings, as stored in events. */
 export const Template = Schema.Struct({
   image: Name,
   command: Schema.optionalKey(Schema.Array(Schema.String).check(Schema.isMaxLength(64))),
   dependencies: Schema.Array(Name).check(Schema.isMaxLength(256)),
   statePaths: Schema.Array(StatePath).check(Schema.isMaxLength(32)),
-  settings: Schema.Record(SettingKey, Schema.String)
+  settings: Schema.Record(SettingKey, Schema.String),
+  /** Files of the state that are the instance's own identity (ids, seeds, tokens): a launch does not copy them. */
+  identityFiles: Schema.optionalKey(Schema.Array(RelativeFile).check(Schema.isMaxLength(64))),
+  /** How often the agent reports telemetry. */
+  telemetryMs: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 100, maximum: 3_600_000 }))),
+  /** The path on the instance's own port that answers 2xx once it is ready. */
+  readyPath: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^\/[A-Za-z0-9_.\/-]{0,255}$/)))
 })
 export type Template = typeof Template.Type
+
+/** Where a workload's state may not be: the whole filesystem, or what the kernel and the system own. */
+const systemRoots = ["/proc", "/sys", "/dev", "/etc", "/run"]
+
+/** `//a/./b/` → `/a/b` (a path with no `..` segment, as `StatePath` checks). */
+const normalPath = (path: string) => `/${path.split("/").filter((segment) => segment !== "" && segment !== ".").join("/")}`
+
+const TenantStatePath = StatePath.pipe(
+  Schema.decodeTo(
+    Schema.String.check(
+      Schema.makeFilter((path: string) =>
+        path === "/"
+          ? "not the whole filesystem"
+          : systemRoots.some((root) => path === root || path.startsWith(`${root}/`))
+          ? `not under ${systemRoots.join(", ")}`
+          : true
+      )
+    ),
+    SchemaTransformation.transform({ decode: normalPath, encode: (path) => path })
+  )
+)
+
+/** What Umbra sets in an instance's environment itself, or what would change how its processes load. */
+const isReservedSetting = (key: string) => /^(?:NATS_|UMBRA_|LD_)/i.test(key) || key.toUpperCase() === "NODE_OPTIONS"
+
+/**
+ * A template as a tenant gives it (ConnectClient, SetTemplate): state paths normalized and outside the
+ * system's directories, and no setting Umbra reserves (`NATS_*`, `UMBRA_*`, `LD_*`, `NODE_OPTIONS`).
+ */
+export const TenantTemplate = Schema.Struct({
+  ...Template.fields,
+  statePaths: Schema.Array(TenantStatePath).check(Schema.isMaxLength(32)),
+  settings: Schema.Record(SettingKey, Schema.String).check(
+    Schema.makeFilter((settings: Readonly<Record<string, string>>) => {
+      const reserved = Object.keys(settings).filter(isReservedSetting)
+      return reserved.length === 0 || `reserved settings: ${reserved.join(", ")} (NATS_*, UMBRA_*, LD_* and NODE_OPTIONS are Umbra's)`
+    })
+  )
+})
 
 const Cidr = Schema.String.check(
   Schema.isPattern(/^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\/(?:3[0-2]|[12]?\d)$/)
@@ -40,15 +87,13 @@ export const Network = Schema.Struct({
 })
 export type Network = typeof Network.Type
 
-/**
- * A client that names no template gets the sample workload with the agent (built offline by Umbra).
- * UMBRA_IDENTITY_FILES names the files of its state that are its own identity: a launch does not copy them.
- */
+/** A client that names no template gets the sample workload with the agent (built offline by Umbra). */
 export const defaultTemplate: Template = {
   image: "umbra/sample-workload:latest",
   dependencies: [],
   statePaths: ["/var/lib/umbra/state"],
-  settings: { UMBRA_IDENTITY_FILES: "identity.json" }
+  settings: {},
+  identityFiles: ["identity.json"]
 }
 
 export const defaultNetwork: Network = { subnets: [], securityGroups: [], egress: false }

@@ -10,7 +10,7 @@ export interface AgentSettings {
 
 /**
  * What the runtime is asked to start: a PORT to listen on, the template's settings, and the agent's own
- * variables. A shadow takes the template's PORT when it names one; a production instance always gets its
+ * variables (with the template's telemetry interval and ready path). A shadow takes the template's PORT when it names one; a production instance always gets its
  * own, since it runs beside the shadow on the same network while traffic moves over.
  */
 export const instanceSpec = (
@@ -38,6 +38,8 @@ export const instanceSpec = (
       UMBRA_TENANT: tenant,
       UMBRA_INSTANCE_ID: instanceId,
       UMBRA_HEARTBEAT_MS: String(agent.heartbeatMs),
+      ...(spec.template.telemetryMs === undefined ? {} : { UMBRA_TELEMETRY_MS: String(spec.template.telemetryMs) }),
+      ...(spec.template.readyPath === undefined ? {} : { UMBRA_READY_PATH: spec.template.readyPath }),
       UMBRA_STATE_PATHS: spec.template.statePaths.join(",")
     },
     statePaths: spec.template.statePaths,

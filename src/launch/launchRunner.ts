@@ -68,9 +68,13 @@ const recorded: LaunchObservation = { _tag: "Recorded" }
 const settled: LaunchObservation = { _tag: "Settled" }
 const failed = (reason: string): LaunchObservation => ({ _tag: "Failed", reason })
 
-/** Identity files the workload declares (relative to its state path), left out of the copy. */
+/**
+ * Identity files the template declares (relative to its state path), left out of the copy; a template
+ * stored before it had the field named them in its UMBRA_IDENTITY_FILES setting.
+ */
 const identityFiles = (plan: LaunchPlan) =>
-  (plan.template.settings["UMBRA_IDENTITY_FILES"] ?? "").split(",").map((file) => file.trim()).filter((file) => file !== "")
+  plan.template.identityFiles ??
+    (plan.template.settings["UMBRA_IDENTITY_FILES"] ?? "").split(",").map((file) => file.trim()).filter((file) => file !== "")
 
 type Services = CommandHandler | EventStore | EventBus | InstanceRuntime | StateTransfer | TrafficRouter
 

@@ -43,13 +43,16 @@ export const sharedTemplate: Template = {
   image: sampleWorkloadImage,
   dependencies: [],
   statePaths: ["/var/lib/umbra/state"],
-  settings: { UMBRA_TELEMETRY_MS: "1000", UMBRA_IDENTITY_FILES: "identity.json" }
+  settings: {},
+  identityFiles: ["identity.json"],
+  telemetryMs: 1000
 }
 
 /** The sample workload on a port chosen by the caller (a bare container has no orchestrator to give it one). */
 export const sampleTemplate = (port: number): Template => ({
   ...sharedTemplate,
-  settings: { ...sharedTemplate.settings, PORT: String(port), UMBRA_READY_URL: `http://127.0.0.1:${port}/healthz` }
+  settings: { ...sharedTemplate.settings, PORT: String(port) },
+  readyPath: "/healthz"
 })
 
 /** Heartbeats every second (the agent's default); a shadow at a quarter of its profile, at least 100 mCPU and 256 MiB (two Node processes). */
