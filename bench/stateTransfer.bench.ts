@@ -67,7 +67,7 @@ const setUp = (tenant: string) =>
       [spec(tenant, "shd-bench", "shadow"), spec(tenant, "prd-raw", "production"), spec(tenant, "prd-umbra", "production")],
       (instance) => runtime.create(instance, { start: false })
     )
-    yield* runtime.importState("shd-bench", statePath, Stream.make(yield* archiveOf(state())))
+    yield* runtime.importState({ tenant, instanceId: "shd-bench" }, statePath, Stream.make(yield* archiveOf(state())))
     return { source: created[0]!.runtimeId, rawTarget: created[1]!.runtimeId }
   })
 
@@ -91,7 +91,7 @@ const transferRate = async (): Promise<ReadonlyArray<BenchResult>> => {
         for (let round = 0; round < rounds; round++) {
           totals.raw += (yield* timed(Effect.promise(() => rawCopy(source, rawTarget)))).ms
           const measured = yield* timed(
-            transfer.transfer({ fromInstanceId: "shd-bench", toInstanceId: "prd-umbra", paths: [statePath], identityFiles: [], maxBytes: 256 * mib })
+            transfer.transfer({ tenant, fromInstanceId: "shd-bench", toInstanceId: "prd-umbra", paths: [statePath], identityFiles: [], maxBytes: 256 * mib })
           )
           totals.umbra += measured.ms
           report = measured.value

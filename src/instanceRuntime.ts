@@ -3,6 +3,17 @@ import type { Network } from "../domain/profile/template.ts"
 
 export type InstanceRole = "shadow" | "production"
 
+/**
+ * Which instance an operation is on. An instance id names an instance only within its tenant: runtimes name
+ * and find their resources by both, so one tenant's id never reaches another tenant's instance.
+ */
+export interface InstanceKey {
+  readonly tenant: string
+  readonly instanceId: string
+}
+
+export const instanceKey = (tenant: string, instanceId: string): InstanceKey => ({ tenant, instanceId })
+
 /** Everything a runtime needs to start one instance. */
 export interface InstanceSpec {
   readonly tenant: string
@@ -51,29 +62,29 @@ export interface InstanceRuntimeShape {
   readonly kind: "docker" | "process"
   /**
    * Creates an instance and starts it, unless `start` is false: a production instance is created stopped so
-   * that the shadow's state is imported before its workload first runs. Creating an instance id that exists
-   * returns the existing one (started if asked).
+   * that the shadow's state is imported before its workload first runs. Creating an instance that exists (the
+   * same tenant and id) returns the existing one (started if asked).
    */
   readonly create: (spec: InstanceSpec, options?: { readonly start?: boolean }) => Effect.Effect<InstanceInfo, RuntimeFailed>
   /** Starts a created or stopped instance; starting a running one succeeds. */
-  readonly start: (instanceId: string) => Effect.Effect<InstanceInfo, RuntimeFailed>
+  readonly start: (key: InstanceKey) => Effect.Effect<InstanceInfo, RuntimeFailed>
   /** Changes CPU and memory limits of a running instance without restarting it. */
-  readonly resize: (instanceId: string, limits: { readonly cpuMillis: number; readonly memoryMiB: number }) => Effect.Effect<InstanceInfo, RuntimeFailed>
-  readonly inspect: (instanceId: string) => Effect.Effect<InstanceInfo | undefined, RuntimeFailed>
-  readonly stats: (instanceId: string) => Stream.Stream<ResourceUsage, RuntimeFailed>
-  readonly stop: (instanceId: string) => Effect.Effect<void, RuntimeFailed>
+  readonly resize: (key: InstanceKey, limits: { readonly cpuMillis: number; readonly memoryMiB: number }) => Effect.Effect<InstanceInfo, RuntimeFailed>
+  readonly inspect: (key: InstanceKey) => Effect.Effect<InstanceInfo | undefined, RuntimeFailed>
+  readonly stats: (key: InstanceKey) => Stream.Stream<ResourceUsage, RuntimeFailed>
+  readonly stop: (key: InstanceKey) => Effect.Effect<void, RuntimeFailed>
   /** Stops (if needed) and removes; removing what is not there succeeds. */
-  readonly remove: (instanceId: string) => Effect.Effect<void, RuntimeFailed>
+  readonly remove: (key: InstanceKey) => Effect.Effect<void, RuntimeFailed>
   /**
    * The content of one state path as a tar archive, its entries relative to the path itself (`./` and no
    * leading directory), streamed from the runtime (never whole in memory). Works on a stopped instance.
    */
-  readonly exportState: (instanceId: string, path: string) => Stream.Stream<Uint8Array, RuntimeFailed>
+  readonly exportState: (key: InstanceKey, path: string) => Stream.Stream<Uint8Array, RuntimeFailed>
   /**
    * Extracts a tar archive (entries relative to the path) into one state path of a created or stopped
    * instance. The archive must already be checked: the runtime writes what it is given.
    */
-  readonly importState: (instanceId: string, path: string, archive: Stream.Stream<Uint8Array, RuntimeFailed>) => Effect.Effect<void, RuntimeFailed>
+  readonly importState: (key: InstanceKey, path: string, archive: Stream.Stream<Uint8Array, RuntimeFailed>) => Effect.Effect<void, RuntimeFailed>
   /** Umbra's instances, found by their labels (`umbra.tenant`, `umbra.client`, `umbra.instance`, `umbra.role`). */
   readonly list: (filter?: { readonly tenant?: string; readonly role?: InstanceRole }) => Effect.Effect<ReadonlyArray<InstanceInfo>, RuntimeFailed>
 }

@@ -1,6 +1,8 @@
 import { Context, type Effect, Schema } from "effect"
 
 export interface TransferRequest {
+  /** Both instances are the tenant's: a transfer never crosses tenants. */
+  readonly tenant: string
   readonly fromInstanceId: string
   readonly toInstanceId: string
   /** The template's state paths: each is copied into the same path of the target. */

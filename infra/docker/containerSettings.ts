@@ -1,5 +1,5 @@
 import type Docker from "dockerode"
-import type { InstanceSpec } from "../../src/instanceRuntime.ts"
+import type { InstanceKey, InstanceSpec } from "../../src/instanceRuntime.ts"
 
 /**
  * How an instance is attached: `host` shares the host's network (the agent reaches NATS on 127.0.0.1, the
@@ -31,9 +31,10 @@ export const label = {
 
 const mib = 1024 * 1024
 
-export const containerName = (tenant: string, instanceId: string) => `umbra-${tenant}-${instanceId}`
-export const clientNetworkName = (tenant: string, clientId: string) => `umbra-${tenant}-${clientId}`
-export const stateVolumeName = (tenant: string, instanceId: string, index: number) => `umbra-${tenant}-${instanceId}-state-${index}`
+// A dot never occurs in a tenant or id token: tenant `a-b` with id `c` and tenant `a` with id `b-c` get different names.
+export const containerName = (tenant: string, instanceId: string) => `umbra-${tenant}.${instanceId}`
+export const clientNetworkName = (tenant: string, clientId: string) => `umbra-${tenant}.${clientId}`
+export const stateVolumeName = (tenant: string, instanceId: string, index: number) => `umbra-${tenant}.${instanceId}.state-${index}`
 
 export const nanoCpus = (cpuMillis: number) => Math.round(cpuMillis * 1_000_000)
 export const memoryBytes = (memoryMiB: number) => Math.round(memoryMiB * mib)
@@ -46,6 +47,12 @@ export const ownerLabels = (spec: Pick<InstanceSpec, "tenant" | "clientId" | "in
   [label.instance]: spec.instanceId,
   [label.role]: spec.role
 })
+
+/** The engine's label filter for one instance's containers and volumes: both labels must match. */
+export const ownerFilter = (key: InstanceKey) => [`${label.tenant}=${key.tenant}`, `${label.instance}=${key.instanceId}`]
+
+export const ownedBy = (labels: Readonly<Record<string, string>> | undefined, key: InstanceKey) =>
+  labels?.[label.tenant] === key.tenant && labels[label.instance] === key.instanceId
 
 /** The profile's network as labels, including what Docker cannot enforce (VLAN, security groups' sources). */
 const networkLabels = (spec: InstanceSpec, placement: NetworkPlacement): Record<string, string> => ({

@@ -4,6 +4,7 @@ import Docker from "dockerode"
 import { Effect, Layer, Schema, Stream } from "effect"
 import {
   type InstanceInfo,
+  type InstanceKey,
   type InstanceRole,
   InstanceRuntime,
   type InstanceSpec,
@@ -18,7 +19,9 @@ import {
   memoryBytes,
   memoryMiBOf,
   nanoCpus,
-  type NetworkPlacement
+  type NetworkPlacement,
+  ownedBy,
+  ownerFilter
 } from "./containerSettings.ts"
 import { DockerStatsJson, usageOf } from "./dockerStats.ts"
 
@@ -91,45 +94,56 @@ const make = (options: DockerRuntimeOptions) =>
     // A premium profile may expect more cores than this host has: the instance gets all of them, and says so in its info.
     const cpuMillis = (wanted: number) => Math.min(wanted, options.maxCpuMillis ?? availableParallelism() * 1000)
 
-    /** The containers labelled with the instance id (normally one; a crash between create and remove may leave more). */
-    const containersOf = (instanceId: string) =>
-      call(instanceId, "list", () => docker.listContainers({ all: true, filters: { label: [`${label.instance}=${instanceId}`] } })).pipe(
+    /**
+     * The containers labelled with both the tenant and the instance id (normally one; a crash between create
+     * and remove may leave more): another tenant's container under the same id is not among them.
+     */
+    const containersOf = ({ tenant, instanceId }: InstanceKey) =>
+      call(instanceId, "list", () => docker.listContainers({ all: true, filters: { label: ownerFilter({ tenant, instanceId }) } })).pipe(
         Effect.map((found) => found ?? [])
       )
 
-    const inspectById = (instanceId: string, id: string) =>
-      call(instanceId, "inspect", () => docker.getContainer(id).inspect(), [404])
+    /** A container by its engine id, if it is still there and still the key's (its labels are checked again). */
+    const inspectById = (key: InstanceKey, id: string) =>
+      call(key.instanceId, "inspect", () => docker.getContainer(id).inspect(), [404]).pipe(
+        Effect.map((found) => (found === undefined || ownedBy(found.Config.Labels, key) ? found : undefined))
+      )
 
-    const inspectContainer = (instanceId: string) =>
+    const inspectContainer = (key: InstanceKey) =>
       Effect.gen(function* () {
-        const [first] = yield* containersOf(instanceId)
-        return first === undefined ? undefined : yield* inspectById(instanceId, first.Id)
+        const [first] = yield* containersOf(key)
+        return first === undefined ? undefined : yield* inspectById(key, first.Id)
       })
 
-    const inspect = Effect.fn("DockerRuntime.inspect")(function* (instanceId: string) {
-      const found = yield* inspectContainer(instanceId)
+    const inspect = Effect.fn("DockerRuntime.inspect")(function* (key: InstanceKey) {
+      const found = yield* inspectContainer(key)
       return found === undefined ? undefined : infoOf(found)
     })
 
-    const requiredContainer = (instanceId: string) =>
-      inspectContainer(instanceId).pipe(Effect.flatMap((found) =>
-        found === undefined ? Effect.fail(new RuntimeFailed({ instanceId, message: `no container for instance ${instanceId}` })) : Effect.succeed(found)
+    const requiredContainer = (key: InstanceKey) =>
+      inspectContainer(key).pipe(Effect.flatMap((found) =>
+        found === undefined
+          ? Effect.fail(new RuntimeFailed({ instanceId: key.instanceId, message: `no container for instance ${key.instanceId}` }))
+          : Effect.succeed(found)
       ))
 
-    const required = (instanceId: string) => requiredContainer(instanceId).pipe(Effect.map(infoOf))
+    const required = (key: InstanceKey) => requiredContainer(key).pipe(Effect.map(infoOf))
 
     /** The container holding one of the instance's declared state paths: no other path of it goes in or out. */
-    const stateContainer = (instanceId: string, path: string) =>
-      requiredContainer(instanceId).pipe(Effect.flatMap((found) =>
+    const stateContainer = (key: InstanceKey, path: string) =>
+      requiredContainer(key).pipe(Effect.flatMap((found) =>
         (found.Config.Labels?.[label.statePaths] ?? "").split(",").includes(path)
           ? Effect.succeed(found.Id)
-          : Effect.fail(new RuntimeFailed({ instanceId, message: `${path} is not a state path of instance ${instanceId}` }))
+          : Effect.fail(new RuntimeFailed({ instanceId: key.instanceId, message: `${path} is not a state path of instance ${key.instanceId}` }))
       ))
 
     const ensureClientNetwork = (spec: InstanceSpec) =>
       Effect.gen(function* () {
         const settings = clientNetworkSettings(spec)
         const existing = yield* call(spec.instanceId, "network inspect", () => docker.getNetwork(settings.Name).inspect(), [404])
+        if (existing !== undefined && existing.Labels?.[label.tenant] !== spec.tenant) {
+          return yield* new RuntimeFailed({ instanceId: spec.instanceId, message: `the network ${settings.Name} is not the tenant's own` })
+        }
         if (existing !== undefined) return
         // 409: another create made it meanwhile.
         yield* call(spec.instanceId, "network create", () => docker.createNetwork(settings), [409])
@@ -154,44 +168,45 @@ const make = (options: DockerRuntimeOptions) =>
       const created = yield* call(spec.instanceId, "create", () => docker.createContainer(settings), [409])
       if (created === undefined) {
         // The name is taken: a retried create finds its own container and makes sure it runs, if asked to.
-        const existing = yield* required(spec.instanceId)
+        const existing = yield* required(spec)
         if (shouldStart) yield* startContainer(spec.instanceId, existing.runtimeId)
-        return yield* required(spec.instanceId)
+        return yield* required(spec)
       }
       if (shouldStart) {
         yield* startContainer(spec.instanceId, created.id).pipe(
           Effect.tapError(() => call(spec.instanceId, "remove", () => created.remove({ force: true }), [404]).pipe(Effect.ignore))
         )
       }
-      const info = yield* required(spec.instanceId)
+      const info = yield* required(spec)
       yield* Effect.logInfo(shouldStart ? "instance container started" : "instance container created, not started").pipe(
         Effect.annotateLogs({ tenant: spec.tenant, instanceId: spec.instanceId, containerId: info.runtimeId, network: where })
       )
       return info
     })
 
-    const start = Effect.fn("DockerRuntime.start")(function* (instanceId: string) {
-      const current = yield* required(instanceId)
+    const start = Effect.fn("DockerRuntime.start")(function* (key: InstanceKey) {
+      const current = yield* required(key)
       if (current.running) return current
-      yield* startContainer(instanceId, current.runtimeId)
-      yield* Effect.logInfo("instance container started").pipe(Effect.annotateLogs({ tenant: current.tenant, instanceId, containerId: current.runtimeId }))
-      return yield* required(instanceId)
+      yield* startContainer(key.instanceId, current.runtimeId)
+      yield* Effect.logInfo("instance container started").pipe(Effect.annotateLogs({ ...key, containerId: current.runtimeId }))
+      return yield* required(key)
     })
 
     const resize = Effect.fn("DockerRuntime.resize")(function* (
-      instanceId: string,
+      key: InstanceKey,
       limits: { readonly cpuMillis: number; readonly memoryMiB: number }
     ) {
-      const current = yield* required(instanceId)
+      const current = yield* required(key)
       const memory = memoryBytes(limits.memoryMiB)
-      yield* call(instanceId, "update", () =>
+      yield* call(key.instanceId, "update", () =>
         docker.getContainer(current.runtimeId).update({ NanoCpus: nanoCpus(cpuMillis(limits.cpuMillis)), Memory: memory, MemorySwap: memory }))
-      return yield* required(instanceId)
+      return yield* required(key)
     })
 
-    const stats = (instanceId: string): Stream.Stream<ResourceUsage, RuntimeFailed> =>
+    const stats = (key: InstanceKey): Stream.Stream<ResourceUsage, RuntimeFailed> =>
       Stream.unwrap(Effect.gen(function* () {
-        const info = yield* required(instanceId)
+        const { instanceId } = key
+        const info = yield* required(key)
         const raw = yield* call(instanceId, "stats", () => docker.getContainer(info.runtimeId).stats({ stream: true }))
         if (raw === undefined) return Stream.empty
         return Stream.fromAsyncIterable(raw as AsyncIterable<Uint8Array>, failure(instanceId, "stats")).pipe(
@@ -210,9 +225,10 @@ const make = (options: DockerRuntimeOptions) =>
       }))
 
     /** `<path>/.` makes the engine archive the path's content, named `./…`, rather than the path itself. */
-    const exportState = (instanceId: string, path: string): Stream.Stream<Uint8Array, RuntimeFailed> =>
+    const exportState = (key: InstanceKey, path: string): Stream.Stream<Uint8Array, RuntimeFailed> =>
       Stream.unwrap(Effect.gen(function* () {
-        const id = yield* stateContainer(instanceId, path)
+        const { instanceId } = key
+        const id = yield* stateContainer(key, path)
         const raw = yield* call(instanceId, "archive export", () => docker.getContainer(id).getArchive({ path: `${path}/.` }))
         if (raw === undefined) return Stream.empty
         return Stream.fromAsyncIterable(raw as AsyncIterable<Uint8Array>, failure(instanceId, "archive export"))
@@ -220,11 +236,12 @@ const make = (options: DockerRuntimeOptions) =>
 
     /** The archive goes to the engine as it is read (chunked upload); a failing archive aborts the upload. */
     const importState = Effect.fn("DockerRuntime.importState")(function* (
-      instanceId: string,
+      key: InstanceKey,
       path: string,
       archive: Stream.Stream<Uint8Array, RuntimeFailed>
     ) {
-      const id = yield* stateContainer(instanceId, path)
+      const { instanceId } = key
+      const id = yield* stateContainer(key, path)
       yield* Effect.acquireUseRelease(
         Effect.sync(() => Readable.from(Stream.toAsyncIterable(archive), { objectMode: false })),
         (body) => call(instanceId, "archive import", (signal) => docker.getContainer(id).putArchive(body, { path, abortSignal: signal })),
@@ -232,15 +249,16 @@ const make = (options: DockerRuntimeOptions) =>
       )
     })
 
-    const stop = Effect.fn("DockerRuntime.stop")(function* (instanceId: string) {
-      for (const container of yield* containersOf(instanceId)) {
-        yield* call(instanceId, "stop", () => docker.getContainer(container.Id).stop({ t: options.stopTimeoutSeconds ?? 10 }), [304, 404])
+    const stop = Effect.fn("DockerRuntime.stop")(function* (key: InstanceKey) {
+      for (const container of yield* containersOf(key)) {
+        yield* call(key.instanceId, "stop", () => docker.getContainer(container.Id).stop({ t: options.stopTimeoutSeconds ?? 10 }), [304, 404])
       }
     })
 
-    const remove = Effect.fn("DockerRuntime.remove")(function* (instanceId: string) {
-      for (const container of yield* containersOf(instanceId)) {
-        const found = yield* inspectById(instanceId, container.Id)
+    const remove = Effect.fn("DockerRuntime.remove")(function* (key: InstanceKey) {
+      const { instanceId } = key
+      for (const container of yield* containersOf(key)) {
+        const found = yield* inspectById(key, container.Id)
         yield* call(instanceId, "remove", () => docker.getContainer(container.Id).remove({ force: true }), [404])
         const labels = found?.Config.Labels ?? {}
         if (labels[label.placement] === "client" && found !== undefined) {
@@ -248,7 +266,7 @@ const make = (options: DockerRuntimeOptions) =>
         }
       }
       // The state volumes go with the instance: a launch exports them before it releases the shadow.
-      const volumes = yield* call(instanceId, "volume list", () => docker.listVolumes({ filters: { label: [`${label.instance}=${instanceId}`] } }))
+      const volumes = yield* call(instanceId, "volume list", () => docker.listVolumes({ filters: { label: ownerFilter(key) } }))
       for (const volume of volumes?.Volumes ?? []) {
         yield* call(instanceId, "volume remove", () => docker.getVolume(volume.Name).remove(), [404])
       }
@@ -263,7 +281,7 @@ const make = (options: DockerRuntimeOptions) =>
       const found = yield* call("*", "list", () => docker.listContainers({ all: true, filters: { label: labels } }))
       const infos: Array<InstanceInfo> = []
       for (const container of found ?? []) {
-        const inspected = yield* inspectById(container.Labels[label.instance] ?? container.Id, container.Id)
+        const inspected = yield* call(container.Labels[label.instance] ?? container.Id, "inspect", () => docker.getContainer(container.Id).inspect(), [404])
         if (inspected !== undefined) infos.push(infoOf(inspected))
       }
       return infos

@@ -15,7 +15,7 @@ export const InstancePlan = Schema.Struct({
 })
 export type InstancePlan = typeof InstancePlan.Type
 
-/** What the process runtime remembers of an instance it created, in `<dataDir>/instances/<tenant>-<id>/`. */
+/** What the process runtime remembers of an instance it created, in `<dataDir>/instances/<tenant>/<id>/`. */
 export const ProcessRecord = Schema.Struct({
   tenant: Schema.String,
   clientId: Schema.String,
@@ -39,7 +39,9 @@ export type ProcessRecord = typeof ProcessRecord.Type
 const ProcessRecordJson = Schema.fromJsonString(ProcessRecord)
 
 export const instancesDir = (dataDir: string) => join(dataDir, "instances")
-export const instanceDir = (dataDir: string, tenant: string, instanceId: string) => join(instancesDir(dataDir), `${tenant}-${instanceId}`)
+/** Each tenant's instances under a directory of its own: one tenant's id never names another's directory. */
+const tenantDir = (dataDir: string, tenant: string) => join(instancesDir(dataDir), tenant)
+export const instanceDir = (dataDir: string, tenant: string, instanceId: string) => join(tenantDir(dataDir, tenant), instanceId)
 const recordFile = (dir: string) => join(dir, "instance.json")
 
 export const writeRecord = (dir: string, record: ProcessRecord) =>
@@ -49,18 +51,29 @@ export const writeRecord = (dir: string, record: ProcessRecord) =>
     await rename(`${recordFile(dir)}.tmp`, recordFile(dir))
   })
 
-/** Every record under the data directory; unreadable ones are skipped (a half-created instance). */
-export const readRecords = (dataDir: string): Effect.Effect<ReadonlyArray<ProcessRecord>> =>
-  Effect.promise(() => readdir(instancesDir(dataDir)).catch(() => [] as Array<string>)).pipe(
-    Effect.flatMap((names) =>
-      Effect.forEach(names, (name) =>
-        Effect.tryPromise(() => readFile(recordFile(join(instancesDir(dataDir), name)), "utf8")).pipe(
-          Effect.flatMap(Schema.decodeUnknownEffect(ProcessRecordJson)),
-          Effect.option
-        ))
-    ),
-    Effect.map((found) => found.flatMap((record) => (record._tag === "Some" ? [record.value] : [])))
+const namesIn = (dir: string) => Effect.promise(() => readdir(dir).catch(() => [] as Array<string>))
+
+/** The record in an instance's directory, if it reads and names that instance; undefined for a half-created one. */
+export const readRecord = (dataDir: string, tenant: string, instanceId: string): Effect.Effect<ProcessRecord | undefined> =>
+  Effect.tryPromise(() => readFile(recordFile(instanceDir(dataDir, tenant, instanceId)), "utf8")).pipe(
+    Effect.flatMap(Schema.decodeUnknownEffect(ProcessRecordJson)),
+    Effect.map((record) => (record.tenant === tenant && record.instanceId === instanceId ? record : undefined)),
+    Effect.orElseSucceed(() => undefined)
   )
+
+/** The records of one tenant, or of every tenant; unreadable ones are skipped. */
+export const readRecords = (dataDir: string, tenant?: string): Effect.Effect<ReadonlyArray<ProcessRecord>> =>
+  Effect.gen(function* () {
+    const tenants = tenant === undefined ? yield* namesIn(instancesDir(dataDir)) : [tenant]
+    const found: Array<ProcessRecord> = []
+    for (const owner of tenants) {
+      for (const instanceId of yield* namesIn(tenantDir(dataDir, owner))) {
+        const record = yield* readRecord(dataDir, owner, instanceId)
+        if (record !== undefined) found.push(record)
+      }
+    }
+    return found
+  })
 
 /** Alive, and the same process we started: its environment still carries the marker. */
 export const isAlive = (record: ProcessRecord): Effect.Effect<boolean> =>

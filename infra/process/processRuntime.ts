@@ -3,9 +3,11 @@ import { randomUUID } from "node:crypto"
 import { mkdir, open, rm } from "node:fs/promises"
 import { join, resolve } from "node:path"
 import { Clock, Effect, Layer, Schedule, Stream } from "effect"
+import { tokenPattern } from "../../domain/ids.ts"
 import { defaultTemplate } from "../../domain/profile/template.ts"
 import {
   type InstanceInfo,
+  type InstanceKey,
   type InstanceRole,
   InstanceRuntime,
   type InstanceSpec,
@@ -16,11 +18,11 @@ import { agentImage } from "../images/imageNames.ts"
 import { sampleWorkloadEnv } from "../sampleWorkload/workloadEnv.ts"
 import { markerVariable, processesCarrying } from "./markedProcesses.ts"
 import { readGroupUsage } from "./processGroupUsage.ts"
-import { type InstancePlan, instanceDir, isAlive, type ProcessRecord, readRecords, writeRecord } from "./processRegistry.ts"
+import { type InstancePlan, instanceDir, isAlive, type ProcessRecord, readRecord, readRecords, writeRecord } from "./processRegistry.ts"
 import { extractInto, packDirectory } from "./stateDirectory.ts"
 
 export interface ProcessRuntimeOptions {
-  /** Instances live under `<dataDir>/instances/<tenant>-<instanceId>/` (record, state, output). */
+  /** Instances live under `<dataDir>/instances/<tenant>/<instanceId>/` (record, state, output). */
   readonly dataDir: string
   /** Given to instances whose spec sets no NATS_URL. */
   readonly natsUrl?: string
@@ -42,6 +44,12 @@ const workloadFor = (instanceId: string, image: string, command: ReadonlyArray<s
     message: `the process runtime cannot run image ${image}: it runs ${defaultTemplate.image}, ${agentImage} or a spec with a command`
   }))
 }
+
+/** A key names directories: anything but two tokens could reach outside its tenant's own. */
+const checkedKey = (key: InstanceKey): Effect.Effect<void, RuntimeFailed> =>
+  tokenPattern.test(key.tenant) && tokenPattern.test(key.instanceId)
+    ? Effect.void
+    : Effect.fail(new RuntimeFailed({ instanceId: key.instanceId, message: `${JSON.stringify(key.tenant)}/${JSON.stringify(key.instanceId)} is not a tenant and instance id` }))
 
 /** The PID a record holds before its instance was ever started (`create` with `start: false`). */
 const notStarted = 0
@@ -93,11 +101,12 @@ const make = (options: ProcessRuntimeOptions) =>
         return found
       })
 
-    const find = (instanceId: string) =>
-      readRecords(dataDir).pipe(Effect.flatMap((records) => {
-        const record = records.find((candidate) => candidate.instanceId === instanceId)
-        return record === undefined ? Effect.succeed(undefined) : adopted(record)
-      }))
+    /** The key's own record, in its tenant's directory: never another tenant's instance of the same id. */
+    const find = (key: InstanceKey) =>
+      checkedKey(key).pipe(
+        Effect.andThen(readRecord(dataDir, key.tenant, key.instanceId)),
+        Effect.flatMap((record) => (record === undefined ? Effect.succeed(undefined) : adopted(record)))
+      )
 
     /**
      * Ends every process still carrying a marker: what an earlier spawn left (a workload whose agent died),
@@ -113,14 +122,16 @@ const make = (options: ProcessRuntimeOptions) =>
         if (!gone) return yield* new RuntimeFailed({ instanceId, message: `processes of an earlier start of ${instanceId} would not end` })
       })
 
-    const inspect = Effect.fn("ProcessRuntime.inspect")(function* (instanceId: string) {
-      const record = yield* find(instanceId)
+    const inspect = Effect.fn("ProcessRuntime.inspect")(function* (key: InstanceKey) {
+      const record = yield* find(key)
       return record === undefined ? undefined : infoOf(record, yield* running(record))
     })
 
-    const required = (instanceId: string) =>
-      find(instanceId).pipe(Effect.flatMap((record) =>
-        record === undefined ? Effect.fail(new RuntimeFailed({ instanceId, message: `no process for instance ${instanceId}` })) : Effect.succeed(record)
+    const required = (key: InstanceKey) =>
+      find(key).pipe(Effect.flatMap((record) =>
+        record === undefined
+          ? Effect.fail(new RuntimeFailed({ instanceId: key.instanceId, message: `no process for instance ${key.instanceId}` }))
+          : Effect.succeed(record)
       ))
 
     /** The plan a record keeps; a record from before plans were kept cannot be started again. */
@@ -181,7 +192,7 @@ const make = (options: ProcessRuntimeOptions) =>
 
     const create = Effect.fn("ProcessRuntime.create")(function* (spec: InstanceSpec, createOptions?: { readonly start?: boolean }) {
       const shouldStart = createOptions?.start ?? true
-      const existing = yield* find(spec.instanceId)
+      const existing = yield* find(spec)
       if (existing !== undefined) {
         const alive = yield* running(existing)
         if (alive || !shouldStart) return infoOf(existing, alive)
@@ -219,28 +230,28 @@ const make = (options: ProcessRuntimeOptions) =>
       return infoOf(record, false)
     })
 
-    const start = Effect.fn("ProcessRuntime.start")(function* (instanceId: string) {
-      const record = yield* required(instanceId)
+    const start = Effect.fn("ProcessRuntime.start")(function* (key: InstanceKey) {
+      const record = yield* required(key)
       if (yield* running(record)) return infoOf(record, true)
       return yield* launch(record)
     })
 
     /** Records the limits: a running process keeps its heap limit and has no CPU limit (no cgroup of its own). */
     const resize = Effect.fn("ProcessRuntime.resize")(function* (
-      instanceId: string,
+      key: InstanceKey,
       limits: { readonly cpuMillis: number; readonly memoryMiB: number }
     ) {
-      const record = yield* required(instanceId)
+      const record = yield* required(key)
       const next = { ...record, cpuMillis: limits.cpuMillis, memoryMiB: limits.memoryMiB }
       yield* writeRecord(instanceDir(dataDir, record.tenant, record.instanceId), next)
       yield* Effect.logWarning("process runtime: new limits recorded, not enforced until the instance is recreated").pipe(
-        Effect.annotateLogs({ instanceId, ...limits })
+        Effect.annotateLogs({ ...key, ...limits })
       )
       return infoOf(next, yield* running(next))
     })
 
-    const stats = (instanceId: string): Stream.Stream<ResourceUsage, RuntimeFailed> =>
-      Stream.unwrap(required(instanceId).pipe(Effect.map((record) => {
+    const stats = (key: InstanceKey): Stream.Stream<ResourceUsage, RuntimeFailed> =>
+      Stream.unwrap(required(key).pipe(Effect.map((record) => {
         // An instance never started has no process group to measure.
         if (record.pid === notStarted) return Stream.empty
         const reading = Effect.all([readGroupUsage(record.pid), Clock.currentTimeMillis])
@@ -265,13 +276,14 @@ const make = (options: ProcessRuntimeOptions) =>
         if (gone) yield* signalGroup(record.pid, "SIGKILL")
       })
 
-    const stop = Effect.fn("ProcessRuntime.stop")(function* (instanceId: string) {
-      const record = yield* find(instanceId)
+    const stop = Effect.fn("ProcessRuntime.stop")(function* (key: InstanceKey) {
+      const record = yield* find(key)
       if (record !== undefined) yield* stopRecord(record)
     })
 
-    const remove = Effect.fn("ProcessRuntime.remove")(function* (instanceId: string) {
-      const record = yield* find(instanceId)
+    const remove = Effect.fn("ProcessRuntime.remove")(function* (key: InstanceKey) {
+      const { instanceId } = key
+      const record = yield* find(key)
       if (record === undefined) return
       yield* stopRecord(record)
       // Whatever still carries the marker (a workload whose agent died), and nothing else: its PID may be reused.
@@ -284,33 +296,32 @@ const make = (options: ProcessRuntimeOptions) =>
 
     const list = Effect.fn("ProcessRuntime.list")(function* (filter?: { readonly tenant?: string; readonly role?: InstanceRole }) {
       const records = yield* Effect.forEach(
-        (yield* readRecords(dataDir)).filter((record) =>
-          (filter?.tenant === undefined || record.tenant === filter.tenant) && (filter?.role === undefined || record.role === filter.role)
-        ),
+        (yield* readRecords(dataDir, filter?.tenant)).filter((record) => filter?.role === undefined || record.role === filter.role),
         adopted
       )
       return yield* Effect.forEach(records, (record) => running(record).pipe(Effect.map((alive) => infoOf(record, alive))))
     })
 
     /** The directory standing for one of the instance's declared state paths. */
-    const stateDir = (instanceId: string, path: string) =>
+    const stateDir = (key: InstanceKey, path: string) =>
       Effect.gen(function* () {
-        const record = yield* required(instanceId)
+        const { instanceId } = key
+        const record = yield* required(key)
         const plan = yield* planOf(record)
         const dir = record.stateDirs[plan.statePaths.indexOf(path)]
         if (dir === undefined) return yield* new RuntimeFailed({ instanceId, message: `${path} is not a state path of instance ${instanceId}` })
         return dir
       })
 
-    const exportState = (instanceId: string, path: string): Stream.Stream<Uint8Array, RuntimeFailed> =>
-      Stream.unwrap(stateDir(instanceId, path).pipe(Effect.map((dir) => packDirectory(instanceId, dir))))
+    const exportState = (key: InstanceKey, path: string): Stream.Stream<Uint8Array, RuntimeFailed> =>
+      Stream.unwrap(stateDir(key, path).pipe(Effect.map((dir) => packDirectory(key.instanceId, dir))))
 
     const importState = Effect.fn("ProcessRuntime.importState")(function* (
-      instanceId: string,
+      key: InstanceKey,
       path: string,
       archive: Stream.Stream<Uint8Array, RuntimeFailed>
     ) {
-      yield* extractInto(instanceId, yield* stateDir(instanceId, path), archive)
+      yield* extractInto(key.instanceId, yield* stateDir(key, path), archive)
     })
 
     return InstanceRuntime.of({ kind: "process", create, start, resize, inspect, stats, stop, remove, exportState, importState, list })

@@ -1,7 +1,7 @@
 import { tmpdir } from "node:os"
 import { join, posix } from "node:path"
 import { Clock, Effect, Layer, Stream } from "effect"
-import { InstanceRuntime, type RuntimeFailed } from "../../src/instanceRuntime.ts"
+import { type InstanceKey, instanceKey, InstanceRuntime, type RuntimeFailed } from "../../src/instanceRuntime.ts"
 import { StateTransfer, TransferFailed, type TransferReport, type TransferRequest } from "../../src/stateTransfer.ts"
 import { type ArchiveLimits, type CheckedArchive, checkArchive, defaultArchiveLimits } from "./safeArchive.ts"
 import { spoolDirectory, spooled, spoolTo } from "./spool.ts"
@@ -28,12 +28,13 @@ const make = (options: ArchiveTransferOptions) =>
     const spoolParent = options.spoolDir ?? tmpdir()
     const limits = options.limits ?? defaultArchiveLimits
 
-    const exported = (instanceId: string, path: string) => runtime.exportState(instanceId, path).pipe(Stream.mapError(runtimeFailed))
+    const exported = (key: InstanceKey, path: string) => runtime.exportState(key, path).pipe(Stream.mapError(runtimeFailed))
 
     /** The target's state path read back: exactly the files sent, each with the checksum it left with. */
-    const verify = (instanceId: string, { path, archive }: SpooledPath, maxBytes: number) =>
+    const verify = (key: InstanceKey, { path, archive }: SpooledPath, maxBytes: number) =>
       Effect.gen(function* () {
-        const found = yield* checkArchive(exported(instanceId, path), { identityFiles: [], maxBytes, limits }, Stream.runDrain).pipe(
+        const { instanceId } = key
+        const found = yield* checkArchive(exported(key, path), { identityFiles: [], maxBytes, limits }, Stream.runDrain).pipe(
           Effect.mapError((error) =>
             error.reason === "runtime" ? error : new TransferFailed({ reason: "checksum-mismatch", message: `${path} of ${instanceId} on arrival: ${error.message}` })
           )
@@ -51,6 +52,8 @@ const make = (options: ArchiveTransferOptions) =>
       function* (request: TransferRequest) {
         const started = yield* Clock.currentTimeMillis
         yield* Effect.logInfo("state transfer started").pipe(Effect.annotateLogs({ maxBytes: request.maxBytes }))
+        const from = instanceKey(request.tenant, request.fromInstanceId)
+        const to = instanceKey(request.tenant, request.toInstanceId)
         const spool = yield* spoolDirectory(spoolParent)
         // Out of the source, through the checks, onto disk: the target is only written once every path passed.
         const spooledPaths: Array<SpooledPath> = []
@@ -58,7 +61,7 @@ const make = (options: ArchiveTransferOptions) =>
         for (const [index, path] of request.paths.entries()) {
           const file = join(spool, `${index}.tar`)
           const archive = yield* checkArchive(
-            exported(request.fromInstanceId, path),
+            exported(from, path),
             { identityFiles: request.identityFiles, maxBytes: request.maxBytes, counted, limits },
             spoolTo(file)
           )
@@ -66,9 +69,9 @@ const make = (options: ArchiveTransferOptions) =>
           spooledPaths.push({ path, file, archive })
         }
         for (const { path, file } of spooledPaths) {
-          yield* runtime.importState(request.toInstanceId, path, spooled(file, request.toInstanceId)).pipe(Effect.mapError(runtimeFailed))
+          yield* runtime.importState(to, path, spooled(file, request.toInstanceId)).pipe(Effect.mapError(runtimeFailed))
         }
-        for (const spooledPath of spooledPaths) yield* verify(request.toInstanceId, spooledPath, request.maxBytes)
+        for (const spooledPath of spooledPaths) yield* verify(to, spooledPath, request.maxBytes)
         const paths = spooledPaths.map(({ path, archive }) => ({ path, files: archive.files }))
         const report: TransferReport = {
           bytes: counted,
@@ -86,7 +89,7 @@ const make = (options: ArchiveTransferOptions) =>
       Effect.tapError((error) => Effect.logWarning("state transfer failed").pipe(Effect.annotateLogs({ reason: error.reason, error: error.message }))),
       Effect.scoped,
       (effect, request) =>
-        Effect.annotateLogs(effect, { from: request.fromInstanceId, to: request.toInstanceId, paths: request.paths.join(",") })
+        Effect.annotateLogs(effect, { tenant: request.tenant, from: request.fromInstanceId, to: request.toInstanceId, paths: request.paths.join(",") })
     )
 
     return StateTransfer.of({ transfer })

@@ -8,7 +8,7 @@ import { CommandHandler } from "../commands/commandHandler.ts"
 import { loadAggregate } from "../commands/loadAggregate.ts"
 import { EventBus } from "../eventBus.ts"
 import { EventStore } from "../eventStore/eventStore.ts"
-import { InstanceRuntime } from "../instanceRuntime.ts"
+import { InstanceRuntime, instanceKey } from "../instanceRuntime.ts"
 import { epochOf } from "./instanceEpoch.ts"
 import type { AgentSettings } from "./runtimeSpec.ts"
 import { assignClaimed, scrubRecycled } from "./agentControl.ts"
@@ -52,13 +52,13 @@ export const makeInstanceStep = (options: InstanceRunnerOptions, watchdog: Watch
         case "InstanceClaimed": {
           const state = yield* watchIfRunning(watchdog, tenant, event.instanceId)
           if (state === undefined) return
-          yield* runtime.resize(event.instanceId, state.spec.resources)
+          yield* runtime.resize(instanceKey(tenant, event.instanceId), state.spec.resources)
           return yield* assignClaimed(tenant, event.instanceId, event.clientId)
         }
         case "InstanceResized": {
           // The current size, not the event's: an older resize redelivered late must not undo a newer one.
           const { state } = yield* loadAggregate(instanceAggregate, tenant, event.instanceId)
-          if (shouldRun(state)) yield* runtime.resize(event.instanceId, state.spec.resources)
+          if (shouldRun(state)) yield* runtime.resize(instanceKey(tenant, event.instanceId), state.spec.resources)
           return
         }
         case "HeartbeatLost":
@@ -70,7 +70,7 @@ export const makeInstanceStep = (options: InstanceRunnerOptions, watchdog: Watch
           return yield* scrubRecycled(tenant, event.instanceId, input.correlationId)
         case "InstanceTerminated":
           yield* watchdog.unwatch(tenant, event.instanceId)
-          return yield* runtime.remove(event.instanceId)
+          return yield* runtime.remove(instanceKey(tenant, event.instanceId))
         default:
           return
       }

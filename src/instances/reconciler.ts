@@ -74,7 +74,7 @@ export const reconcile = Effect.fn("Reconciler.reconcile")(function* (watchdog: 
     const state = known.get(key)?.state
     const wanted = state !== undefined && (shouldRun(state) || state._tag === "Requested" || state._tag === "Lost" || state._tag === "Recycled")
     if (!wanted) {
-      yield* runtime.remove(info.instanceId).pipe(tolerated(info.instanceId))
+      yield* runtime.remove(info).pipe(tolerated(info.instanceId))
       report.removed.push(info.instanceId)
     }
   }

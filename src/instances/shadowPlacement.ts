@@ -3,7 +3,7 @@ import type { InstanceId } from "../../domain/ids.ts"
 import { instanceAggregate, type InstanceSpecification } from "../../domain/instance/instance.ts"
 import { causedBy, issueCommand, issueOrLogRefusal } from "../commands/issueCommand.ts"
 import { loadAggregate } from "../commands/loadAggregate.ts"
-import { InstanceRuntime } from "../instanceRuntime.ts"
+import { InstanceRuntime, instanceKey } from "../instanceRuntime.ts"
 import { type AgentSettings, shadowSpec } from "./runtimeSpec.ts"
 
 export interface RecreationPolicy {
@@ -20,15 +20,16 @@ export const recreationDelay = (policy: RecreationPolicy, failures: number) =>
   Duration.millis(Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** failures))
 
 /**
- * A running container under the instance id is adopted; anything else under it is removed before a new
- * one is created: one instance id has at most one container, whatever crashed where.
+ * A running container of the tenant's instance is adopted; anything else under its key is removed before a
+ * new one is created: one instance has at most one container, whatever crashed where.
  */
 const adoptOrCreate = (tenant: string, instanceId: string, spec: InstanceSpecification, agent: AgentSettings) =>
   Effect.gen(function* () {
     const runtime = yield* InstanceRuntime
-    const existing = yield* runtime.inspect(instanceId)
+    const key = instanceKey(tenant, instanceId)
+    const existing = yield* runtime.inspect(key)
     if (existing?.running === true) return existing.runtimeId
-    if (existing !== undefined) yield* runtime.remove(instanceId)
+    if (existing !== undefined) yield* runtime.remove(key)
     return (yield* runtime.create(shadowSpec(tenant, instanceId, spec, agent))).runtimeId
   })
 
@@ -74,7 +75,7 @@ export const recreate = Effect.fn("Orchestrator.recreate")(function* (
   }
   yield* Effect.sleep(recreationDelay(policy, state.failures))
   const runtime = yield* InstanceRuntime
-  yield* runtime.remove(instanceId)
+  yield* runtime.remove(instanceKey(tenant, instanceId))
   const { runtimeId } = yield* runtime.create(shadowSpec(tenant, instanceId, state.spec, agent))
   const attempt = state.recreations + 1
   yield* issueCommand(tenant, causedBy(`recreate/${tenant}/${instanceId}/${attempt}`, correlationId), { _tag: "RecreateInstance", instanceId, attempt, runtimeId })

@@ -17,7 +17,7 @@ import { CommandHandler } from "../commands/commandHandler.ts"
 import { causedBy, issueCommand, issueOrLogRefusal } from "../commands/issueCommand.ts"
 import { EventBus } from "../eventBus.ts"
 import { EventStore } from "../eventStore/eventStore.ts"
-import { InstanceRuntime } from "../instanceRuntime.ts"
+import { InstanceRuntime, instanceKey } from "../instanceRuntime.ts"
 import { prepareTransfer } from "../instances/agentControl.ts"
 import { poolView } from "../instances/pool.ts"
 import type { AgentSettings } from "../instances/runtimeSpec.ts"
@@ -125,7 +125,7 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
       /** Production finishes what it was serving, then goes: the client keeps its shadow. */
       const removeProduction = (clientId: ClientId, plan: LaunchPlan) =>
         router.drain(endpointKey(tenant, clientId), plan.productionInstanceId, policy.drainMs).pipe(
-          Effect.andThen(runtime.remove(plan.productionInstanceId))
+          Effect.andThen(runtime.remove(instanceKey(tenant, plan.productionInstanceId)))
         )
 
       /** Production's heartbeats, followed from the first time they are asked for until the launch's run ends. */
@@ -148,7 +148,7 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
       const provision = ({ clientId, plan }: ActionOf<"Provision">) =>
         Effect.gen(function* () {
           const { production } = launchSpecs(tenant, clientId, plan, policy.agent)
-          const info = (yield* runtime.inspect(plan.productionInstanceId)) ?? (yield* runtime.create(production, { start: false }))
+          const info = (yield* runtime.inspect(production)) ?? (yield* runtime.create(production, { start: false }))
           yield* record({ _tag: "RecordProductionProvisioned", runtimeId: info.runtimeId, cpuMillis: info.cpuMillis, memoryMiB: info.memoryMiB })
           yield* Effect.logInfo("production provisioned", { instanceId: plan.productionInstanceId, cpuMillis: info.cpuMillis, memoryMiB: info.memoryMiB })
           return recorded
@@ -157,6 +157,7 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
       const copyState = ({ plan }: ActionOf<"Transfer">) =>
         Effect.gen(function* () {
           const report = yield* transfer.transfer({
+            tenant,
             fromInstanceId: plan.shadowInstanceId,
             toInstanceId: plan.productionInstanceId,
             paths: plan.template.statePaths,
@@ -178,8 +179,9 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
       const startProduction = ({ plan, readyTimeoutMs }: ActionOf<"StartProduction">) =>
         Effect.gen(function* () {
           const lastBeat = yield* heartbeatsOf(plan.productionInstanceId)
-          if ((yield* runtime.inspect(plan.productionInstanceId)) === undefined) return failed("the production container is gone")
-          const refused = yield* runtime.start(plan.productionInstanceId).pipe(
+          const production = instanceKey(tenant, plan.productionInstanceId)
+          if ((yield* runtime.inspect(production)) === undefined) return failed("the production container is gone")
+          const refused = yield* runtime.start(production).pipe(
             Effect.as(undefined),
             Effect.catchTag("RuntimeFailed", (error) => Effect.succeed(failed(`production did not start: ${error.message}`)))
           )

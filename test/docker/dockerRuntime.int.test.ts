@@ -8,11 +8,12 @@ import { buildImages } from "../../infra/images/imageBuild.ts"
 import { agentImage, sampleWorkloadImage } from "../../infra/images/imageNames.ts"
 import { NatsConnection } from "../../infra/nats/connection.ts"
 import { freePort } from "../../infra/nats/natsServerProcess.ts"
-import { InstanceRuntime, type InstanceSpec } from "../../src/instanceRuntime.ts"
+import { InstanceRuntime, instanceKey, type InstanceSpec } from "../../src/instanceRuntime.ts"
 import { NatsTestServer, natsTestLayer } from "../harness/natsServer.ts"
 import { collectSignals, expectControlReplies, expectHeartbeatsAndTelemetry, expectReconnect } from "../support/instanceSignals.ts"
 
 const tenant = `dt${randomUUID().slice(0, 8)}`
+const key = (instanceId: string) => instanceKey(tenant, instanceId)
 const docker = new Docker()
 const inspectContainer = (id: string) => Effect.promise(() => docker.getContainer(id).inspect())
 
@@ -64,7 +65,7 @@ layer(testLayer, { excludeTestServices: true, timeout: "170 seconds" })("docker 
       const info = yield* runtime.create(spec("shd-limits", yield* Effect.promise(freePort)))
       assert.deepInclude(info, { tenant, clientId: "c1", instanceId: "shd-limits", role: "shadow", cpuMillis: 500, memoryMiB: 256, running: true })
       const inspected = yield* inspectContainer(info.runtimeId)
-      assert.strictEqual(inspected.Name, `/umbra-${tenant}-shd-limits`)
+      assert.strictEqual(inspected.Name, `/umbra-${tenant}.shd-limits`)
       const host = inspected.HostConfig
       assert.strictEqual(host.NanoCpus, 500_000_000)
       assert.strictEqual(host.Memory, 256 * 1024 * 1024)
@@ -94,8 +95,8 @@ layer(testLayer, { excludeTestServices: true, timeout: "170 seconds" })("docker 
   it.effect("resizes a running instance without restarting it", () =>
     Effect.gen(function* () {
       const runtime = yield* InstanceRuntime
-      const before = yield* inspectContainer((yield* runtime.inspect("shd-limits"))!.runtimeId)
-      const resized = yield* runtime.resize("shd-limits", { cpuMillis: 1_250, memoryMiB: 384 })
+      const before = yield* inspectContainer((yield* runtime.inspect(key("shd-limits")))!.runtimeId)
+      const resized = yield* runtime.resize(key("shd-limits"), { cpuMillis: 1_250, memoryMiB: 384 })
       assert.deepInclude(resized, { cpuMillis: 1_250, memoryMiB: 384, running: true, runtimeId: before.Id })
       const after = yield* inspectContainer(before.Id)
       assert.strictEqual(after.HostConfig.NanoCpus, 1_250_000_000)
@@ -111,14 +112,14 @@ layer(testLayer, { excludeTestServices: true, timeout: "170 seconds" })("docker 
       const all = yield* runtime.list({ tenant })
       assert.includeMembers(all.map((info) => info.instanceId), ["shd-limits", "prd-list"])
       assert.deepStrictEqual((yield* runtime.list({ tenant, role: "production" })).map((info) => info.runtimeId), [production.runtimeId])
-      const [usage] = yield* runtime.stats("shd-limits").pipe(Stream.take(1), Stream.runCollect)
+      const [usage] = yield* runtime.stats(key("shd-limits")).pipe(Stream.take(1), Stream.runCollect)
       assert.isAbove(usage!.memBytes, 0)
       assert.isAtLeast(usage!.cpu, 0)
-      yield* runtime.stop("prd-list")
-      assert.isFalse((yield* runtime.inspect("prd-list"))!.running)
-      yield* runtime.remove("prd-list")
-      yield* runtime.remove("prd-list")
-      assert.isUndefined(yield* runtime.inspect("prd-list"))
+      yield* runtime.stop(key("prd-list"))
+      assert.isFalse((yield* runtime.inspect(key("prd-list")))!.running)
+      yield* runtime.remove(key("prd-list"))
+      yield* runtime.remove(key("prd-list"))
+      assert.isUndefined(yield* runtime.inspect(key("prd-list")))
       const volumes = yield* Effect.promise(() => docker.listVolumes({ filters: { label: ["umbra.instance=prd-list"] } }))
       assert.lengthOf(volumes.Volumes ?? [], 0)
     }))
@@ -129,13 +130,13 @@ layer(testLayer, { excludeTestServices: true, timeout: "170 seconds" })("docker 
       const network: Network = { ...defaultNetwork, subnets: ["10.213.7.0/24"], securityGroups: [{ name: "api", ingress: [{ protocol: "tcp", port: 8443, from: "10.213.0.0/16" }] }] }
       const info = yield* runtime.create({ ...spec("shd-isolated", 8443), clientId: "isolated", image: agentImage, network })
       const inspected = yield* inspectContainer(info.runtimeId)
-      const networkName = `umbra-${tenant}-isolated`
+      const networkName = `umbra-${tenant}.isolated`
       assert.strictEqual(inspected.HostConfig.NetworkMode, networkName)
       assert.deepStrictEqual(inspected.HostConfig.PortBindings, { "8443/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }] })
       const created = yield* Effect.promise(() => docker.getNetwork(networkName).inspect())
       assert.isTrue(created.Internal)
       assert.strictEqual(created.IPAM?.Config?.[0]?.Subnet, "10.213.7.0/24")
-      yield* runtime.remove("shd-isolated")
+      yield* runtime.remove(key("shd-isolated"))
       const left = yield* Effect.promise(() => docker.listNetworks({ filters: { name: [networkName] } }))
       assert.lengthOf(left, 0)
     }))
@@ -147,7 +148,7 @@ layer(testLayer, { excludeTestServices: true, timeout: "170 seconds" })("docker 
       const nc = yield* NatsConnection
       const signals = yield* collectSignals(nc, tenant, "shd-limits")
       yield* expectHeartbeatsAndTelemetry(signals, "shd-limits")
-      const info = (yield* runtime.inspect("shd-limits"))!
+      const info = (yield* runtime.inspect(key("shd-limits")))!
       // The state path is a volume, so the engine can export it (a tmpfs it could not).
       const archiveBytes = yield* Effect.promise(async () => {
         let bytes = 0
@@ -157,6 +158,6 @@ layer(testLayer, { excludeTestServices: true, timeout: "170 seconds" })("docker 
       assert.isAbove(archiveBytes, 100_000)
       yield* expectReconnect(server, signals)
       yield* expectControlReplies(nc, signals, tenant, "shd-limits")
-      yield* runtime.remove("shd-limits")
+      yield* runtime.remove(key("shd-limits"))
     }).pipe(Effect.scoped))
 })

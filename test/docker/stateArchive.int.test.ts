@@ -4,11 +4,12 @@ import { defaultNetwork } from "../../domain/profile/template.ts"
 import { layer as dockerRuntimeLayer } from "../../infra/docker/dockerRuntime.ts"
 import { sampleWorkloadImage } from "../../infra/images/imageNames.ts"
 import { freePort } from "../../infra/nats/natsServerProcess.ts"
-import { InstanceRuntime, type InstanceSpec, RuntimeFailed } from "../../src/instanceRuntime.ts"
+import { InstanceRuntime, instanceKey, type InstanceSpec, RuntimeFailed } from "../../src/instanceRuntime.ts"
 import { docker, imagesLayer, testTenant } from "../support/shadowHarness.ts"
 import { archiveOf, filesOf, listArchive, sha256 } from "../support/stateArchives.ts"
 
 const tenant = testTenant("sa")
+const key = (instanceId: string) => instanceKey(tenant, instanceId)
 const statePath = "/var/lib/umbra/state"
 
 const testLayer = dockerRuntimeLayer({ stopTimeoutSeconds: 2 }).pipe(Layer.provideMerge(imagesLayer(tenant)))
@@ -40,7 +41,7 @@ layer(testLayer, { excludeTestServices: true, timeout: "120 seconds" })("docker 
 
       const big = new Uint8Array(3 * 1024 * 1024).map((_, i) => (i * 7) % 251)
       yield* runtime.importState(
-        "prd-archive",
+        key("prd-archive"),
         statePath,
         Stream.make(
           yield* archiveOf([
@@ -53,18 +54,18 @@ layer(testLayer, { excludeTestServices: true, timeout: "120 seconds" })("docker 
           ])
         ).pipe(Stream.rechunk(1000))
       )
-      assert.isFalse((yield* runtime.inspect("prd-archive"))!.running)
-      const listed = yield* listArchive(runtime.exportState("prd-archive", statePath))
+      assert.isFalse((yield* runtime.inspect(key("prd-archive")))!.running)
+      const listed = yield* listArchive(runtime.exportState(key("prd-archive"), statePath))
       assert.includeMembers(listed.map((entry) => entry.name), ["./", "./a.txt", "./sub/", "./sub/deep/", "./sub/deep/big.bin", "./link"])
       assert.deepStrictEqual(filesOf(listed), { "a.txt": sha256("alpha"), "sub/deep/big.bin": sha256(big) })
       assert.strictEqual(listed.find((entry) => entry.name === "./link")?.linkname, "a.txt")
 
-      const started = yield* runtime.start("prd-archive")
+      const started = yield* runtime.start(key("prd-archive"))
       assert.isTrue(started.running)
       assert.strictEqual(yield* containerState(created.runtimeId), "running")
-      assert.isTrue((yield* runtime.start("prd-archive")).running)
-      assert.deepStrictEqual(filesOf(yield* listArchive(runtime.exportState("prd-archive", statePath))), filesOf(listed))
-      yield* runtime.remove("prd-archive")
+      assert.isTrue((yield* runtime.start(key("prd-archive"))).running)
+      assert.deepStrictEqual(filesOf(yield* listArchive(runtime.exportState(key("prd-archive"), statePath))), filesOf(listed))
+      yield* runtime.remove(key("prd-archive"))
     }))
 
   it.effect("a retried create of a stopped instance starts it when asked to", () =>
@@ -74,21 +75,21 @@ layer(testLayer, { excludeTestServices: true, timeout: "120 seconds" })("docker 
       const created = yield* runtime.create(spec("prd-retry", port), { start: false })
       const retried = yield* runtime.create(spec("prd-retry", port))
       assert.deepInclude(retried, { runtimeId: created.runtimeId, running: true })
-      yield* runtime.remove("prd-retry")
+      yield* runtime.remove(key("prd-retry"))
     }))
 
   it.effect("refuses paths that are not state paths, and fails an import with its archive's own error", () =>
     Effect.gen(function* () {
       const runtime = yield* InstanceRuntime
       yield* runtime.create(spec("prd-refuse", yield* Effect.promise(freePort)), { start: false })
-      const outside = yield* Stream.runDrain(runtime.exportState("prd-refuse", "/etc")).pipe(Effect.flip)
+      const outside = yield* Stream.runDrain(runtime.exportState(key("prd-refuse"), "/etc")).pipe(Effect.flip)
       assert.include(outside.message, "not a state path")
       const broken = new RuntimeFailed({ instanceId: "shd-x", message: "the source went away" })
       const archive = yield* archiveOf([{ name: "./a.txt", content: "a".repeat(100_000) }])
       const failed = yield* runtime
-        .importState("prd-refuse", statePath, Stream.make(archive.subarray(0, 50_000)).pipe(Stream.concat(Stream.fail(broken))))
+        .importState(key("prd-refuse"), statePath, Stream.make(archive.subarray(0, 50_000)).pipe(Stream.concat(Stream.fail(broken))))
         .pipe(Effect.flip)
       assert.strictEqual(failed, broken)
-      yield* runtime.remove("prd-refuse")
+      yield* runtime.remove(key("prd-refuse"))
     }))
 })

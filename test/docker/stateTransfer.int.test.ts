@@ -4,12 +4,13 @@ import { defaultNetwork } from "../../domain/profile/template.ts"
 import { layer as dockerRuntimeLayer } from "../../infra/docker/dockerRuntime.ts"
 import { sampleWorkloadImage } from "../../infra/images/imageNames.ts"
 import { layer as archiveTransferLayer } from "../../infra/stateTransfer/archiveTransfer.ts"
-import { InstanceRuntime, type InstanceSpec } from "../../src/instanceRuntime.ts"
+import { InstanceRuntime, instanceKey, type InstanceSpec } from "../../src/instanceRuntime.ts"
 import { StateTransfer, type TransferRequest } from "../../src/stateTransfer.ts"
 import { imagesLayer, testTenant } from "../support/shadowHarness.ts"
 import { type ArchiveEntry, archiveOf, filesOf, listArchive, sha256 } from "../support/stateArchives.ts"
 
 const tenant = testTenant("st")
+const key = (instanceId: string) => instanceKey(tenant, instanceId)
 const statePaths = ["/var/lib/umbra/state", "/var/cache/umbra"] as const
 
 const testLayer = archiveTransferLayer().pipe(
@@ -35,12 +36,12 @@ const stoppedInstances = (from: string, seeds: ReadonlyArray<ReadonlyArray<Archi
   Effect.gen(function* () {
     const runtime = yield* InstanceRuntime
     yield* runtime.create(spec(from, "shadow"), { start: false })
-    for (const [index, seed] of seeds.entries()) yield* runtime.importState(from, statePaths[index]!, Stream.make(yield* archiveOf(seed)))
+    for (const [index, seed] of seeds.entries()) yield* runtime.importState(key(from), statePaths[index]!, Stream.make(yield* archiveOf(seed)))
     for (const target of targets) yield* runtime.create(spec(target, "production"), { start: false })
   })
 
 const exportedFiles = (instanceId: string, path: string) =>
-  InstanceRuntime.use((runtime) => listArchive(runtime.exportState(instanceId, path))).pipe(Effect.map(filesOf))
+  InstanceRuntime.use((runtime) => listArchive(runtime.exportState(key(instanceId), path))).pipe(Effect.map(filesOf))
 
 const big = new Uint8Array(4 * 1024 * 1024).map((_, i) => (i * 31) % 253)
 
@@ -62,6 +63,7 @@ const seeds: ReadonlyArray<ReadonlyArray<ArchiveEntry>> = [
 ]
 
 const request = (from: string, to: string, maxBytes = 64 * 1024 * 1024): TransferRequest => ({
+  tenant,
   fromInstanceId: from,
   toInstanceId: to,
   paths: statePaths,
@@ -86,9 +88,9 @@ layer(testLayer, { excludeTestServices: true, timeout: "120 seconds" })("state t
       assert.strictEqual(report.bytes, big.length + 13 + 10_000)
       assert.deepStrictEqual(report.reset, ["/var/lib/umbra/state/instance-id"])
       assert.match(report.checksum, /^[0-9a-f]{64}$/)
-      const link = (yield* InstanceRuntime.use((runtime) => listArchive(runtime.exportState("prd-dst", statePaths[0])))).find((entry) => entry.name === "./cache/current")
+      const link = (yield* InstanceRuntime.use((runtime) => listArchive(runtime.exportState(key("prd-dst"), statePaths[0])))).find((entry) => entry.name === "./cache/current")
       assert.strictEqual(link?.linkname, "models/weights.bin")
-      assert.isFalse((yield* InstanceRuntime.use((runtime) => runtime.inspect("prd-dst")))!.running)
+      assert.isFalse((yield* InstanceRuntime.use((runtime) => runtime.inspect(key("prd-dst"))))!.running)
     }))
 
   it.effect("refuses a state over the size limit and leaves the target untouched", () =>

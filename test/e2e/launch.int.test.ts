@@ -20,8 +20,8 @@ import {
 const statePath = sharedTemplate.statePaths[0]!
 
 /** The instance as the runtime reports it (a container or a process group): running or not, and its role. */
-const instanceOf = (instanceId: string) => InstanceRuntime.use((runtime) => runtime.inspect(instanceId)).pipe(Effect.orDie)
-const isRunning = (instanceId: string) => instanceOf(instanceId).pipe(Effect.map((info) => info?.running === true))
+const instanceOf = (tenant: string, instanceId: string) => InstanceRuntime.use((runtime) => runtime.inspect({ tenant, instanceId })).pipe(Effect.orDie)
+const isRunning = (tenant: string, instanceId: string) => instanceOf(tenant, instanceId).pipe(Effect.map((info) => info?.running === true))
 
 /** Connects a client and waits for its shadow to be ready and warm (its cache built). */
 const warmShadow = (tenant: string, clientId: string, template = sharedTemplate) =>
@@ -30,7 +30,7 @@ const warmShadow = (tenant: string, clientId: string, template = sharedTemplate)
     yield* eventually(shadowOf(tenant, clientId).pipe(Effect.map((id) => id !== undefined)), 20_000, "a profile")
     const shadow = (yield* shadowOf(tenant, clientId))!
     yield* eventually(streamTypes(`instance-${tenant}.${shadow}`).pipe(Effect.map((types) => types.includes("InstanceReady"))), 90_000, "shadow ready")
-    yield* eventually(stateFiles(shadow, statePath).pipe(Effect.map((files) => "manifest.json" in files)), 30_000, "shadow cache built")
+    yield* eventually(stateFiles(tenant, shadow, statePath).pipe(Effect.map((files) => "manifest.json" in files)), 30_000, "shadow cache built")
     return shadow
   })
 
@@ -59,7 +59,7 @@ for (const runtime of ["docker", "process"] as const) {
       Effect.gen(function* () {
         const clientId = newClientId()
         const shadow = yield* warmShadow(tenant, clientId)
-        const before = yield* stateFiles(shadow, statePath)
+        const before = yield* stateFiles(tenant, shadow, statePath)
 
         const launchId = yield* requestProduction(tenant, clientId)
         const production = productionInstanceId(tenant, launchId)
@@ -76,7 +76,7 @@ for (const runtime of ["docker", "process"] as const) {
         ])
 
         // Every file of the shadow's state arrived unchanged, except its identity, which production made anew.
-        const after = yield* stateFiles(production, statePath)
+        const after = yield* stateFiles(tenant, production, statePath)
         const { ["identity.json"]: shadowIdentity, ...shadowCache } = before
         const { ["identity.json"]: productionIdentity, ...productionCache } = after
         assert.deepStrictEqual(productionCache, shadowCache)
@@ -94,8 +94,8 @@ for (const runtime of ["docker", "process"] as const) {
         assert.deepStrictEqual(countOf(yield* streamTypes(`instance-${tenant}.${shadow}`), "InstanceRecycled"), 1)
 
         // Production serves; the recycled shadow idles in the pool.
-        assert.deepInclude(yield* instanceOf(production), { running: true, role: "production" })
-        assert.isTrue(yield* isRunning(shadow))
+        assert.deepInclude(yield* instanceOf(tenant, production), { running: true, role: "production" })
+        assert.isTrue(yield* isRunning(tenant, shadow))
       }), 400_000)
 
     it.effect("production answering with errors trips the gate at the first step: traffic back to the shadow, production removed", () =>
@@ -125,8 +125,8 @@ for (const runtime of ["docker", "process"] as const) {
         assert.isAtMost(result.failures.length, 3 * shadowTestSettings.launchMinRequests)
         assert.isTrue(result.failures.every((failure) => failure.atMs <= rolledBackAt), "no failure after the rollback")
 
-        yield* eventually(instanceOf(production).pipe(Effect.map((info) => info === undefined)), 30_000, "production removed")
-        assert.isTrue(yield* isRunning(shadow))
+        yield* eventually(instanceOf(tenant, production).pipe(Effect.map((info) => info === undefined)), 30_000, "production removed")
+        assert.isTrue(yield* isRunning(tenant, shadow))
       }), 400_000)
   })
 }

@@ -36,7 +36,7 @@ const testLayer = Layer.unwrap(
     const dataDir = yield* TestDataDir
     const cleanup = Layer.effectDiscard(
       Effect.addFinalizer(() =>
-        InstanceRuntime.use((r) => r.list({ tenant }).pipe(Effect.flatMap(Effect.forEach((info) => r.remove(info.instanceId))))).pipe(Effect.ignore)
+        InstanceRuntime.use((r) => r.list({ tenant }).pipe(Effect.flatMap(Effect.forEach((info) => r.remove(info))))).pipe(Effect.ignore)
       )
     )
     return cleanup.pipe(

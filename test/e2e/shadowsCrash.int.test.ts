@@ -44,7 +44,7 @@ const testLayer = (runtime: Runtime, tenant: string) =>
       // Every instance of the tenant goes when the file ends, whatever a failed test left.
       const cleanup = Layer.effectDiscard(
         Effect.addFinalizer(() =>
-          InstanceRuntime.use((r) => r.list({ tenant }).pipe(Effect.flatMap(Effect.forEach((info) => r.remove(info.instanceId))))).pipe(
+          InstanceRuntime.use((r) => r.list({ tenant }).pipe(Effect.flatMap(Effect.forEach((info) => r.remove(info))))).pipe(
             Effect.ignore
           )
         )

@@ -32,7 +32,7 @@ layer(orchestratedControlPlaneLayer(tenant, "process"), { excludeTestServices: t
       yield* eventually(shadowOf("c1").pipe(Effect.map((id) => id !== undefined)), 20_000, "a profile")
       instanceId = (yield* shadowOf("c1"))!
       yield* eventually(hasEvent(instanceId, "InstanceReady"), 90_000, "InstanceReady")
-      const info = (yield* runtime.inspect(instanceId))!
+      const info = (yield* runtime.inspect({ tenant, instanceId }))!
       assert.deepInclude(info, { tenant, clientId: "c1", instanceId, role: "shadow", running: true, cpuMillis: 500, memoryMiB: 1024 })
       runtimeId = info.runtimeId
     }), 180_000)
@@ -57,11 +57,11 @@ layer(orchestratedControlPlaneLayer(tenant, "process"), { excludeTestServices: t
       const runtime = yield* InstanceRuntime
       assert.isTrue((yield* send(tenant, "RefineProfile", { clientId: "c1", expected: { cpuMillis: 4000, memoryMiB: 6144 }, reason: "forecast" })).ok)
       yield* eventually(
-        runtime.inspect(instanceId).pipe(Effect.map((info) => info?.cpuMillis === 1000 && info.memoryMiB === 1536)),
+        runtime.inspect({ tenant, instanceId }).pipe(Effect.map((info) => info?.cpuMillis === 1000 && info.memoryMiB === 1536)),
         30_000,
         "the new limits"
       )
-      assert.strictEqual((yield* runtime.inspect(instanceId))!.runtimeId, runtimeId)
+      assert.strictEqual((yield* runtime.inspect({ tenant, instanceId }))!.runtimeId, runtimeId)
       assert.isTrue(yield* hasEvent(instanceId, "InstanceResized"))
     }), 180_000)
 

@@ -45,7 +45,7 @@ const testLayer = (runtime: Runtime) =>
 
 /** Removes what a run left (production, or anything a failure left), whatever the outcome. */
 const removeTenant = (runtime: Runtime, tenant: string) =>
-  InstanceRuntime.use((r) => r.list({ tenant }).pipe(Effect.flatMap(Effect.forEach((info) => r.remove(info.instanceId))))).pipe(
+  InstanceRuntime.use((r) => r.list({ tenant }).pipe(Effect.flatMap(Effect.forEach((info) => r.remove(info))))).pipe(
     Effect.ignore,
     Effect.andThen(runtime === "docker" ? cleanupTenant(tenant) : Effect.void)
   )

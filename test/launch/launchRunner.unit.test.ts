@@ -126,10 +126,10 @@ const productionUnreachable = (fake: FakeRuntime) =>
     Effect.map(InstanceRuntime, (runtime) =>
       InstanceRuntime.of({
         ...runtime,
-        inspect: (instanceId) =>
-          fake.instances.get(instanceId)?.role === "production"
-            ? Effect.fail(new RuntimeFailed({ instanceId, message: "the runtime is unreachable" }))
-            : runtime.inspect(instanceId)
+        inspect: (key) =>
+          fake.instances.get(key.instanceId)?.role === "production"
+            ? Effect.fail(new RuntimeFailed({ instanceId: key.instanceId, message: "the runtime is unreachable" }))
+            : runtime.inspect(key)
       }))
   ).pipe(Layer.provide(fakeRuntimeLayer(fake)))
 

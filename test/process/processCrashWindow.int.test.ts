@@ -1,16 +1,16 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { readdirSync, readFileSync } from "node:fs"
-import { join } from "node:path"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { defaultNetwork } from "../../domain/profile/template.ts"
 import { agentImage } from "../../infra/images/imageNames.ts"
-import { readRecords, writeRecord } from "../../infra/process/processRegistry.ts"
-import { InstanceRuntime, type InstanceSpec } from "../../src/instanceRuntime.ts"
+import { instanceDir, readRecord, writeRecord } from "../../infra/process/processRegistry.ts"
+import { InstanceRuntime, instanceKey, type InstanceSpec } from "../../src/instanceRuntime.ts"
 import { alive } from "../support/processAlive.ts"
 import { processRuntimeFixture } from "../support/processHarness.ts"
 
 const { tenant, dataDir, testLayer } = processRuntimeFixture("pw", 2_000)
+const key = (instanceId: string) => instanceKey(tenant, instanceId)
 
 const spec = (instanceId: string): InstanceSpec => ({
   tenant,
@@ -50,8 +50,8 @@ const idle = (env: Record<string, string>, detached: boolean) =>
 /** The record the runtime keeps for the instance, rewritten as a crash would have left it. */
 const rewriteRecord = (instanceId: string, change: { readonly pid: number; readonly marker: string }) =>
   Effect.gen(function* () {
-    const record = (yield* readRecords(dataDir)).find((found) => found.instanceId === instanceId)!
-    yield* writeRecord(join(dataDir, "instances", `${tenant}-${instanceId}`), { ...record, ...change })
+    const record = (yield* readRecord(dataDir, tenant, instanceId))!
+    yield* writeRecord(instanceDir(dataDir, tenant, instanceId), { ...record, ...change })
   })
 
 layer(testLayer, { excludeTestServices: true, timeout: "120 seconds" })("process runtime across a crash", (it) => {
@@ -67,9 +67,9 @@ layer(testLayer, { excludeTestServices: true, timeout: "120 seconds" })("process
       const info = yield* runtime.create(spec("prd-adopt"))
       assert.deepInclude(info, { running: true, runtimeId: String(agent) })
       assert.deepStrictEqual(processesOf("prd-adopt"), [agent], "exactly one process for the instance: the adopted one")
-      assert.deepInclude(yield* runtime.start("prd-adopt"), { runtimeId: String(agent) })
+      assert.deepInclude(yield* runtime.start(key("prd-adopt")), { runtimeId: String(agent) })
 
-      yield* runtime.remove("prd-adopt")
+      yield* runtime.remove(key("prd-adopt"))
       assert.deepStrictEqual(processesOf("prd-adopt"), [])
     }).pipe(killSpawned))
 
@@ -90,7 +90,7 @@ layer(testLayer, { excludeTestServices: true, timeout: "120 seconds" })("process
       assert.isTrue(alive(stranger), "a process that merely reuses the PID is left alone")
       assert.deepStrictEqual((yield* runtime.create(spec("prd-stale"))).runtimeId, info.runtimeId)
 
-      yield* runtime.remove("prd-stale")
+      yield* runtime.remove(key("prd-stale"))
       assert.deepStrictEqual(processesOf("prd-stale"), [])
       assert.isTrue(alive(stranger))
     }).pipe(killSpawned))

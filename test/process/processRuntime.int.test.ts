@@ -5,13 +5,15 @@ import { Effect, Stream } from "effect"
 import { sampleWorkloadImage } from "../../infra/images/imageNames.ts"
 import { NatsConnection } from "../../infra/nats/connection.ts"
 import { freePort } from "../../infra/nats/natsServerProcess.ts"
-import { InstanceRuntime, type InstanceSpec } from "../../src/instanceRuntime.ts"
+import { instanceDir } from "../../infra/process/processRegistry.ts"
+import { InstanceRuntime, instanceKey, type InstanceSpec } from "../../src/instanceRuntime.ts"
 import { NatsTestServer } from "../harness/natsServer.ts"
 import { alive } from "../support/processAlive.ts"
 import { processRuntimeFixture } from "../support/processHarness.ts"
 import { collectSignals, expectControlReplies, expectHeartbeatsAndTelemetry, expectReconnect } from "../support/instanceSignals.ts"
 
 const { tenant, dataDir, runtimeLayer, testLayer } = processRuntimeFixture("pt", 5_000)
+const key = (instanceId: string) => instanceKey(tenant, instanceId)
 
 const spec = (instanceId: string, port: number, overrides: Partial<InstanceSpec> = {}): InstanceSpec => ({
   tenant,
@@ -36,14 +38,14 @@ layer(testLayer, { excludeTestServices: true, timeout: "170 seconds" })("process
       const environ = readFileSync(`/proc/${info.runtimeId}/environ`, "utf8").split("\0")
       assert.include(environ, "NODE_OPTIONS=--max-old-space-size=256")
       assert.include(environ, `UMBRA_TENANT=${tenant}`)
-      assert.include(environ, `UMBRA_STATE_PATHS=${join(dataDir, "instances", `${tenant}-shd-proc`, "state", "0")}`)
+      assert.include(environ, `UMBRA_STATE_PATHS=${join(instanceDir(dataDir, tenant, "shd-proc"), "state", "0")}`)
     }))
 
   it.effect("resizes by recording the limits (same process), lists, and is found again by a restarted runtime", () =>
     Effect.gen(function* () {
       const runtime = yield* InstanceRuntime
-      const before = (yield* runtime.inspect("shd-proc"))!
-      const resized = yield* runtime.resize("shd-proc", { cpuMillis: 1_000, memoryMiB: 512 })
+      const before = (yield* runtime.inspect(key("shd-proc")))!
+      const resized = yield* runtime.resize(key("shd-proc"), { cpuMillis: 1_000, memoryMiB: 512 })
       assert.deepInclude(resized, { runtimeId: before.runtimeId, cpuMillis: 1_000, memoryMiB: 512, running: true })
       const production = yield* runtime.create({ ...spec("prd-proc", yield* Effect.promise(freePort)), role: "production", image: "umbra/agent:latest" })
       assert.deepStrictEqual((yield* runtime.list({ tenant, role: "production" })).map((found) => found.instanceId), ["prd-proc"])
@@ -54,13 +56,13 @@ layer(testLayer, { excludeTestServices: true, timeout: "170 seconds" })("process
         `shd-proc:${before.runtimeId}:true`,
         `prd-proc:${production.runtimeId}:true`
       ])
-      const [usage] = yield* runtime.stats("shd-proc").pipe(Stream.take(1), Stream.runCollect)
+      const [usage] = yield* runtime.stats(key("shd-proc")).pipe(Stream.take(1), Stream.runCollect)
       assert.isAbove(usage!.memBytes, 0)
-      yield* runtime.stop("prd-proc")
-      assert.isFalse((yield* runtime.inspect("prd-proc"))!.running)
-      yield* runtime.remove("prd-proc")
-      yield* runtime.remove("prd-proc")
-      assert.isUndefined(yield* runtime.inspect("prd-proc"))
+      yield* runtime.stop(key("prd-proc"))
+      assert.isFalse((yield* runtime.inspect(key("prd-proc")))!.running)
+      yield* runtime.remove(key("prd-proc"))
+      yield* runtime.remove(key("prd-proc"))
+      assert.isUndefined(yield* runtime.inspect(key("prd-proc")))
     }))
 
   it.effect("runs the agent: heartbeats, telemetry, control replies, reconnects; remove kills the group", () =>
@@ -72,9 +74,9 @@ layer(testLayer, { excludeTestServices: true, timeout: "170 seconds" })("process
       yield* expectHeartbeatsAndTelemetry(signals, "shd-proc")
       yield* expectReconnect(server, signals)
       yield* expectControlReplies(nc, signals, tenant, "shd-proc")
-      const pid = Number((yield* runtime.inspect("shd-proc"))!.runtimeId)
-      yield* runtime.remove("shd-proc")
+      const pid = Number((yield* runtime.inspect(key("shd-proc")))!.runtimeId)
+      yield* runtime.remove(key("shd-proc"))
       assert.isFalse(alive(pid))
-      assert.isUndefined(yield* runtime.inspect("shd-proc"))
+      assert.isUndefined(yield* runtime.inspect(key("shd-proc")))
     }).pipe(Effect.scoped))
 })

@@ -123,8 +123,8 @@ const transferLayer = (archive: Uint8Array, target: string, spool: string) =>
       Layer.succeed(InstanceRuntime)(
         InstanceRuntime.of({
           kind: "process",
-          exportState: (instanceId) => (instanceId === "source" ? Stream.make(archive).pipe(Stream.rechunk(512)) : packDirectory(instanceId, target)),
-          importState: (instanceId, _path, stream) => extractInto(instanceId, target, stream),
+          exportState: ({ instanceId }) => (instanceId === "source" ? Stream.make(archive).pipe(Stream.rechunk(512)) : packDirectory(instanceId, target)),
+          importState: ({ instanceId }, _path, stream) => extractInto(instanceId, target, stream),
           create: () => Effect.die("unused"),
           start: () => Effect.die("unused"),
           resize: () => Effect.die("unused"),
@@ -155,7 +155,7 @@ describe("state archives: hostile archives through the transfer path", () => {
           )
           const outcome = await Effect.runPromise(
             StateTransfer.use((transfer) =>
-              transfer.transfer({ fromInstanceId: "source", toInstanceId: "target", paths: [statePath], identityFiles: ["identity.json"], maxBytes })
+              transfer.transfer({ tenant: "props", fromInstanceId: "source", toInstanceId: "target", paths: [statePath], identityFiles: ["identity.json"], maxBytes })
             ).pipe(Effect.result, Effect.provide(transferLayer(archive, target, join(root, "spool"))), Effect.provideService(References.MinimumLogLevel, "Error"))
           )
           const shown = excerpt(JSON.stringify(entries), 600)

@@ -26,7 +26,7 @@ const spec = (instanceId: string, role: InstanceSpec["role"]): InstanceSpec => (
   network: defaultNetwork
 })
 
-const request: TransferRequest = { fromInstanceId: "shd-1", toInstanceId: "prd-1", paths, identityFiles: ["instance-id"], maxBytes: 1_000_000 }
+const request: TransferRequest = { tenant: "acme", fromInstanceId: "shd-1", toInstanceId: "prd-1", paths, identityFiles: ["instance-id"], maxBytes: 1_000_000 }
 
 const state: ReadonlyArray<ArchiveEntry> = [
   { name: "./", type: "directory" },
@@ -122,8 +122,8 @@ describe("archive state transfer", () => {
       const tampering = (runtime: InstanceRuntimeShape) =>
         InstanceRuntime.of({
           ...runtime,
-          exportState: (instanceId, path) =>
-            instanceId === "prd-1" && path === paths[0] ? Stream.unwrap(Effect.map(tampered, (bytes) => Stream.make(bytes))) : runtime.exportState(instanceId, path)
+          exportState: (key, path) =>
+            key.instanceId === "prd-1" && path === paths[0] ? Stream.unwrap(Effect.map(tampered, (bytes) => Stream.make(bytes))) : runtime.exportState(key, path)
         })
       return Effect.gen(function* () {
         yield* withInstances(fake, state, [{ name: "./index.db", content: "rows" }])

@@ -1,8 +1,9 @@
 import { Effect, Layer, Stream } from "effect"
-import { type InstanceInfo, InstanceRuntime, type InstanceSpec, RuntimeFailed } from "../../src/instanceRuntime.ts"
+import { type InstanceInfo, type InstanceKey, InstanceRuntime, type InstanceSpec, RuntimeFailed } from "../../src/instanceRuntime.ts"
 
 /** An in-memory InstanceRuntime for unit tests of the orchestrator (the real ones run in integration tests). */
 export interface FakeRuntime {
+  /** By instance id; an operation finds an instance only under its own tenant's key, as the real runtimes do. */
   readonly instances: Map<string, InstanceInfo>
   /** Every create, in order: how many containers were ever started. */
   readonly created: Array<InstanceSpec>
@@ -46,10 +47,14 @@ export const makeFakeRuntime = (): FakeRuntime => {
 
 export const fakeRuntimeLayer = (fake: FakeRuntime) => {
   let next = 0
-  const found = (instanceId: string) =>
+  const owned = ({ tenant, instanceId }: InstanceKey) => {
+    const info = fake.instances.get(instanceId)
+    return info?.tenant === tenant ? info : undefined
+  }
+  const found = (key: InstanceKey) =>
     Effect.suspend(() => {
-      const info = fake.instances.get(instanceId)
-      return info === undefined ? Effect.fail(new RuntimeFailed({ instanceId, message: `no instance ${instanceId}` })) : Effect.succeed(info)
+      const info = owned(key)
+      return info === undefined ? Effect.fail(new RuntimeFailed({ instanceId: key.instanceId, message: `no instance ${key.instanceId}` })) : Effect.succeed(info)
     })
   return Layer.succeed(InstanceRuntime)(
     InstanceRuntime.of({
@@ -71,37 +76,39 @@ export const fakeRuntimeLayer = (fake: FakeRuntime) => {
           fake.instances.set(spec.instanceId, info)
           return info
         }),
-      start: (instanceId) =>
-        found(instanceId).pipe(
+      start: (key) =>
+        found(key).pipe(
           Effect.map((info) => {
-            if (!info.running) fake.started.push(instanceId)
+            if (!info.running) fake.started.push(key.instanceId)
             const started = { ...info, running: true }
-            fake.instances.set(instanceId, started)
+            fake.instances.set(key.instanceId, started)
             return started
           })
         ),
-      resize: (instanceId, limits) =>
-        Effect.sync(() => {
-          fake.resized.push({ instanceId, ...limits })
-          const info = { ...fake.instances.get(instanceId)!, ...limits }
-          fake.instances.set(instanceId, info)
-          return info
-        }),
-      inspect: (instanceId) => Effect.sync(() => fake.instances.get(instanceId)),
+      resize: (key, limits) =>
+        found(key).pipe(
+          Effect.map((info) => {
+            fake.resized.push({ instanceId: key.instanceId, ...limits })
+            const resized = { ...info, ...limits }
+            fake.instances.set(key.instanceId, resized)
+            return resized
+          })
+        ),
+      inspect: (key) => Effect.sync(() => owned(key)),
       stats: () => Stream.empty,
-      stop: (instanceId) => Effect.sync(() => fake.kill(instanceId)),
-      remove: (instanceId) =>
+      stop: (key) => Effect.sync(() => (owned(key) === undefined ? undefined : fake.kill(key.instanceId))),
+      remove: (key) =>
         Effect.sync(() => {
-          if (fake.instances.delete(instanceId)) fake.removed.push(instanceId)
+          if (owned(key) !== undefined && fake.instances.delete(key.instanceId)) fake.removed.push(key.instanceId)
         }),
-      exportState: (instanceId, path) =>
-        Stream.unwrap(found(instanceId).pipe(Effect.map(() => Stream.make(fake.states.get(stateKey(instanceId, path)) ?? emptyArchive)))),
-      importState: (instanceId, path, archive) =>
-        found(instanceId).pipe(
+      exportState: (key, path) =>
+        Stream.unwrap(found(key).pipe(Effect.map(() => Stream.make(fake.states.get(stateKey(key.instanceId, path)) ?? emptyArchive)))),
+      importState: (key, path, archive) =>
+        found(key).pipe(
           Effect.andThen(Stream.runCollect(archive)),
           Effect.map((chunks) => {
-            fake.states.set(stateKey(instanceId, path), Buffer.concat(chunks))
-            fake.imported.push({ instanceId, path })
+            fake.states.set(stateKey(key.instanceId, path), Buffer.concat(chunks))
+            fake.imported.push({ instanceId: key.instanceId, path })
           })
         ),
       list: (filter) =>

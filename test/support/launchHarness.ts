@@ -26,10 +26,10 @@ export const queryLaunch = (tenant: string, launchId: string) =>
   )
 
 /** The files of an instance's state path with their checksums. */
-export const stateFiles = (instanceId: string, path: string) =>
+export const stateFiles = (tenant: string, instanceId: string, path: string) =>
   Effect.gen(function* () {
     const runtime = yield* InstanceRuntime
-    return filesOf(yield* listArchive(runtime.exportState(instanceId, path)).pipe(Effect.orDie))
+    return filesOf(yield* listArchive(runtime.exportState({ tenant, instanceId }, path)).pipe(Effect.orDie))
   })
 
 /** Load on the client's endpoint from the moment it answers: keep-alive clients, bounded in count and time. */

@@ -19,7 +19,8 @@ export const processRuntimeFixture = (prefix: string, stopGraceMs: number) => {
     Effect.gen(function* () {
       const server = yield* NatsTestServer
       const runtime = yield* InstanceRuntime.pipe(Effect.provide(runtimeLayer(server.url)))
-      for (const info of yield* runtime.list({ tenant })) yield* runtime.remove(info.instanceId)
+      // The data directory is the file's own: every instance in it, of any tenant, is the file's.
+      for (const info of yield* runtime.list()) yield* runtime.remove(info)
     }).pipe(Effect.ignore, Effect.ensuring(Effect.sync(() => rmSync(dataDir, { recursive: true, force: true }))))
   ))
   const testLayer = Layer.unwrap(Effect.map(NatsTestServer, (server) => runtimeLayer(server.url))).pipe(

@@ -98,7 +98,7 @@ export const orchestratedControlPlaneLayer = (
           const instances = yield* InstanceRuntime
           // Added first, so it runs last: after the orchestrator's fibers can no longer start anything.
           yield* Effect.addFinalizer(() =>
-            instances.list({ tenant }).pipe(Effect.flatMap(Effect.forEach((info) => instances.remove(info.instanceId))), Effect.ignore)
+            instances.list({ tenant }).pipe(Effect.flatMap(Effect.forEach((info) => instances.remove(info))), Effect.ignore)
           )
           yield* startControlPlane(config)
           yield* startOrchestrator(orchestratorOptions(settings, server.url))
