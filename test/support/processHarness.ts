@@ -9,7 +9,7 @@ import { NatsTestServer, natsTestLayer } from "../harness/natsServer.ts"
 
 /**
  * A process runtime of the test file's own: a tenant, a data directory, and a layer on a nats-server of its
- * own; every process of the tenant is removed (its group killed), then the data directory, when the file ends.
+ * own; every process in the data directory is removed (its group killed), then the directory, when the file ends.
  */
 export const processRuntimeFixture = (prefix: string, stopGraceMs: number) => {
   const tenant = `${prefix}${randomUUID().slice(0, 8)}`
