@@ -15,3 +15,17 @@ export const UmbraConfig = Config.all({
   scalingIntervalMs: Config.Int("UMBRA_SCALING_INTERVAL_MS").pipe(Config.withDefault(60_000))
 })
 export type UmbraConfig = Config.Success<typeof UmbraConfig>
+
+/**
+ * How Umbra reaches NATS. Without NATS_URL, `umbra serve` runs its own authenticated server on
+ * UMBRA_NATS_PORT and the CLI finds it, and Umbra's credentials, in UMBRA_DATA_DIR. With NATS_URL, NATS_CREDS
+ * or NATS_USER/NATS_PASSWORD authenticate.
+ */
+export const NatsAccessConfig = Config.all({
+  url: Config.option(Config.String("NATS_URL")).pipe(Config.map(Option.getOrUndefined)),
+  port: Config.Port("UMBRA_NATS_PORT").pipe(Config.withDefault(4222)),
+  creds: Config.option(Config.String("NATS_CREDS")).pipe(Config.map(Option.getOrUndefined)),
+  user: Config.option(Config.String("NATS_USER")).pipe(Config.map(Option.getOrUndefined)),
+  password: Config.option(Config.Redacted("NATS_PASSWORD")).pipe(Config.map(Option.getOrUndefined))
+})
+export type NatsAccessConfig = Config.Success<typeof NatsAccessConfig>

@@ -1,23 +1,37 @@
 import { Effect, Layer } from "effect"
-import { UmbraConfig } from "../config.ts"
+import { NatsAccessConfig, UmbraConfig } from "../config.ts"
 import * as logging from "../logging/logger.ts"
 import * as natsConnection from "../nats/connection.ts"
 import * as natsEventBus from "../nats/natsEventBus.ts"
+import { clientAccess } from "../natsAuth/natsAccess.ts"
+import { BusUnavailable } from "../../src/eventBus.ts"
 
-/** What the client commands (send, tail) run on: a NATS connection at NATS_URL and quiet logs. */
-export const busClientLayer = Layer.unwrap(
-  Effect.gen(function* () {
-    const config = yield* UmbraConfig
-    return natsEventBus.layer().pipe(
-      Layer.provide(natsConnection.layer({ url: config.natsUrl, name: "umbra-cli" })),
-      Layer.provideMerge(logging.layer({ level: process.env["UMBRA_LOG_LEVEL"] ?? "warn", format: config.logFormat }))
-    )
-  })
-)
+/**
+ * The CLI's NATS connection, with logs kept to warnings: as `credsFile` (`--creds`) or NATS_CREDS says, else
+ * the server and Umbra's own credentials found in UMBRA_DATA_DIR (see `clientAccess`).
+ */
+export const cliConnectionLayer = (credsFile?: string) =>
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const config = yield* UmbraConfig
+      const access = yield* NatsAccessConfig
+      const options = yield* clientAccess(access, config.dataDir, credsFile).pipe(
+        Effect.mapError((error) => new BusUnavailable({ message: error.message }))
+      )
+      return natsConnection.layer({ ...options, name: "umbra-cli" }).pipe(
+        Layer.provideMerge(logging.layer({ level: process.env["UMBRA_LOG_LEVEL"] ?? "warn", format: config.logFormat }))
+      )
+    })
+  )
+
+/** What the client commands (send, query, tail) run on. */
+export const busClientLayer = (credsFile?: string) => natsEventBus.layer().pipe(Layer.provideMerge(cliConnectionLayer(credsFile)))
 
 /** What a client command says when NATS does not answer. */
 export const busUnavailable = (error: { readonly message: string }) =>
   Effect.sync(() => {
-    process.stderr.write(`umbra: ${error.message}\nIs 'umbra serve' running, and NATS_URL pointing at its server?\n`)
+    process.stderr.write(
+      `umbra: ${error.message}\nIs 'umbra serve' running (its server's URL and credentials are found in UMBRA_DATA_DIR), or NATS_URL pointing at a server, with NATS_CREDS or --creds where it needs them?\n`
+    )
     return 1
   })

@@ -1,11 +1,8 @@
-import { Effect, Layer } from "effect"
-import { UmbraConfig } from "../config.ts"
-import * as logging from "../logging/logger.ts"
+import { Effect } from "effect"
 import { NatsConnection } from "../nats/connection.ts"
-import * as natsConnection from "../nats/connection.ts"
 import { listDeadLetters, readDeadLetter, requestRetry, type RetryReply } from "../nats/deadLetters.ts"
 import type { DeadLetter } from "../../src/deadLetters.ts"
-import { busUnavailable } from "./busClient.ts"
+import { busUnavailable, cliConnectionLayer } from "./busClient.ts"
 import { parseOptions } from "./options.ts"
 import { print, usage } from "./terminal.ts"
 
@@ -47,16 +44,6 @@ Options:
   --consumer <name>  with --all: only this consumer's
   --timeout <ms>     how long to wait for each answer (default 30000)
   --json             one JSON document per letter: {"seq", "consumer", "ok", "reason"?}`
-
-/** The CLI's connection to NATS_URL, with logs kept to warnings. */
-const connectionLayer = Layer.unwrap(
-  Effect.gen(function* () {
-    const config = yield* UmbraConfig
-    return natsConnection.layer({ url: config.natsUrl, name: "umbra-cli" }).pipe(
-      Layer.provideMerge(logging.layer({ level: process.env["UMBRA_LOG_LEVEL"] ?? "warn", format: config.logFormat }))
-    )
-  })
-)
 
 const parseSeq = (text: string | undefined) => {
   const seq = Number(text)
@@ -180,7 +167,7 @@ export const dlqCommand = (argv: ReadonlyArray<string>) => {
   const sub = name === undefined || !Object.hasOwn(subcommands, name) ? undefined : subcommands[name]!
   if (sub === undefined) return usage(name === undefined ? "name ls, show or retry" : `there is no dlq command '${name}'`, dlqHelp)
   return sub.run(rest).pipe(
-    Effect.provide(connectionLayer),
+    Effect.provide(cliConnectionLayer()),
     Effect.catchTag("BusUnavailable", busUnavailable),
     Effect.catchTag("UsageError", (error) => usage(error.message, sub.help))
   )

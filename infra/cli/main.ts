@@ -11,11 +11,13 @@ import { print, usage } from "./terminal.ts"
 import { sendCommand } from "./sendCommand.ts"
 import { serveCommand } from "./serveCommand.ts"
 import { tailCommand } from "./tailCommand.ts"
+import { tenantCommand } from "./tenantCommand.ts"
 
 const help = `Usage: umbra <command> [options]
 
 Commands:
   serve      run the control plane (command gateway, relay, sagas) on embedded defaults
+  tenant     issue (add), list (ls) and revoke tenants' NATS credentials
   send       send one command and print the reply
   query      ask a query (e.g. Launch) and print the answer
   tail       follow events as they reach JetStream
@@ -28,6 +30,7 @@ Run 'umbra <command> --help' for a command's options. Configuration is read from
 
 const commands: Record<string, (argv: ReadonlyArray<string>) => Effect.Effect<number, unknown>> = {
   serve: serveCommand,
+  tenant: tenantCommand,
   send: sendCommand,
   query: queryCommand,
   tail: tailCommand,

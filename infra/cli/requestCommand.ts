@@ -9,6 +9,7 @@ import { print, usage } from "./terminal.ts"
 export const requestOptionsHelp = `  --tenant <t>           the tenant (required): [a-z0-9][a-z0-9_-]{0,63}
   --data <json>          the fields as JSON (default {})
   --timeout <ms>         how long to wait for the reply (default 10000)
+  --creds <file>         a .creds file to connect with (default NATS_CREDS, else Umbra's own in UMBRA_DATA_DIR)
   --json                 print the reply as one line of JSON`
 
 export interface RequestCommand {
@@ -34,6 +35,7 @@ export const requestCommand = (spec: RequestCommand) => (argv: ReadonlyArray<str
         tenant: { type: "string" },
         data: { type: "string", default: "{}" },
         timeout: { type: "string", default: "10000" },
+        creds: { type: "string" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", default: false }
       }
@@ -55,13 +57,14 @@ export const requestCommand = (spec: RequestCommand) => (argv: ReadonlyArray<str
     if (!Number.isInteger(timeout) || timeout <= 0) return yield* usage("--timeout is a number of milliseconds", spec.help)
     const all = values as Readonly<Record<string, unknown>>
     const own = Object.fromEntries(Object.keys(spec.extra).map((key) => [key, typeof all[key] === "string" ? all[key] : undefined]))
-    const bus = yield* EventBus
-    const reply = yield* bus.request(spec.subject(tenant, name), new TextEncoder().encode(JSON.stringify(spec.body(data, own))), timeout)
-    const parsed = JSON.parse(new TextDecoder().decode(reply)) as { readonly ok?: boolean }
-    yield* print(values.json === true ? JSON.stringify(parsed) : JSON.stringify(parsed, null, 2))
-    return parsed.ok === true ? 0 : 1
+    return yield* Effect.gen(function* () {
+      const bus = yield* EventBus
+      const reply = yield* bus.request(spec.subject(tenant, name), new TextEncoder().encode(JSON.stringify(spec.body(data, own))), timeout)
+      const parsed = JSON.parse(new TextDecoder().decode(reply)) as { readonly ok?: boolean }
+      yield* print(values.json === true ? JSON.stringify(parsed) : JSON.stringify(parsed, null, 2))
+      return parsed.ok === true ? 0 : 1
+    }).pipe(Effect.provide(busClientLayer(values.creds)))
   }).pipe(
-    Effect.provide(busClientLayer),
     Effect.catchTag("BusUnavailable", busUnavailable),
     Effect.catchTag("UsageError", (error) => usage(error.message, spec.help))
   )

@@ -1,5 +1,5 @@
 import { Effect, Layer } from "effect"
-import { UmbraConfig } from "../config.ts"
+import { NatsAccessConfig, UmbraConfig } from "../config.ts"
 import * as logging from "../logging/logger.ts"
 import { controlPlaneLayer, runControlPlane } from "../serve/controlPlane.ts"
 import { ensureNats } from "../serve/embeddedNats.ts"
@@ -10,9 +10,11 @@ export const serveHelp = `Usage: umbra serve
 
 Runs the control plane: serves commands on umbra.cmd.<tenant>.<CommandType>, stores events in the event
 store, relays them to JetStream (UMBRA_EVENTS) and runs the sagas. Configured by environment variables
-(see the README): NATS_URL, UMBRA_DATA_DIR, UMBRA_EVENT_STORE, KURRENTDB_URL, UMBRA_LOG_LEVEL, ...
-When nothing answers at NATS_URL and nats-server is on the PATH, it starts one (JetStream, loopback only,
-store under UMBRA_DATA_DIR/nats) and stops it on exit. SIGINT or SIGTERM shuts down cleanly.`
+(see the README): NATS_URL, NATS_CREDS, UMBRA_DATA_DIR, UMBRA_NATS_PORT, UMBRA_EVENT_STORE, ...
+Without NATS_URL it runs its own nats-server (JetStream, loopback only, UMBRA_NATS_PORT or a free port when
+that is taken) that refuses anonymous connections; its URL and Umbra's credentials are kept under
+UMBRA_DATA_DIR/nats, where the CLI run beside the data directory finds them. 'umbra tenant add' issues
+tenants' credentials. SIGINT or SIGTERM shuts down cleanly.`
 
 export const serveCommand = (argv: ReadonlyArray<string>) =>
   Effect.gen(function* () {
@@ -20,10 +22,11 @@ export const serveCommand = (argv: ReadonlyArray<string>) =>
     if (values.help === true) return yield* print(serveHelp).pipe(Effect.as(0))
     if (positionals.length > 0) return yield* usage(`serve takes no arguments (got ${positionals.join(" ")})`, serveHelp)
     const config = yield* UmbraConfig
+    const access = yield* NatsAccessConfig
     // Scopes close inside out: the control plane's fibers, then its services, then an embedded nats-server.
     const program = Effect.gen(function* () {
-      const natsUrl = yield* ensureNats(config.natsUrl, config.dataDir)
-      return yield* Effect.scoped(runControlPlane(config)).pipe(Effect.provide(controlPlaneLayer(config, natsUrl)))
+      const { url, ...credentials } = yield* ensureNats(access, config.dataDir)
+      return yield* Effect.scoped(runControlPlane(config)).pipe(Effect.provide(controlPlaneLayer(config, url, credentials)))
     }).pipe(Effect.scoped)
     return yield* program.pipe(
       Effect.catch((error) => Effect.logError(error.message).pipe(Effect.as(1))),

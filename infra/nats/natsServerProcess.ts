@@ -18,6 +18,8 @@ export interface NatsServerOptions {
   readonly storeDir: string
   /** Configuration file; defaults to the repository's `nats.conf`. */
   readonly configFile?: string
+  /** The configuration file names `storeDir` itself: nats-server reloads (SIGHUP) only such a config. */
+  readonly storeDirInConfig?: boolean
   readonly readyTimeoutMs?: number
 }
 
@@ -87,7 +89,10 @@ export const startNatsServer = async (options: NatsServerOptions): Promise<Runni
   const binary = options.binary ?? findNatsServerBinary()
   if (binary === undefined) throw new NatsServerError({ message: "nats-server is not on PATH" })
   const port = options.port ?? (await freePort())
-  const args = ["-c", options.configFile ?? defaultConfigFile, "-js", "-a", host, "-p", String(port), "-sd", options.storeDir]
+  const args = [
+    ...["-c", options.configFile ?? defaultConfigFile, "-js", "-a", host, "-p", String(port)],
+    ...(options.storeDirInConfig === true ? [] : ["-sd", options.storeDir])
+  ]
   const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] })
   let log = ""
   child.stderr?.setEncoding("utf8")

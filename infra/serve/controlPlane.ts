@@ -30,9 +30,13 @@ import { eventStoreLayer } from "./eventStoreLayer.ts"
 import { instanceRuntimeLayer } from "./instanceRuntimeLayer.ts"
 import { OrchestratorConfig, orchestratorOptions, SignalClockSkewConfig, TransferLimitsConfig } from "./orchestratorConfig.ts"
 
-/** Every service the control plane runs on, composed once, for a NATS server at `natsUrl`. */
-export const controlPlaneLayer = (config: UmbraConfig, natsUrl: string) => {
-  const nats = natsConnection.layer({ url: natsUrl, name: "umbra-control-plane" })
+/** Every service the control plane runs on, composed once, for a NATS server at `natsUrl` (as `credentials` say). */
+export const controlPlaneLayer = (
+  config: UmbraConfig,
+  natsUrl: string,
+  credentials: Omit<natsConnection.NatsConnectionOptions, "url" | "name"> = {}
+) => {
+  const nats = natsConnection.layer({ url: natsUrl, name: "umbra-control-plane", ...credentials })
   const bus = Layer.mergeAll(
     natsEventBus.layer({ publishWindow: config.publishWindow }),
     jetstreamSetup.layer({ eventsDuplicateWindow: Duration.seconds(config.duplicateWindowSeconds) })

@@ -1,12 +1,21 @@
+import { connect } from "@nats-io/transport-node"
 import { Effect, Schema, type Scope } from "effect"
 import { createConnection } from "node:net"
-import { join } from "node:path"
-import { findNatsServerBinary, natsServer } from "../nats/natsServerProcess.ts"
+import type { NatsAccessConfig } from "../config.ts"
+import { authPaths, ensureAuthority, readUmbraCreds, removeServerFile, writeServerFile } from "../natsAuth/authDirectory.ts"
+import { configuredCredentials, type NatsCredentials } from "../natsAuth/natsAccess.ts"
+import { writeServerConfig } from "../natsAuth/serverConfig.ts"
+import { findNatsServerBinary, freePort, natsServer } from "../nats/natsServerProcess.ts"
 
-/** Nothing answers at NATS_URL and Umbra cannot start a server itself. */
+/** Nothing answers at NATS_URL, or Umbra cannot start its own server. */
 export class NatsNotAvailable extends Schema.TaggedError<NatsNotAvailable>()("NatsNotAvailable", {
   message: Schema.String
 }) {}
+
+/** A NATS server to connect to, and the credentials Umbra connects with. */
+export interface NatsEndpoint extends NatsCredentials {
+  readonly url: string
+}
 
 const answers = (host: string, port: number) =>
   Effect.callback<boolean>((resume) => {
@@ -20,29 +29,79 @@ const answers = (host: string, port: number) =>
     socket.once("error", () => done(false))
   })
 
-const loopback = new Set(["127.0.0.1", "localhost", "[::1]", "::1"])
+const notAvailable = (error: { readonly message: string }) => new NatsNotAvailable({ message: error.message })
 
 /**
- * The URL of a NATS server to use: the one at `url` when it answers, else one Umbra starts itself on that
- * loopback port (JetStream, store under the data directory), stopped when the scope closes.
+ * Umbra's own nats-server, with the configuration it writes under `<dataDir>/nats/` (accounts and users:
+ * Umbra's own, each tenant's, no anonymous one) on loopback `port`, or on a free port when that one is
+ * taken. Its URL goes to `<dataDir>/nats/server.json` while it runs, for the CLI and `tenant` reloads.
  */
-export const ensureNats = (url: string, dataDir: string): Effect.Effect<string, NatsNotAvailable, Scope.Scope> =>
+export const embeddedNats = (dataDir: string, port: number): Effect.Effect<NatsEndpoint, NatsNotAvailable, Scope.Scope> =>
   Effect.gen(function* () {
-    const parsed = new URL(url)
-    const port = Number(parsed.port || 4222)
-    if (yield* answers(parsed.hostname, port)) return url
     const binary = findNatsServerBinary()
-    if (binary === undefined || !loopback.has(parsed.hostname)) {
+    if (binary === undefined) {
       return yield* new NatsNotAvailable({
-        message:
-          `no NATS server answers at ${url}` +
-          (binary === undefined ? " and there is no nats-server on the PATH to start one" : "") +
-          ". Install one (Debian: apt-get install -y nats-server) or set NATS_URL to a server with JetStream enabled.",
+        message: "NATS_URL is not set and there is no nats-server on the PATH to start one. Install one (Debian: apt-get install -y nats-server) or set NATS_URL to a server with JetStream enabled."
       })
     }
-    const server = yield* natsServer({ binary, port, storeDir: join(dataDir, "nats") }).pipe(
+    const authority = yield* ensureAuthority(dataDir).pipe(Effect.mapError(notAvailable))
+    yield* writeServerConfig(dataDir, authority).pipe(Effect.mapError(notAvailable))
+    let chosen = port
+    if (yield* answers("127.0.0.1", port)) {
+      chosen = yield* Effect.promise(() => freePort())
+      yield* Effect.logWarning(`port ${port} (UMBRA_NATS_PORT) is taken; Umbra's nats-server listens on ${chosen} instead`)
+    }
+    const paths = authPaths(dataDir)
+    const server = yield* natsServer({ binary, port: chosen, storeDir: paths.dir, configFile: paths.serverConfig, storeDirInConfig: true }).pipe(
       Effect.mapError((error) => new NatsNotAvailable({ message: `could not start nats-server: ${error.message}` }))
     )
-    yield* Effect.logInfo("started an embedded nats-server", { url: server.url, pid: server.pid, storeDir: server.storeDir })
-    return server.url
+    yield* Effect.acquireRelease(writeServerFile(dataDir, { url: server.url, pid: server.pid }), () =>
+      removeServerFile(dataDir).pipe(Effect.ignore)
+    ).pipe(Effect.mapError(notAvailable))
+    const creds = yield* readUmbraCreds(dataDir).pipe(Effect.mapError(notAvailable))
+    yield* Effect.logInfo("started Umbra's nats-server (anonymous connections refused)", {
+      url: server.url,
+      pid: server.pid,
+      credentials: paths.umbraCreds
+    })
+    return { url: server.url, creds }
   })
+
+/** Whether a connection without credentials may publish a command: it connects, publishes, and is not told no. */
+const anonymousMayPublish = (url: string) =>
+  Effect.tryPromise(async () => {
+    const nc = await connect({ servers: url, maxReconnectAttempts: 0, timeout: 2_000 })
+    const refused = (async () => {
+      for await (const status of nc.status()) if (status.type === "error") return true
+      return false
+    })()
+    // The server answers a refused publish before the PONG of the flush that follows it.
+    nc.publish("umbra.cmd.anonymous-probe.Probe", "")
+    await nc.flush()
+    const verdict = await Promise.race([refused, nc.flush().then(() => false)])
+    await nc.close()
+    return !verdict
+  }).pipe(Effect.orElseSucceed(() => false))
+
+/**
+ * The server at NATS_URL with NATS_CREDS or NATS_USER/NATS_PASSWORD; warns when anonymous connections
+ * can publish commands there (anyone could then speak for any tenant).
+ */
+export const externalNats = (url: string, access: NatsAccessConfig): Effect.Effect<NatsEndpoint, NatsNotAvailable> =>
+  Effect.gen(function* () {
+    const parsed = new URL(url)
+    if (!(yield* answers(parsed.hostname, Number(parsed.port || 4222)))) {
+      return yield* new NatsNotAvailable({ message: `no NATS server answers at NATS_URL ${url}. Unset NATS_URL to let Umbra run its own.` })
+    }
+    const credentials = yield* configuredCredentials(access).pipe(Effect.mapError(notAvailable))
+    if (yield* anonymousMayPublish(url)) {
+      yield* Effect.logWarning(
+        `SECURITY: an anonymous connection to ${url} can publish commands (umbra.cmd.>): anyone who reaches this server can act for any tenant. Give the server users (see nats.production.conf) or unset NATS_URL.`
+      )
+    }
+    return { url, ...credentials }
+  })
+
+/** Umbra's own server when NATS_URL is not set, else the one it names. */
+export const ensureNats = (access: NatsAccessConfig, dataDir: string): Effect.Effect<NatsEndpoint, NatsNotAvailable, Scope.Scope> =>
+  access.url === undefined ? embeddedNats(dataDir, access.port) : externalNats(access.url, access)

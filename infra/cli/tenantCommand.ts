@@ -1,0 +1,64 @@
+import { Effect } from "effect"
+import { tokenPattern } from "../../domain/ids.ts"
+import { NatsAccessConfig, UmbraConfig } from "../config.ts"
+import { authPaths, readServerFile } from "../natsAuth/authDirectory.ts"
+import { addTenant, listTenants, revokeTenant } from "../natsAuth/tenantCredentials.ts"
+import { parseOptions } from "./options.ts"
+import { print, usage } from "./terminal.ts"
+
+export const tenantHelp = `Usage: umbra tenant add <tenant> [--out <file>] [--json]
+       umbra tenant ls [--json]
+       umbra tenant revoke <tenant> [--json]
+
+Issues and revokes tenants' NATS credentials (standard .creds files) on the server 'umbra serve' runs when
+NATS_URL is not set; run it beside the data directory (UMBRA_DATA_DIR). A tenant's credentials may send
+its own commands and queries, receive its own replies, and read its own events; nothing else. A running
+server takes the change before the command returns. Example:
+  umbra tenant add acme --out acme.creds
+  umbra send ConnectClient --tenant acme --creds acme.creds --data '{"clientId": "c1", "tier": "basic"}'
+
+Options:
+  --out <file>   where add writes the .creds file (default UMBRA_DATA_DIR/tenants/<tenant>.creds)
+  --json         add: {"tenant", "creds", "natsUrl"}; ls: {"tenants": [{"tenant", "active", "revoked"}]};
+                 revoke: {"tenant", "revoked"}`
+
+const tenantArgument = (tenant: string | undefined, rest: ReadonlyArray<string>) =>
+  tenant !== undefined && rest.length === 0 && tokenPattern.test(tenant) ? tenant : undefined
+
+export const tenantCommand = (argv: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const { values, positionals } = yield* parseOptions(argv, {
+      allowPositionals: true,
+      options: { out: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", default: false } }
+    })
+    if (values.help) return yield* print(tenantHelp).pipe(Effect.as(0))
+    const { dataDir } = yield* UmbraConfig
+    const access = yield* NatsAccessConfig
+    const [action, name, ...rest] = positionals
+    if (action === "ls" && name === undefined) {
+      const tenants = yield* listTenants(dataDir)
+      if (values.json) return yield* print(JSON.stringify({ tenants })).pipe(Effect.as(0))
+      return yield* print(tenants.map((t) => `${t.tenant}\t${t.active} active\t${t.revoked} revoked`).join("\n")).pipe(Effect.as(0))
+    }
+    const tenant = tenantArgument(name, rest)
+    if ((action !== "add" && action !== "revoke") || tenant === undefined) {
+      return yield* usage("name add <tenant>, ls or revoke <tenant>, with a tenant matching [a-z0-9][a-z0-9_-]{0,63}", tenantHelp)
+    }
+    if (action === "add") {
+      const creds = yield* addTenant(dataDir, tenant, values.out ?? authPaths(dataDir).tenantCreds(tenant))
+      const natsUrl = (yield* readServerFile(dataDir))?.url ?? access.url ?? `nats://127.0.0.1:${access.port}`
+      return yield* print(values.json ? JSON.stringify({ tenant, creds, natsUrl }) : creds).pipe(Effect.as(0))
+    }
+    const revoked = yield* revokeTenant(dataDir, tenant)
+    if (values.json) yield* print(JSON.stringify({ tenant, revoked }))
+    else yield* print(revoked === 0 ? `${tenant} has no credentials in force` : `revoked ${revoked} credential(s) of ${tenant}`)
+    return revoked === 0 ? 1 : 0
+  }).pipe(
+    Effect.catchTag("UsageError", (error) => usage(error.message, tenantHelp)),
+    Effect.catchTag("NatsAuthError", (error) =>
+      Effect.sync(() => {
+        process.stderr.write(`umbra: ${error.message}\n`)
+        return 1
+      })
+    )
+  )
