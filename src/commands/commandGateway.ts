@@ -4,6 +4,7 @@ import type { StoredEvent } from "../../domain/envelope.ts"
 import type { ValidationFailed } from "../../domain/errors.ts"
 import type { CommandId } from "../../domain/ids.ts"
 import { tokenPattern, Uuid } from "../../domain/ids.ts"
+import { parseStreamName } from "../../domain/streams.ts"
 import { parseRequestSubject, subjects } from "../../domain/subjects.ts"
 import { EventBus } from "../eventBus.ts"
 import { InvalidTenant, MalformedRequest, PayloadTooLarge, UnknownCommand } from "./commandErrors.ts"
@@ -29,11 +30,26 @@ const summary = (event: StoredEvent) => ({
 const encoder = new TextEncoder()
 const reply = (body: unknown) => encoder.encode(JSON.stringify(body))
 
+const tenantOf = (stream: string) => parseStreamName(stream)?.tenant
+
+/**
+ * An error's fields as a reply may carry them: never another tenant's stream. An event id already stored
+ * elsewhere names where only when that is a stream of the requester's tenant (`stream`, its own).
+ */
+const replyFields = (error: GatewayError): Record<string, unknown> => {
+  const { _tag, message, ...fields } = error as GatewayError & Record<string, unknown>
+  if (error._tag !== "DuplicateEventId") return fields
+  const owner = tenantOf(error.stream)
+  if (owner !== undefined && owner === tenantOf(error.storedIn)) return fields
+  const { storedIn: _elsewhere, ...own } = fields
+  return own
+}
+
 /** A typed error as the wire carries it: a stable tag, a sentence for a person, the details to act on. */
 export const errorReply = (error: GatewayError) => {
-  const { _tag, message, ...fields } = error as GatewayError & Record<string, unknown>
+  const fields = replyFields(error)
   const details = "details" in fields ? fields["details"] : fields
-  return reply({ ok: false, error: { tag: _tag, message, details } })
+  return reply({ ok: false, error: { tag: error._tag, message: error.message, details } })
 }
 
 const decodeRequest = Schema.decodeUnknownEffect(Schema.fromJsonString(CommandRequest))
