@@ -22,7 +22,7 @@ export type UmbraConfig = Config.Success<typeof UmbraConfig>
  * or NATS_USER/NATS_PASSWORD authenticate.
  */
 export const NatsAccessConfig = Config.all({
-  url: Config.option(Config.String("NATS_URL")).pipe(Config.map(Option.getOrUndefined)),
+  url: Config.option(Config.String("NATS_URL")).pipe(Config.map((url) => Option.getOrUndefined(Option.filter(url, (set) => set !== "")))),
   port: Config.Port("UMBRA_NATS_PORT").pipe(Config.withDefault(4222)),
   creds: Config.option(Config.String("NATS_CREDS")).pipe(Config.map(Option.getOrUndefined)),
   user: Config.option(Config.String("NATS_USER")).pipe(Config.map(Option.getOrUndefined)),
