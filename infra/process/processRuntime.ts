@@ -20,6 +20,8 @@ import { markerVariable, processesCarrying } from "./markedProcesses.ts"
 import { readGroupUsage } from "./processGroupUsage.ts"
 import { type InstancePlan, instanceDir, isAlive, type ProcessRecord, readRecord, readRecords, writeRecord } from "./processRegistry.ts"
 import { extractInto, packDirectory } from "./stateDirectory.ts"
+import { openToWorkloads, prepareWorkloadDirectories } from "./workloadDirectories.ts"
+import { workloadUser } from "./workloadUser.ts"
 
 export interface ProcessRuntimeOptions {
   /** Instances live under `<dataDir>/instances/<tenant>/<instanceId>/` (record, state, output). */
@@ -29,19 +31,31 @@ export interface ProcessRuntimeOptions {
   /** The Node binary that runs the agent and the workload; this process's own by default. */
   readonly nodeBinary?: string
   readonly stopGraceMs?: number
+  /**
+   * Whether specs may bring their own command or another image (`UMBRA_PROCESS_RUNTIME_TRUSTED=1`): the
+   * process runtime isolates nothing, so only Umbra's sample workload and agent run without it.
+   */
+  readonly trusted?: boolean
+  /** Who workloads run as when Umbra runs as root (`UMBRA_PROCESS_RUNTIME_USER`); `nobody` by default. */
+  readonly workloadUser?: string
 }
 
 const repoRoot = resolve(import.meta.dirname, "..", "..")
 const agentEntry = join(repoRoot, "infra", "cli", "agentMain.ts")
 
-/** What stands for an image here: the workload command it would run (the agent image has none). */
-const workloadFor = (instanceId: string, image: string, command: ReadonlyArray<string> | undefined, node: string) => {
-  if (command !== undefined) return Effect.succeed(command)
-  if (image === defaultTemplate.image) return Effect.succeed([node, join(repoRoot, "infra", "sampleWorkload", "server.ts")])
-  if (image === agentImage) return Effect.succeed(undefined)
+/**
+ * What stands for an image here: the workload command it would run (the agent image has none). A spec's own
+ * command runs on the host: only when the operator trusts every template.
+ */
+const workloadFor = (instanceId: string, image: string, command: ReadonlyArray<string> | undefined, node: string, trusted: boolean) => {
+  if (command !== undefined && trusted) return Effect.succeed(command)
+  if (command === undefined && image === defaultTemplate.image) return Effect.succeed([node, join(repoRoot, "infra", "sampleWorkload", "server.ts")])
+  if (command === undefined && image === agentImage) return Effect.succeed(undefined)
   return Effect.fail(new RuntimeFailed({
     instanceId,
-    message: `the process runtime cannot run image ${image}: it runs ${defaultTemplate.image}, ${agentImage} or a spec with a command`
+    message: trusted
+      ? `the process runtime cannot run image ${image}: it runs ${defaultTemplate.image}, ${agentImage} or a spec with a command`
+      : `the process runtime runs only ${defaultTemplate.image} and ${agentImage}, not ${command === undefined ? `image ${image}` : "a template's own command"}: it isolates nothing (set UMBRA_PROCESS_RUNTIME_TRUSTED=1 to run every template on this host)`
   }))
 }
 
@@ -84,10 +98,13 @@ const make = (options: ProcessRuntimeOptions) =>
   Effect.gen(function* () {
     const node = options.nodeBinary ?? process.execPath
     const dataDir = resolve(options.dataDir)
+    const trusted = options.trusted ?? false
     yield* Effect.tryPromise({
       try: () => mkdir(join(dataDir, "instances"), { recursive: true }),
       catch: (cause) => new RuntimeFailed({ instanceId: "-", message: `cannot create ${dataDir}: ${String(cause)}` })
     })
+    const user = yield* workloadUser(options.workloadUser ?? "nobody")
+    yield* openToWorkloads(dataDir, user)
 
     /** The record as it stands: an agent spawned before its PID was recorded (a crash in between) is adopted. */
     const adopted = (record: ProcessRecord) =>
@@ -144,9 +161,12 @@ const make = (options: ProcessRuntimeOptions) =>
     const launch = (record: ProcessRecord) =>
       Effect.gen(function* () {
         const plan = yield* planOf(record)
-        const workload = yield* workloadFor(record.instanceId, record.image, plan.command, node)
+        const workload = yield* workloadFor(record.instanceId, record.image, plan.command, node, trusted)
         const dir = instanceDir(dataDir, record.tenant, record.instanceId)
+        const workDir = join(dir, "work")
         yield* endLeftovers(record.instanceId, record.marker)
+        // After the leftovers ended, so nothing of the workload's changes what is handed over meanwhile.
+        yield* prepareWorkloadDirectories(record.instanceId, dir, [workDir, ...record.stateDirs], user)
         const marker = randomUUID()
         // Recorded before the spawn: a crash between the two leaves a process this record finds and adopts.
         const intent = { ...record, pid: notStarted, marker }
@@ -154,7 +174,7 @@ const make = (options: ProcessRuntimeOptions) =>
         const env: Record<string, string> = {
           PATH: process.env["PATH"] ?? "/usr/bin:/bin",
           NATS_URL: options.natsUrl ?? "nats://127.0.0.1:4222",
-          ...(record.image === defaultTemplate.image ? sampleWorkloadEnv(8080, join(dir, "metrics.json")) : {}),
+          ...(record.image === defaultTemplate.image ? sampleWorkloadEnv(8080, join(workDir, "metrics.json")) : {}),
           ...plan.env,
           UMBRA_TENANT: record.tenant,
           UMBRA_INSTANCE_ID: record.instanceId,
@@ -171,7 +191,14 @@ const make = (options: ProcessRuntimeOptions) =>
             const output = await open(join(dir, "output.log"), "a")
             try {
               // Detached: its own process group (killed as one), and it outlives a restart of Umbra.
-              const child = spawn(node, [agentEntry], { cwd: dir, env, detached: true, stdio: ["ignore", output.fd, output.fd] })
+              // Never as root: the agent, and the workload it starts, run as the workload user in its own directory.
+              const child = spawn(node, [agentEntry], {
+                cwd: workDir,
+                env,
+                detached: true,
+                stdio: ["ignore", output.fd, output.fd],
+                ...(user === undefined ? {} : { uid: user.uid, gid: user.gid })
+              })
               await new Promise<void>((resolveSpawn, reject) => {
                 child.once("spawn", resolveSpawn)
                 child.once("error", reject)
@@ -198,7 +225,7 @@ const make = (options: ProcessRuntimeOptions) =>
         if (alive || !shouldStart) return infoOf(existing, alive)
       }
       // An image this runtime cannot run fails now, not at a later start.
-      yield* workloadFor(spec.instanceId, spec.image, spec.command, node)
+      yield* workloadFor(spec.instanceId, spec.image, spec.command, node, trusted)
       const dir = instanceDir(dataDir, spec.tenant, spec.instanceId)
       // Each declared state path becomes a directory of the instance (the agent and workload get the real paths).
       const stateDirs = spec.statePaths.map((_, index) => join(dir, "state", String(index)))

@@ -1,7 +1,8 @@
 import { Effect, Layer } from "effect"
-import { InstanceRuntime, type RuntimeFailed } from "../../src/instanceRuntime.ts"
+import { InstanceRuntime, RuntimeFailed } from "../../src/instanceRuntime.ts"
 import * as dockerRuntime from "../docker/dockerRuntime.ts"
 import * as processRuntime from "../process/processRuntime.ts"
+import { ProcessRuntimeConfig } from "./orchestratorConfig.ts"
 
 export type RuntimeChoice = "docker" | "process" | undefined
 
@@ -15,7 +16,12 @@ export const instanceRuntimeLayer = (
   dataDir: string
 ): Layer.Layer<InstanceRuntime, RuntimeFailed> => {
   const docker = dockerRuntime.layer({ natsUrl })
-  const processes = processRuntime.layer({ dataDir, natsUrl })
+  const processes = Layer.unwrap(
+    Effect.gen(function* () {
+      const settings = yield* ProcessRuntimeConfig
+      return processRuntime.layer({ dataDir, natsUrl, ...settings })
+    }).pipe(Effect.mapError((error) => new RuntimeFailed({ instanceId: "-", message: `process runtime settings: ${error.message}` })))
+  )
   const chosen =
     choice === "docker"
       ? docker
@@ -29,7 +35,13 @@ export const instanceRuntimeLayer = (
   return Layer.effectContext(
     Effect.gen(function* () {
       const context = yield* Layer.build(chosen)
-      yield* Effect.logInfo("instance runtime chosen", { runtime: (yield* InstanceRuntime.pipe(Effect.provideContext(context))).kind })
+      const { kind } = yield* InstanceRuntime.pipe(Effect.provideContext(context))
+      yield* Effect.logInfo("instance runtime chosen", { runtime: kind })
+      if (kind === "process") {
+        yield* Effect.logWarning(
+          "the process runtime isolates nothing: workloads run on this host, share its network, filesystem and one unprivileged user, and are limited only in heap; it is for development"
+        )
+      }
       return context
     })
   )

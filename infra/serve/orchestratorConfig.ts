@@ -40,6 +40,12 @@ export const TransferLimitsConfig = Config.all({
   maxHardLinks: Config.Int("UMBRA_TRANSFER_MAX_HARD_LINKS").pipe(Config.withDefault(defaultArchiveLimits.maxHardLinks))
 })
 
+/** The process runtime: whether every template may run on this host, and who workloads run as under root. */
+export const ProcessRuntimeConfig = Config.all({
+  trusted: Config.Boolean("UMBRA_PROCESS_RUNTIME_TRUSTED").pipe(Config.withDefault(false)),
+  workloadUser: Config.String("UMBRA_PROCESS_RUNTIME_USER").pipe(Config.withDefault("nobody"))
+})
+
 /** How far a signal's `at` may be from this process's clock before the telemetry ingest and the archiver drop it. */
 export const SignalClockSkewConfig = Config.schema(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), "UMBRA_SIGNAL_CLOCK_SKEW_MS").pipe(
   Config.withDefault(defaultSignalClockSkewMs)

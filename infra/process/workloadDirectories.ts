@@ -1,0 +1,40 @@
+import { chmod, lchown, lstat, mkdir, readdir } from "node:fs/promises"
+import { dirname, join } from "node:path"
+import { Effect } from "effect"
+import { RuntimeFailed } from "../../src/instanceRuntime.ts"
+import type { WorkloadUser } from "./workloadUser.ts"
+
+/** Gives `path` and everything under it to `user`; symlinks are changed themselves, never followed. */
+const ownTree = async (path: string, user: WorkloadUser): Promise<void> => {
+  const stats = await lstat(path)
+  await lchown(path, user.uid, user.gid)
+  if (!stats.isDirectory()) return
+  for (const name of await readdir(path)) await ownTree(join(path, name), user)
+}
+
+/**
+ * Makes the workload's directories (its working directory and state) under the instance's directory and, when
+ * it runs as another user, gives them to it (state imported by Umbra included). The instance's directory stays
+ * Umbra's (its record, its log), open to the workload only to pass through: 0711, and its tenant's o+x.
+ */
+export const prepareWorkloadDirectories = (instanceId: string, dir: string, owned: ReadonlyArray<string>, user: WorkloadUser | undefined) =>
+  Effect.tryPromise({
+    try: async () => {
+      for (const path of owned) await mkdir(path, { recursive: true })
+      if (user === undefined) return
+      await chmod(dir, 0o711)
+      await chmod(dirname(dir), ((await lstat(dirname(dir))).mode & 0o7777) | 0o001)
+      for (const path of owned) await ownTree(path, user)
+    },
+    catch: (cause) => new RuntimeFailed({ instanceId, message: `cannot prepare the directories of ${instanceId}: ${String(cause)}` })
+  })
+
+/** Lets another user pass through the data directory to its instances (not list it): adds o+x. */
+export const openToWorkloads = (dataDir: string, user: WorkloadUser | undefined) =>
+  Effect.tryPromise({
+    try: async () => {
+      if (user === undefined) return
+      for (const path of [dataDir, join(dataDir, "instances")]) await chmod(path, ((await lstat(path)).mode & 0o7777) | 0o001)
+    },
+    catch: (cause) => new RuntimeFailed({ instanceId: "-", message: `cannot open ${dataDir} to the workload user: ${String(cause)}` })
+  })

@@ -1,0 +1,55 @@
+import { readFile, stat } from "node:fs/promises"
+import { join } from "node:path"
+import { assert, layer } from "@effect/vitest"
+import { Effect, Schedule } from "effect"
+import { NatsTestServer } from "../harness/natsServer.ts"
+import { layer as processRuntimeLayer } from "../../infra/process/processRuntime.ts"
+import { instanceDir } from "../../infra/process/processRegistry.ts"
+import { InstanceRuntime, type InstanceSpec } from "../../src/instanceRuntime.ts"
+import { processRuntimeFixture } from "../support/processHarness.ts"
+
+const { tenant, dataDir, testLayer } = processRuntimeFixture("wu", 2_000)
+
+const spec = (instanceId: string, overrides: Partial<InstanceSpec>): InstanceSpec => ({
+  tenant,
+  clientId: "c1",
+  instanceId,
+  role: "shadow",
+  image: "umbra/sample-workload:latest",
+  env: {},
+  statePaths: ["/var/lib/app"],
+  cpuMillis: 100,
+  memoryMiB: 128,
+  network: { subnets: [], securityGroups: [], egress: false },
+  ...overrides
+})
+
+/** Who a workload should be: `nobody` when the tests run as root, else the tests' own user. */
+const expectedUid = process.getuid?.() === 0 ? 65534 : process.getuid?.()
+
+layer(testLayer, { excludeTestServices: true, timeout: "60 seconds" })("the process runtime's workloads", (it) => {
+  it.effect("are refused with a command of their own or an image other than Umbra's, unless trusted", () =>
+    Effect.gen(function* () {
+      const runtime = yield* InstanceRuntime
+      const command = yield* runtime.create(spec("shd-cmd", { command: ["/usr/bin/id"] })).pipe(Effect.flip)
+      assert.include(command.message, "UMBRA_PROCESS_RUNTIME_TRUSTED=1")
+      const image = yield* runtime.create(spec("shd-img", { image: "alpine:3" })).pipe(Effect.flip)
+      assert.include(image.message, "UMBRA_PROCESS_RUNTIME_TRUSTED=1")
+    }))
+
+  it.effect("run as an unprivileged user, in directories that user owns", () =>
+    Effect.gen(function* () {
+      const server = yield* NatsTestServer
+      const trusted = processRuntimeLayer({ dataDir, natsUrl: server.url, stopGraceMs: 2_000, trusted: true })
+      const runtime = yield* InstanceRuntime.pipe(Effect.provide(trusted))
+      yield* runtime.create(spec("shd-id", { command: ["/usr/bin/id", "-u"] }))
+      const dir = instanceDir(dataDir, tenant, "shd-id")
+      // `id -u` prints the workload's uid into the instance's log, once the agent has started it.
+      const printed = yield* Effect.promise(() => readFile(join(dir, "output.log"), "utf8").catch(() => "")).pipe(
+        Effect.map((log) => log.split("\n").find((line) => /^\d+$/.test(line.trim()))),
+        Effect.repeat({ schedule: Schedule.spaced("100 millis"), until: (line) => line !== undefined, times: 300 })
+      )
+      assert.strictEqual(Number(printed), expectedUid)
+      for (const owned of ["work", "state/0"]) assert.strictEqual((yield* Effect.promise(() => stat(join(dir, owned)))).uid, expectedUid, owned)
+    }))
+})
