@@ -4,12 +4,24 @@ import { Effect } from "effect"
 import { RuntimeFailed } from "../../src/instanceRuntime.ts"
 import type { WorkloadUser } from "./workloadUser.ts"
 
-/** Gives `path` and everything under it to `user`; symlinks are changed themselves, never followed. */
+/**
+ * Gives `path` and everything under it to `user`, children first: while a directory is walked it and its
+ * parents are still Umbra's (and not writable by others meanwhile), so no process of the workload user can
+ * swap an entry for a link under Umbra's hands. What the user owns already is its own: not walked at all.
+ * Symlinks are changed themselves, never followed.
+ */
 const ownTree = async (path: string, user: WorkloadUser): Promise<void> => {
   const stats = await lstat(path)
+  if (stats.uid === user.uid) return
+  if (stats.isDirectory()) {
+    const mode = stats.mode & 0o7777
+    if ((mode & 0o022) !== 0) await chmod(path, mode & ~0o022)
+    for (const name of await readdir(path)) await ownTree(join(path, name), user)
+    await lchown(path, user.uid, user.gid)
+    if ((mode & 0o022) !== 0) await chmod(path, mode)
+    return
+  }
   await lchown(path, user.uid, user.gid)
-  if (!stats.isDirectory()) return
-  for (const name of await readdir(path)) await ownTree(join(path, name), user)
 }
 
 /**

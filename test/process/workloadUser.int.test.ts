@@ -1,12 +1,13 @@
 import { readFile, stat } from "node:fs/promises"
 import { join } from "node:path"
 import { assert, layer } from "@effect/vitest"
-import { Effect, Schedule } from "effect"
+import { Effect, Schedule, Stream } from "effect"
 import { NatsTestServer } from "../harness/natsServer.ts"
 import { layer as processRuntimeLayer } from "../../infra/process/processRuntime.ts"
 import { instanceDir } from "../../infra/process/processRegistry.ts"
-import { InstanceRuntime, type InstanceSpec } from "../../src/instanceRuntime.ts"
+import { InstanceRuntime, instanceKey, type InstanceSpec } from "../../src/instanceRuntime.ts"
 import { processRuntimeFixture } from "../support/processHarness.ts"
+import { archiveOf } from "../support/stateArchives.ts"
 
 const { tenant, dataDir, testLayer } = processRuntimeFixture("wu", 2_000)
 
@@ -51,5 +52,23 @@ layer(testLayer, { excludeTestServices: true, timeout: "60 seconds" })("the proc
       )
       assert.strictEqual(Number(printed), expectedUid)
       for (const owned of ["work", "state/0"]) assert.strictEqual((yield* Effect.promise(() => stat(join(dir, owned)))).uid, expectedUid, owned)
+    }))
+
+  it.effect("own the state Umbra imported before they start, a world-writable directory keeping its mode", () =>
+    Effect.gen(function* () {
+      const runtime = yield* InstanceRuntime
+      const key = instanceKey(tenant, "shd-import")
+      yield* runtime.create(spec("shd-import", {}), { start: false })
+      const archive = yield* archiveOf([
+        { name: "./", type: "directory", mode: 0o755 },
+        { name: "./open/", type: "directory", mode: 0o777 },
+        { name: "./open/cache.bin", content: "warm" },
+        { name: "./link", type: "symlink", linkname: "open/cache.bin" }
+      ])
+      yield* runtime.importState(key, "/var/lib/app", Stream.make(archive))
+      yield* runtime.start(key)
+      const state = join(instanceDir(dataDir, tenant, "shd-import"), "state", "0")
+      for (const owned of ["open", "open/cache.bin"]) assert.strictEqual((yield* Effect.promise(() => stat(join(state, owned)))).uid, expectedUid, owned)
+      assert.strictEqual((yield* Effect.promise(() => stat(join(state, "open")))).mode & 0o777, 0o777)
     }))
 })
