@@ -104,7 +104,7 @@ const make = (options: ProcessRuntimeOptions) =>
       catch: (cause) => new RuntimeFailed({ instanceId: "-", message: `cannot create ${dataDir}: ${String(cause)}` })
     })
     const user = yield* workloadUser(options.workloadUser ?? "nobody")
-    yield* openToWorkloads(dataDir, user)
+    yield* openToWorkloads(dataDir, [node, agentEntry], user)
 
     /** The record as it stands: an agent spawned before its PID was recorded (a crash in between) is adopted. */
     const adopted = (record: ProcessRecord) =>

@@ -1,4 +1,4 @@
-import { chmod, lchown, lstat, mkdir, readdir } from "node:fs/promises"
+import { chmod, lchown, lstat, mkdir, readdir, stat } from "node:fs/promises"
 import { dirname, join } from "node:path"
 import { Effect } from "effect"
 import { RuntimeFailed } from "../../src/instanceRuntime.ts"
@@ -41,12 +41,32 @@ export const prepareWorkloadDirectories = (instanceId: string, dir: string, owne
     catch: (cause) => new RuntimeFailed({ instanceId, message: `cannot prepare the directories of ${instanceId}: ${String(cause)}` })
   })
 
-/** Lets another user pass through the data directory to its instances (not list it): adds o+x. */
-export const openToWorkloads = (dataDir: string, user: WorkloadUser | undefined) =>
+/** Why `user` cannot read `path` (a directory on the way without o+x, or the file without o+r); undefined when it can. */
+const closedOn = async (path: string, user: WorkloadUser): Promise<string | undefined> => {
+  const file = await stat(path)
+  if (file.uid !== user.uid && (file.mode & 0o004) === 0) return `${path} is not readable by others`
+  // Each turn climbs one directory, so the loop ends at the root.
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    const stats = await stat(dir)
+    if (stats.uid !== user.uid && (stats.mode & 0o001) === 0) return `${dir} has no o+x`
+    if (dir === dirname(dir)) return undefined
+  }
+}
+
+/**
+ * Lets the workload user pass through the data directory to its instances (not list it): adds o+x. Fails
+ * when that user could still not reach it, or the agent's code and Node, naming the directory in the way:
+ * better at start than at every instance's spawn.
+ */
+export const openToWorkloads = (dataDir: string, reached: ReadonlyArray<string>, user: WorkloadUser | undefined) =>
   Effect.tryPromise({
     try: async () => {
       if (user === undefined) return
       for (const path of [dataDir, join(dataDir, "instances")]) await chmod(path, ((await lstat(path)).mode & 0o7777) | 0o001)
+      for (const path of [join(dataDir, "instances"), ...reached]) {
+        const closed = await closedOn(path, user)
+        if (closed !== undefined) throw new Error(`${user.name} cannot reach ${path}: ${closed} (see UMBRA_DATA_DIR, UMBRA_PROCESS_RUNTIME_USER)`)
+      }
     },
-    catch: (cause) => new RuntimeFailed({ instanceId: "-", message: `cannot open ${dataDir} to the workload user: ${String(cause)}` })
+    catch: (cause) => new RuntimeFailed({ instanceId: "-", message: `the process runtime's workload user: ${cause instanceof Error ? cause.message : String(cause)}` })
   })

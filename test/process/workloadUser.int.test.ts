@@ -1,4 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs"
 import { readFile, stat } from "node:fs/promises"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Schedule, Stream } from "effect"
@@ -70,5 +72,16 @@ layer(testLayer, { excludeTestServices: true, timeout: "60 seconds" })("the proc
       const state = join(instanceDir(dataDir, tenant, "shd-import"), "state", "0")
       for (const owned of ["open", "open/cache.bin"]) assert.strictEqual((yield* Effect.promise(() => stat(join(state, owned)))).uid, expectedUid, owned)
       assert.strictEqual((yield* Effect.promise(() => stat(join(state, "open")))).mode & 0o777, 0o777)
+    }))
+
+  it.effect.skipIf(process.getuid?.() !== 0)("refuse to start from a data directory the workload user cannot reach", () =>
+    Effect.gen(function* () {
+      const closed = mkdtempSync(join(tmpdir(), "umbra-closed-"))
+      const error = yield* InstanceRuntime.pipe(
+        Effect.provide(processRuntimeLayer({ dataDir: join(closed, "data") })),
+        Effect.flip,
+        Effect.ensuring(Effect.sync(() => rmSync(closed, { recursive: true, force: true })))
+      )
+      assert.include(error.message, `${closed} has no o+x`)
     }))
 })
