@@ -1,6 +1,7 @@
 import { connect } from "@nats-io/transport-node"
 import { Effect, Schema, type Scope } from "effect"
 import { createConnection } from "node:net"
+import { subjects } from "../../domain/subjects.ts"
 import type { NatsAccessConfig } from "../config.ts"
 import { authPaths, ensureAuthority, readUmbraCreds, removeServerFile, writeServerFile } from "../natsAuth/authDirectory.ts"
 import { configuredCredentials, type NatsCredentials } from "../natsAuth/natsAccess.ts"
@@ -68,7 +69,7 @@ export const embeddedNats = (dataDir: string, port: number): Effect.Effect<NatsE
   })
 
 /** Whether a connection without credentials may publish a command: it connects, publishes, and is not told no. */
-const anonymousMayPublish = (url: string) =>
+export const anonymousMayPublish = (url: string) =>
   Effect.tryPromise(async () => {
     const nc = await connect({ servers: url, maxReconnectAttempts: 0, timeout: 2_000 })
     const refused = (async () => {
@@ -76,7 +77,8 @@ const anonymousMayPublish = (url: string) =>
       return false
     })()
     // The server answers a refused publish before the PONG of the flush that follows it.
-    nc.publish("umbra.cmd.anonymous-probe.Probe", "")
+    // Under umbra.cmd.> but one token deeper than any command, so no gateway receives it.
+    nc.publish(`${subjects.command("anonymous-probe", "Probe")}.unanswered`, "")
     await nc.flush()
     const verdict = await Promise.race([refused, nc.flush().then(() => false)])
     await nc.close()
