@@ -149,8 +149,9 @@ export const checkArchive = <E, R, E2, R2>(
         const path = relativeEntryPath(header.name)
         const why = path === undefined ? "absolute, or climbs out with .." : refusal(header, path)
         if (why !== undefined || path === undefined) return yield* unsafe(header.name, why ?? "")
-        if (path === "") return yield* drain(entry)
+        // Every entry counts, the root's repeats too: each costs a turn even when nothing of it is kept.
         yield* counts(header, path)
+        if (path === "") return yield* drain(entry)
         given.set(path, header.type ?? "unknown")
         chain.add(path, header.type === "symlink" ? header.linkname ?? "" : undefined)
         if (header.type === "directory") chain.addDirectory(path)

@@ -73,6 +73,8 @@ describe("checkArchive", () => {
       const entries = yield* check(yield* archiveOf([...good, ...empties.slice(0, 8)]), { ...roomy, limits }).pipe(Effect.flip)
       assert.strictEqual(entries.reason, "too-large")
       assert.include(entries.message, "10 entries")
+      const roots = Array.from({ length: 11 }, () => ({ name: "./", type: "directory" as const }))
+      assert.strictEqual((yield* check(yield* archiveOf(roots), { ...roomy, limits }).pipe(Effect.flip)).reason, "too-large")
       const links = Array.from({ length: 3 }, (_, index) => ({ name: `./h${index}`, type: "link" as const, linkname: "./a.txt" }))
       const hard = yield* check(yield* archiveOf([...good, ...links]), { ...roomy, limits }).pipe(Effect.flip)
       assert.strictEqual(hard.reason, "too-large")
