@@ -24,6 +24,7 @@ import {
   LaunchRequested,
   LaunchRolledBack,
   ProductionProvisioned,
+  ProductionRetired,
   ProvisioningStarted,
   ShadowReleased,
   StateTransferCompleted,
@@ -63,7 +64,8 @@ const eventTypes = [
   [TrafficShifted, 1],
   [LaunchCompleted, 1],
   [LaunchRolledBack, 1],
-  [ShadowReleased, 1]
+  [ShadowReleased, 1],
+  [ProductionRetired, 1]
 ] as const
 
 export const DomainEvent = Schema.Union(eventTypes.map(([schema]) => schema))

@@ -3,7 +3,7 @@ import { launchDecider, type LaunchEvent, type LaunchStage, stageOf, weightOf } 
 
 /** One stage a launch reached: when, how long after the request, and how long after the stage before. */
 export interface StageTime {
-  /** `queued`, `provisioning`, `provisioned`, `transferring`, `transferred`, `weight-<n>`, `completed`, `rolledBack`, `shadowReleased`. */
+  /** `queued`, `provisioning`, `provisioned`, `transferring`, `transferred`, `weight-<n>`, `completed`, `rolledBack`, `shadowReleased`, `productionRetired`. */
   readonly stage: string
   readonly at: string
   readonly sinceRequestMs: number
@@ -45,6 +45,8 @@ const stageReachedBy = (event: LaunchEvent): string => {
       return "rolledBack"
     case "ShadowReleased":
       return "shadowReleased"
+    case "ProductionRetired":
+      return "productionRetired"
   }
 }
 

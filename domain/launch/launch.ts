@@ -55,6 +55,8 @@ export const ShiftTraffic = Schema.TaggedStruct("ShiftTraffic", { launchId: Laun
 export const CompleteLaunch = Schema.TaggedStruct("CompleteLaunch", { launchId: LaunchId, shadowDisposition: Disposition })
 export const RollBackLaunch = Schema.TaggedStruct("RollBackLaunch", { launchId: LaunchId, reason: Reason })
 export const RecordShadowReleased = Schema.TaggedStruct("RecordShadowReleased", { launchId: LaunchId, disposition: Disposition })
+/** The client is gone: its production instance and endpoint go too. */
+export const RetireProduction = Schema.TaggedStruct("RetireProduction", { launchId: LaunchId })
 export const LaunchCommand = Schema.Union([
   RequestProduction,
   StartProvisioning,
@@ -64,7 +66,8 @@ export const LaunchCommand = Schema.Union([
   ShiftTraffic,
   CompleteLaunch,
   RollBackLaunch,
-  RecordShadowReleased
+  RecordShadowReleased,
+  RetireProduction
 ])
 export type LaunchCommand = typeof LaunchCommand.Type
 
@@ -107,6 +110,12 @@ export const ShadowReleased = Schema.TaggedStruct("ShadowReleased", {
   shadowInstanceId: InstanceId,
   disposition: Disposition
 })
+/** Production is to be removed with the client's endpoint; the launch runner carries it out. */
+export const ProductionRetired = Schema.TaggedStruct("ProductionRetired", {
+  launchId: LaunchId,
+  clientId: ClientId,
+  productionInstanceId: InstanceId
+})
 export const LaunchEvent = Schema.Union([
   LaunchRequested,
   ProvisioningStarted,
@@ -116,7 +125,8 @@ export const LaunchEvent = Schema.Union([
   TrafficShifted,
   LaunchCompleted,
   LaunchRolledBack,
-  ShadowReleased
+  ShadowReleased,
+  ProductionRetired
 ])
 export type LaunchEvent = typeof LaunchEvent.Type
 
@@ -150,6 +160,8 @@ export type LaunchState =
   | ({ readonly _tag: "Shifting"; readonly weight: number } & Placed)
   | ({ readonly _tag: "Completed"; readonly shadowDisposition: Disposition } & Placed)
   | ({ readonly _tag: "Released"; readonly disposition: Disposition } & Placed)
+  /** Production is (to be) removed, its endpoint closed: the client disconnected after the launch completed. */
+  | ({ readonly _tag: "Retired" } & Placed)
   | ({ readonly _tag: "RolledBack"; readonly plan: LaunchPlan | undefined; readonly reason: string } & Requested)
 
 export type LaunchStateOf<Tag extends LaunchState["_tag"]> = Extract<LaunchState, { readonly _tag: Tag }>
@@ -165,6 +177,7 @@ export type LaunchStage =
   | "shifting"
   | "completed"
   | "released"
+  | "retired"
   | "rolledBack"
 
 const stages: { readonly [Tag in LaunchState["_tag"]]: LaunchStage } = {
@@ -177,6 +190,7 @@ const stages: { readonly [Tag in LaunchState["_tag"]]: LaunchStage } = {
   Shifting: "shifting",
   Completed: "completed",
   Released: "released",
+  Retired: "retired",
   RolledBack: "rolledBack"
 }
 
@@ -190,7 +204,7 @@ export type ActiveLaunch = LaunchStateOf<"Queued" | "Provisioning" | "Provisione
 
 /** A launch that has not finished: it owns the client's route and a production instance may exist for it. */
 export const isActive = (state: LaunchState): state is ActiveLaunch =>
-  state._tag !== "Absent" && state._tag !== "Completed" && state._tag !== "Released" && state._tag !== "RolledBack"
+  state._tag !== "Absent" && state._tag !== "Completed" && state._tag !== "Released" && state._tag !== "Retired" && state._tag !== "RolledBack"
 
 /** A launch holding one of the provisioning slots: from leaving the queue to the end of its state transfer. */
 export const isProvisioning = (state: LaunchState): state is LaunchStateOf<"Queued" | "Provisioning" | "Provisioned" | "Transferring"> =>
@@ -260,6 +274,8 @@ export const launchDecider: Decider<LaunchCommand, LaunchEvent, LaunchState> = {
           : state
       case "ShadowReleased":
         return state._tag === "Completed" ? { ...placed(state), _tag: "Released", disposition: event.disposition } : state
+      case "ProductionRetired":
+        return state._tag === "Completed" || state._tag === "Released" ? { ...placed(state), _tag: "Retired" } : state
     }
   },
   decide: (command, state) => {
@@ -300,7 +316,7 @@ export const launchDecider: Decider<LaunchCommand, LaunchEvent, LaunchState> = {
       case "ShiftTraffic":
         return decideShift(command, state)
       case "CompleteLaunch":
-        if (state._tag === "Completed" || state._tag === "Released") return none
+        if (state._tag === "Completed" || state._tag === "Released" || state._tag === "Retired") return none
         return state._tag === "Shifting" && state.weight === 100
           ? emit({
             _tag: "LaunchCompleted",
@@ -315,7 +331,8 @@ export const launchDecider: Decider<LaunchCommand, LaunchEvent, LaunchState> = {
           ? emit({ _tag: "LaunchRolledBack", launchId: command.launchId, reason: command.reason, stage: stageOf(state) })
           : illegal(command, state)
       case "RecordShadowReleased":
-        if (state._tag === "Released") return none
+        // Retired before its release was recorded: the shadow went with the client (the shadow saga's to end).
+        if (state._tag === "Released" || state._tag === "Retired") return none
         return state._tag === "Completed"
           ? emit({
             _tag: "ShadowReleased",
@@ -324,6 +341,11 @@ export const launchDecider: Decider<LaunchCommand, LaunchEvent, LaunchState> = {
             shadowInstanceId: state.plan.shadowInstanceId,
             disposition: command.disposition
           })
+          : illegal(command, state)
+      case "RetireProduction":
+        if (state._tag === "Retired") return none
+        return state._tag === "Completed" || state._tag === "Released"
+          ? emit({ _tag: "ProductionRetired", launchId: command.launchId, clientId: state.clientId, productionInstanceId: state.plan.productionInstanceId })
           : illegal(command, state)
     }
   }
@@ -345,7 +367,8 @@ export const launchAggregate: Aggregate<LaunchCommand, LaunchEvent, LaunchState>
     ShiftTraffic: "internal",
     CompleteLaunch: "internal",
     RollBackLaunch: "internal",
-    RecordShadowReleased: "internal"
+    RecordShadowReleased: "internal",
+    RetireProduction: "internal"
   },
   defaults: { RequestProduction: requestProductionDefaults }
 }

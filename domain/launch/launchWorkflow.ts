@@ -69,6 +69,8 @@ export type LaunchObservation =
   | { readonly _tag: "GaveUp"; readonly step: string; readonly tries: number; readonly message: string }
   /** The end of the launch is carried out: its route and instances are as its stream says. */
   | { readonly _tag: "Settled" }
+  /** The client's endpoint is closed and production is gone. */
+  | { readonly _tag: "ProductionRemoved" }
 
 /** The one thing to do next for a launch; the runner performs it and reports what it saw. */
 export type LaunchAction =
@@ -108,6 +110,8 @@ export type LaunchAction =
    * the shadow after a rollback (a leftover production removed).
    */
   | { readonly _tag: "RestoreRoute"; readonly clientId: ClientId; readonly plan: LaunchPlan; readonly to: "production" | "shadow" }
+  /** Close the client's endpoint (requests in flight finish) and remove production with its state. */
+  | { readonly _tag: "RemoveProduction"; readonly clientId: ClientId; readonly plan: LaunchPlan }
   | { readonly _tag: "Done" }
 
 /** A step's hold: still going, passed, or broken with a reason. */
@@ -218,6 +222,9 @@ export const launchWorkflow = (policy: LaunchWorkflowPolicy) => {
         return { _tag: "HandOver", clientId: state.clientId, plan: state.plan }
       case "Released":
         return observation._tag === "Settled" ? done : { _tag: "RestoreRoute", clientId: state.clientId, plan: state.plan, to: "production" }
+      case "Retired":
+        // Done only once this run saw the removal: a release's Settled, or a restart, still removes production.
+        return observation._tag === "ProductionRemoved" ? done : { _tag: "RemoveProduction", clientId: state.clientId, plan: state.plan }
       case "RolledBack":
         // Failed while queued: there is no production and the route never changed.
         if (observation._tag === "Settled" || state.plan === undefined) return done

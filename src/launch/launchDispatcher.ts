@@ -1,6 +1,6 @@
 import { Effect, Schema } from "effect"
 import { decodeEvent } from "../../domain/catalog.ts"
-import { isActive, isProvisioning, launchAggregate, LaunchRequested } from "../../domain/launch/launch.ts"
+import { isActive, isProvisioning, launchAggregate, LaunchRequested, ProductionRetired } from "../../domain/launch/launch.ts"
 import { nextLaunch, type QueuedLaunch } from "../../domain/launch/launchQueue.ts"
 import { subjects } from "../../domain/subjects.ts"
 import { loadAggregate } from "../commands/loadAggregate.ts"
@@ -10,6 +10,7 @@ import { live } from "../projections/liveIndex.ts"
 import type { LaunchRunner } from "./launchRunner.ts"
 
 const isLaunchRequested = Schema.is(LaunchRequested)
+const isProductionRetired = Schema.is(ProductionRetired)
 
 /**
  * The provisioning queue: launches wait here, highest priority first, until fewer than `limit` launches
@@ -21,12 +22,15 @@ export const makeLaunchDispatcher = (runner: LaunchRunner, limit: number) =>
     const scope = yield* Effect.scope
     const queue = new Map<string, QueuedLaunch>()
     const known = new Set<string>()
+    /** Launches asked to resume while a run of theirs was under way: that run may have read their stream too early. */
+    const again = new Set<string>()
     let provisioning = 0
     let seq = 0
 
     const keyOf = (tenant: string, launchId: string) => `${tenant}/${launchId}`
 
     const run = (launch: QueuedLaunch, slot: boolean): Effect.Effect<void> => {
+      const key = keyOf(launch.tenant, launch.launchId)
       let held = slot
       const release = Effect.suspend(() => {
         if (!held) return Effect.void
@@ -37,7 +41,8 @@ export const makeLaunchDispatcher = (runner: LaunchRunner, limit: number) =>
       return runner.drive(launch.tenant, launch.launchId, release).pipe(
         Effect.ensuring(release),
         Effect.catchCause((cause) => Effect.logError("launch stopped before its end; it resumes when Umbra restarts", cause)),
-        Effect.ensuring(Effect.sync(() => known.delete(keyOf(launch.tenant, launch.launchId)))),
+        Effect.ensuring(Effect.sync(() => known.delete(key))),
+        Effect.andThen(Effect.suspend(() => (again.delete(key) ? resume(launch.tenant, launch.launchId) : Effect.void))),
         Effect.annotateLogs({ tenant: launch.tenant, launchId: launch.launchId }),
         Effect.forkIn(scope),
         Effect.asVoid
@@ -64,11 +69,14 @@ export const makeLaunchDispatcher = (runner: LaunchRunner, limit: number) =>
         return Effect.logInfo("launch queued", { tenant, launchId, priority, waiting: queue.size, provisioning }).pipe(Effect.andThen(pump))
       })
 
-    /** Drives a launch past provisioning (or finished) without a slot: it only shifts, releases or cleans up. */
-    const resume = (tenant: string, launchId: string) =>
+    /**
+     * Drives a launch past provisioning (or finished) without a slot: it only shifts, releases or cleans up.
+     * One already known is driven once more after its current run.
+     */
+    const resume = (tenant: string, launchId: string): Effect.Effect<void> =>
       Effect.suspend(() => {
         const key = keyOf(tenant, launchId)
-        if (known.has(key)) return Effect.void
+        if (known.has(key)) return Effect.sync(() => void again.add(key))
         known.add(key)
         return run({ tenant, launchId, priority: 0, seq: seq++ }, false)
       })
@@ -86,7 +94,7 @@ export type LaunchDispatcher = Effect.Success<ReturnType<typeof makeLaunchDispat
 /**
  * After a restart, from the live index: every launch not yet ended is queued again if it still provisions,
  * or resumed; and each client's newest launch, if it ended, restores the client's route (production, or the
- * shadow after a rollback) and removes a leftover production.
+ * shadow after a rollback) and removes a leftover production (every production once the launch is retired).
  */
 export const recoverLaunches = Effect.fn("Launch.recover")(function* (dispatcher: LaunchDispatcher) {
   const launches = yield* live.openLaunches
@@ -101,20 +109,24 @@ export const recoverLaunches = Effect.fn("Launch.recover")(function* (dispatcher
   }
   for (const { tenant, launchId } of yield* live.clientLaunches) {
     const { state } = yield* loadAggregate(launchAggregate, tenant, launchId)
-    if (state._tag === "Released" || state._tag === "RolledBack") yield* dispatcher.resume(tenant, launchId)
+    if (state._tag === "Released" || state._tag === "RolledBack" || state._tag === "Retired") yield* dispatcher.resume(tenant, launchId)
   }
   yield* Effect.logInfo("launches recovered", { launches: launches.length, resumed })
 })
 
-/** Queues each new launch as its LaunchRequested arrives on UMBRA_EVENTS, until the scope closes. */
+/**
+ * Queues each new launch as its LaunchRequested arrives on UMBRA_EVENTS, and resumes a launch whose
+ * production is retired (to remove it), until the scope closes.
+ */
 export const runLaunchConsumer = (dispatcher: LaunchDispatcher) =>
   Effect.gen(function* () {
     const bus = yield* EventBus
     const store = yield* EventStore
     yield* bus.consumeEvents({ durable: "orchestrator-launches", filterSubject: subjects.eventsOf("*", "launch") }, (delivered) =>
       Effect.gen(function* () {
-        if (delivered.event.type !== "LaunchRequested") return
+        if (delivered.event.type !== "LaunchRequested" && delivered.event.type !== "ProductionRetired") return
         const event = yield* decodeEvent(delivered.event)
+        if (isProductionRetired(event)) return yield* dispatcher.resume(delivered.event.tenant, event.launchId)
         if (!isLaunchRequested(event)) return
         // Redelivered after the launch moved on: the stream, not the event, says whether it still waits.
         const { state } = yield* loadAggregate(launchAggregate, delivered.event.tenant, event.launchId)

@@ -271,6 +271,14 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
           return settled
         })
 
+      /** The client is gone: its endpoint stops listening once its requests in flight are done, then production goes. */
+      const removeRetired = ({ clientId, plan }: ActionOf<"RemoveProduction">) =>
+        router.removeRoute(endpointKey(tenant, clientId), policy.drainMs).pipe(
+          Effect.andThen(runtime.remove(instanceKey(tenant, plan.productionInstanceId))),
+          Effect.andThen(Effect.logInfo("production removed with its client", { productionInstanceId: plan.productionInstanceId })),
+          Effect.as<LaunchObservation>({ _tag: "ProductionRemoved" })
+        )
+
       const restoreRoute = ({ clientId, plan, to }: ActionOf<"RestoreRoute">) =>
         to === "production"
           ? routeTo(clientId, plan, 100).pipe(Effect.as(settled))
@@ -318,6 +326,8 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
               return yield* rollBack(action)
             case "RestoreRoute":
               return yield* restoreRoute(action)
+            case "RemoveProduction":
+              return yield* removeRetired(action)
           }
         })
 

@@ -89,6 +89,26 @@ describe("Launch", () => {
       yield* spec.given([...shifting, completed]).when({ _tag: "RollBackLaunch", launchId, reason: "late" }).thenFails("IllegalState")
     }))
 
+  it.effect("RetireProduction retires a completed launch's production once; before completion or after a rollback it is refused", () =>
+    Effect.gen(function* () {
+      const retire = { _tag: "RetireProduction", launchId } as const
+      const retired: LaunchEvent = { _tag: "ProductionRetired", launchId, clientId, productionInstanceId: plan.productionInstanceId }
+      const released: LaunchEvent = { _tag: "ShadowReleased", launchId, clientId, shadowInstanceId: plan.shadowInstanceId, disposition: "recycled" }
+      yield* spec.given([...shifting, completed]).when(retire).then([retired])
+      yield* spec.given([...shifting, completed, released]).when(retire).then([retired])
+      yield* spec.given([...shifting, completed, released, retired]).when(retire).then([])
+      yield* spec.given([]).when(retire).thenFails("IllegalState")
+      yield* spec.given(upTo.transferred).when(retire).thenFails("IllegalState")
+      yield* spec.given(shifting).when(retire).thenFails("IllegalState")
+      yield* spec.given([...upTo.transferred, { _tag: "LaunchRolledBack", launchId, reason: "gate", stage: "transferred" }]).when(retire).thenFails("IllegalState")
+      // Retired before the shadow's release was recorded: the release and the completion repeated append nothing.
+      yield* spec.given([...shifting, completed, retired]).when({ _tag: "RecordShadowReleased", launchId, disposition: "recycled" }).then([])
+      yield* spec.given([...shifting, completed, retired]).when({ _tag: "CompleteLaunch", launchId, shadowDisposition: "recycled" }).then([])
+      yield* spec.given([...shifting, completed, retired]).when({ _tag: "RollBackLaunch", launchId, reason: "late" }).thenFails("IllegalState")
+      const state = fold(launchDecider, [...shifting, completed, released, retired])
+      assert.deepStrictEqual([stageOf(state), weightOf(state), isActive(state)], ["retired", 0, false])
+    }))
+
   it("each stage carries what it has: the plan from provisioning on, the weight while shifting, a rollback's reason", () => {
     const { launchId: _, ...fixed } = plan
     const at = (events: ReadonlyArray<LaunchEvent>) => fold(launchDecider, events)
@@ -172,5 +192,14 @@ describe("launch timeline", () => {
     assert.deepStrictEqual(timeline.transfer, { bytes: 1024, files: 3, checksum: "a".repeat(64), ms: 40 })
     assert.strictEqual(timeline.productionInstanceId, "prd-1")
     assert.strictEqual(launchTimeline([]), undefined)
+  })
+
+  it("ends with production's retirement once the client disconnected", () => {
+    const at = (s: number) => new Date(Date.UTC(2026, 10, 30, 12, 0, s)).toISOString()
+    const retired: LaunchEvent = { _tag: "ProductionRetired", launchId, clientId, productionInstanceId: plan.productionInstanceId }
+    const timeline = launchTimeline([...shifting, completed, retired].map((event, i) => ({ at: at(i), event })))!
+    assert.strictEqual(timeline.stage, "retired")
+    assert.strictEqual(timeline.weight, 0)
+    assert.deepStrictEqual(timeline.stages.slice(-2).map((s) => s.stage), ["completed", "productionRetired"])
   })
 })

@@ -243,6 +243,32 @@ describe("launch workflow", () => {
   })
 })
 
+describe("a retired launch", () => {
+  const retired: LaunchEvent = { _tag: "ProductionRetired", launchId, clientId, productionInstanceId: plan.productionInstanceId }
+  const removeProduction: LaunchAction = { _tag: "RemoveProduction", clientId, plan }
+  const removed: LaunchObservation = { _tag: "ProductionRemoved" }
+
+  it("closes the client's endpoint and removes production, then is done; after a restart it does so again (removing what is gone is harmless)", () => {
+    given([...atWeight(100), completed, released, retired])
+      .when(loaded).then(removeProduction)
+      .when(removed).then(done)
+    // What a release's run saw says nothing of production: a launch retired meanwhile still removes it.
+    given([...atWeight(100), completed, released, retired]).when(settled).then(removeProduction)
+  })
+
+  it("retired between the completion and the shadow's release, removes production once the release step ends", () => {
+    given([...atWeight(100), completed])
+      .when(loaded).then({ _tag: "HandOver", clientId, plan }, retired)
+      .when(handedOver).then(removeProduction)
+    given([...atWeight(100), completed, retired]).when(settled).then(removeProduction)
+  })
+
+  it("a removal failing through all its tries leaves the rest to the next start", () => {
+    given([...atWeight(100), completed, retired])
+      .when({ _tag: "GaveUp", step: "RemoveProduction", tries: 31, message: "runtime unavailable" }).then(done)
+  })
+})
+
 describe("a step's hold", () => {
   it("passes once held long enough with production beating, ready and inside the gates", () => {
     assert.deepStrictEqual(judgeHold(reading(5, policy.holdMs - 1), policy), { _tag: "Holding" })

@@ -53,7 +53,7 @@ const fakeRouter = (behaviour: Behaviour, routes: Array<RouteSpec>) => {
   return Layer.succeed(TrafficRouter)(
     TrafficRouter.of({
       setRoute: (route) => Effect.sync(() => void routes.push(route)),
-      removeRoute: () => Effect.void,
+      removeRoute: (key) => Effect.sync(() => void routes.splice(0, routes.length, ...routes.filter((route) => route.key !== key))),
       routes: () => Effect.succeed(routes),
       drain: () => Effect.succeed(true),
       metrics: (key) =>
@@ -371,6 +371,27 @@ describe("launch runner (fake runtime, router and agents)", () => {
       assert.deepStrictEqual(routes[0]!.upstreams.map((u) => u.id), [shadow.instanceId])
       assert.isFalse(fake.instances.has(production))
     }).pipe(Effect.provide(setup(fake, { failing: true }, routes)))
+  })
+
+  it.live("production retired (the client disconnected): the client's endpoint closed and production removed, also when a crash came between", () => {
+    const fake = makeFakeRuntime()
+    const routes: Array<RouteSpec> = []
+    return Effect.gen(function* () {
+      yield* withShadows("c1")
+      yield* requestProduction("c1", "l1")
+      yield* drive("l1")
+      const production = productionInstanceId("acme", "l1")
+      assert.isTrue(fake.instances.has(production))
+      // The crash: the retirement recorded, nothing removed yet.
+      yield* CommandHandler.use((handler) => handler.handle(command("RetireProduction", { launchId: "l1" })))
+      assert.isTrue(fake.instances.has(production))
+      yield* drive("l1")
+      assert.isFalse(fake.instances.has(production))
+      assert.deepStrictEqual(routes.filter((route) => route.key === "acme/c1"), [], "no endpoint left")
+      assert.deepStrictEqual(yield* launchTypes("l1"), [...fullLaunch, "ProductionRetired"])
+      yield* drive("l1")
+      assert.deepStrictEqual(yield* launchTypes("l1"), [...fullLaunch, "ProductionRetired"], "driven again, nothing is recorded")
+    }).pipe(Effect.provide(setup(fake, {}, routes)))
   })
 
   it.live("with one provisioning slot, waiting launches go highest priority first, then in request order", () => {
