@@ -172,6 +172,13 @@ const drive = (launchId: string, launchPolicy: LaunchPolicy = policy) =>
     yield* runner.drive("acme", launchId, Effect.void)
   })
 
+/** Client c1's launch l1, driven to its end. */
+const launchOnce = Effect.gen(function* () {
+  yield* withShadows("c1")
+  yield* requestProduction("c1", "l1")
+  yield* drive("l1")
+})
+
 const fullLaunch = [
   "LaunchRequested", "ProvisioningStarted", "ProductionProvisioned", "StateTransferStarted", "StateTransferCompleted",
   "TrafficShifted", "TrafficShifted", "TrafficShifted", "TrafficShifted", "LaunchCompleted", "ShadowReleased"
@@ -206,9 +213,7 @@ describe("launch runner (fake runtime, router and agents)", () => {
     const fake = makeFakeRuntime()
     const routes: Array<RouteSpec> = []
     return Effect.gen(function* () {
-      yield* withShadows("c1")
-      yield* requestProduction("c1", "l1")
-      yield* drive("l1")
+      yield* launchOnce
       const types = yield* launchTypes("l1")
       assert.deepStrictEqual(types.slice(-2), ["TrafficShifted", "LaunchRolledBack"])
       const rolledBack = (yield* EventStore.use((store) => store.readStream("launch-acme.l1"))).at(-1)!
@@ -340,9 +345,7 @@ describe("launch runner (fake runtime, router and agents)", () => {
     const fake = makeFakeRuntime()
     const routes: Array<RouteSpec> = []
     return Effect.gen(function* () {
-      yield* withShadows("c1")
-      yield* requestProduction("c1", "l1")
-      yield* drive("l1")
+      yield* launchOnce
       routes.length = 0
       yield* drive("l1")
       assert.deepStrictEqual(yield* launchTypes("l1"), fullLaunch, "nothing recorded again")
@@ -354,9 +357,7 @@ describe("launch runner (fake runtime, router and agents)", () => {
     const fake = makeFakeRuntime()
     const routes: Array<RouteSpec> = []
     return Effect.gen(function* () {
-      yield* withShadows("c1")
-      yield* requestProduction("c1", "l1")
-      yield* drive("l1")
+      yield* launchOnce
       const production = productionInstanceId("acme", "l1")
       const shadow = fake.created[0]!
       fake.instances.set(production, {
@@ -377,9 +378,7 @@ describe("launch runner (fake runtime, router and agents)", () => {
     const fake = makeFakeRuntime()
     const routes: Array<RouteSpec> = []
     return Effect.gen(function* () {
-      yield* withShadows("c1")
-      yield* requestProduction("c1", "l1")
-      yield* drive("l1")
+      yield* launchOnce
       const production = productionInstanceId("acme", "l1")
       assert.isTrue(fake.instances.has(production))
       // The crash: the retirement recorded, nothing removed yet.
