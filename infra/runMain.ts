@@ -1,4 +1,5 @@
 import { Cause, Exit, Runtime } from "effect"
+import { redactCredentials } from "./logging/redactCredentials.ts"
 
 /**
  * Runs a program (the CLI, the agent, the sample workload) whose success value is the exit code. SIGINT and SIGTERM interrupt it, so every
@@ -16,7 +17,8 @@ export const runMain = Runtime.makeRunMain(({ fiber }) => {
     } else if (Cause.hasInterruptsOnly(exit.cause)) {
       process.exitCode = 0
     } else {
-      process.stderr.write(`umbra: ${Cause.pretty(exit.cause)}\n`)
+      // A failure may quote a URL with its password (NATS_URL, KURRENTDB_URL): never printed.
+      process.stderr.write(`umbra: ${redactCredentials(Cause.pretty(exit.cause))}\n`)
       process.exitCode = 1
     }
   })
