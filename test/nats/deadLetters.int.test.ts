@@ -19,6 +19,7 @@ import { EventStore } from "../../src/eventStore/eventStore.ts"
 import { makeArchiver } from "../../src/telemetry/archiver.ts"
 import { natsTestLayer, NatsTestServer } from "../harness/natsServer.ts"
 import { eventually } from "../support/eventually.ts"
+import { makeEvents } from "../support/busEvents.ts"
 
 const maxDeliver = 3
 
@@ -30,21 +31,6 @@ const TestLayer = NatsEventBus.layer({ maxDeliver, nakDelayMs: 50, ackWaitMs: 5_
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
-
-const makeEvents = (tenant: string, count: number): ReadonlyArray<StoredEvent> =>
-  Array.from({ length: count }, (_, i) => ({
-    id: `e-${tenant}-${i}`,
-    type: "InstanceStarted",
-    stream: `instance-${tenant}.shd-${i}`,
-    revision: 0,
-    position: String(i).padStart(20, "0") as StoredEvent["position"],
-    at: "2025-01-01T00:00:00.000Z",
-    tenant,
-    correlationId: "corr",
-    causationId: `cmd-${i}`,
-    schemaVersion: 1,
-    data: { i }
-  }))
 
 const lettersOf = (consumer: string) =>
   Effect.gen(function* () {

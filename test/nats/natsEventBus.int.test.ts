@@ -15,6 +15,7 @@ import { publishPipelined } from "../../infra/nats/pipelinedPublisher.ts"
 import { BusUnavailable, EventBus } from "../../src/eventBus.ts"
 import { natsTestLayer, NatsTestServer } from "../harness/natsServer.ts"
 import { eventually } from "../support/eventually.ts"
+import { makeEvents } from "../support/busEvents.ts"
 
 const TestLayer = NatsEventBus.layer({ nakDelayMs: 100, ackWaitMs: 2_000, publishAckTimeoutMs: 2_000 }).pipe(
   Layer.provideMerge(JetStreamSetup.layer()),
@@ -23,21 +24,6 @@ const TestLayer = NatsEventBus.layer({ nakDelayMs: 100, ackWaitMs: 2_000, publis
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
-
-const makeEvents = (tenant: string, count: number, prefix = "e"): ReadonlyArray<StoredEvent> =>
-  Array.from({ length: count }, (_, i) => ({
-    id: `${prefix}-${tenant}-${i}`,
-    type: i % 2 === 0 ? "InstanceStarted" : "InstanceReady",
-    stream: `instance-${tenant}.shd-${i % 5}`,
-    revision: Math.floor(i / 5),
-    position: String(i).padStart(20, "0") as StoredEvent["position"],
-    at: "2025-01-01T00:00:00.000Z",
-    tenant,
-    correlationId: "corr",
-    causationId: `cmd-${i}`,
-    schemaVersion: 1,
-    data: { i, note: "x".repeat(50) }
-  }))
 
 const jsm = Effect.gen(function* () {
   const nc = yield* NatsConnection
