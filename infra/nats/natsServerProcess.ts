@@ -20,6 +20,8 @@ export interface NatsServerOptions {
   readonly configFile?: string
   /** The configuration file names `storeDir` itself: nats-server reloads (SIGHUP) only such a config. */
   readonly storeDirInConfig?: boolean
+  /** Variables added to the server's environment (a config's `$NAME` values). */
+  readonly env?: Readonly<Record<string, string>>
   readonly readyTimeoutMs?: number
 }
 
@@ -93,7 +95,7 @@ export const startNatsServer = async (options: NatsServerOptions): Promise<Runni
     ...["-c", options.configFile ?? defaultConfigFile, "-js", "-a", host, "-p", String(port)],
     ...(options.storeDirInConfig === true ? [] : ["-sd", options.storeDir])
   ]
-  const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] })
+  const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...options.env } })
   let log = ""
   child.stderr?.setEncoding("utf8")
   child.stderr?.on("data", (chunk: string) => {
