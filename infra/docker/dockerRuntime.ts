@@ -98,8 +98,8 @@ const make = (options: DockerRuntimeOptions) =>
      * The containers labelled with both the tenant and the instance id (normally one; a crash between create
      * and remove may leave more): another tenant's container under the same id is not among them.
      */
-    const containersOf = ({ tenant, instanceId }: InstanceKey) =>
-      call(instanceId, "list", () => docker.listContainers({ all: true, filters: { label: ownerFilter({ tenant, instanceId }) } })).pipe(
+    const containersOf = (key: InstanceKey) =>
+      call(key.instanceId, "list", () => docker.listContainers({ all: true, filters: { label: ownerFilter(key) } })).pipe(
         Effect.map((found) => found ?? [])
       )
 

@@ -1,12 +1,9 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { defaultNetwork } from "../../domain/profile/template.ts"
 import { label, stateVolumeName } from "../../infra/docker/containerSettings.ts"
 import { layer as dockerRuntimeLayer } from "../../infra/docker/dockerRuntime.ts"
-import { agentImage } from "../../infra/images/imageNames.ts"
-import type { InstanceSpec } from "../../src/instanceRuntime.ts"
 import { NatsTestServer, natsTestLayer } from "../harness/natsServer.ts"
-import { crossTenantAttack } from "../support/crossTenant.ts"
+import { crossTenantAttack, ownedInstance } from "../support/crossTenant.ts"
 import { cleanupTenant, docker, imagesLayer, testTenant } from "../support/shadowHarness.ts"
 
 const tenant = testTenant("do")
@@ -19,23 +16,10 @@ const testLayer = runtimeLayer.pipe(
   Layer.provideMerge(Layer.effectDiscard(Effect.addFinalizer(() => cleanupTenant(other))))
 )
 
-const owned: InstanceSpec = {
-  tenant,
-  clientId: "c1",
-  instanceId: "shd-x",
-  role: "shadow",
-  image: agentImage,
-  env: { UMBRA_HEARTBEAT_MS: "1000" },
-  statePaths: ["/var/lib/umbra/state"],
-  cpuMillis: 500,
-  memoryMiB: 128,
-  network: defaultNetwork
-}
-
 layer(testLayer, { excludeTestServices: true, timeout: "120 seconds" })("docker runtime ownership", (it) => {
   it.effect("another tenant's operations on an instance id never reach the owner's container or volume", () =>
     Effect.gen(function* () {
-      const before = yield* crossTenantAttack(owned, other)
+      const before = yield* crossTenantAttack(ownedInstance(tenant), other)
       const container = yield* Effect.promise(() => docker.getContainer(before.runtimeId).inspect())
       assert.isTrue(container.State.Running, "the owner's container still runs")
       const volume = yield* Effect.promise(() => docker.getVolume(stateVolumeName(tenant, "shd-x", 0)).inspect())

@@ -1,9 +1,25 @@
 import { assert } from "@effect/vitest"
 import { Effect, Stream } from "effect"
+import { defaultNetwork } from "../../domain/profile/template.ts"
+import { agentImage } from "../../infra/images/imageNames.ts"
 import { type InstanceInfo, instanceKey, InstanceRuntime, type InstanceSpec } from "../../src/instanceRuntime.ts"
 import { archiveOf, filesOf, listArchive } from "./stateArchives.ts"
 
 const ownersFile = "owned.txt"
+
+/** The instance the attack is on: `shd-x` of `tenant`, the agent alone (no workload), one state path. */
+export const ownedInstance = (tenant: string): InstanceSpec => ({
+  tenant,
+  clientId: "c1",
+  instanceId: "shd-x",
+  role: "shadow",
+  image: agentImage,
+  env: { UMBRA_HEARTBEAT_MS: "1000" },
+  statePaths: ["/var/lib/umbra/state"],
+  cpuMillis: 500,
+  memoryMiB: 128,
+  network: defaultNetwork
+})
 
 const refused = <A, E extends { readonly _tag: string }, R>(what: string, effect: Effect.Effect<A, E, R>) =>
   effect.pipe(
