@@ -340,8 +340,19 @@ const make = (options: ProcessRuntimeOptions) =>
         return dir
       })
 
+    /**
+     * Who may own what an export reads: with a workload user, that user's files, and Umbra's own (what it
+     * imported) only while no process of the instance runs to swap them.
+     */
+    const exportOwners = (key: InstanceKey) =>
+      user === undefined
+        ? Effect.succeed(undefined)
+        : required(key).pipe(Effect.flatMap(running), Effect.map((alive) => (alive ? [user.uid] : [user.uid, 0])))
+
     const exportState = (key: InstanceKey, path: string): Stream.Stream<Uint8Array, RuntimeFailed> =>
-      Stream.unwrap(stateDir(key, path).pipe(Effect.map((dir) => packDirectory(key.instanceId, dir))))
+      Stream.unwrap(
+        Effect.all([stateDir(key, path), exportOwners(key)]).pipe(Effect.map(([dir, owners]) => packDirectory(key.instanceId, dir, owners)))
+      )
 
     const importState = Effect.fn("ProcessRuntime.importState")(function* (
       key: InstanceKey,

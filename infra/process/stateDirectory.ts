@@ -1,4 +1,4 @@
-import { createReadStream, type Stats } from "node:fs"
+import { constants, type Stats } from "node:fs"
 import { chmod, link, lstat, mkdir, open, readdir, rm, symlink } from "node:fs/promises"
 import { dirname, join } from "node:path"
 import { Effect, Stream } from "effect"
@@ -11,15 +11,37 @@ const io = <A>(run: () => Promise<A>) => Effect.tryPromise({ try: run, catch: (c
 
 const owned = (stats: Stats) => ({ mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid, mtime: stats.mtime })
 
-/** A file's first `size` bytes: a file that grows meanwhile is archived as it was when listed. */
-const fileContent = (path: string, size: number) =>
-  size === 0 ? Stream.empty : chunksOf(createReadStream(path, { end: size - 1 }), (cause) => cause)
+/** Why an entry may not be archived: not owned by one of `owners` (any owner when undefined). */
+const foreign = (path: string, stats: Stats, owners: ReadonlyArray<number> | undefined) =>
+  owners === undefined || owners.includes(stats.uid) ? undefined : new Error(`${path} belongs to uid ${stats.uid}, not to the workload`)
+
+/**
+ * A file's first `size` bytes: a file that grows meanwhile is archived as it was when listed. It is opened
+ * without following a link and must still be the file listed, so nothing swapped in meanwhile is read.
+ */
+const fileContent = (path: string, listed: Stats, owners: ReadonlyArray<number> | undefined) =>
+  Stream.unwrap(Effect.gen(function* () {
+    const handle = yield* io(() => open(path, constants.O_RDONLY | constants.O_NOFOLLOW))
+    const opened = yield* io(() => handle.stat())
+    const swapped = opened.ino !== listed.ino || opened.dev !== listed.dev ? new Error(`${path} changed while archived`) : foreign(path, opened, owners)
+    if (swapped !== undefined) {
+      yield* Effect.promise(() => handle.close())
+      return yield* Effect.fail(swapped)
+    }
+    if (listed.size === 0) {
+      yield* Effect.promise(() => handle.close())
+      return Stream.empty
+    }
+    return chunksOf(handle.createReadStream({ end: listed.size - 1 }), (cause) => cause)
+  }))
 
 /**
  * The content of a directory as a tar archive named like `docker cp <dir>/. -` names it (`./`, `./a.txt`,
  * `./sub/`, …). Only directories and regular files are archived: symlinks are neither followed nor kept.
+ * With `owners`, every entry must belong to one of them: Umbra (root) reading a workload's directory while
+ * it runs reads nothing the workload could not (a directory swapped for a link leads to someone else's files).
  */
-export const packDirectory = (instanceId: string, dir: string): Stream.Stream<Uint8Array, RuntimeFailed> =>
+export const packDirectory = (instanceId: string, dir: string, owners?: ReadonlyArray<number>): Stream.Stream<Uint8Array, RuntimeFailed> =>
   Stream.unwrap(Effect.gen(function* () {
     const pack = tar.pack(streamBuffer)
     const walk = (relative: string): Effect.Effect<void, unknown> =>
@@ -28,11 +50,13 @@ export const packDirectory = (instanceId: string, dir: string): Stream.Stream<Ui
         for (const name of names) {
           const path = `${relative}/${name}`
           const stats = yield* io(() => lstat(join(dir, path)))
+          const refused = stats.isDirectory() || stats.isFile() ? foreign(path, stats, owners) : undefined
+          if (refused !== undefined) return yield* Effect.fail(refused)
           if (stats.isDirectory()) {
             yield* packEntry(pack, { name: `${path}/`, type: "directory", ...owned(stats) })
             yield* walk(path)
           } else if (stats.isFile()) {
-            yield* packEntry(pack, { name: path, type: "file", size: stats.size, ...owned(stats) }, fileContent(join(dir, path), stats.size))
+            yield* packEntry(pack, { name: path, type: "file", size: stats.size, ...owned(stats) }, fileContent(join(dir, path), stats, owners))
           }
         }
       })

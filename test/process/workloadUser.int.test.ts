@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs"
+import { chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { readFile, stat } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -83,5 +83,23 @@ layer(testLayer, { excludeTestServices: true, timeout: "60 seconds" })("the proc
         Effect.ensuring(Effect.sync(() => rmSync(closed, { recursive: true, force: true })))
       )
       assert.include(error.message, `${closed} has no o+x`)
+    }))
+
+  it.effect.skipIf(process.getuid?.() !== 0)("export only what the workload user owns while the workload runs", () =>
+    Effect.gen(function* () {
+      const server = yield* NatsTestServer
+      const runtime = yield* InstanceRuntime.pipe(
+        Effect.provide(processRuntimeLayer({ dataDir, natsUrl: server.url, stopGraceMs: 2_000, trusted: true }))
+      )
+      const key = instanceKey(tenant, "shd-export")
+      yield* runtime.create(spec("shd-export", { command: ["/bin/sleep", "120"] }))
+      const state = join(instanceDir(dataDir, tenant, "shd-export"), "state", "0")
+      writeFileSync(join(state, "own.txt"), "the workload's")
+      chownSync(join(state, "own.txt"), 65534, 65534)
+      yield* Stream.runDrain(runtime.exportState(key, "/var/lib/app"))
+      // What a directory swapped for a link would show the export: a file of someone else.
+      writeFileSync(join(state, "host.txt"), "root's")
+      const error = yield* Stream.runDrain(runtime.exportState(key, "/var/lib/app")).pipe(Effect.flip)
+      assert.include(error.message, "host.txt belongs to uid 0")
     }))
 })
