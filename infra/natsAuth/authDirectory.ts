@@ -52,23 +52,31 @@ export const writeSecret = (path: string, data: string | Uint8Array) =>
     catch: failure(`cannot write ${path}`)
   })
 
-const readJson = <S extends Schema.Top>(path: string, schema: S) =>
-  Effect.tryPromise({ try: () => readFile(path, "utf8"), catch: (cause) => cause }).pipe(
-    Effect.flatMap((text) => Schema.decodeUnknownEffect(Schema.fromJsonString(schema))(text)),
-    Effect.mapError(failure(`cannot read ${path}`))
+/** A file's bytes, or undefined when there is no such file. */
+export const readIfPresent = (path: string): Effect.Effect<Uint8Array | undefined, NatsAuthError> =>
+  Effect.tryPromise({ try: () => readFile(path), catch: (cause) => cause }).pipe(
+    Effect.map((bytes): Uint8Array | undefined => bytes),
+    Effect.catch((cause) =>
+      cause instanceof Error && "code" in cause && cause.code === "ENOENT" ? Effect.succeed(undefined) : Effect.fail(failure(`cannot read ${path}`)(cause))
+    )
   )
 
-const missing = (path: string) =>
-  Effect.tryPromise({ try: () => readFile(path), catch: (cause) => cause }).pipe(
-    Effect.as(false),
-    Effect.catch((cause) => (cause instanceof Error && "code" in cause && cause.code === "ENOENT" ? Effect.succeed(true) : Effect.fail(failure("cannot read")(cause))))
+/** A JSON file decoded with `schema`, or undefined when there is no such file. */
+const readJson = <S extends Schema.Top>(path: string, schema: S) =>
+  readIfPresent(path).pipe(
+    Effect.flatMap((bytes) =>
+      bytes === undefined
+        ? Effect.succeed(undefined)
+        : Schema.decodeUnknownEffect(Schema.fromJsonString(schema))(new TextDecoder().decode(bytes)).pipe(Effect.mapError(failure(`cannot read ${path}`)))
+    )
   )
 
 /** Umbra's account key and own user, created (with `umbra.creds`) on first use of the data directory. */
 export const ensureAuthority = (dataDir: string): Effect.Effect<Authority, NatsAuthError> =>
   Effect.gen(function* () {
     const paths = authPaths(dataDir)
-    if (!(yield* missing(paths.authority))) return yield* readJson(paths.authority, Authority)
+    const existing = yield* readJson(paths.authority, Authority)
+    if (existing !== undefined) return existing
     yield* Effect.tryPromise({ try: () => mkdir(paths.dir, { recursive: true, mode: 0o700 }), catch: failure(`cannot create ${paths.dir}`) })
     const accountSeed = createAccount().getSeed()
     const umbra = yield* Effect.tryPromise({ try: () => issueUser("umbra", accountSeed), catch: failure("cannot issue Umbra's user") })
@@ -83,7 +91,7 @@ export const accountSeedOf = (authority: Authority) => new TextEncoder().encode(
 
 export const readTenants = (dataDir: string): Effect.Effect<ReadonlyArray<TenantCredential>, NatsAuthError> => {
   const path = authPaths(dataDir).tenants
-  return missing(path).pipe(Effect.flatMap((absent) => (absent ? Effect.succeed([]) : readJson(path, TenantCredentials))))
+  return readJson(path, TenantCredentials).pipe(Effect.map((tenants) => tenants ?? []))
 }
 
 export const writeTenants = (dataDir: string, tenants: ReadonlyArray<TenantCredential>) =>
@@ -92,7 +100,7 @@ export const writeTenants = (dataDir: string, tenants: ReadonlyArray<TenantCrede
 /** The running embedded server's address, when `umbra serve` runs on this data directory (or crashed). */
 export const readServerFile = (dataDir: string): Effect.Effect<ServerFile | undefined, NatsAuthError> => {
   const path = authPaths(dataDir).server
-  return missing(path).pipe(Effect.flatMap((absent) => (absent ? Effect.succeed(undefined) : readJson(path, ServerFile))))
+  return readJson(path, ServerFile)
 }
 
 export const writeServerFile = (dataDir: string, server: ServerFile) => writeSecret(authPaths(dataDir).server, JSON.stringify(server))

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises"
 import { Effect, Redacted } from "effect"
 import type { NatsAccessConfig } from "../config.ts"
 import type { NatsConnectionOptions } from "../nats/connection.ts"
-import { authPaths, NatsAuthError, readServerFile } from "./authDirectory.ts"
+import { authPaths, NatsAuthError, readIfPresent, readServerFile } from "./authDirectory.ts"
 import { tenantOfInboxPrefix } from "./principals.ts"
 import { inboxPrefixOfCreds } from "./userCredentials.ts"
 
@@ -11,12 +11,6 @@ export type NatsCredentials = Pick<NatsConnectionOptions, "creds" | "inboxPrefix
 
 const readCreds = (path: string) =>
   Effect.tryPromise({ try: () => readFile(path), catch: (cause) => new NatsAuthError({ message: `cannot read ${path}: ${String(cause)}` }) })
-
-const absentIsUndefined = (path: string) =>
-  readCreds(path).pipe(
-    Effect.map((creds): Uint8Array | undefined => creds),
-    Effect.catch((error) => (error.message.includes("ENOENT") ? Effect.succeed(undefined) : Effect.fail(error)))
-  )
 
 /** The credentials a `.creds` file holds, with the inbox prefix its user may receive on. */
 export const credsFileCredentials = (path: string) =>
@@ -45,7 +39,7 @@ export const clientAccess = (access: NatsAccessConfig, dataDir: string, credsFil
     const server = yield* readServerFile(dataDir)
     const url = server?.url ?? `nats://127.0.0.1:${access.port}`
     if (configured.creds !== undefined || configured.user !== undefined) return { url, ...configured }
-    const umbra = yield* absentIsUndefined(authPaths(dataDir).umbraCreds)
+    const umbra = yield* readIfPresent(authPaths(dataDir).umbraCreds)
     return { url, ...(umbra === undefined ? {} : { creds: umbra }) }
   })
 
