@@ -1,7 +1,6 @@
 import { jetstream } from "@nats-io/jetstream"
 import { Effect } from "effect"
 import type { StoredEvent } from "../../domain/envelope.ts"
-import { productionInstanceId } from "../../domain/launch/productionInstanceId.ts"
 import { parseStreamName } from "../../domain/streams.ts"
 import { NatsConnection } from "../../infra/nats/connection.ts"
 import { streamNames } from "../../infra/nats/jetstreamSetup.ts"
@@ -101,14 +100,14 @@ const once: ReadonlyArray<readonly [string, string]> = [
   ["profile", "ProfileCreated"],
   ["instance", "ShadowRequested"],
   ["instance", "InstanceTerminated"],
-  ...["LaunchRequested", "ProvisioningStarted", "ProductionProvisioned", "StateTransferStarted", "StateTransferCompleted", "LaunchCompleted", "ShadowReleased"]
+  ...["LaunchRequested", "ProvisioningStarted", "ProductionProvisioned", "StateTransferStarted", "StateTransferCompleted", "LaunchCompleted", "ShadowReleased", "ProductionRetired"]
     .map((type) => ["launch", type] as const)
 ]
 
 /**
  * The run against what it should have left: each acked command's events stored exactly once, streams
  * without gaps, every decision on UMBRA_EVENTS once and in each subject's order, the scenario's events each
- * once, and no instance of the tenant but the launch's production (which outlives its client: nothing retires it).
+ * once, and no instance of the tenant left once its client disconnected (production retired with it).
  * Every count above zero comes with a line saying what it is.
  */
 export const auditRun = (run: ScenarioRun, runtime: "docker" | "process") =>
@@ -169,17 +168,19 @@ export const auditRun = (run: ScenarioRun, runtime: "docker" | "process") =>
       .map((e) => String((e.data as { readonly weight: number }).weight))
     note("duplicates", repeated(weights), "weights shifted to twice")
 
-    // The only instance left is production; the rest is gone from the runtime, and from the machine.
-    const production = productionInstanceId(run.tenant, run.launchId)
-    const left = yield* InstanceRuntime.use((r) => r.list({ tenant: run.tenant })).pipe(Effect.orDie)
-    note("lost", left.some((info) => info.instanceId === production && info.running) ? [] : [production], "production not running")
-    note("orphans", left.filter((info) => info.instanceId !== production).map((info) => `${info.role} ${info.instanceId}`), "instances left")
-    const kept = new Set(left.map((info) => info.runtimeId))
+    // Nothing is left, production included (its removal may still be under way): not in the runtime, not on the machine.
+    const instancesLeft = InstanceRuntime.use((r) => r.list({ tenant: run.tenant })).pipe(Effect.orDie)
+    let left = yield* instancesLeft
+    for (let i = 0; i < 120 && left.length > 0; i++) {
+      yield* Effect.sleep("500 millis")
+      left = yield* instancesLeft
+    }
+    note("orphans", left.map((info) => `${info.role} ${info.instanceId}`), "instances left")
     if (runtime === "process") {
-      note("orphans", [...run.runtimeIds].filter((id) => !kept.has(id) && alive(-Number(id))), "process groups still alive")
+      note("orphans", [...run.runtimeIds].filter((id) => alive(-Number(id))), "process groups still alive")
     } else {
       const volumes = yield* Effect.promise(() => docker.listVolumes({ filters: { label: [`umbra.tenant=${run.tenant}`] } }))
-      note("orphans", (volumes.Volumes ?? []).filter((v) => v.Labels["umbra.instance"] !== production).map((v) => v.Name), "volumes left")
+      note("orphans", (volumes.Volumes ?? []).map((v) => v.Name), "volumes left")
     }
 
     const tally: Tally = { commandsAcked: run.acked.size, storeEvents: decisions.length, jetStreamEvents: published.length, ...found }
