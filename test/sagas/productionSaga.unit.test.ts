@@ -15,6 +15,8 @@ import { command } from "../support/commands.ts"
 const clientId = "c1" as ClientId
 const requested = (launchId: string): DomainEvent => ({ _tag: "LaunchRequested", launchId: launchId as LaunchId, clientId, priority: 0 })
 const disconnected: DomainEvent = { _tag: "ClientDisconnected", clientId, reason: "bye" }
+const connected: DomainEvent = { _tag: "ClientConnected", clientId, tier: "basic" }
+const released = (launchId: string): DomainEvent => ({ _tag: "ShadowReleased", launchId: launchId as LaunchId, clientId, shadowInstanceId: "shd-1" as InstanceId, disposition: "recycled" })
 
 /** given(events the saga recorded).when(event, the launch's stage as looked up).then(commands). */
 const given = (history: ReadonlyArray<DomainEvent>) => {
@@ -45,6 +47,13 @@ describe("production saga", () => {
     for (const stage of ["queued", "shifting", "rolledBack", "retired"] as const) given([requested("l1")]).when(disconnected, stage).then([])
     given([requested("l1")]).when(requested("l2")).then([])
     assert.strictEqual(given([requested("l1")]).when(requested("l2")).lookup, undefined)
+  })
+
+  it("a launch under way when the client left retires its production once it has released the shadow, unless the client came back", () => {
+    given([connected, requested("l1"), disconnected]).when(released("l1")).then([{ _tag: "RetireProduction", launchId: "l1" }])
+    given([connected, requested("l1"), disconnected, connected]).when(released("l1")).then([])
+    given([connected, requested("l1")]).when(released("l1")).then([])
+    assert.strictEqual(given([connected, requested("l1"), disconnected]).when(released("l1")).lookup, undefined)
   })
 
   it.effect("records the step once: the launch's production retired once, however often the disconnection is delivered", () =>
