@@ -39,7 +39,8 @@ const internalSamples: Record<string, unknown> = {
   ShiftTraffic: { launchId: "l30", weight: 5 },
   CompleteLaunch: { launchId: "l30" },
   RollBackLaunch: { launchId: "l30", reason: "r" },
-  RecordShadowReleased: { launchId: "l30", disposition: "terminated" }
+  RecordShadowReleased: { launchId: "l30", disposition: "terminated" },
+  RetireProduction: { launchId: "l30" }
 }
 
 const countOf = (events: ReadonlyArray<{ readonly type: string }>, type: string) => events.filter((e) => e.type === type).length
