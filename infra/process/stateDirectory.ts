@@ -71,8 +71,11 @@ export const packDirectory = (instanceId: string, dir: string, owners?: Readonly
     return chunksOf(pack, failed(instanceId, "export"))
   }))
 
-/** Writes one entry under `dir`; what was at its path goes first, so nothing is written through a link. */
-const writeEntry = (dir: string, entry: Entry) =>
+/**
+ * Writes one entry under `dir`; what was at its path goes first, so nothing is written through a link. A
+ * directory is writable by nobody else until the import ends (`directories` keeps its mode to give back).
+ */
+const writeEntry = (dir: string, entry: Entry, directories: Array<readonly [string, number]>) =>
   Effect.gen(function* () {
     const { header } = entry
     const relative = relativeEntryPath(header.name)
@@ -81,7 +84,8 @@ const writeEntry = (dir: string, entry: Entry) =>
     const mode = header.mode & 0o7777
     if (header.type === "directory") {
       yield* io(() => mkdir(target, { recursive: true }))
-      yield* io(() => chmod(target, mode))
+      yield* io(() => chmod(target, mode & ~0o022))
+      directories.push([target, mode])
       return yield* Stream.runDrain(chunksOf(entry, (cause) => cause))
     }
     yield* io(() => mkdir(dirname(target), { recursive: true }))
@@ -112,12 +116,22 @@ const writeEntry = (dir: string, entry: Entry) =>
     yield* Stream.runDrain(chunksOf(entry, (cause) => cause))
   })
 
-/** Extracts an archive (entries relative to the directory) into the directory, as it is read. */
+/**
+ * Extracts an archive (entries relative to the directory) into the directory, as it is read. Directories get
+ * their group and other write bits back only at the end, deepest first: while Umbra writes, no other user
+ * (a workload's) can swap an entry of the tree for a link that Umbra would then write through.
+ */
 export const extractInto = (instanceId: string, dir: string, archive: Stream.Stream<Uint8Array, RuntimeFailed>) =>
   Effect.suspend(() => {
     const extract = tar.extract(streamBuffer)
+    const directories: Array<readonly [string, number]> = []
+    const restoreModes = io(async () => {
+      const deepestFirst = [...directories].sort(([a], [b]) => b.split("/").length - a.split("/").length)
+      for (const [path, mode] of deepestFirst) await chmod(path, mode)
+    })
     const written = entriesOf(extract, (cause) => cause).pipe(
-      Stream.runForEach((entry) => writeEntry(dir, entry)),
+      Stream.runForEach((entry) => writeEntry(dir, entry, directories)),
+      Effect.andThen(restoreModes),
       Effect.mapError(failed(instanceId, "import"))
     )
     return Effect.all([feedArchive(archive, extract), written], { concurrency: 2, discard: true }).pipe(
