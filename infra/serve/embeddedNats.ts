@@ -1,11 +1,13 @@
 import { connect } from "@nats-io/transport-node"
 import { Effect, Schema, type Scope } from "effect"
+import { existsSync, renameSync } from "node:fs"
 import { createConnection } from "node:net"
+import { join } from "node:path"
 import { subjects } from "../../domain/subjects.ts"
 import type { NatsAccessConfig } from "../config.ts"
 import { authPaths, ensureAuthority, readUmbraCreds, removeServerFile, writeServerFile } from "../natsAuth/authDirectory.ts"
 import { configuredCredentials, type NatsCredentials } from "../natsAuth/natsAccess.ts"
-import { writeServerConfig } from "../natsAuth/serverConfig.ts"
+import { umbraAccount, writeServerConfig } from "../natsAuth/serverConfig.ts"
 import { findNatsServerBinary, freePort, natsServer } from "../nats/natsServerProcess.ts"
 
 /** Nothing answers at NATS_URL, or Umbra cannot start its own server. */
@@ -33,6 +35,23 @@ const answers = (host: string, port: number) =>
 const notAvailable = (error: { readonly message: string }) => new NatsNotAvailable({ message: error.message })
 
 /**
+ * A data directory from before authentication has its streams in the anonymous server's global account
+ * (`$G`); nats-server keeps an account's JetStream files under its name, so moving them adopts them into
+ * Umbra's account, kept.
+ */
+const adoptAnonymousStreams = (storeDir: string) =>
+  Effect.gen(function* () {
+    const anonymous = join(storeDir, "jetstream", "$G")
+    const umbra = join(storeDir, "jetstream", umbraAccount)
+    if (!existsSync(anonymous) || existsSync(umbra)) return
+    yield* Effect.try({
+      try: () => renameSync(anonymous, umbra),
+      catch: (cause) => new NatsNotAvailable({ message: `cannot move ${anonymous} to ${umbra}: ${String(cause)}` })
+    })
+    yield* Effect.logInfo(`moved the streams of the anonymous server (${anonymous}) into account ${umbraAccount}`)
+  })
+
+/**
  * Umbra's own nats-server, with the configuration it writes under `<dataDir>/nats/` (accounts and users:
  * Umbra's own, each tenant's, no anonymous one) on loopback `port`, or on a free port when that one is
  * taken. Its URL goes to `<dataDir>/nats/server.json` while it runs, for the CLI and `tenant` reloads.
@@ -53,6 +72,7 @@ export const embeddedNats = (dataDir: string, port: number): Effect.Effect<NatsE
       yield* Effect.logWarning(`port ${port} (UMBRA_NATS_PORT) is taken; Umbra's nats-server listens on ${chosen} instead`)
     }
     const paths = authPaths(dataDir)
+    yield* adoptAnonymousStreams(paths.dir)
     const server = yield* natsServer({ binary, port: chosen, storeDir: paths.dir, configFile: paths.serverConfig, storeDirInConfig: true }).pipe(
       Effect.mapError((error) => new NatsNotAvailable({ message: `could not start nats-server: ${error.message}` }))
     )
