@@ -1,4 +1,5 @@
 import { Effect } from "effect"
+import { productionSaga } from "../domain/sagas/productionSaga.ts"
 import { makeShadowSaga, type ShadowSagaPolicy } from "../domain/sagas/shadowSaga.ts"
 import { runInstanceRunner } from "./instances/instanceRunner.ts"
 import { poolView } from "./instances/pool.ts"
@@ -9,6 +10,7 @@ import { makeWatchdog, type WatchdogOptions } from "./instances/watchdog.ts"
 import { InstanceRuntime } from "./instanceRuntime.ts"
 import { makeLaunchDispatcher, recoverLaunches, runLaunchConsumer } from "./launch/launchDispatcher.ts"
 import { type LaunchPolicy, makeLaunchRunner } from "./launch/launchRunner.ts"
+import { loadLaunchStage } from "./launch/launchState.ts"
 import { catchUpLiveIndex, followLiveIndex } from "./projections/liveIndex.ts"
 import { runSaga } from "./sagas/sagaRunner.ts"
 
@@ -34,8 +36,8 @@ const startLaunches = (policy: LaunchPolicy) =>
 
 /**
  * Starts everything that acts on the instance runtime, in the current scope: the watchdog, a
- * reconciliation of the store with the runtime, then the instance runner, the shadow saga and the
- * launches. Returns the watchdog, what the reconciliation found, and the launch queue.
+ * reconciliation of the store with the runtime, then the instance runner, the shadow and production sagas
+ * and the launches. Returns the watchdog, what the reconciliation found, and the launch queue.
  */
 export const startOrchestrator = Effect.fn("Orchestrator.start")(function* (options: OrchestratorOptions) {
   const runtime = yield* InstanceRuntime
@@ -49,6 +51,7 @@ export const startOrchestrator = Effect.fn("Orchestrator.start")(function* (opti
   )
   yield* runInstanceRunner({ agent: options.agent, recreation: options.recreation }, watchdog)
   yield* runSaga(makeShadowSaga(options.saga), poolView)
+  yield* runSaga(productionSaga, loadLaunchStage)
   const launches = yield* startLaunches(options.launch)
   // Only now, so that nothing folds the index while start-up reads it; from here it follows the log.
   yield* Effect.forkScoped(followLiveIndex)

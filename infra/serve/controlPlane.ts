@@ -1,12 +1,10 @@
 import { Duration, Effect, Layer, Schedule } from "effect"
 import { join } from "node:path"
 import { connectSaga } from "../../domain/sagas/connectSaga.ts"
-import { productionSaga } from "../../domain/sagas/productionSaga.ts"
 import { serveCommands } from "../../src/commands/commandGateway.ts"
 import { serveQueries } from "../../src/queries/queryGateway.ts"
 import { CommandHandler } from "../../src/commands/commandHandler.ts"
 import { InstanceRuntime } from "../../src/instanceRuntime.ts"
-import { loadLaunchStage } from "../../src/launch/launchState.ts"
 import { startOrchestrator } from "../../src/orchestrator.ts"
 import { makeRelay } from "../../src/relay.ts"
 import { runSaga } from "../../src/sagas/sagaRunner.ts"
@@ -63,7 +61,6 @@ export const startControlPlane = (config: UmbraConfig) =>
     const relay = yield* makeRelay
     yield* Effect.forkScoped(relay.run)
     yield* runSaga(connectSaga)
-    yield* runSaga(productionSaga, loadLaunchStage)
     const ingest = yield* makeTelemetryIngest
     yield* Effect.forkScoped(ingest.run)
     const archiver = yield* makeArchiver
