@@ -1,15 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { freePort, natsServer } from "../../infra/nats/natsServerProcess.ts"
 import { anonymousMayPublish, embeddedNats } from "../../infra/serve/embeddedNats.ts"
+import { scopedTempDir } from "./scopedTempDir.ts"
 
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => mkdtempSync(join(tmpdir(), "umbra-anonymous-"))),
-  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-)
+const tempDir = scopedTempDir("umbra-anonymous-")
 
 // What `umbra serve` with NATS_URL warns about: anonymous connections that may publish commands.
 describe("the anonymous-publish check on a NATS_URL server", () => {

@@ -2,21 +2,17 @@ import { assert, describe, it } from "@effect/vitest"
 import { jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { connect, credsAuthenticator } from "@nats-io/transport-node"
 import { Effect } from "effect"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { streamNames } from "../../infra/nats/jetstreamSetup.ts"
 import { freePort, natsServer } from "../../infra/nats/natsServerProcess.ts"
 import { readUmbraCreds } from "../../infra/natsAuth/authDirectory.ts"
 import { embeddedNats } from "../../infra/serve/embeddedNats.ts"
+import { scopedTempDir } from "./scopedTempDir.ts"
 
 describe("Umbra's own server on a data directory from before authentication", () => {
   it.live("keeps the streams the anonymous server stored, now in Umbra's account", () =>
     Effect.gen(function* () {
-      const dataDir = yield* Effect.acquireRelease(
-        Effect.sync(() => mkdtempSync(join(tmpdir(), "umbra-upgrade-"))),
-        (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-      )
+      const dataDir = yield* scopedTempDir("umbra-upgrade-")
       // What `umbra serve` ran before: nats.conf, anonymous, the store in <dataDir>/nats.
       yield* Effect.scoped(
         Effect.gen(function* () {

@@ -1,10 +1,10 @@
 import { Effect, Layer } from "effect"
 import { randomUUID } from "node:crypto"
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { copyFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { natsServer } from "../../infra/nats/natsServerProcess.ts"
 import { isolationSuite, SecuredServer, tenantConnection } from "./isolationSuite.ts"
+import { scopedTempDir } from "./scopedTempDir.ts"
 
 const repository = join(import.meta.dirname, "..", "..")
 
@@ -18,10 +18,7 @@ const secret = () => `p${randomUUID().replaceAll("-", "")}`
 const production = Layer.effect(
   SecuredServer,
   Effect.gen(function* () {
-    const dir = yield* Effect.acquireRelease(
-      Effect.sync(() => mkdtempSync(join(tmpdir(), "umbra-production-conf-"))),
-      (path) => Effect.sync(() => rmSync(path, { recursive: true, force: true }))
-    )
+    const dir = yield* scopedTempDir("umbra-production-conf-")
     copyFileSync(join(repository, "nats.production.accounts.conf"), join(dir, "nats.production.accounts.conf"))
     writeFileSync(join(dir, "server.conf"), `max_payload: 8MB\njetstream {}\ninclude "nats.production.accounts.conf"\n`)
     const passwords = { umbra: secret(), acme: secret(), beta: secret() }

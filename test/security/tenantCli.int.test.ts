@@ -1,11 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { execFile } from "node:child_process"
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { existsSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { freePort } from "../../infra/nats/natsServerProcess.ts"
 import { serveProcess, stopProcess } from "../support/serveProcess.ts"
+import { scopedTempDir } from "./scopedTempDir.ts"
 
 const main = join(import.meta.dirname, "..", "..", "infra", "cli", "main.ts")
 
@@ -25,8 +25,7 @@ describe("umbra tenant", () => {
     "serve runs its own server; the CLI beside the data directory acts as Umbra, issues, lists and revokes tenants, and a tenant sends with --creds until revoked",
     () =>
       Effect.gen(function* () {
-        const dataDir = mkdtempSync(join(tmpdir(), "umbra-tenant-cli-"))
-        yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dataDir, { recursive: true, force: true })))
+        const dataDir = yield* scopedTempDir("umbra-tenant-cli-")
         const port = yield* Effect.promise(() => freePort())
         const serve = yield* serveProcess(
           { NATS_URL: "", UMBRA_DATA_DIR: dataDir, UMBRA_NATS_PORT: String(port), UMBRA_ORCHESTRATOR: "off" },

@@ -1,23 +1,20 @@
 import { assert, describe, it } from "@effect/vitest"
 import { connect, credsAuthenticator } from "@nats-io/transport-node"
 import { Effect, Layer } from "effect"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { freePort } from "../../infra/nats/natsServerProcess.ts"
 import { readUmbraCreds } from "../../infra/natsAuth/authDirectory.ts"
 import { addTenant, revokeTenant } from "../../infra/natsAuth/tenantCredentials.ts"
 import { embeddedNats } from "../../infra/serve/embeddedNats.ts"
 import { isolationSuite, SecuredServer, tenantConnection } from "./isolationSuite.ts"
+import { scopedTempDir } from "./scopedTempDir.ts"
 
 /** Umbra's own server as `umbra serve` configures it (temp data dir, free port), with tenants acme and beta. */
 const embedded = Layer.effect(
   SecuredServer,
   Effect.gen(function* () {
-    const dataDir = yield* Effect.acquireRelease(
-      Effect.sync(() => mkdtempSync(join(tmpdir(), "umbra-secured-"))),
-      (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-    )
+    const dataDir = yield* scopedTempDir("umbra-secured-")
     const endpoint = yield* embeddedNats(dataDir, yield* Effect.promise(() => freePort()))
     const acme = readFileSync(yield* addTenant(dataDir, "acme", join(dataDir, "acme.creds")))
     const beta = readFileSync(yield* addTenant(dataDir, "beta", join(dataDir, "beta.creds")))
@@ -39,10 +36,7 @@ isolationSuite("a tenant's credentials on Umbra's own server", embedded)
 describe("revoking a tenant on Umbra's own server", () => {
   it.live("closes the connections made with its credentials and refuses new ones; other tenants stay connected", () =>
     Effect.gen(function* () {
-      const dataDir = yield* Effect.acquireRelease(
-        Effect.sync(() => mkdtempSync(join(tmpdir(), "umbra-revoke-"))),
-        (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-      )
+      const dataDir = yield* scopedTempDir("umbra-revoke-")
       const { url } = yield* embeddedNats(dataDir, yield* Effect.promise(() => freePort()))
       const options = (tenant: "acme" | "beta", creds: Uint8Array) => ({
         servers: url,
