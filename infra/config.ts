@@ -26,6 +26,9 @@ export const NatsAccessConfig = Config.all({
   port: Config.Port("UMBRA_NATS_PORT").pipe(Config.withDefault(4222)),
   creds: Config.option(Config.String("NATS_CREDS")).pipe(Config.map(Option.getOrUndefined)),
   user: Config.option(Config.String("NATS_USER")).pipe(Config.map(Option.getOrUndefined)),
-  password: Config.option(Config.Redacted("NATS_PASSWORD")).pipe(Config.map(Option.getOrUndefined))
+  password: Config.option(Config.Redacted("NATS_PASSWORD")).pipe(Config.map(Option.getOrUndefined)),
+  // What the instance agents connect with to the server at NATS_URL (Umbra's own server makes its own).
+  agentUser: Config.option(Config.String("UMBRA_AGENT_NATS_USER")).pipe(Config.map(Option.getOrUndefined)),
+  agentPassword: Config.option(Config.Redacted("UMBRA_AGENT_NATS_PASSWORD")).pipe(Config.map(Option.getOrUndefined))
 })
 export type NatsAccessConfig = Config.Success<typeof NatsAccessConfig>

@@ -14,9 +14,16 @@ export interface Workload {
 const stopGraceMs = 5_000
 
 /**
- * Starts the workload beside the agent (same environment, output to the agent's), and on release asks it to
+ * Starts the workload beside the agent (its environment less the agent's NATS credentials, output to the
+ * agent's), and on release asks it to
  * stop with SIGTERM, then SIGKILL after a grace period. The agent supervises it: one process per container.
  */
+/** The agent's credentials are its own: the tenant's code never gets them handed over. */
+const agentOnly = new Set(["NATS_USER", "NATS_PASSWORD", "NATS_CREDS"])
+
+export const workloadEnv = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv =>
+  Object.fromEntries(Object.entries(env).filter(([name]) => !agentOnly.has(name)))
+
 export const startWorkload = (argv: ReadonlyArray<string>) =>
   Effect.acquireRelease(
     Effect.gen(function* () {
@@ -24,7 +31,7 @@ export const startWorkload = (argv: ReadonlyArray<string>) =>
       if (file === undefined) return yield* new WorkloadFailed({ message: "UMBRA_WORKLOAD is empty" })
       const exited = yield* Deferred.make<number>()
       const child = yield* Effect.try({
-        try: () => spawn(file, args, { stdio: ["ignore", "inherit", "inherit"], env: process.env }),
+        try: () => spawn(file, args, { stdio: ["ignore", "inherit", "inherit"], env: workloadEnv(process.env) }),
         catch: (cause) => new WorkloadFailed({ message: `cannot start ${file}: ${String(cause)}` })
       })
       const pid = yield* Effect.callback<number, WorkloadFailed>((resume) => {

@@ -25,8 +25,8 @@ export const serveCommand = (argv: ReadonlyArray<string>) =>
     const access = yield* NatsAccessConfig
     // Scopes close inside out: the control plane's fibers, then its services, then an embedded nats-server.
     const program = Effect.gen(function* () {
-      const { url, ...credentials } = yield* ensureNats(access, config.dataDir)
-      return yield* Effect.scoped(runControlPlane(config)).pipe(Effect.provide(controlPlaneLayer(config, url, credentials)))
+      const { url, agent, ...credentials } = yield* ensureNats(access, config.dataDir)
+      return yield* Effect.scoped(runControlPlane(config, agent)).pipe(Effect.provide(controlPlaneLayer(config, url, credentials)))
     }).pipe(Effect.scoped)
     return yield* program.pipe(
       Effect.catch((error) => Effect.logError(error.message).pipe(Effect.as(1))),

@@ -11,6 +11,8 @@ export type NetworkPlacement = "host" | "client"
 
 export interface ContainerSettingsOptions {
   readonly natsUrl: string
+  /** The agent's NATS credentials, last so that nothing else sets them. */
+  readonly agentEnv?: Readonly<Record<string, string>>
   readonly pidsLimit: number
   readonly tmpSizeMiB: number
   readonly placement: NetworkPlacement
@@ -78,13 +80,14 @@ const publishedPorts = (spec: InstanceSpec) => {
 }
 
 /** The instance's environment: the template's settings plus what the agent needs to find itself. */
-const environment = (spec: InstanceSpec, natsUrl: string): Array<string> => {
+const environment = (spec: InstanceSpec, natsUrl: string, agentEnv: Readonly<Record<string, string>> = {}): Array<string> => {
   const env: Record<string, string> = {
     NATS_URL: natsUrl,
     ...spec.env,
     UMBRA_TENANT: spec.tenant,
     UMBRA_INSTANCE_ID: spec.instanceId,
-    UMBRA_STATE_PATHS: spec.statePaths.join(",")
+    UMBRA_STATE_PATHS: spec.statePaths.join(","),
+    ...agentEnv
   }
   return Object.entries(env).map(([key, value]) => `${key}=${value}`)
 }
@@ -101,7 +104,7 @@ export const containerSettings = (spec: InstanceSpec, options: ContainerSettings
     name: containerName(spec.tenant, spec.instanceId),
     Image: spec.image,
     ...(spec.command === undefined ? {} : { Cmd: [...spec.command] }),
-    Env: environment(spec, options.natsUrl),
+    Env: environment(spec, options.natsUrl, options.agentEnv),
     Labels: { ...ownerLabels(spec), ...networkLabels(spec, options.placement), [label.statePaths]: spec.statePaths.join(",") },
     ...(client ? { ExposedPorts: exposed } : {}),
     HostConfig: {

@@ -24,12 +24,15 @@ import {
   ownerFilter
 } from "./containerSettings.ts"
 import { DockerStatsJson, usageOf } from "./dockerStats.ts"
+import { type AgentCredentials, agentCredentialsEnv } from "../natsAuth/natsAccess.ts"
 
 export interface DockerRuntimeOptions {
   /** The engine's socket; dockerode's default (DOCKER_HOST or /var/run/docker.sock) otherwise. */
   readonly socketPath?: string
   /** Given to instances whose spec sets no NATS_URL. */
   readonly natsUrl?: string
+  /** What the agents connect to NATS with, when the server wants credentials. */
+  readonly agentCredentials?: AgentCredentials
   /** Where each instance is attached (see `NetworkPlacement`); host for every instance by default. */
   readonly placement?: (spec: InstanceSpec) => NetworkPlacement
   readonly pidsLimit?: number
@@ -161,6 +164,7 @@ const make = (options: DockerRuntimeOptions) =>
       if (where === "client") yield* ensureClientNetwork(spec)
       const settings = containerSettings({ ...spec, cpuMillis: cpuMillis(spec.cpuMillis) }, {
         natsUrl: options.natsUrl ?? "nats://127.0.0.1:4222",
+        agentEnv: agentCredentialsEnv(options.agentCredentials),
         pidsLimit: options.pidsLimit ?? 256,
         tmpSizeMiB: options.tmpSizeMiB ?? 64,
         placement: where

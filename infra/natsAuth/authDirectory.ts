@@ -1,4 +1,5 @@
 import { createAccount, createUser } from "@nats-io/nkeys"
+import { randomBytes } from "node:crypto"
 import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises"
 import { join, resolve } from "node:path"
 import { Effect, Schema } from "effect"
@@ -15,6 +16,7 @@ export const authPaths = (dataDir: string) => {
     authority: join(dir, "authority.json"),
     umbraCreds: join(dir, "umbra.creds"),
     tenants: join(dir, "tenants.json"),
+    agent: join(dir, "agent.json"),
     serverConfig: join(dir, "server.conf"),
     server: join(dir, "server.json"),
     tenantCreds: (tenant: string) => join(dataDir, "tenants", `${tenant}.creds`)
@@ -85,6 +87,22 @@ export const ensureAuthority = (dataDir: string): Effect.Effect<Authority, NatsA
     yield* writeSecret(paths.umbraCreds, umbra.creds)
     yield* writeSecret(paths.authority, JSON.stringify(authority))
     return authority
+  })
+
+/** The user and password the instance agents connect with (handed to them by the runtime, never in an event). */
+const AgentSecret = Schema.Struct({ user: Schema.String, password: Schema.String })
+export type AgentSecret = typeof AgentSecret.Type
+
+/** The agents' user, created on first use of the data directory. */
+export const ensureAgentSecret = (dataDir: string): Effect.Effect<AgentSecret, NatsAuthError> =>
+  Effect.gen(function* () {
+    const path = authPaths(dataDir).agent
+    const existing = yield* readJson(path, AgentSecret)
+    if (existing !== undefined) return existing
+    // Letters, digits, - and _ only: the password is written into the server's config as a string.
+    const secret: AgentSecret = { user: "umbra-agent", password: randomBytes(24).toString("base64url") }
+    yield* writeSecret(path, JSON.stringify(secret))
+    return secret
   })
 
 export const accountSeedOf = (authority: Authority) => new TextEncoder().encode(authority.accountSeed)

@@ -9,6 +9,19 @@ import { inboxPrefixOfCreds } from "./userCredentials.ts"
 /** Who a connection authenticates as: a `.creds` file's user (with its inbox prefix) or a user and password. */
 export type NatsCredentials = Pick<NatsConnectionOptions, "creds" | "inboxPrefix" | "user" | "password">
 
+/**
+ * The user and password an instance's agent connects with: the runtime puts them in the agent's
+ * environment, never in a spec, a template or an event.
+ */
+export interface AgentCredentials {
+  readonly user: string
+  readonly password: string
+}
+
+/** The variables that carry them to the agent (it reads NATS_USER and NATS_PASSWORD). */
+export const agentCredentialsEnv = (credentials: AgentCredentials | undefined): Record<string, string> =>
+  credentials === undefined ? {} : { NATS_USER: credentials.user, NATS_PASSWORD: credentials.password }
+
 const readCreds = (path: string) =>
   Effect.tryPromise({ try: () => readFile(path), catch: (cause) => new NatsAuthError({ message: `cannot read ${path}: ${String(cause)}` }) })
 

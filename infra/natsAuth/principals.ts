@@ -33,3 +33,12 @@ export const tenantPermissions = (tenant: string): Permissions => ({
   ],
   subscribe: [`${tenantInboxPrefix(tenant)}.>`]
 })
+
+/**
+ * The instance agents' shared user on Umbra's own server: signals out, control requests in and their
+ * answers (`allow_responses`: only to a request's reply subject). Not yet one user per instance.
+ */
+export const agentPermissions = (): Permissions => ({
+  publish: ["umbra.sig.>"],
+  subscribe: ["umbra.ctl.>"]
+})

@@ -4,8 +4,10 @@ import { readFile } from "node:fs/promises"
 import { Effect } from "effect"
 import { defaultConfigFile } from "../nats/natsServerProcess.ts"
 import {
+  type AgentSecret,
   type Authority,
   authPaths,
+  ensureAgentSecret,
   NatsAuthError,
   readServerFile,
   readTenants,
@@ -13,7 +15,7 @@ import {
   type TenantCredential,
   writeSecret
 } from "./authDirectory.ts"
-import { tenantPermissions } from "./principals.ts"
+import { agentPermissions, tenantPermissions } from "./principals.ts"
 
 /** The account all of Umbra's subjects and streams live in. */
 export const umbraAccount = "UMBRA"
@@ -25,7 +27,8 @@ const nkeyUser = (publicKey: string, permissions?: { readonly publish: unknown; 
 
 /**
  * nats.conf plus the accounts: Umbra's own user may do anything in its account, each tenant credential not
- * revoked what `tenantPermissions` says, and the reload probe nothing. No user is anonymous, and there is no
+ * revoked what `tenantPermissions` says, the instance agents what `agentPermissions` says, and the reload
+ * probe nothing. No user is anonymous, and there is no
  * `no_auth_user`, so a connection without credentials is refused.
  */
 export const renderServerConfig = (
@@ -33,7 +36,8 @@ export const renderServerConfig = (
   storeDir: string,
   authority: Authority,
   tenants: ReadonlyArray<TenantCredential>,
-  probePublicKey: string
+  probePublicKey: string,
+  agent: AgentSecret
 ): string => {
   const tenantUsers = tenants
     .filter((credential) => credential.revokedAt === undefined)
@@ -44,6 +48,11 @@ export const renderServerConfig = (
   const users = [
     nkeyUser(authority.umbraPublicKey),
     ...tenantUsers,
+    {
+      user: agent.user,
+      password: agent.password,
+      permissions: { publish: { allow: agentPermissions().publish }, subscribe: { allow: agentPermissions().subscribe }, allow_responses: true }
+    },
     nkeyUser(probePublicKey, { publish: { deny: [">"] }, subscribe: { deny: [">"] } })
   ]
   const accounts = { [umbraAccount]: { jetstream: "enabled", users } }
@@ -60,10 +69,11 @@ export const writeServerConfig = (dataDir: string, authority: Authority) =>
       catch: (cause) => new NatsAuthError({ message: `cannot read ${defaultConfigFile}: ${String(cause)}` })
     })
     const tenants = yield* readTenants(dataDir)
+    const agent = yield* ensureAgentSecret(dataDir)
     const probe = reloadProbe()
     const paths = authPaths(dataDir)
     if (!/^jetstream \{$/m.test(base)) return yield* new NatsAuthError({ message: `${defaultConfigFile} has no jetstream block` })
-    yield* writeSecret(paths.serverConfig, renderServerConfig(base, paths.dir, authority, tenants, probe.publicKey))
+    yield* writeSecret(paths.serverConfig, renderServerConfig(base, paths.dir, authority, tenants, probe.publicKey, agent))
     return probe.seed
   })
 

@@ -22,12 +22,15 @@ import { type InstancePlan, instanceDir, isAlive, type ProcessRecord, readRecord
 import { extractInto, packDirectory } from "./stateDirectory.ts"
 import { openToWorkloads, prepareWorkloadDirectories } from "./workloadDirectories.ts"
 import { workloadUser } from "./workloadUser.ts"
+import { type AgentCredentials, agentCredentialsEnv } from "../natsAuth/natsAccess.ts"
 
 export interface ProcessRuntimeOptions {
   /** Instances live under `<dataDir>/instances/<tenant>/<instanceId>/` (record, state, output). */
   readonly dataDir: string
   /** Given to instances whose spec sets no NATS_URL. */
   readonly natsUrl?: string
+  /** What the agents connect to NATS with, when the server wants credentials. */
+  readonly agentCredentials?: AgentCredentials
   /** The Node binary that runs the agent and the workload; this process's own by default. */
   readonly nodeBinary?: string
   readonly stopGraceMs?: number
@@ -184,7 +187,8 @@ const make = (options: ProcessRuntimeOptions) =>
           // The heap is the one memory limit Node enforces on itself (agent and workload alike).
           NODE_OPTIONS: `--max-old-space-size=${Math.max(16, Math.floor(record.memoryMiB))}`,
           [markerVariable]: marker,
-          ...(workload === undefined ? {} : { UMBRA_WORKLOAD: workload.join(" ") })
+          ...(workload === undefined ? {} : { UMBRA_WORKLOAD: workload.join(" ") }),
+          ...agentCredentialsEnv(options.agentCredentials)
         }
         const pid = yield* Effect.tryPromise({
           try: async () => {

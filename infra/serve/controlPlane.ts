@@ -29,6 +29,7 @@ import { removeLeftoverSpools } from "../stateTransfer/spool.ts"
 import { eventStoreLayer } from "./eventStoreLayer.ts"
 import { instanceRuntimeLayer } from "./instanceRuntimeLayer.ts"
 import { OrchestratorConfig, orchestratorOptions, SignalClockSkewConfig, TransferLimitsConfig } from "./orchestratorConfig.ts"
+import type { AgentCredentials } from "../natsAuth/natsAccess.ts"
 
 /** Every service the control plane runs on, composed once, for a NATS server at `natsUrl` (as `credentials` say). */
 export const controlPlaneLayer = (
@@ -101,7 +102,7 @@ export const launchServicesLayer = (dataDir: string, limits?: ArchiveLimits) => 
  * Starts the orchestrator (shadow saga, instance runner, watchdog, reconciler, launches) in the current
  * scope on the runtime `UMBRA_RUNTIME` chooses. Without a runtime the control plane still serves, and says so.
  */
-export const startOrchestration = (config: UmbraConfig) =>
+export const startOrchestration = (config: UmbraConfig, agent?: AgentCredentials) =>
   Effect.gen(function* () {
     const nc = yield* natsConnection.NatsConnection
     // Shadows share the host's network: the agent reaches the same server this process is connected to.
@@ -110,7 +111,7 @@ export const startOrchestration = (config: UmbraConfig) =>
     if (!orchestration.enabled) return yield* Effect.logInfo("orchestrator off (UMBRA_ORCHESTRATOR=off): no shadows are started")
     const options = orchestratorOptions(orchestration, natsUrl)
     const runtime = yield* Layer.build(
-      launchServicesLayer(config.dataDir, yield* TransferLimitsConfig).pipe(Layer.provideMerge(instanceRuntimeLayer(config.runtime, natsUrl, config.dataDir)))
+      launchServicesLayer(config.dataDir, yield* TransferLimitsConfig).pipe(Layer.provideMerge(instanceRuntimeLayer(config.runtime, natsUrl, config.dataDir, agent)))
     ).pipe(Effect.result)
     if (runtime._tag === "Failure") {
       return yield* Effect.logError("no instance runtime; shadows will not be started", { message: runtime.failure.message })
@@ -126,9 +127,9 @@ export const startOrchestration = (config: UmbraConfig) =>
   })
 
 /** The control plane and its orchestrator until interrupted. */
-export const runControlPlane = (config: UmbraConfig) =>
+export const runControlPlane = (config: UmbraConfig, agent?: AgentCredentials) =>
   startControlPlane(config).pipe(
-    Effect.andThen(startOrchestration(config)),
+    Effect.andThen(startOrchestration(config, agent)),
     Effect.andThen(Effect.never),
     Effect.onInterrupt(() => Effect.logInfo("Umbra control plane stopping"))
   )

@@ -1,12 +1,12 @@
 import { connect } from "@nats-io/transport-node"
-import { Effect, Schema, type Scope } from "effect"
+import { Effect, Redacted, Schema, type Scope } from "effect"
 import { existsSync, renameSync } from "node:fs"
 import { createConnection } from "node:net"
 import { join } from "node:path"
 import { subjects } from "../../domain/subjects.ts"
 import type { NatsAccessConfig } from "../config.ts"
-import { authPaths, ensureAuthority, readUmbraCreds, removeServerFile, writeServerFile } from "../natsAuth/authDirectory.ts"
-import { configuredCredentials, type NatsCredentials } from "../natsAuth/natsAccess.ts"
+import { authPaths, ensureAgentSecret, ensureAuthority, readUmbraCreds, removeServerFile, writeServerFile } from "../natsAuth/authDirectory.ts"
+import { type AgentCredentials, configuredCredentials, type NatsCredentials } from "../natsAuth/natsAccess.ts"
 import { umbraAccount, writeServerConfig } from "../natsAuth/serverConfig.ts"
 import { findNatsServerBinary, freePort, natsServer } from "../nats/natsServerProcess.ts"
 
@@ -15,9 +15,10 @@ export class NatsNotAvailable extends Schema.TaggedError<NatsNotAvailable>()("Na
   message: Schema.String
 }) {}
 
-/** A NATS server to connect to, and the credentials Umbra connects with. */
+/** A NATS server to connect to, the credentials Umbra connects with, and those its agents do. */
 export interface NatsEndpoint extends NatsCredentials {
   readonly url: string
+  readonly agent?: AgentCredentials
 }
 
 const answers = (host: string, port: number) =>
@@ -80,12 +81,13 @@ export const embeddedNats = (dataDir: string, port: number): Effect.Effect<NatsE
       removeServerFile(dataDir).pipe(Effect.ignore)
     ).pipe(Effect.mapError(notAvailable))
     const creds = yield* readUmbraCreds(dataDir).pipe(Effect.mapError(notAvailable))
+    const agent = yield* ensureAgentSecret(dataDir).pipe(Effect.mapError(notAvailable))
     yield* Effect.logInfo("started Umbra's nats-server (anonymous connections refused)", {
       url: server.url,
       pid: server.pid,
       credentials: paths.umbraCreds
     })
-    return { url: server.url, creds }
+    return { url: server.url, creds, agent }
   })
 
 /** Whether a connection without credentials may publish a command: it connects, publishes, and is not told no. */
@@ -121,7 +123,10 @@ export const externalNats = (url: string, access: NatsAccessConfig): Effect.Effe
         `SECURITY: an anonymous connection to ${url} can publish commands (umbra.cmd.>): anyone who reaches this server can act for any tenant. Give the server users (see nats.production.conf) or unset NATS_URL.`
       )
     }
-    return { url, ...credentials }
+    const agent = access.agentUser === undefined
+      ? {}
+      : { agent: { user: access.agentUser, password: access.agentPassword === undefined ? "" : Redacted.value(access.agentPassword) } }
+    return { url, ...credentials, ...agent }
   })
 
 /** Umbra's own server when NATS_URL is not set, else the one it names. */

@@ -2,6 +2,7 @@ import { Effect, Layer } from "effect"
 import { InstanceRuntime, RuntimeFailed } from "../../src/instanceRuntime.ts"
 import * as dockerRuntime from "../docker/dockerRuntime.ts"
 import * as processRuntime from "../process/processRuntime.ts"
+import type { AgentCredentials } from "../natsAuth/natsAccess.ts"
 import { ProcessRuntimeConfig } from "./orchestratorConfig.ts"
 
 export type RuntimeChoice = "docker" | "process" | undefined
@@ -13,13 +14,15 @@ export type RuntimeChoice = "docker" | "process" | undefined
 export const instanceRuntimeLayer = (
   choice: RuntimeChoice,
   natsUrl: string,
-  dataDir: string
+  dataDir: string,
+  agentCredentials?: AgentCredentials
 ): Layer.Layer<InstanceRuntime, RuntimeFailed> => {
-  const docker = dockerRuntime.layer({ natsUrl })
+  const agent = agentCredentials === undefined ? {} : { agentCredentials }
+  const docker = dockerRuntime.layer({ natsUrl, ...agent })
   const processes = Layer.unwrap(
     Effect.gen(function* () {
       const settings = yield* ProcessRuntimeConfig
-      return processRuntime.layer({ dataDir, natsUrl, ...settings })
+      return processRuntime.layer({ dataDir, natsUrl, ...agent, ...settings })
     }).pipe(Effect.mapError((error) => new RuntimeFailed({ instanceId: "-", message: `process runtime settings: ${error.message}` })))
   )
   const chosen =
