@@ -150,12 +150,12 @@ const metadataOf = (row: Row | undefined): StreamMetadata => {
 }
 
 const make = Effect.fnUntraced(function* (options: SqliteEventStoreOptions) {
+  const busyTimeoutMillis = options.busyTimeoutMillis ?? 5_000
   const db = yield* Effect.acquireRelease(
-    attempt("open", () => openEventDatabase(options.file, options.busyTimeoutMillis ?? 5_000)),
+    attempt("open", () => openEventDatabase(options.file, busyTimeoutMillis)),
     (db) => Effect.sync(() => db.close())
   )
   const sql = yield* attempt("prepare", () => prepareStatements(db))
-  const busyTimeoutMillis = options.busyTimeoutMillis ?? 5_000
   const writer = yield* Effect.acquireRelease(
     Effect.sync(() => threadWriter({ file: options.file, busyTimeoutMillis })),
     (writer) => Effect.promise(writer.close)

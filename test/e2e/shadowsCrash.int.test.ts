@@ -3,8 +3,6 @@ import { Effect, Layer } from "effect"
 import { join } from "node:path"
 import { shadowInstanceId } from "../../domain/instance/shadowInstanceId.ts"
 import { sampleWorkloadImage } from "../../infra/images/imageNames.ts"
-import * as dockerRuntime from "../../infra/docker/dockerRuntime.ts"
-import * as processRuntime from "../../infra/process/processRuntime.ts"
 import * as sqliteStore from "../../infra/eventStore/sqliteEventStore.ts"
 import { defaultNetwork } from "../../domain/profile/template.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
@@ -12,24 +10,10 @@ import { InstanceRuntime } from "../../src/instanceRuntime.ts"
 import { NatsTestServer } from "../harness/natsServer.ts"
 import { controlPlaneClientLayer, send, TestDataDir } from "../support/controlPlane.ts"
 import { eventually } from "../support/eventually.ts"
-import { serveProcess, stopProcess } from "../support/serveProcess.ts"
-import { docker, imagesLayer, shadowTestSettings, sharedTemplate, testTenant } from "../support/shadowHarness.ts"
+import { orchestratedServe, runtimeBesideServe, stopProcess } from "../support/serveProcess.ts"
+import { docker, imagesLayer, sharedTemplate, testTenant } from "../support/shadowHarness.ts"
 
 type Runtime = "docker" | "process"
-
-/** `umbra serve` with the given runtime as its own OS process, resolved once its orchestrator runs. */
-const startServe = (runtime: Runtime, natsUrl: string, dataDir: string) =>
-  serveProcess(
-    {
-      NATS_URL: natsUrl,
-      UMBRA_DATA_DIR: dataDir,
-      UMBRA_ORCHESTRATOR: "on",
-      UMBRA_RUNTIME: runtime,
-      UMBRA_HEARTBEAT_MS: String(shadowTestSettings.heartbeatMs),
-      UMBRA_SHADOW_MIN_MEMORY_MIB: String(shadowTestSettings.shadowMinMemoryMiB)
-    },
-    "Umbra orchestrator running"
-  )
 
 /** The runtime `umbra serve` will use, for the test's own view of the instances (same engine, same data directory). */
 const testLayer = (runtime: Runtime, tenant: string) =>
@@ -37,10 +21,7 @@ const testLayer = (runtime: Runtime, tenant: string) =>
     Effect.gen(function* () {
       const server = yield* NatsTestServer
       const dataDir = yield* TestDataDir
-      const instances =
-        runtime === "docker"
-          ? dockerRuntime.layer({ natsUrl: server.url, stopTimeoutSeconds: 2 })
-          : processRuntime.layer({ dataDir, natsUrl: server.url, stopGraceMs: 2_000 })
+      const instances = runtimeBesideServe(runtime, server.url, dataDir)
       // Every instance of the tenant goes when the file ends, whatever a failed test left.
       const cleanup = Layer.effectDiscard(
         Effect.addFinalizer(() =>
@@ -82,7 +63,7 @@ for (const runtime of ["docker", "process"] as const) {
         const instances = yield* InstanceRuntime
         const running = instances.list({ tenant }).pipe(Effect.map((all) => all.filter((info) => info.running)))
         const runtimeIdOf = (instanceId: string) => running.pipe(Effect.map((all) => all.find((info) => info.instanceId === instanceId)?.runtimeId))
-        const first = yield* startServe(runtime, server.url, dataDir)
+        const first = yield* orchestratedServe(runtime, server.url, dataDir)
         for (const clientId of ["c1", "c2"]) {
           assert.isTrue((yield* send(tenant, "ConnectClient", { clientId, tier: "standard", template: sharedTemplate })).ok)
         }
@@ -101,7 +82,7 @@ for (const runtime of ["docker", "process"] as const) {
           statePaths: ["/var/lib/umbra/state"], cpuMillis: 100, memoryMiB: 256, network: defaultNetwork
         })
 
-        const second = yield* startServe(runtime, server.url, dataDir)
+        const second = yield* orchestratedServe(runtime, server.url, dataDir)
         yield* eventually(countOf(lost, "InstanceReady").pipe(Effect.map((n) => n === 2)), 90_000, "the lost shadow recreated and ready")
         yield* eventually(instances.list({ tenant }).pipe(Effect.map((all) => all.length === 2)), 30_000, "the orphan removed")
         const all = yield* instances.list({ tenant })

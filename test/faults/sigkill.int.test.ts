@@ -1,17 +1,15 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { join } from "node:path"
-import * as dockerRuntime from "../../infra/docker/dockerRuntime.ts"
 import { buildImages } from "../../infra/images/imageBuild.ts"
 import * as sqliteStore from "../../infra/eventStore/sqliteEventStore.ts"
-import * as processRuntime from "../../infra/process/processRuntime.ts"
 import { InstanceRuntime } from "../../src/instanceRuntime.ts"
 import { NatsTestServer } from "../harness/natsServer.ts"
 import { controlPlaneClientLayer, TestDataDir } from "../support/controlPlane.ts"
 import { runKillScenario, scenarioTriggers } from "../support/killScenario.ts"
 import { killSchedule } from "../support/killSchedule.ts"
 import { addTallies, auditRun, emptyTally, summaryLine } from "../support/scenarioAudit.ts"
-import { orchestratedServe } from "../support/serveProcess.ts"
+import { orchestratedServe, runtimeBesideServe } from "../support/serveProcess.ts"
 import { cleanupTenant, testTenant } from "../support/shadowHarness.ts"
 
 type Runtime = "docker" | "process"
@@ -34,10 +32,7 @@ const testLayer = (runtime: Runtime) =>
     Effect.gen(function* () {
       const server = yield* NatsTestServer
       const dataDir = yield* TestDataDir
-      const instances =
-        runtime === "docker"
-          ? dockerRuntime.layer({ natsUrl: server.url, stopTimeoutSeconds: 2 })
-          : processRuntime.layer({ dataDir, natsUrl: server.url, stopGraceMs: 2_000 })
+      const instances = runtimeBesideServe(runtime, server.url, dataDir)
       const images = runtime === "docker" ? Layer.effectDiscard(buildImages().pipe(Effect.orDie)) : Layer.empty
       return Layer.mergeAll(instances, sqliteStore.layerFile(join(dataDir, "events.db")), images)
     })

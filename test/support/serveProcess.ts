@@ -1,6 +1,8 @@
 import { Effect } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { join } from "node:path"
+import * as dockerRuntime from "../../infra/docker/dockerRuntime.ts"
+import * as processRuntime from "../../infra/process/processRuntime.ts"
 import { shadowTestSettings } from "./shadowHarness.ts"
 
 const main = join(import.meta.dirname, "..", "..", "infra", "cli", "main.ts")
@@ -56,3 +58,9 @@ export const orchestratedServe = (
     },
     "Umbra orchestrator running"
   )
+
+/** The runtime a `umbra serve` on `runtime` uses, for a test's own view of its instances (same engine, same data directory). */
+export const runtimeBesideServe = (runtime: "docker" | "process", natsUrl: string, dataDir: string) =>
+  runtime === "docker"
+    ? dockerRuntime.layer({ natsUrl, stopTimeoutSeconds: 2 })
+    : processRuntime.layer({ dataDir, natsUrl, stopGraceMs: 2_000 })
