@@ -1,10 +1,15 @@
 import type { DomainEvent } from "../domain/catalog.ts"
 import type { StoredEvent } from "../domain/envelope.ts"
 
-/** A change to one row of a read model, by key; the value is plain JSON. */
+/**
+ * A change to one row of a read model, by key; values are plain JSON. `Update` derives the new value from
+ * the row as stored (after the changes before it), so a fold need not read anything itself; it returns
+ * undefined to delete the row.
+ */
 export type RowChange =
   | { readonly _tag: "Put"; readonly key: string; readonly value: unknown }
   | { readonly _tag: "Delete"; readonly key: string }
+  | { readonly _tag: "Update"; readonly key: string; readonly update: (current: unknown) => unknown }
 
 /**
  * A read model as a pure fold from events to row changes. One runner feeds every projection from the
@@ -22,3 +27,17 @@ export interface Projection {
 
 export const put = (key: string, value: unknown): RowChange => ({ _tag: "Put", key, value })
 export const remove = (key: string): RowChange => ({ _tag: "Delete", key })
+
+/** Changes the row at `key` when there is one (`change` sees it typed as the projection wrote it); no row, no change. */
+export const patch = <Row>(key: string, change: (row: Row) => Row | undefined): RowChange => ({
+  _tag: "Update",
+  key,
+  update: (current) => (current === undefined ? undefined : change(current as Row))
+})
+
+/** Creates or changes the row at `key`: `change` gets undefined when there is none yet. */
+export const upsert = <Row>(key: string, change: (row: Row | undefined) => Row | undefined): RowChange => ({
+  _tag: "Update",
+  key,
+  update: (current) => change(current as Row | undefined)
+})

@@ -21,6 +21,7 @@ export const layer = Layer.effect(
       clear: db.prepare("DELETE FROM projection_rows WHERE projection = ?"),
       put: db.prepare("INSERT INTO projection_rows (projection, key, value) VALUES (?, ?, ?) ON CONFLICT (projection, key) DO UPDATE SET value = excluded.value"),
       remove: db.prepare("DELETE FROM projection_rows WHERE projection = ? AND key = ?"),
+      row: db.prepare("SELECT value FROM projection_rows WHERE projection = ? AND key = ?"),
       move: db.prepare(
         "INSERT INTO projection_checkpoints (projection, version, position) VALUES (?, ?, ?)" +
           " ON CONFLICT (projection) DO UPDATE SET version = excluded.version, position = excluded.position"
@@ -56,13 +57,28 @@ export const layer = Layer.effect(
         Effect.try({
           try: () =>
             inTransaction(() => {
+              const write = (key: string, value: unknown) =>
+                value === undefined ? sql.remove.run(projection, key) : sql.put.run(projection, key, JSON.stringify(value))
               for (const change of changes) {
-                if (change._tag === "Put") sql.put.run(projection, change.key, JSON.stringify(change.value))
-                else sql.remove.run(projection, change.key)
+                if (change._tag === "Put") write(change.key, change.value)
+                else if (change._tag === "Delete") sql.remove.run(projection, change.key)
+                else {
+                  // Inside the transaction: the row as the changes before this one left it.
+                  const stored = sql.row.get(projection, change.key)?.["value"]
+                  write(change.key, change.update(stored === undefined ? undefined : JSON.parse(stored as string)))
+                }
               }
               sql.move.run(projection, version, through)
             }),
           catch: failed("apply")
+        }),
+      row: (projection, key) =>
+        Effect.try({
+          try: () => {
+            const stored = sql.row.get(projection, key)?.["value"]
+            return stored === undefined ? undefined : JSON.parse(stored as string)
+          },
+          catch: failed("read")
         }),
       rows: (projection, prefix) =>
         Effect.try({

@@ -2,6 +2,7 @@ import { Duration, Effect, Layer, Schedule } from "effect"
 import { join } from "node:path"
 import { connectSaga } from "../../domain/sagas/connectSaga.ts"
 import { serveCommands } from "../../src/commands/commandGateway.ts"
+import { runReadModels } from "../../src/projections/readModels.ts"
 import { serveQueries } from "../../src/queries/queryGateway.ts"
 import { CommandHandler } from "../../src/commands/commandHandler.ts"
 import { InstanceRuntime } from "../../src/instanceRuntime.ts"
@@ -58,6 +59,7 @@ export const controlPlaneLayer = (
 export const startControlPlane = (config: UmbraConfig) =>
   Effect.gen(function* () {
     yield* serveCommands({ maxBodyBytes: config.commandMaxBytes })
+    yield* runReadModels
     yield* serveQueries({ maxBodyBytes: config.commandMaxBytes })
     const relay = yield* makeRelay
     yield* Effect.forkScoped(relay.run)

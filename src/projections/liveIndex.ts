@@ -5,7 +5,7 @@ import { ProjectionStore } from "./projectionStore.ts"
 
 /** Folds what the live index has not seen yet; start-up does this once, before anything reads the index. */
 export const catchUpLiveIndex = Effect.gen(function* () {
-  yield* (yield* makeProjectionRunner(liveIndex)).catchUp
+  yield* (yield* makeProjectionRunner(liveIndex)).catchUp()
 })
 
 /** Keeps the live index folding the log, so that the next start has little to catch up. */

@@ -11,6 +11,8 @@ export class ProjectionStore extends Context.Service<
     readonly checkpoint: (projection: string, version: number) => Effect.Effect<Position | undefined, StoreUnavailable>
     /** Applies the changes and moves the checkpoint to `through`, in one transaction. */
     readonly apply: (projection: string, version: number, changes: ReadonlyArray<RowChange>, through: Position) => Effect.Effect<void, StoreUnavailable>
+    /** The row at `key`, if there is one. */
+    readonly row: (projection: string, key: string) => Effect.Effect<unknown, StoreUnavailable>
     /** The rows whose key starts with `prefix`, in key order. */
     readonly rows: (projection: string, prefix: string) => Effect.Effect<ReadonlyArray<{ readonly key: string; readonly value: unknown }>, StoreUnavailable>
   }

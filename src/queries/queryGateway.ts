@@ -6,17 +6,19 @@ import { errorReply, internalError, requestTarget } from "../commands/commandGat
 import type { StoreUnavailable } from "../eventStore/errors.ts"
 import { EventStore } from "../eventStore/eventStore.ts"
 import { EventBus } from "../eventBus.ts"
+import { ProjectionStore } from "../projections/projectionStore.ts"
 import { LaunchQuery, launchQuery } from "./launchQuery.ts"
 
 type QueryError = NotFound | ValidationFailed | StoreUnavailable
+type QueryServices = EventStore | ProjectionStore
 
 /** A query by name: how its body decodes and how it is answered. */
 interface QueryRoute {
   readonly decode: (body: unknown) => Effect.Effect<unknown, ValidationFailed>
-  readonly answer: (tenant: string, query: unknown) => Effect.Effect<unknown, QueryError, EventStore>
+  readonly answer: (tenant: string, query: unknown) => Effect.Effect<unknown, QueryError, QueryServices>
 }
 
-const queryRoute = <Q>(schema: Schema.Codec<Q, unknown>, answer: (tenant: string, query: Q) => Effect.Effect<unknown, QueryError, EventStore>): QueryRoute => {
+const queryRoute = <Q>(schema: Schema.Codec<Q, unknown>, answer: (tenant: string, query: Q) => Effect.Effect<unknown, QueryError, QueryServices>): QueryRoute => {
   const decode = Schema.decodeUnknownEffect(schema)
   return {
     decode: (body) => decode(body).pipe(Effect.mapError((error) => new ValidationFailed({ message: error.message, details: {} }))),
@@ -35,6 +37,7 @@ const parseJson = Schema.decodeUnknownEffect(Schema.fromJsonString(Schema.Unknow
 export const serveQueries = Effect.fn("QueryGateway.serve")(function* (options: { readonly maxBodyBytes: number }) {
   const bus = yield* EventBus
   const store = yield* EventStore
+  const rows = yield* ProjectionStore
 
   const handle = (subject: string, data: Uint8Array) =>
     Effect.gen(function* () {
@@ -50,6 +53,7 @@ export const serveQueries = Effect.fn("QueryGateway.serve")(function* (options: 
       return encoder.encode(JSON.stringify({ ok: true, result }))
     }).pipe(
       Effect.provideService(EventStore, store),
+      Effect.provideService(ProjectionStore, rows),
       Effect.catch((error) => Effect.succeed(errorReply(error))),
       Effect.catchDefect(internalError("query", subject))
     )

@@ -18,7 +18,7 @@ const deploy = (instanceId: string) =>
 /** The keys of the live index's rows with a prefix, after catching up with the log. */
 const keys = (prefix: string) =>
   Effect.gen(function* () {
-    yield* (yield* makeProjectionRunner(liveIndex)).catchUp
+    yield* (yield* makeProjectionRunner(liveIndex)).catchUp()
     return (yield* ProjectionStore.use((rows) => rows.rows(liveIndex.name, prefix))).map((row) => row.key)
   })
 
