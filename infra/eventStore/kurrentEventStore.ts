@@ -164,6 +164,30 @@ const make = (client: KurrentDBClient): EventStoreShape => {
     return options.limit === undefined ? later : later.slice(0, options.limit)
   })
 
+  /**
+   * KurrentDB keeps no list of streams that a client may read without system projections (`$streams` needs
+   * them running, and link resolution): a scan of `$all`, keeping each stream's newest revision, works on
+   * any server. It costs a read of the whole log, as `umbra streams ls` may.
+   */
+  const listStreams: EventStoreShape["listStreams"] = Effect.fn("KurrentEventStore.listStreams")(function* (options = {}) {
+    const prefix = options.prefix ?? ""
+    const after = options.after
+    const newest = yield* call("readAll", async () => {
+      const revisions = new Map<string, number>()
+      for await (const resolved of client.readAll({ fromPosition: START, direction: FORWARDS, filter: excludeSystemEvents() })) {
+        const recorded = resolved.event
+        if (recorded === undefined || isSystemEvent(resolved) || !recorded.streamId.startsWith(prefix)) continue
+        if (after !== undefined && recorded.streamId <= after) continue
+        revisions.set(recorded.streamId, Math.max(revisions.get(recorded.streamId) ?? -1, Number(recorded.revision)))
+      }
+      return revisions
+    })
+    return [...newest]
+      .map(([stream, revision]) => ({ stream, revision }))
+      .sort((a, b) => (a.stream < b.stream ? -1 : 1))
+      .slice(0, options.limit ?? Number.MAX_SAFE_INTEGER)
+  })
+
   const subscribe: EventStoreShape["subscribe"] = (options = {}) => {
     const after = options.after ?? kurrentStart
     return Stream.unwrap(
@@ -270,6 +294,7 @@ const make = (client: KurrentDBClient): EventStoreShape => {
     append,
     readStream,
     readAll,
+    listStreams,
     subscribe,
     setStreamMetadata,
     getStreamMetadata,

@@ -91,6 +91,15 @@ export const make = Effect.sync(() => {
 
     readAll: (options = {}) => Effect.sync(() => readAfter(options.after, options.limit ?? Number.MAX_SAFE_INTEGER)),
 
+    listStreams: (options = {}) =>
+      Effect.sync(() =>
+        [...streams]
+          .filter(([stream, events]) => events.length > 0 && stream.startsWith(options.prefix ?? "") && (options.after === undefined || stream > options.after))
+          .map(([stream, events]) => ({ stream, revision: events[events.length - 1]!.revision }))
+          .sort((a, b) => (a.stream < b.stream ? -1 : 1))
+          .slice(0, options.limit ?? Number.MAX_SAFE_INTEGER)
+      ),
+
     subscribe: (options = {}) =>
       followLog({
         after: options.after,

@@ -7,7 +7,8 @@ import {
   EventStore,
   type AppendError,
   type AppendResult,
-  type StreamMetadata
+  type StreamMetadata,
+  type StreamSummary
 } from "../../src/eventStore/eventStore.ts"
 import { positionFrom } from "../../src/eventStore/position.ts"
 import { checkSnapshot, checkStreamName, prepareAppend, type PreparedEvent } from "./appendGuard.ts"
@@ -137,7 +138,11 @@ const prepareStatements = (db: DatabaseSync) => {
         " WHERE excluded.revision > snapshots.revision"
     ),
     deleteBefore: db.prepare("DELETE FROM events WHERE stream = ? AND revision < ?"),
-    head: rows("SELECT MAX(position) FROM events")
+    head: rows("SELECT MAX(position) FROM events"),
+    // The (stream, revision) index answers this without touching the events themselves.
+    listStreams: rows(
+      "SELECT stream, MAX(revision) FROM events WHERE stream > ? AND stream >= ? AND stream < ? GROUP BY stream ORDER BY stream LIMIT ?"
+    )
   }
 }
 
@@ -214,20 +219,21 @@ const make = Effect.fnUntraced(function* (options: SqliteEventStoreOptions) {
     })
   }
 
-  /** Reads up to `limit` events a page at a time, yielding between pages. */
-  const readPaged = <C>(
+  /** Reads up to `limit` rows a page at a time, yielding between pages. */
+  const readPaged = <C, A = StoredEvent>(
     start: C,
     limit: number,
     page: (cursor: C, size: number) => ReadonlyArray<Row>,
-    next: (last: Row) => C
+    next: (last: Row) => C,
+    decode: (row: Row) => A = toStoredEvent as (row: Row) => A
   ) =>
     Effect.gen(function* () {
-      const events: Array<StoredEvent> = []
+      const events: Array<A> = []
       let cursor = start
       while (events.length < limit) {
         const size = Math.min(pageSize, limit - events.length)
         const rows = yield* attempt("read", () => page(cursor, size))
-        for (const row of rows) events.push(toStoredEvent(row))
+        for (const row of rows) events.push(decode(row))
         if (rows.length < size) break
         cursor = next(rows[rows.length - 1]!)
         yield* Effect.yieldNow
@@ -293,6 +299,18 @@ const make = Effect.fnUntraced(function* (options: SqliteEventStoreOptions) {
         (after, size) => sql.readAfter.all(after, size),
         (last) => last[0] as number
       ),
+
+    listStreams: (options = {}) => {
+      const prefix = options.prefix ?? ""
+      // Every name with the prefix sorts below the prefix followed by the highest code point.
+      return readPaged(
+        options.after ?? "",
+        Math.max(0, options.limit ?? Number.MAX_SAFE_INTEGER),
+        (after, size) => sql.listStreams.all(after, prefix, `${prefix}\u{10ffff}`, size),
+        (last) => last[0] as string,
+        (row): StreamSummary => ({ stream: row[0] as string, revision: row[1] as number })
+      )
+    },
 
     subscribe: (options = {}) =>
       followLog({

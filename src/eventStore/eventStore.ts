@@ -28,6 +28,20 @@ export interface ReadAllOptions {
   readonly limit?: number
 }
 
+export interface ListStreamsOptions {
+  /** Only streams whose name starts with this (e.g. `instance-acme.`). */
+  readonly prefix?: string
+  /** Exclusive: streams named after this one; from the first name when absent. */
+  readonly after?: string
+  readonly limit?: number
+}
+
+/** A stream of the store, named with the revision of its newest event. */
+export interface StreamSummary {
+  readonly stream: string
+  readonly revision: number
+}
+
 /** Retention, in KurrentDB's terms: `$maxAge` in seconds, `$maxCount` events. */
 export interface StreamMetadata {
   readonly maxAge?: number
@@ -63,6 +77,8 @@ export interface EventStoreShape {
   ) => Effect.Effect<ReadonlyArray<StoredEvent>, ValidationFailed | StoreUnavailable>
   /** The global log in commit order. Retention takes effect here only once scavenged. */
   readonly readAll: (options?: ReadAllOptions) => Effect.Effect<ReadonlyArray<StoredEvent>, StoreUnavailable>
+  /** The streams that hold events, in name order (code-unit order), a page at a time. */
+  readonly listStreams: (options?: ListStreamsOptions) => Effect.Effect<ReadonlyArray<StreamSummary>, StoreUnavailable>
   /** Catches up from `after`, then follows live: every event once, in order, no gap at the hand-over. */
   readonly subscribe: (options?: { readonly after?: Position }) => Stream.Stream<StoredEvent, StoreUnavailable>
   readonly setStreamMetadata: (

@@ -225,6 +225,27 @@ export const eventStoreConformance = (
         assert.lengthOf(page, 1)
       }))
 
+    it.effect("lists the streams that hold events by name, with their revision, by prefix and a page at a time", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        // A category of this case's own: the suite's other cases share the store.
+        const category = `list${randomUUID().slice(0, 8)}`
+        const [a, b, c] = [`${category}-acme.a`, `${category}-acme.b`, `${category}-beta.a`]
+        yield* store.append(b, "no_stream", events(2))
+        yield* store.append(a, "no_stream", events(1))
+        yield* store.append(c, "no_stream", events(3))
+        yield* store.append(`other${category}-acme.a`, "no_stream", events(1))
+        const all = yield* store.listStreams({ prefix: `${category}-` })
+        assert.deepStrictEqual(all, [{ stream: a, revision: 0 }, { stream: b, revision: 1 }, { stream: c, revision: 2 }])
+        assert.deepStrictEqual(yield* store.listStreams({ prefix: `${category}-acme.` }), all.slice(0, 2))
+        assert.deepStrictEqual(yield* store.listStreams({ prefix: `${category}-`, limit: 1 }), all.slice(0, 1))
+        assert.deepStrictEqual(yield* store.listStreams({ prefix: `${category}-`, after: a, limit: 1 }), all.slice(1, 2))
+        assert.deepStrictEqual(yield* store.listStreams({ prefix: `${category}-`, after: c }), [])
+        const everything = yield* store.listStreams()
+        assert.isTrue(everything.every((s, i) => i === 0 || everything[i - 1]!.stream < s.stream), "in name order")
+        assert.includeDeepMembers(everything, all)
+      }))
+
     const subscribeCase = (label: string, skip: number, viaHead: boolean) =>
       it.effect(`subscribes from ${label} while another fiber appends: every event once, in order`, () =>
         Effect.gen(function* () {
