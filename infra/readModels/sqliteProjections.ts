@@ -7,6 +7,9 @@ import { ReadModelDatabase } from "./readModelDatabase.ts"
 const failed = (action: string) => (error: unknown) =>
   new StoreUnavailable({ message: `projection ${action} failed: ${error instanceof Error ? error.message : String(error)}` })
 
+/** The stored value of a row a batch wrote without reading it: unlike any value, so the row is written. */
+const notRead = Symbol("not read")
+
 /** Every projection's rows as JSON by key, and its version and checkpoint, in the read-model database. */
 export const layer = Layer.effect(
   ProjectionStore,
@@ -22,11 +25,13 @@ export const layer = Layer.effect(
       put: db.prepare("INSERT INTO projection_rows (projection, key, value) VALUES (?, ?, ?) ON CONFLICT (projection, key) DO UPDATE SET value = excluded.value"),
       remove: db.prepare("DELETE FROM projection_rows WHERE projection = ? AND key = ?"),
       row: db.prepare("SELECT value FROM projection_rows WHERE projection = ? AND key = ?"),
+      forget: db.prepare("DELETE FROM projection_checkpoints WHERE projection = ?"),
       move: db.prepare(
         "INSERT INTO projection_checkpoints (projection, version, position) VALUES (?, ?, ?)" +
           " ON CONFLICT (projection) DO UPDATE SET version = excluded.version, position = excluded.position"
       ),
-      rows: db.prepare("SELECT key, value FROM projection_rows WHERE projection = ? AND key >= ? AND key < ? ORDER BY key")
+      rows: db.prepare("SELECT key, value FROM projection_rows WHERE projection = ? AND key >= ? AND key < ? ORDER BY key"),
+      removeRange: db.prepare("DELETE FROM projection_rows WHERE projection = ? AND key >= ? AND key < ?")
     }
 
     const inTransaction = <A>(run: () => A): A => {
@@ -57,20 +62,47 @@ export const layer = Layer.effect(
         Effect.try({
           try: () =>
             inTransaction(() => {
-              const write = (key: string, value: unknown) =>
-                value === undefined ? sql.remove.run(projection, key) : sql.put.run(projection, key, JSON.stringify(value))
+              // A batch writes each row it changes once, however many of its changes touch that row.
+              const batch = new Map<string, { readonly stored: unknown; value: unknown }>()
+              const current = (key: string) => {
+                const seen = batch.get(key)
+                if (seen !== undefined) return seen.value
+                const text = sql.row.get(projection, key)?.["value"]
+                const stored = text === undefined ? undefined : JSON.parse(text as string)
+                batch.set(key, { stored, value: stored })
+                return stored
+              }
+              const set = (key: string, value: unknown) => {
+                const seen = batch.get(key)
+                if (seen === undefined) batch.set(key, { stored: notRead, value })
+                else seen.value = value
+              }
               for (const change of changes) {
-                if (change._tag === "Put") write(change.key, change.value)
-                else if (change._tag === "Delete") sql.remove.run(projection, change.key)
-                else {
-                  // Inside the transaction: the row as the changes before this one left it.
-                  const stored = sql.row.get(projection, change.key)?.["value"]
-                  write(change.key, change.update(stored === undefined ? undefined : JSON.parse(stored as string)))
-                }
+                if (change._tag === "Put") set(change.key, change.value)
+                else if (change._tag === "Delete") set(change.key, undefined)
+                else set(change.key, change.update(current(change.key)))
+              }
+              for (const [key, { stored, value }] of batch) {
+                // An update that returned the row it was given changed nothing.
+                if (value === stored) continue
+                if (value === undefined) sql.remove.run(projection, key)
+                else sql.put.run(projection, key, JSON.stringify(value))
               }
               sql.move.run(projection, version, through)
             }),
           catch: failed("apply")
+        }),
+      deleteRange: (projection, from, to) =>
+        Effect.try({ try: () => void sql.removeRange.run(projection, from, to), catch: failed("delete") }),
+      reset: (projection, version, through) =>
+        Effect.try({
+          try: () =>
+            inTransaction(() => {
+              sql.clear.run(projection)
+              if (through === undefined) sql.forget.run(projection)
+              else sql.move.run(projection, version, through)
+            }),
+          catch: failed("reset")
         }),
       row: (projection, key) =>
         Effect.try({
@@ -80,10 +112,10 @@ export const layer = Layer.effect(
           },
           catch: failed("read")
         }),
-      rows: (projection, prefix) =>
+      rows: (projection, prefix, from) =>
         Effect.try({
           // Every key with the prefix sorts below the prefix followed by the highest code point.
-          try: () => sql.rows.all(projection, prefix, `${prefix}\u{10ffff}`).map((row) => ({ key: row["key"] as string, value: JSON.parse(row["value"] as string) })),
+          try: () => sql.rows.all(projection, from !== undefined && from > prefix ? from : prefix, `${prefix}\u{10ffff}`).map((row) => ({ key: row["key"] as string, value: JSON.parse(row["value"] as string) })),
           catch: failed("read")
         })
     })

@@ -11,9 +11,16 @@ export class ProjectionStore extends Context.Service<
     readonly checkpoint: (projection: string, version: number) => Effect.Effect<Position | undefined, StoreUnavailable>
     /** Applies the changes and moves the checkpoint to `through`, in one transaction. */
     readonly apply: (projection: string, version: number, changes: ReadonlyArray<RowChange>, through: Position) => Effect.Effect<void, StoreUnavailable>
+    /** Deletes the rows with keys from `from` up to (not including) `to`: for sweeps of old rows, apart from any fold. */
+    readonly deleteRange: (projection: string, from: string, to: string) => Effect.Effect<void, StoreUnavailable>
+    /**
+     * Clears the projection's rows and sets its checkpoint to `through` (none: it folds from the start), in one
+     * transaction: what a replay starts from.
+     */
+    readonly reset: (projection: string, version: number, through: Position | undefined) => Effect.Effect<void, StoreUnavailable>
     /** The row at `key`, if there is one. */
     readonly row: (projection: string, key: string) => Effect.Effect<unknown, StoreUnavailable>
-    /** The rows whose key starts with `prefix`, in key order. */
-    readonly rows: (projection: string, prefix: string) => Effect.Effect<ReadonlyArray<{ readonly key: string; readonly value: unknown }>, StoreUnavailable>
+    /** The rows whose key starts with `prefix`, in key order; from the key `from` on, when given. */
+    readonly rows: (projection: string, prefix: string, from?: string) => Effect.Effect<ReadonlyArray<{ readonly key: string; readonly value: unknown }>, StoreUnavailable>
   }
 >()("umbra/ProjectionStore") {}
