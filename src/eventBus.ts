@@ -40,6 +40,17 @@ export interface ConsumerOptions {
   readonly concurrency?: number
 }
 
+/** Where a durable consumer of UMBRA_EVENTS stands, as JetStream counts it. */
+export interface ConsumerState {
+  readonly durable: string
+  /** Messages of its filter not yet delivered to it. */
+  readonly pending: number
+  /** Delivered and not yet acknowledged. */
+  readonly ackPending: number
+  /** Delivered more than once and not yet acknowledged. */
+  readonly redelivered: number
+}
+
 export interface EventBusShape {
   /**
    * Publishes stored events to UMBRA_EVENTS on `subjects.event(e)` with `Nats-Msg-Id` = the event id,
@@ -72,6 +83,8 @@ export interface EventBusShape {
     readonly filterSubject: string
     readonly from: FollowFrom
   }) => Stream.Stream<DeliveredSignal, BusUnavailable>
+  /** Every durable consumer of UMBRA_EVENTS, whichever process runs it. */
+  readonly consumers: Effect.Effect<ReadonlyArray<ConsumerState>, BusUnavailable>
   /** Sends a core request and waits for the reply bytes. */
   readonly request: (subject: string, data: Uint8Array, timeoutMs: number) => Effect.Effect<Uint8Array, BusUnavailable>
 }

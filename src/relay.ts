@@ -5,6 +5,7 @@ import { untilItWorks } from "./backoff.ts"
 import { Checkpoints } from "./checkpoints.ts"
 import { EventBus } from "./eventBus.ts"
 import { EventStore } from "./eventStore/eventStore.ts"
+import { eventsAfter, type EventsBehind } from "./eventStore/eventsAfter.ts"
 
 export const relayReader = "relay"
 
@@ -33,11 +34,9 @@ export interface RelayStatus {
   readonly progressAtMs: number
 }
 
-export interface RelayLag {
+/** Events in the store after the checkpoint, counted up to a cap. */
+export interface RelayLag extends EventsBehind {
   readonly checkpoint: Position | undefined
-  /** Events in the store after the checkpoint, counted up to a cap. */
-  readonly pending: number
-  readonly capped: boolean
 }
 
 /** What the metrics endpoint reports: the status, the lag, and how long ago the checkpoint moved. */
@@ -69,11 +68,10 @@ export const makeRelay = Effect.gen(function* () {
   })
 
   /** How many events wait behind the checkpoint (counted up to `cap`, to keep the question cheap). */
-  const lag = (cap = 10_000) =>
+  const lag = (cap?: number) =>
     Effect.gen(function* () {
       const { checkpoint } = yield* Ref.get(status)
-      const pending = yield* store.readAll(checkpoint === undefined ? { limit: cap } : { after: checkpoint, limit: cap })
-      return { checkpoint, pending: pending.length, capped: pending.length === cap } satisfies RelayLag
+      return { checkpoint, ...(yield* eventsAfter(store, checkpoint, cap)) } satisfies RelayLag
     })
 
   /** The lag for a log line; the store may be what failed. */

@@ -18,6 +18,7 @@ import {
   BusUnavailable,
   type BusRequest,
   type ConsumerOptions,
+  type ConsumerState,
   type DeliveredEvent,
   type DeliveredSignal,
   EventBus,
@@ -392,13 +393,26 @@ export const layer = (options: NatsEventBusOptions = {}): Layer.Layer<EventBus |
       const parkSignal: DeadLetters["Service"]["parkSignal"] = (consumer, signal, reason) =>
         parkParcel({ consumer, reason, stream: streamNames.signals, streamSeq: signal.seq, subject: signal.subject, deliveries: 0, data: signal.data })
 
+      const consumers: EventBusShape["consumers"] = Effect.tryPromise({
+        try: async () => {
+          const found: Array<ConsumerState> = []
+          for await (const info of (await jetstreamManager(nc, { checkAPI: false })).consumers.list(streamNames.events)) {
+            // Ordered consumers (tails, tests) are ephemeral: their names are random, so they are no series.
+            if (info.config.durable_name === undefined) continue
+            found.push({ durable: info.name, pending: info.num_pending, ackPending: info.num_ack_pending, redelivered: info.num_redelivered })
+          }
+          return found
+        },
+        catch: unavailable(`cannot list the consumers of ${streamNames.events}`)
+      })
+
       const request: EventBusShape["request"] = (subject, data, timeoutMs) =>
         Effect.tryPromise({
           try: () => nc.request(subject, data, { timeout: timeoutMs }),
           catch: unavailable(`request ${subject}`)
         }).pipe(Effect.map((reply) => reply.data), Effect.withSpan("NatsEventBus.request", { attributes: { subject } }))
 
-      return Context.make(EventBus, EventBus.of({ publishEvents, serveRequests, consumeEvents, followEvents, followSignals, request })).pipe(
+      return Context.make(EventBus, EventBus.of({ publishEvents, serveRequests, consumeEvents, followEvents, followSignals, consumers, request })).pipe(
         Context.add(DeadLetters, DeadLetters.of({ parkSignal, serveRetries, parked: Ref.get(parked) }))
       )
     })

@@ -96,6 +96,7 @@ const fakeAgents = (behaviour: Behaviour) =>
       publishEvents: () => Effect.die("no bus in these tests"),
       serveRequests: () => Effect.die("no bus in these tests"),
       consumeEvents: () => Effect.die("no bus in these tests"),
+      consumers: Effect.die("no bus in these tests"),
       followEvents: () => Stream.die("no bus in these tests")
     })
   )

@@ -45,6 +45,7 @@ const agentsOnly = Layer.succeed(
     publishEvents: () => Effect.die("no bus in these tests"),
     serveRequests: () => Effect.die("no bus in these tests"),
     consumeEvents: () => Effect.die("no bus in these tests"),
+    consumers: Effect.die("no bus in these tests"),
     followEvents: () => Stream.die("no bus in these tests"),
     followSignals: () => Stream.die("no bus in these tests")
   })
