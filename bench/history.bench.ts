@@ -84,7 +84,7 @@ const latencyAt = (length: number) =>
           envelope({ _tag: "ProfileCreated", clientId: "c1" as ClientId, tier: "basic", expected: tierDefaults.basic, basis: "tier", template: defaultTemplate, network: defaultNetwork })
         )
         yield* fill(profile, 1, length - 1, (i) =>
-          envelope({ _tag: "ProfileRefined", clientId: "c1" as ClientId, expected: { ...tierDefaults.basic, cpuMillis: 600 + i }, previous: tierDefaults.basic, reason: "filler" })
+          envelope({ _tag: "ProfileRefined", clientId: "c1" as ClientId, expected: { ...tierDefaults.basic, cpuMillis: 600 + i }, previous: tierDefaults.basic, reason: "filler", source: "manual" })
         )
         const handler = yield* makeCommandHandler(defaultFoldLimits)
         const first = yield* timed(handler.handle(refine(0)))

@@ -34,13 +34,17 @@ import {
 import { SagaStepRecorded } from "./sagaStep.ts"
 import { ForecastUpdated } from "./scaling/forecast.ts"
 import { HeartbeatRecorded, TelemetryRecorded } from "./signals.ts"
+import { chainGaps, upcast } from "./upcasters.ts"
 
-/** Every event type with its current schema version; a stored event decodes by its type. */
+/**
+ * Every event type with its current schema version; a stored event decodes by its type. A version goes up
+ * whenever a type's schema changes, with an upcaster from the version before (`upcasters.ts`).
+ */
 const eventTypes = [
   [ClientConnected, 1],
   [ClientDisconnected, 1],
   [ProfileCreated, 1],
-  [ProfileRefined, 1],
+  [ProfileRefined, 2],
   [TemplateChanged, 1],
   [NetworkChanged, 1],
   [SagaStepRecorded, 1],
@@ -73,7 +77,12 @@ export type DomainEvent = typeof DomainEvent.Type
 
 const versions = new Map<string, number>(eventTypes.map(([schema, version]) => [schema.fields._tag.schema.literal, version]))
 
-export const schemaVersionOf = (type: string): number | undefined => versions.get(type)
+// An old event with no way up to today's schema would fail only when read: refuse to start instead.
+const gaps = chainGaps(versions)
+if (gaps.length > 0) throw new Error(`the event catalog and its upcasters disagree: ${gaps.join("; ")}`)
+
+/** The version a writer stamps on an event of `type` (every type is in the catalog). */
+export const schemaVersionOf = (type: DomainEvent["_tag"]): number => versions.get(type)!
 
 /** An event as the store keeps it: its type apart from its data. */
 export interface EncodedEvent {
@@ -90,10 +99,13 @@ export const encodeEvent = (event: DomainEvent): EncodedEvent => {
   return { type: _tag, schemaVersion: versions.get(_tag)!, data }
 }
 
-/** Decodes a stored event into its domain type; an unknown type or newer version is a ValidationFailed. */
+/**
+ * Decodes a stored event into its domain type, reading an older version up through its upcasters; an unknown
+ * type or a newer version (written by a newer Umbra) is a ValidationFailed, as is data that fails its schema.
+ */
 export const decodeEvent = (stored: Pick<StoredEvent, "id" | "type" | "schemaVersion" | "data">) => {
   const known = versions.get(stored.type)
-  if (known === undefined || stored.schemaVersion > known) {
+  if (known === undefined || !Number.isInteger(stored.schemaVersion) || stored.schemaVersion < 1 || stored.schemaVersion > known) {
     return Effect.fail(
       new ValidationFailed({
         message: `event ${stored.id} has type ${stored.type} v${stored.schemaVersion}, which this version of Umbra cannot read`,
@@ -101,7 +113,10 @@ export const decodeEvent = (stored: Pick<StoredEvent, "id" | "type" | "schemaVer
       })
     )
   }
-  return decodeDomainEvent({ ...(stored.data as object), _tag: stored.type }).pipe(
-    Effect.mapError((error) => new ValidationFailed({ message: error.message, details: { id: stored.id, type: stored.type } }))
-  )
+  const decode = (data: unknown) =>
+    decodeDomainEvent({ ...(data as object), _tag: stored.type }).pipe(
+      Effect.mapError((error) => new ValidationFailed({ message: `event ${stored.id}: ${error.message}`, details: { id: stored.id, type: stored.type } }))
+    )
+  // Today's events, nearly all of them, skip the upcasting.
+  return stored.schemaVersion === known ? decode(stored.data) : Effect.flatMap(upcast(stored, known), decode)
 }

@@ -11,7 +11,7 @@ export const CreateProfile = Schema.TaggedStruct("CreateProfile", {
   template: Schema.optionalKey(Template),
   network: Schema.optionalKey(Network)
 })
-export const RefineProfile = Schema.TaggedStruct("RefineProfile", {
+const refinement = {
   clientId: ClientId,
   expected: Schema.Struct({
     cpuMillis: Schema.optionalKey(Resources.fields.cpuMillis),
@@ -19,10 +19,14 @@ export const RefineProfile = Schema.TaggedStruct("RefineProfile", {
     storageGiB: Schema.optionalKey(Resources.fields.storageGiB)
   }),
   reason: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(512))
-})
+}
+/** A tenant's manual override of its profile. */
+export const RefineProfile = Schema.TaggedStruct("RefineProfile", refinement)
+/** The scaling engine's refinement: a command of its own, internal, so that no tenant's override passes for one. */
+export const ScaleProfile = Schema.TaggedStruct("ScaleProfile", refinement)
 export const SetTemplate = Schema.TaggedStruct("SetTemplate", { clientId: ClientId, template: TenantTemplate })
 export const SetNetwork = Schema.TaggedStruct("SetNetwork", { clientId: ClientId, network: Network })
-export const ProfileCommand = Schema.Union([CreateProfile, RefineProfile, SetTemplate, SetNetwork])
+export const ProfileCommand = Schema.Union([CreateProfile, RefineProfile, ScaleProfile, SetTemplate, SetNetwork])
 export type ProfileCommand = typeof ProfileCommand.Type
 
 export const ProfileCreated = Schema.TaggedStruct("ProfileCreated", {
@@ -34,11 +38,17 @@ export const ProfileCreated = Schema.TaggedStruct("ProfileCreated", {
   template: Template,
   network: Network
 })
+/** Who refined a profile: Umbra's scaling engine (ScaleProfile), or the tenant by hand (RefineProfile). */
+export const RefinementSource = Schema.Literals(["scaling", "manual"])
+export type RefinementSource = typeof RefinementSource.Type
+
+/** Version 2 (version 1 had no `source`: see `profileRefinedV1.ts`). */
 export const ProfileRefined = Schema.TaggedStruct("ProfileRefined", {
   clientId: ClientId,
   expected: Resources,
   previous: Resources,
-  reason: Schema.String
+  reason: Schema.String,
+  source: RefinementSource
 })
 export const TemplateChanged = Schema.TaggedStruct("TemplateChanged", { clientId: ClientId, template: Template })
 export const NetworkChanged = Schema.TaggedStruct("NetworkChanged", { clientId: ClientId, network: Network })
@@ -71,12 +81,13 @@ const decideCreate = (command: typeof CreateProfile.Type, state: ProfileState): 
   ]
 }
 
-const decideRefine = (command: typeof RefineProfile.Type, state: ProfileState) => {
+const decideRefine = (command: typeof RefineProfile.Type | typeof ScaleProfile.Type, state: ProfileState) => {
   if (state._tag === "Absent") return Effect.fail(missing(command.clientId))
   const expected = { ...state.expected, ...command.expected }
   if (sameResources(expected, state.expected)) return Effect.succeed([])
+  const source: RefinementSource = command._tag === "ScaleProfile" ? "scaling" : "manual"
   return Effect.succeed<ReadonlyArray<ProfileEvent>>([
-    { _tag: "ProfileRefined", clientId: command.clientId, expected, previous: state.expected, reason: command.reason }
+    { _tag: "ProfileRefined", clientId: command.clientId, expected, previous: state.expected, reason: command.reason, source }
   ])
 }
 
@@ -99,6 +110,7 @@ export const profileDecider: Decider<ProfileCommand, ProfileEvent, ProfileState>
       case "CreateProfile":
         return Effect.succeed(decideCreate(command, state))
       case "RefineProfile":
+      case "ScaleProfile":
         return decideRefine(command, state)
       case "SetTemplate":
         return state._tag === "Absent"
@@ -119,8 +131,9 @@ export const profileAggregate: Aggregate<ProfileCommand, ProfileEvent, ProfileSt
   events: ProfileEvent,
   decider: profileDecider,
   idOf: (command) => command.clientId,
-  // CreateProfile is the connect saga's; a tenant's RefineProfile is a manual override and carries its reason.
-  access: { CreateProfile: "internal", RefineProfile: "public", SetTemplate: "public", SetNetwork: "public" },
+  // CreateProfile is the connect saga's, ScaleProfile the scaling engine's; a tenant's RefineProfile is a manual override and carries its reason.
+  access: { CreateProfile: "internal", RefineProfile: "public", ScaleProfile: "internal", SetTemplate: "public", SetNetwork: "public" },
   // Refinements pile up for as long as the client stays: a command reads the snapshot and what came after it.
+  // (ProfileRefined v2 left the state as it was: its snapshots stay version 1.)
   snapshot: { version: 1, schema: ProfileState }
 }

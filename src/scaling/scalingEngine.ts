@@ -136,7 +136,7 @@ export const makeScalingEngine = (options: ScalingEngineOptions = {}) =>
         })
       }
       const change = refinement(current, required, policy)
-      if (change !== undefined) yield* send(tenant, `${key}/refine`, { _tag: "RefineProfile", clientId, expected: change, reason })
+      if (change !== undefined) yield* send(tenant, `${key}/refine`, { _tag: "ScaleProfile", clientId, expected: change, reason })
       yield* states.save(clientKey, {
         lastStart,
         forecasters: { cpu: outcome.cpu.state, memBytes: outcome.memBytes.state },

@@ -1,4 +1,5 @@
 import { DateTime, Effect, Ref, Stream } from "effect"
+import { schemaVersionOf } from "../../domain/catalog.ts"
 import type { NewEvent, Position } from "../../domain/envelope.ts"
 import { ValidationFailed } from "../../domain/errors.ts"
 import { nameBasedId } from "../../domain/eventId.ts"
@@ -25,16 +26,19 @@ const streamOf = (signal: DecodedSignal) =>
     : streamName("telemetry", signal.tenant, signal.sample.instanceId)
 
 /** The id of an archived signal comes from its JetStream sequence: archiving it again appends nothing. */
-const toEvent = (signal: DecodedSignal, at: string): NewEvent => ({
-  id: nameBasedId(`signal/${signal.seq}`),
-  type: signal.kind === "hb" ? "HeartbeatRecorded" : "TelemetryRecorded",
-  at: signal.kind === "hb" ? signal.heartbeat.at : signal.sample.at,
-  tenant: signal.tenant,
-  correlationId: nameBasedId(`signal/${signal.seq}`),
-  causationId: nameBasedId(`signal/${signal.seq}`),
-  schemaVersion: 1,
-  data: signal.kind === "hb" ? { ...signal.heartbeat, recordedAt: at } : { ...signal.sample, recordedAt: at }
-})
+const toEvent = (signal: DecodedSignal, at: string): NewEvent => {
+  const type = signal.kind === "hb" ? "HeartbeatRecorded" : "TelemetryRecorded"
+  return {
+    id: nameBasedId(`signal/${signal.seq}`),
+    type,
+    at: signal.kind === "hb" ? signal.heartbeat.at : signal.sample.at,
+    tenant: signal.tenant,
+    correlationId: nameBasedId(`signal/${signal.seq}`),
+    causationId: nameBasedId(`signal/${signal.seq}`),
+    schemaVersion: schemaVersionOf(type),
+    data: signal.kind === "hb" ? { ...signal.heartbeat, recordedAt: at } : { ...signal.sample, recordedAt: at }
+  }
+}
 
 /**
  * Stores every heartbeat and telemetry sample in the event store (`heartbeat-<tenant>.<id>`,

@@ -42,7 +42,7 @@ const longStream = Effect.gen(function* () {
   for (let from = 1; from < direct; from += 1_000) {
     const batch = Array.from({ length: Math.min(1_000, direct - from) }, (_, k) => {
       const i = from + k
-      const event = encodeEvent({ _tag: "ProfileRefined", clientId: "c1" as ClientId, expected: { cpuMillis: 1000 + i, memoryMiB: 512, storageGiB: 10 }, previous: tierDefaults.basic, reason: `step ${i}` })
+      const event = encodeEvent({ _tag: "ProfileRefined", clientId: "c1" as ClientId, expected: { cpuMillis: 1000 + i, memoryMiB: 512, storageGiB: 10 }, previous: tierDefaults.basic, reason: `step ${i}`, source: "manual" })
       return { id: randomUUID(), at: "2026-11-30T12:00:00.000Z", tenant: "acme", correlationId: "c", causationId: randomUUID(), ...event }
     })
     yield* store.append(stream, from - 1, batch)

@@ -26,22 +26,38 @@ describe("ShadowProfile", () => {
   it.effect("recreates a profile from its history when the tier is unchanged", () => {
     const learned = { cpuMillis: 1234, memoryMiB: 3000, storageGiB: 50 }
     return spec
-      .given([created, { _tag: "ProfileRefined", clientId, expected: learned, previous: created.expected, reason: "forecast" }])
+      .given([created, { _tag: "ProfileRefined", clientId, expected: learned, previous: created.expected, reason: "forecast", source: "scaling" }])
       .when({ _tag: "CreateProfile", clientId, tier: "standard" })
       .then([{ ...created, expected: learned, basis: "history" }])
   })
 
-  it.effect("refines expectations, keeping what the command does not name", () =>
+  it.effect("refines expectations by hand, keeping what the command does not name", () =>
     spec
       .given([created])
-      .when({ _tag: "RefineProfile", clientId, expected: { cpuMillis: 750 }, reason: "forecast" })
+      .when({ _tag: "RefineProfile", clientId, expected: { cpuMillis: 750 }, reason: "load test tonight" })
       .then([
         {
           _tag: "ProfileRefined",
           clientId,
           expected: { ...tierDefaults.standard, cpuMillis: 750 },
           previous: tierDefaults.standard,
-          reason: "forecast"
+          reason: "load test tonight",
+          source: "manual"
+        }
+      ]))
+
+  it.effect("records the scaling engine's refinement as its own", () =>
+    spec
+      .given([created])
+      .when({ _tag: "ScaleProfile", clientId, expected: { memoryMiB: 6144 }, reason: "forecast: 60-minute provisioning bound" })
+      .then([
+        {
+          _tag: "ProfileRefined",
+          clientId,
+          expected: { ...tierDefaults.standard, memoryMiB: 6144 },
+          previous: tierDefaults.standard,
+          reason: "forecast: 60-minute provisioning bound",
+          source: "scaling"
         }
       ]))
 

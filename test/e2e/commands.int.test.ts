@@ -14,6 +14,7 @@ const plan = { launchId: "l30", shadowInstanceId: shadow.instanceId, productionI
 /** Well-formed fields for every internal command, so that a refusal can only be for who sent it. */
 const internalSamples: Record<string, unknown> = {
   CreateProfile: { clientId: "c30", tier: "premium" },
+  ScaleProfile: { clientId: "c30", expected: { cpuMillis: 750 }, reason: "forecast: r" },
   RecordForecast: {
     clientId: "c30",
     metric: "cpu",

@@ -81,7 +81,7 @@ describe("shadow saga", () => {
       ]))
 
   it("ProfileRefined → ResizeInstance of the current shadow", () => {
-    const refined: DomainEvent = { _tag: "ProfileRefined", clientId, expected: { cpuMillis: 4000, memoryMiB: 8192, storageGiB: 50 }, previous: tierDefaults.standard, reason: "forecast" }
+    const refined: DomainEvent = { _tag: "ProfileRefined", clientId, expected: { cpuMillis: 4000, memoryMiB: 8192, storageGiB: 50 }, previous: tierDefaults.standard, reason: "forecast", source: "scaling" }
     given([{ event: created, commands: [deploy] }])
       .when(refined)
       .then([{ _tag: "ResizeInstance", instanceId, resources: { cpuMillis: 1000, memoryMiB: 2048 } }])
@@ -99,7 +99,7 @@ describe("shadow saga", () => {
 
   it("forgets the shadow once released, so a later refinement does not touch the pooled one", () => {
     const disconnected: DomainEvent = { _tag: "ClientDisconnected", clientId, reason: "bye" }
-    const refined: DomainEvent = { _tag: "ProfileRefined", clientId, expected: tierDefaults.premium, previous: tierDefaults.standard, reason: "forecast" }
+    const refined: DomainEvent = { _tag: "ProfileRefined", clientId, expected: tierDefaults.premium, previous: tierDefaults.standard, reason: "forecast", source: "scaling" }
     given([
       { event: created, commands: [deploy] },
       { event: disconnected, commands: [{ _tag: "RecycleInstance", instanceId }] }

@@ -41,7 +41,7 @@ const givenDemand = (hours: number, cpu: (i: number) => number, memMiB: number) 
 const types = (stream: string) => EventStore.use((store) => store.readStream(stream)).pipe(Effect.map((events) => events.map((e) => e.type)))
 
 describe("predictive scaling engine", () => {
-  it.effect("buckets in → ForecastUpdated for CPU and memory, and RefineProfile when demand is far below the profile", () =>
+  it.effect("buckets in → ForecastUpdated for CPU and memory, and ScaleProfile when demand is far below the profile", () =>
     Effect.gen(function* () {
       yield* givenDemand(6, () => 0.3, 400)
       const engine = yield* makeScalingEngine()
@@ -53,7 +53,8 @@ describe("predictive scaling engine", () => {
       ])
       const profile = yield* EventStore.use((store) => store.readStream("profile-acme.c1"))
       assert.deepStrictEqual(profile.map((e) => e.type), ["ProfileCreated", "ProfileRefined"])
-      const refined = profile[1]!.data as { expected: { cpuMillis: number; memoryMiB: number }; reason: string }
+      const refined = profile[1]!.data as { expected: { cpuMillis: number; memoryMiB: number }; reason: string; source: string }
+      assert.strictEqual(refined.source, "scaling")
       assert.isBelow(refined.expected.cpuMillis, 1000)
       assert.isAtLeast(refined.expected.cpuMillis, 300)
       assert.isBelow(refined.expected.memoryMiB, 1024)

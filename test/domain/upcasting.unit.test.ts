@@ -1,0 +1,94 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Schema } from "effect"
+import { decodeEvent, DomainEvent, encodeEvent, schemaVersionOf } from "../../domain/catalog.ts"
+import type { ClientId } from "../../domain/ids.ts"
+import { tierDefaults } from "../../domain/profile/resources.ts"
+import { chainGaps, upcaster } from "../../domain/upcasters.ts"
+
+const refinedV1 = (reason: string) => ({
+  id: "evt-1",
+  type: "ProfileRefined",
+  schemaVersion: 1,
+  data: { clientId: "c1", expected: tierDefaults.premium, previous: tierDefaults.standard, reason }
+})
+
+const refusal = (stored: Parameters<typeof decodeEvent>[0]) =>
+  Effect.map(Effect.flip(decodeEvent(stored)), (error) => ({ tag: error._tag, message: error.message, details: error.details }))
+
+describe("upcasting", () => {
+  it.effect("a v1 ProfileRefined reads as v2: the scaling engine's reasons as scaling, any other as manual", () =>
+    Effect.gen(function* () {
+      const cases = [
+        ["forecast: 60-minute provisioning bound 1.200 cores, 2048 MiB", "scaling"],
+        ["fallback: the model did worse than the last value lately; recent peak plus 20 %", "scaling"],
+        ["load test tonight", "manual"],
+        ["forecast", "manual"]
+      ] as const
+      for (const [reason, source] of cases) {
+        assert.deepStrictEqual(yield* decodeEvent(refinedV1(reason)), {
+          _tag: "ProfileRefined",
+          clientId: "c1" as ClientId,
+          expected: tierDefaults.premium,
+          previous: tierDefaults.standard,
+          reason,
+          source
+        })
+      }
+    }))
+
+  it.effect("writers stamp v2, which reads back as written", () =>
+    Effect.gen(function* () {
+      const event = { _tag: "ProfileRefined", clientId: "c1" as ClientId, expected: tierDefaults.premium, previous: tierDefaults.standard, reason: "r", source: "manual" } as const
+      const encoded = encodeEvent(event)
+      assert.strictEqual(encoded.schemaVersion, 2)
+      assert.strictEqual(schemaVersionOf("ProfileRefined"), 2)
+      assert.deepStrictEqual(yield* decodeEvent({ id: "evt-2", ...encoded }), event)
+    }))
+
+  it.effect("an event of a version newer than this Umbra knows is refused, naming it and its version", () =>
+    Effect.gen(function* () {
+      const refused = yield* refusal({ ...refinedV1("r"), id: "evt-3", schemaVersion: 3 })
+      assert.strictEqual(refused.tag, "ValidationFailed")
+      assert.match(refused.message, /event evt-3 has type ProfileRefined v3, which this version of Umbra cannot read/)
+      assert.deepStrictEqual(refused.details, { id: "evt-3", type: "ProfileRefined", schemaVersion: 3 })
+      for (const schemaVersion of [0, -1, 1.5]) {
+        assert.strictEqual((yield* refusal({ ...refinedV1("r"), schemaVersion })).tag, "ValidationFailed", `v${schemaVersion}`)
+      }
+    }))
+
+  it.effect("a v1 event that does not match the v1 schema is refused naming its id, never cast", () =>
+    Effect.gen(function* () {
+      const { previous: _, ...withoutPrevious } = refinedV1("r").data
+      const refused = yield* refusal({ ...refinedV1("r"), id: "evt-4", data: withoutPrevious })
+      assert.strictEqual(refused.tag, "ValidationFailed")
+      assert.match(refused.message, /^event evt-4 \(ProfileRefined v1\) cannot be read as v2: it does not match v1/)
+      assert.include(refused.message, "previous")
+      assert.deepStrictEqual(refused.details, { id: "evt-4", type: "ProfileRefined", schemaVersion: 1, at: 1 })
+      assert.strictEqual((yield* refusal({ ...refinedV1("r"), id: "evt-5", data: "not an object" })).tag, "ValidationFailed")
+    }))
+
+  it.effect("a v2 event without its source is refused: only older versions are upcast", () =>
+    Effect.gen(function* () {
+      const refused = yield* refusal({ ...refinedV1("forecast: x"), id: "evt-6", schemaVersion: 2 })
+      assert.strictEqual(refused.tag, "ValidationFailed")
+      assert.include(refused.message, "evt-6")
+      assert.deepStrictEqual(refused.details, { id: "evt-6", type: "ProfileRefined" })
+    }))
+
+  it("every event type has a full chain of upcasters up to its current version", () => {
+    // The catalog refuses to load otherwise; this says which step is missing when that happens.
+    const types = DomainEvent.members.map((member) => member.fields._tag.schema.literal)
+    assert.include(types, "ProfileRefined")
+    assert.deepStrictEqual(chainGaps(new Map(types.map((type) => [type, schemaVersionOf(type)]))), [])
+  })
+
+  it("a version bumped without its upcaster, or a step that leads nowhere, is a gap", () => {
+    const step = (type: string, from: number) => upcaster(type, from, Schema.Struct({}), (old) => old)
+    assert.deepStrictEqual(chainGaps(new Map([["A", 3]]), [step("A", 1)]), ["no upcaster A v2→v3"])
+    assert.deepStrictEqual(chainGaps(new Map([["A", 2]]), [step("A", 1), step("A", 1)]), ["more than one upcaster A v1"])
+    assert.deepStrictEqual(chainGaps(new Map([["A", 1]]), [step("A", 1), step("B", 1)]), [
+      "the upcaster A v1 is for no version before the current one",
+      "the upcaster B v1 is for no version before the current one"
+    ])
+  })
+})
