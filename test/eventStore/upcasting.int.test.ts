@@ -1,0 +1,109 @@
+import { afterAll, assert, describe, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { randomUUID } from "node:crypto"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import type { NewEvent } from "../../domain/envelope.ts"
+import { profileAggregate } from "../../domain/profile/profile.ts"
+import { tierDefaults } from "../../domain/profile/resources.ts"
+import { layerFile } from "../../infra/eventStore/sqliteEventStore.ts"
+import { layerInMemory as projectionsInMemory } from "../../infra/readModels/sqliteProjections.ts"
+import { put, type Projection } from "../../projections/projection.ts"
+import { CommandHandler } from "../../src/commands/commandHandler.ts"
+import { loadAggregate, loadAggregateHistory } from "../../src/commands/loadAggregate.ts"
+import { EventStore } from "../../src/eventStore/eventStore.ts"
+import { makeProjectionRunner } from "../../src/projections/projectionRunner.ts"
+import { ProjectionStore } from "../../src/projections/projectionStore.ts"
+import { command } from "../support/commands.ts"
+
+const dir = mkdtempSync(join(tmpdir(), "umbra-upcasting-"))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+/** A fresh SQLite store on its own file, a command handler over it and a read-model database. */
+const services = (name: string) => CommandHandler.layer.pipe(Layer.provideMerge(Layer.mergeAll(layerFile(join(dir, `${name}.db`)), projectionsInMemory)))
+
+/** ProfileRefined as Umbra wrote it before v2: no `source`, schemaVersion 1. */
+const refinedV1 = (id: string, data: Record<string, unknown>): NewEvent => ({
+  id,
+  type: "ProfileRefined",
+  at: "2026-10-01T12:00:00.000Z",
+  tenant: "acme",
+  correlationId: id,
+  causationId: id,
+  schemaVersion: 1,
+  data
+})
+
+const forecastExpected = { cpuMillis: 3000, memoryMiB: 6144, storageGiB: 50 }
+const manualExpected = { ...forecastExpected, cpuMillis: 3500 }
+const oldHistory = [
+  refinedV1(randomUUID(), { clientId: "c1", expected: forecastExpected, previous: tierDefaults.standard, reason: "forecast: 60-minute provisioning bound 2.900 cores, 6000 MiB" }),
+  refinedV1(randomUUID(), { clientId: "c1", expected: manualExpected, previous: forecastExpected, reason: "black friday" })
+]
+
+/** Today's row of a read model of refinements: one per event, as the projection runner folds the log. */
+const refinements: Projection = {
+  name: "test-refinements",
+  version: 1,
+  handles: new Set(["ProfileRefined"]),
+  apply: (event, envelope) =>
+    event._tag === "ProfileRefined" ? [put(`${event.clientId}/${envelope.revision}`, { cpuMillis: event.expected.cpuMillis, source: event.source })] : []
+}
+
+describe("old events through a real store", () => {
+  it.live("v1 ProfileRefined appended raw into SQLite folds into today's state for the command handler and a projection", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      const handler = yield* CommandHandler
+      yield* handler.handle(command("CreateProfile", { clientId: "c1", tier: "standard" }))
+      yield* store.append("profile-acme.c1", 0, oldHistory)
+      assert.deepStrictEqual((yield* store.readStream("profile-acme.c1")).map((e) => e.schemaVersion), [1, 1, 1])
+
+      const loaded = yield* loadAggregate(profileAggregate, "acme", "c1")
+      assert.deepStrictEqual(loaded.state._tag === "Active" ? loaded.state.expected : undefined, manualExpected)
+
+      // The handler has folded the old events too: today's event records them as what it replaces.
+      const outcome = yield* handler.handle(command("RefineProfile", { clientId: "c1", expected: { memoryMiB: 8192 }, reason: "more cache" }))
+      assert.strictEqual(outcome.events[0]!.schemaVersion, 2)
+      assert.deepStrictEqual(outcome.events[0]!.data, {
+        clientId: "c1",
+        expected: { ...manualExpected, memoryMiB: 8192 },
+        previous: manualExpected,
+        reason: "more cache",
+        source: "manual"
+      })
+
+      const history = yield* loadAggregateHistory(profileAggregate, "acme", "c1")
+      assert.deepStrictEqual(history.events.flatMap(({ event }) => (event._tag === "ProfileRefined" ? [event.source] : [])), ["scaling", "manual", "manual"])
+
+      yield* (yield* makeProjectionRunner(refinements)).catchUp()
+      const rows = yield* ProjectionStore.use((projections) => projections.rows(refinements.name, "c1/"))
+      assert.deepStrictEqual(rows.map(({ key, value }) => [key, value]), [
+        ["c1/1", { cpuMillis: 3000, source: "scaling" }],
+        ["c1/2", { cpuMillis: 3500, source: "manual" }],
+        ["c1/3", { cpuMillis: 3500, source: "manual" }]
+      ])
+    }).pipe(Effect.provide(services("fold"))))
+
+  it.live("a stored event that does not match its own version's schema, or of a newer version, stops the fold naming it", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      const handler = yield* CommandHandler
+      for (const clientId of ["c2", "c3"]) yield* handler.handle(command("CreateProfile", { clientId, tier: "basic" }))
+      const broken = refinedV1(randomUUID(), { clientId: "c2", expected: forecastExpected, reason: "forecast: no previous" })
+      const newer = { ...refinedV1(randomUUID(), { clientId: "c3" }), schemaVersion: 3 }
+      yield* store.append("profile-acme.c2", 0, [broken])
+      yield* store.append("profile-acme.c3", 0, [newer])
+
+      const refuse = (clientId: string) =>
+        handler.handle(command("RefineProfile", { clientId, expected: { cpuMillis: 900 }, reason: "r" })).pipe(Effect.flip)
+      const brokenRefusal = yield* refuse("c2")
+      assert.strictEqual(brokenRefusal._tag, "ValidationFailed")
+      assert.include(brokenRefusal.message, `event ${broken.id} (ProfileRefined v1) cannot be read as v2`)
+      const newerRefusal = yield* refuse("c3")
+      assert.strictEqual(newerRefusal._tag, "ValidationFailed")
+      assert.include(newerRefusal.message, `event ${newer.id} has type ProfileRefined v3, which this version of Umbra cannot read`)
+      assert.lengthOf(yield* store.readStream("profile-acme.c2"), 2, "nothing was appended")
+    }).pipe(Effect.provide(services("refusals"))))
+})
