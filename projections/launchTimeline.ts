@@ -1,5 +1,4 @@
-import { fold } from "../domain/decider.ts"
-import { launchDecider, type LaunchEvent, type LaunchStage, stageOf, weightOf } from "../domain/launch/launch.ts"
+import { launchDecider, type LaunchEvent, type LaunchStage, type LaunchState, stageOf, weightOf } from "../domain/launch/launch.ts"
 
 /** One stage a launch reached: when, how long after the request, and how long after the stage before. */
 export interface StageTime {
@@ -23,6 +22,20 @@ export interface LaunchTimeline {
   readonly rollback?: { readonly reason: string; readonly stage: string }
   readonly shadowDisposition?: "recycled" | "terminated"
   readonly stages: ReadonlyArray<StageTime>
+}
+
+/** How a launch ended, or that it has not yet. */
+export const launchOutcomes = ["underWay", "completed", "rolledBack"] as const
+export type LaunchOutcome = (typeof launchOutcomes)[number]
+
+/** A completed launch stays completed when its shadow is released or its production retired with the client. */
+export const outcomeOf = (stage: LaunchStage): LaunchOutcome =>
+  stage === "rolledBack" ? "rolledBack" : stage === "completed" || stage === "released" || stage === "retired" ? "completed" : "underWay"
+
+/** A timeline with the launch's decider state beside it: the next event's stage and weight come from evolving it. */
+export interface LaunchTimelineFold {
+  readonly timeline: LaunchTimeline
+  readonly state: LaunchState
 }
 
 const stageReachedBy = (event: LaunchEvent): string => {
@@ -50,39 +63,57 @@ const stageReachedBy = (event: LaunchEvent): string => {
   }
 }
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] }
-
-/** Folds a launch's events (with the time each was recorded) into its timeline; undefined before its request. */
-export const launchTimeline = (events: ReadonlyArray<{ readonly at: string; readonly event: LaunchEvent }>): LaunchTimeline | undefined => {
-  const first = events[0]
-  if (first === undefined || first.event._tag !== "LaunchRequested") return undefined
-  const requestedAt = Date.parse(first.at)
-  const state = fold(launchDecider, events.map(({ event }) => event))
-  const timeline: Mutable<LaunchTimeline> = {
-    launchId: first.event.launchId,
-    clientId: first.event.clientId,
-    priority: first.event.priority,
-    stage: stageOf(state),
-    weight: weightOf(state),
-    stages: []
+/** What an event adds to the timeline besides its stage. */
+const detailsOf = (event: LaunchEvent): Partial<LaunchTimeline> => {
+  switch (event._tag) {
+    case "ProvisioningStarted":
+      return { shadowInstanceId: event.shadowInstanceId, productionInstanceId: event.productionInstanceId }
+    case "StateTransferCompleted":
+      return { transfer: { bytes: event.bytes, files: event.files, checksum: event.checksum, ms: event.ms } }
+    case "LaunchRolledBack":
+      return { rollback: { reason: event.reason, stage: event.stage } }
+    case "ShadowReleased":
+      return { shadowDisposition: event.disposition }
+    default:
+      return {}
   }
-  const stages: Array<StageTime> = []
-  let previous = requestedAt
-  for (const { at, event } of events) {
-    const time = Date.parse(at)
-    stages.push({ stage: stageReachedBy(event), at, sinceRequestMs: time - requestedAt, sincePreviousMs: time - previous })
-    previous = time
-    if (event._tag === "ProvisioningStarted") {
-      timeline.shadowInstanceId = event.shadowInstanceId
-      timeline.productionInstanceId = event.productionInstanceId
-    } else if (event._tag === "StateTransferCompleted") {
-      timeline.transfer = { bytes: event.bytes, files: event.files, checksum: event.checksum, ms: event.ms }
-    } else if (event._tag === "LaunchRolledBack") {
-      timeline.rollback = { reason: event.reason, stage: event.stage }
-    } else if (event._tag === "ShadowReleased") {
-      timeline.shadowDisposition = event.disposition
+}
+
+/**
+ * Folds one more event of a launch (with the time it was recorded) into its timeline; undefined until its
+ * request, since a launch starts there.
+ */
+export const foldLaunchTimeline = (current: LaunchTimelineFold | undefined, event: LaunchEvent, at: string): LaunchTimelineFold | undefined => {
+  const time = Date.parse(at)
+  if (current === undefined) {
+    if (event._tag !== "LaunchRequested") return undefined
+    const state = launchDecider.evolve(launchDecider.initialState, event)
+    const timeline: LaunchTimeline = {
+      launchId: event.launchId,
+      clientId: event.clientId,
+      priority: event.priority,
+      stage: stageOf(state),
+      weight: weightOf(state),
+      stages: [{ stage: stageReachedBy(event), at, sinceRequestMs: 0, sincePreviousMs: 0 }]
+    }
+    return { timeline, state }
+  }
+  const { timeline } = current
+  const requestedAt = Date.parse(timeline.stages[0]!.at)
+  const previous = Date.parse(timeline.stages[timeline.stages.length - 1]!.at)
+  const state = launchDecider.evolve(current.state, event)
+  return {
+    state,
+    timeline: {
+      ...timeline,
+      ...detailsOf(event),
+      stage: stageOf(state),
+      weight: weightOf(state),
+      stages: [...timeline.stages, { stage: stageReachedBy(event), at, sinceRequestMs: time - requestedAt, sincePreviousMs: time - previous }]
     }
   }
-  timeline.stages = stages
-  return timeline
 }
+
+/** A launch's whole stream folded into its timeline; undefined when it does not start with its request. */
+export const launchTimeline = (events: ReadonlyArray<{ readonly at: string; readonly event: LaunchEvent }>): LaunchTimeline | undefined =>
+  events.reduce<LaunchTimelineFold | undefined>((fold, { at, event }) => foldLaunchTimeline(fold, event, at), undefined)?.timeline

@@ -1,18 +1,20 @@
 import { Effect, Schema } from "effect"
 import { NotFound } from "../../domain/errors.ts"
 import { LaunchId } from "../../domain/ids.ts"
-import { launchTimeline } from "../../projections/launchTimeline.ts"
+import type { LaunchTimelineFold } from "../../projections/launchTimeline.ts"
+import { launches, launchesKeys } from "../../projections/launches.ts"
 import { endpointUrl } from "../launch/endpoint.ts"
-import { loadLaunch } from "../launch/launchState.ts"
+import { fromReadModel } from "./readModelAnswer.ts"
+import { readRow } from "./readModelRows.ts"
 
 export const LaunchQuery = Schema.Struct({ launchId: LaunchId })
 
 /** `umbra.query.<tenant>.Launch`: where a launch is, the time of every stage it reached, and the client's endpoint. */
-export const launchQuery = Effect.fn("Query.Launch")(function* (tenant: string, query: typeof LaunchQuery.Type) {
-  const { events } = yield* loadLaunch(tenant, query.launchId)
-  const timeline = launchTimeline(events)
-  if (timeline === undefined) {
-    return yield* new NotFound({ message: `there is no launch ${query.launchId}`, details: { launchId: query.launchId } })
-  }
-  return { ...timeline, endpoint: endpointUrl(tenant, timeline.clientId) }
-})
+export const launchQuery = (tenant: string, query: typeof LaunchQuery.Type) =>
+  Effect.gen(function* () {
+    const row = yield* readRow<LaunchTimelineFold>(launches.name, launchesKeys.launch(tenant, query.launchId))
+    if (row === undefined) {
+      return yield* new NotFound({ message: `there is no launch ${query.launchId}`, details: { launchId: query.launchId } })
+    }
+    return { ...row.timeline, endpoint: endpointUrl(tenant, row.timeline.clientId) }
+  }).pipe(fromReadModel(launches.name), Effect.withSpan("Query.Launch"))

@@ -7,10 +7,18 @@ import type { StoreUnavailable } from "../eventStore/errors.ts"
 import { EventStore } from "../eventStore/eventStore.ts"
 import { EventBus } from "../eventBus.ts"
 import { ProjectionStore } from "../projections/projectionStore.ts"
+import { TelemetryReadModel } from "../telemetry/telemetryReadModel.ts"
+import { fleetQuery } from "./fleetQuery.ts"
+import { ForecastQuery, forecastQuery } from "./forecastQuery.ts"
+import { LaunchesQuery, launchesQuery } from "./launchesQuery.ts"
 import { LaunchQuery, launchQuery } from "./launchQuery.ts"
+import { livenessQuery } from "./livenessQuery.ts"
+import { profileQuery } from "./profileQuery.ts"
+import { OfClient, TenantWide } from "./queryBodies.ts"
+import { tenantQuery } from "./tenantQuery.ts"
 
 type QueryError = NotFound | ValidationFailed | StoreUnavailable
-type QueryServices = EventStore | ProjectionStore
+type QueryServices = EventStore | ProjectionStore | TelemetryReadModel
 
 /** A query by name: how its body decodes and how it is answered. */
 interface QueryRoute {
@@ -27,7 +35,13 @@ const queryRoute = <Q>(schema: Schema.Codec<Q, unknown>, answer: (tenant: string
 }
 
 const queries: Readonly<Record<string, QueryRoute>> = {
-  Launch: queryRoute(LaunchQuery, launchQuery)
+  Fleet: queryRoute(TenantWide, fleetQuery),
+  Liveness: queryRoute(TenantWide, livenessQuery),
+  Profile: queryRoute(OfClient, profileQuery),
+  Forecast: queryRoute(ForecastQuery, forecastQuery),
+  Launches: queryRoute(LaunchesQuery, launchesQuery),
+  Launch: queryRoute(LaunchQuery, launchQuery),
+  Tenant: queryRoute(TenantWide, tenantQuery)
 }
 
 const encoder = new TextEncoder()
@@ -38,6 +52,7 @@ export const serveQueries = Effect.fn("QueryGateway.serve")(function* (options: 
   const bus = yield* EventBus
   const store = yield* EventStore
   const rows = yield* ProjectionStore
+  const telemetry = yield* TelemetryReadModel
 
   const handle = (subject: string, data: Uint8Array) =>
     Effect.gen(function* () {
@@ -54,6 +69,7 @@ export const serveQueries = Effect.fn("QueryGateway.serve")(function* (options: 
     }).pipe(
       Effect.provideService(EventStore, store),
       Effect.provideService(ProjectionStore, rows),
+      Effect.provideService(TelemetryReadModel, telemetry),
       Effect.catch((error) => Effect.succeed(errorReply(error))),
       Effect.catchDefect(internalError("query", subject))
     )

@@ -1,0 +1,14 @@
+import { Effect } from "effect"
+import { NotFound } from "../../domain/errors.ts"
+import { profileKeys, type ProfileRow, profiles } from "../../projections/profiles.ts"
+import type { OfClient } from "./queryBodies.ts"
+import { fromReadModel } from "./readModelAnswer.ts"
+import { readRow } from "./readModelRows.ts"
+
+/** `umbra.query.<tenant>.Profile`: a client's expectations, basis, template and network, and its latest refinements. */
+export const profileQuery = (tenant: string, query: typeof OfClient.Type) =>
+  Effect.gen(function* () {
+    const row = yield* readRow<ProfileRow>(profiles.name, profileKeys.client(tenant, query.clientId))
+    if (row === undefined) return yield* new NotFound({ message: `client ${query.clientId} has no profile`, details: { clientId: query.clientId } })
+    return row
+  }).pipe(fromReadModel(profiles.name), Effect.withSpan("Query.Profile"))
