@@ -24,10 +24,11 @@ import * as natsConnection from "../infra/nats/connection.ts"
 import * as jetstreamSetup from "../infra/nats/jetstreamSetup.ts"
 import * as natsEventBus from "../infra/nats/natsEventBus.ts"
 import { ReadModelDatabase } from "../infra/readModels/readModelDatabase.ts"
-import * as sqliteTelemetry from "../infra/readModels/sqliteTelemetry.ts"
+import * as sqliteProjections from "../infra/readModels/sqliteProjections.ts"
 import { CommandHandler } from "../src/commands/commandHandler.ts"
 import { SignalClockSkew } from "../src/telemetry/signalDecoding.ts"
 import { makeTelemetryIngest } from "../src/telemetry/telemetryIngest.ts"
+import { TelemetryReadModel } from "../src/telemetry/telemetryReadModel.ts"
 import { startTestNatsServer } from "../test/harness/natsServer.ts"
 import { recordInstance } from "../test/support/recordedInstances.ts"
 import { runQuiet } from "./runQuiet.ts"
@@ -143,7 +144,7 @@ const umbraIngest = (url: string, file: string) =>
       Effect.scoped,
       Effect.provide(
         Layer.mergeAll(
-          sqliteTelemetry.layer.pipe(Layer.provide(ReadModelDatabase.layer(file))),
+          TelemetryReadModel.layer.pipe(Layer.provideMerge(sqliteProjections.layer), Layer.provide(ReadModelDatabase.layer(file))),
           natsEventBus.layer().pipe(Layer.provide(natsConnection.layer({ url, name: "umbra-bench" }))),
           CommandHandler.layer.pipe(Layer.provideMerge(memoryEventStore)),
           // The samples reach an hour back from when they were published.

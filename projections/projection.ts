@@ -14,15 +14,16 @@ export type RowChange =
 /**
  * A read model as a pure fold from events to row changes. One runner feeds every projection from the
  * store's global log, keeping its rows and its checkpoint in one transaction; a projection whose `version`
- * changed is rebuilt from the start of the log.
+ * changed is rebuilt from the start of the log. A projection of observations folds what JetStream holds
+ * (`Event` and `Envelope` are then the observation and where it was read), through the same store.
  */
-export interface Projection {
+export interface Projection<Event = DomainEvent, Envelope = StoredEvent> {
   readonly name: string
   readonly version: number
   /** The event types it folds; others are skipped without being decoded. */
   readonly handles: ReadonlySet<DomainEvent["_tag"]>
   /** The row changes one event makes. */
-  readonly apply: (event: DomainEvent, envelope: StoredEvent) => ReadonlyArray<RowChange>
+  readonly apply: (event: Event, envelope: Envelope) => ReadonlyArray<RowChange>
 }
 
 export const put = (key: string, value: unknown): RowChange => ({ _tag: "Put", key, value })

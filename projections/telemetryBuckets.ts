@@ -1,5 +1,6 @@
 import type { TelemetrySample } from "../domain/signals.ts"
 import type { TenantKey } from "../domain/tenantKey.ts"
+import { type Projection, type RowChange, upsert } from "./projection.ts"
 
 /** The bucket sizes of the telemetry read model, and how many buckets of each a series keeps. */
 export const bucketSizes = {
@@ -19,7 +20,9 @@ export interface BucketKey {
   readonly start: number
 }
 
-export interface Bucket extends BucketKey {
+/** A bucket as its row holds it. */
+export interface Bucket {
+  readonly start: number
   readonly count: number
   readonly sum: number
   readonly max: number
@@ -35,43 +38,34 @@ export interface BucketSummary {
   readonly p95: number
 }
 
+/** The series of one instance or client at one bucket size: what the scaling engine lists, and the sweep prunes. */
+export interface SeriesRow {
+  readonly scope: Scope
+  readonly size: BucketSize
+  readonly key: TenantKey
+  readonly metrics: ReadonlyArray<string>
+}
+
 /** Enough for a sample every second in a 5-minute bucket; past that the percentile uses the first ones. */
 export const valuesKept = 300
 
-export const keyString = (key: BucketKey) => `${key.scope}\u0000${key.key}\u0000${key.metric}\u0000${key.size}\u0000${key.start}`
+/** Fixed width, so that key order is time order (epoch milliseconds have 13 digits until the year 2286). */
+const startDigits = 15
 
-/** Every numeric quantity a sample carries: CPU cores, memory bytes, and what the workload reports. */
-export const metricsOf = (sample: TelemetrySample): ReadonlyArray<readonly [string, number]> => [
-  ["cpu", sample.cpu],
-  ["memBytes", sample.memBytes],
-  ...Object.entries(sample.metrics ?? {}).filter(([, value]) => Number.isFinite(value))
-]
+const startKey = (start: number) => String(start).padStart(startDigits, "0")
 
-/** The buckets one value lands in: per instance, per client when there is one, each size. */
-export const keysOf = (input: SampleInput, metric: string, atMs: number): ReadonlyArray<BucketKey> => {
-  const scopes: Array<readonly [Scope, string]> = [["instance", input.instanceKey]]
-  if (input.clientKey !== undefined) scopes.push(["client", input.clientKey])
-  return scopes.flatMap(([scope, key]) =>
-    (Object.keys(bucketSizes) as Array<BucketSize>).map((size) => ({
-      scope,
-      key,
-      metric,
-      size,
-      start: atMs - (atMs % bucketSizes[size].ms)
-    }))
-  )
+/**
+ * Row keys. A series' buckets share a prefix and sort by start; metric names and tenant keys hold no `/`.
+ * Series rows are keyed by scope and size first, so that listing one kind reads only those.
+ */
+export const telemetryKeys = {
+  series: (scope: Scope, size: BucketSize, key: string) => `series/${scope}/${size}/${key}`,
+  seriesOf: (scope: Scope, size: BucketSize) => `series/${scope}/${size}/`,
+  buckets: (scope: Scope, key: string, metric: string, size: BucketSize) => `bucket/${scope}/${key}/${metric}/${size}/`,
+  bucket: (bucket: BucketKey) => telemetryKeys.buckets(bucket.scope, bucket.key, bucket.metric, bucket.size) + startKey(bucket.start)
 }
 
-export const addValue = (bucket: Bucket | undefined, key: BucketKey, value: number): Bucket =>
-  bucket === undefined
-    ? { ...key, count: 1, sum: value, max: value, values: [value] }
-    : {
-        ...bucket,
-        count: bucket.count + 1,
-        sum: bucket.sum + value,
-        max: Math.max(bucket.max, value),
-        values: bucket.values.length < valuesKept ? [...bucket.values, value] : bucket.values
-      }
+const sizes = Object.keys(bucketSizes) as Array<BucketSize>
 
 /** Nearest-rank 95th percentile of the kept values. */
 export const summarize = (bucket: Bucket): BucketSummary => {
@@ -80,31 +74,101 @@ export const summarize = (bucket: Bucket): BucketSummary => {
   return { start: bucket.start, count: bucket.count, mean: bucket.sum / bucket.count, max: bucket.max, p95: sorted[rank] ?? bucket.max }
 }
 
-/** A sample with the keys its series go by (the ingest puts the tenant in them). */
+/** The series row listing `metric`: the same row when it does already, so that nothing is written. */
+const withMetric = (row: SeriesRow, metric: string): SeriesRow => (row.metrics.includes(metric) ? row : { ...row, metrics: [...row.metrics, metric] })
+
+/** A sample with the keys its series go by (the ingest puts the tenant in them and attributes the client). */
 export interface SampleInput {
   readonly sample: TelemetrySample
   readonly instanceKey: TenantKey
   readonly clientKey: TenantKey | undefined
 }
 
+/** Adds what a batch gathered for a bucket to the bucket as stored. */
+const merge = (stored: Bucket | undefined, gathered: Bucket): Bucket =>
+  stored === undefined
+    ? gathered
+    : {
+        start: stored.start,
+        count: stored.count + gathered.count,
+        sum: stored.sum + gathered.sum,
+        max: Math.max(stored.max, gathered.max),
+        values: stored.values.length < valuesKept ? [...stored.values, ...gathered.values].slice(0, valuesKept) : stored.values
+      }
+
+/** A bucket's share of one batch: the batch's own object, so it grows in place. */
+interface Gathered {
+  readonly start: number
+  count: number
+  sum: number
+  max: number
+  readonly values: Array<number>
+}
+
+const gather = (gathered: Gathered | undefined, start: number, value: number): Gathered => {
+  if (gathered === undefined) return { start, count: 1, sum: value, max: value, values: [value] }
+  gathered.count += 1
+  gathered.sum += value
+  gathered.max = Math.max(gathered.max, value)
+  if (gathered.values.length < valuesKept) gathered.values.push(value)
+  return gathered
+}
+
+/** What a batch gathered for one series: per metric, per bucket start. */
+interface GatheredSeries {
+  readonly row: SeriesRow
+  readonly metrics: Map<string, Map<number, Gathered>>
+}
+
+const gatherValue = (series: GatheredSeries, metric: string, start: number, value: number) => {
+  let starts = series.metrics.get(metric)
+  if (starts === undefined) series.metrics.set(metric, (starts = new Map()))
+  starts.set(start, gather(starts.get(start), start, value))
+}
+
 /**
- * Folds samples into the buckets they touch. `existing` looks a bucket up as stored; the result holds
- * every touched bucket in its new state, for one write.
+ * Telemetry in buckets of one and five minutes, per instance and per client, with each series listed once.
+ * It folds batches of samples as the ingest reads them from UMBRA_SIGNALS (its checkpoint is a stream
+ * sequence): a batch is gathered per bucket first, so each bucket it touches is one row change. The
+ * archived copies in the store are not its source, since the client a sample counts for is the one Umbra
+ * recorded for the instance when the sample arrived. Old buckets are pruned by a sweep, not by the fold.
  */
-export const foldSamples = (
-  inputs: Iterable<SampleInput>,
-  existing: (key: BucketKey) => Bucket | undefined
-): ReadonlyMap<string, Bucket> => {
-  const touched = new Map<string, Bucket>()
-  for (const input of inputs) {
-    const atMs = Date.parse(input.sample.at)
-    if (!Number.isFinite(atMs)) continue
-    for (const [metric, value] of metricsOf(input.sample)) {
-      for (const key of keysOf(input, metric, atMs)) {
-        const id = keyString(key)
-        touched.set(id, addValue(touched.get(id) ?? existing(key), key, value))
+export const telemetryBuckets: Projection<ReadonlyArray<SampleInput>, unknown> = {
+  name: "telemetry",
+  version: 1,
+  handles: new Set(["TelemetryRecorded"]),
+  apply: (inputs) => {
+    const gathered = new Map<string, GatheredSeries>()
+    for (const { sample, instanceKey, clientKey } of inputs) {
+      const atMs = Date.parse(sample.at)
+      if (!Number.isFinite(atMs)) continue
+      // Per instance, and per client when the instance serves one.
+      for (const [scope, key] of clientKey === undefined ? ([["instance", instanceKey]] as const) : ([["instance", instanceKey], ["client", clientKey]] as const)) {
+        for (const size of sizes) {
+          const seriesKey = telemetryKeys.series(scope, size, key)
+          let series = gathered.get(seriesKey)
+          if (series === undefined) gathered.set(seriesKey, (series = { row: { scope, size, key, metrics: [] }, metrics: new Map() }))
+          const start = atMs - (atMs % bucketSizes[size].ms)
+          // CPU cores, memory bytes, and what the workload reports.
+          gatherValue(series, "cpu", start, sample.cpu)
+          gatherValue(series, "memBytes", start, sample.memBytes)
+          if (sample.metrics !== undefined) {
+            for (const metric in sample.metrics) {
+              const value = sample.metrics[metric]!
+              if (Number.isFinite(value)) gatherValue(series, metric, start, value)
+            }
+          }
+        }
       }
     }
+    const changes: Array<RowChange> = []
+    for (const [seriesKey, { row, metrics }] of gathered) {
+      changes.push(upsert<SeriesRow>(seriesKey, (stored) => [...metrics.keys()].reduce(withMetric, stored ?? row)))
+      for (const [metric, starts] of metrics) {
+        const prefix = telemetryKeys.buckets(row.scope, row.key, metric, row.size)
+        for (const [start, bucket] of starts) changes.push(upsert<Bucket>(prefix + startKey(start), (stored) => merge(stored, bucket)))
+      }
+    }
+    return changes
   }
-  return touched
 }

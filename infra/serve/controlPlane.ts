@@ -13,6 +13,7 @@ import { makeScalingEngine } from "../../src/scaling/scalingEngine.ts"
 import { makeArchiver } from "../../src/telemetry/archiver.ts"
 import { SignalClockSkew } from "../../src/telemetry/signalDecoding.ts"
 import { makeTelemetryIngest } from "../../src/telemetry/telemetryIngest.ts"
+import { TelemetryReadModel } from "../../src/telemetry/telemetryReadModel.ts"
 import type { UmbraConfig } from "../config.ts"
 import { buildImages } from "../images/imageBuild.ts"
 import * as natsConnection from "../nats/connection.ts"
@@ -22,7 +23,6 @@ import { ReadModelDatabase } from "../readModels/readModelDatabase.ts"
 import * as sqliteCheckpoints from "../readModels/sqliteCheckpoints.ts"
 import * as sqliteProjections from "../readModels/sqliteProjections.ts"
 import * as sqliteScalingStates from "../readModels/sqliteScalingStates.ts"
-import * as sqliteTelemetry from "../readModels/sqliteTelemetry.ts"
 import * as trafficRouter from "../router/trafficRouter.ts"
 import * as archiveTransfer from "../stateTransfer/archiveTransfer.ts"
 import type { ArchiveLimits } from "../stateTransfer/safeArchive.ts"
@@ -45,7 +45,7 @@ export const controlPlaneLayer = (
   ).pipe(Layer.provideMerge(nats))
   const store = eventStoreLayer(config)
   // One connection to the read-model database for all read models and checkpoints.
-  const readModels = Layer.mergeAll(sqliteCheckpoints.layer, sqliteTelemetry.layer, sqliteScalingStates.layer, sqliteProjections.layer).pipe(
+  const readModels = Layer.mergeAll(sqliteCheckpoints.layer, sqliteScalingStates.layer, TelemetryReadModel.layer.pipe(Layer.provideMerge(sqliteProjections.layer))).pipe(
     Layer.provide(ReadModelDatabase.layer(join(config.dataDir, "readmodels.db")))
   )
   const signalClockSkew = Layer.effect(SignalClockSkew, SignalClockSkewConfig)

@@ -1,4 +1,4 @@
-import { Effect, Ref, Stream } from "effect"
+import { Clock, Effect, Ref, Stream } from "effect"
 import { resumingFromCheckpoint } from "../backoff.ts"
 import { EventBus } from "../eventBus.ts"
 import { attributeSamples } from "./sampleAttribution.ts"
@@ -10,8 +10,13 @@ export interface IngestStatus {
   readonly dropped: number
 }
 
+/** A batch writes each bucket it touches once: under a backlog, big batches write far fewer rows per sample. */
+const batchSize = 10_000
+/** How often old buckets are swept away: they are only a bound on the read model's size. */
+const sweepEveryMs = 10 * 60_000
+
 /**
- * Feeds telemetry from UMBRA_SIGNALS into the telemetry read model, in batches, from the sequence after
+ * Feeds telemetry from UMBRA_SIGNALS into the telemetry projection, in batches, from the sequence after
  * its checkpoint: rows and checkpoint commit together, so a restart neither loses nor double-counts.
  * Samples count for the client recorded for their instance; those of unknown instances are dropped.
  */
@@ -19,11 +24,20 @@ export const makeTelemetryIngest = Effect.gen(function* () {
   const bus = yield* EventBus
   const model = yield* TelemetryReadModel
   const status = yield* Ref.make<IngestStatus>({ applied: 0, dropped: 0 })
+  const lastSweep = yield* Ref.make(0)
+
+  const sweepIfDue = Effect.gen(function* () {
+    const now = yield* Clock.currentTimeMillis
+    if (now - (yield* Ref.get(lastSweep)) < sweepEveryMs) return
+    yield* Ref.set(lastSweep, now)
+    const series = yield* model.prune(now)
+    yield* Effect.logDebug("telemetry buckets swept", { series })
+  })
 
   const follow = Effect.gen(function* () {
     const from = (yield* model.checkpoint()) + 1
     yield* bus.followSignals({ filterSubject: "umbra.sig.*.*.tm", from }).pipe(
-      Stream.groupedWithin(1_000, "200 millis"),
+      Stream.groupedWithin(batchSize, "200 millis"),
       Stream.runForEach((batch) =>
         Effect.gen(function* () {
           const { decoded } = yield* decodeBatch(batch, "telemetry")
@@ -34,6 +48,7 @@ export const makeTelemetryIngest = Effect.gen(function* () {
           }
           yield* model.apply(inputs, batch[batch.length - 1]!.seq)
           yield* Ref.update(status, (s) => ({ applied: s.applied + inputs.length, dropped: s.dropped + batch.length - inputs.length }))
+          yield* sweepIfDue
         })
       )
     )

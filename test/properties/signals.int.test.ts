@@ -11,7 +11,8 @@ import * as jetstreamSetup from "../../infra/nats/jetstreamSetup.ts"
 import * as natsEventBus from "../../infra/nats/natsEventBus.ts"
 import { ReadModelDatabase } from "../../infra/readModels/readModelDatabase.ts"
 import * as sqliteCheckpoints from "../../infra/readModels/sqliteCheckpoints.ts"
-import * as sqliteTelemetry from "../../infra/readModels/sqliteTelemetry.ts"
+import * as sqliteProjections from "../../infra/readModels/sqliteProjections.ts"
+import { TelemetryReadModel } from "../../src/telemetry/telemetryReadModel.ts"
 import { CommandHandler } from "../../src/commands/commandHandler.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
 import { makeArchiver } from "../../src/telemetry/archiver.ts"
@@ -50,7 +51,7 @@ const readModels = Layer.unwrap(
   Effect.acquireRelease(
     Effect.sync(() => mkdtempSync(join(tmpdir(), "umbra-signals-"))),
     (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-  ).pipe(Effect.map((dir) => Layer.mergeAll(sqliteTelemetry.layer, sqliteCheckpoints.layer).pipe(Layer.provide(ReadModelDatabase.layer(join(dir, "readmodels.db"))))))
+  ).pipe(Effect.map((dir) => Layer.mergeAll(TelemetryReadModel.layer.pipe(Layer.provideMerge(sqliteProjections.layer)), sqliteCheckpoints.layer).pipe(Layer.provide(ReadModelDatabase.layer(join(dir, "readmodels.db"))))))
 )
 const testLayer = Layer.mergeAll(natsEventBus.layer(), jetstreamSetup.layer(), CommandHandler.layer.pipe(Layer.provideMerge(memoryStore)), readModels).pipe(
   Layer.provideMerge(natsTestLayer)

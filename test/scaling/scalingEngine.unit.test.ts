@@ -6,7 +6,7 @@ import { Forecaster } from "../../domain/forecast/forecaster.ts"
 import { layer as memoryStore } from "../../infra/eventStore/memoryEventStore.ts"
 import { ReadModelDatabase } from "../../infra/readModels/readModelDatabase.ts"
 import * as sqliteScalingStates from "../../infra/readModels/sqliteScalingStates.ts"
-import * as sqliteTelemetry from "../../infra/readModels/sqliteTelemetry.ts"
+import * as sqliteProjections from "../../infra/readModels/sqliteProjections.ts"
 import { CommandHandler } from "../../src/commands/commandHandler.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
 import { makeScalingEngine } from "../../src/scaling/scalingEngine.ts"
@@ -21,7 +21,7 @@ const mib = 1024 * 1024
 
 const engineLayer = Layer.mergeAll(
   CommandHandler.layer.pipe(Layer.provideMerge(memoryStore)),
-  Layer.mergeAll(sqliteTelemetry.layer, sqliteScalingStates.layer).pipe(Layer.provide(ReadModelDatabase.layer(":memory:")))
+  Layer.mergeAll(TelemetryReadModel.layer.pipe(Layer.provideMerge(sqliteProjections.layer)), sqliteScalingStates.layer).pipe(Layer.provide(ReadModelDatabase.layer(":memory:")))
 )
 
 /** Given a standard client and `hours` of 5-minute telemetry at `cpu` cores and `memMiB`, when the engine ticks. */

@@ -11,7 +11,7 @@ import { NatsConnection } from "../../infra/nats/connection.ts"
 import * as jetstreamSetup from "../../infra/nats/jetstreamSetup.ts"
 import * as natsEventBus from "../../infra/nats/natsEventBus.ts"
 import { ReadModelDatabase } from "../../infra/readModels/readModelDatabase.ts"
-import * as sqliteTelemetry from "../../infra/readModels/sqliteTelemetry.ts"
+import * as sqliteProjections from "../../infra/readModels/sqliteProjections.ts"
 import { CommandHandler } from "../../src/commands/commandHandler.ts"
 import { makeTelemetryIngest } from "../../src/telemetry/telemetryIngest.ts"
 import { TelemetryReadModel } from "../../src/telemetry/telemetryReadModel.ts"
@@ -23,7 +23,7 @@ const readModelLayer = Layer.unwrap(
   Effect.acquireRelease(
     Effect.sync(() => mkdtempSync(join(tmpdir(), "umbra-ingest-"))),
     (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-  ).pipe(Effect.map((dir) => sqliteTelemetry.layer.pipe(Layer.provide(ReadModelDatabase.layer(join(dir, "readmodels.db"))))))
+  ).pipe(Effect.map((dir) => TelemetryReadModel.layer.pipe(Layer.provideMerge(sqliteProjections.layer), Layer.provide(ReadModelDatabase.layer(join(dir, "readmodels.db"))))))
 )
 
 const testLayer = Layer.mergeAll(natsEventBus.layer(), jetstreamSetup.layer(), CommandHandler.layer.pipe(Layer.provideMerge(memoryStore)), readModelLayer).pipe(
