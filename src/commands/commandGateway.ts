@@ -1,4 +1,4 @@
-import { DateTime, Effect, Schema } from "effect"
+import { Clock, DateTime, Effect, Schema } from "effect"
 import { accessOf, decodeCommand, type DomainCommand, publicCommandTypes } from "../../domain/commands.ts"
 import type { StoredEvent } from "../../domain/envelope.ts"
 import type { ValidationFailed } from "../../domain/errors.ts"
@@ -7,6 +7,7 @@ import { tokenPattern, Uuid } from "../../domain/ids.ts"
 import { parseStreamName } from "../../domain/streams.ts"
 import { parseRequestSubject, subjects } from "../../domain/subjects.ts"
 import { EventBus } from "../eventBus.ts"
+import { Metrics } from "../metrics.ts"
 import { InvalidTenant, MalformedRequest, PayloadTooLarge, UnknownCommand } from "./commandErrors.ts"
 import { type CommandError, CommandHandler } from "./commandHandler.ts"
 
@@ -96,12 +97,26 @@ export interface GatewayOptions {
   readonly maxBodyBytes: number
 }
 
+/**
+ * A command request's labels for the metrics: a name that is no public command type, or a tenant that is no
+ * token, is not a label value, so that no sender can mint series.
+ */
+const metricLabels = (subject: string) => {
+  const target = parseRequestSubject(subject)
+  return {
+    tenant: target !== undefined && tokenPattern.test(target.tenant) ? target.tenant : "",
+    type: target !== undefined && accessOf(target.name) === "public" ? target.name : "other"
+  }
+}
+
 /** Serves `umbra.cmd.<tenant>.<CommandType>` in the queue group `umbra` until the scope closes. */
 export const serveCommands = Effect.fn("CommandGateway.serve")(function* (options: GatewayOptions) {
   const bus = yield* EventBus
   const handler = yield* CommandHandler
+  const metrics = yield* Metrics
 
-  const handle = (subject: string, data: Uint8Array) =>
+  /** The reply to a request, and its outcome: "ok", "duplicate" or the error's tag. */
+  const answer = (subject: string, data: Uint8Array) =>
     Effect.gen(function* () {
       const target = yield* requestTarget("command", subject, data, options.maxBodyBytes)
       const request = yield* decodeRequest(new TextDecoder().decode(data)).pipe(
@@ -123,16 +138,28 @@ export const serveCommands = Effect.fn("CommandGateway.serve")(function* (option
           Effect.tapError((error) => Effect.logInfo("command refused", { tag: error._tag, message: error.message })),
           Effect.annotateLogs({ tenant: target.tenant, commandId: request.commandId, correlationId, commandType: target.name })
         )
-      return reply({ ok: true, duplicate: outcome.duplicate, events: outcome.events.map(summary) })
+      return {
+        outcome: outcome.duplicate ? "duplicate" : "ok",
+        reply: reply({ ok: true, duplicate: outcome.duplicate, events: outcome.events.map(summary) })
+      }
     }).pipe(
       Effect.tapError((error) =>
         error._tag === "MalformedRequest" || error._tag === "InvalidTenant" || error._tag === "PayloadTooLarge"
           ? Effect.logInfo("request refused", { tag: error._tag, message: error.message, subject })
           : Effect.void
       ),
-      Effect.catch((error: GatewayError) => Effect.succeed(errorReply(error))),
-      Effect.catchDefect(internalError("command", subject))
+      Effect.catch((error: GatewayError) => Effect.succeed({ outcome: error._tag, reply: errorReply(error) })),
+      Effect.catchDefect((defect) => internalError("command", subject)(defect).pipe(Effect.map((reply) => ({ outcome: "InternalError", reply }))))
     )
+
+  const handle = (subject: string, data: Uint8Array) =>
+    Effect.gen(function* () {
+      const started = yield* Clock.currentTimeNanos
+      const { outcome, reply } = yield* answer(subject, data)
+      const seconds = Number((yield* Clock.currentTimeNanos) - started) / 1e9
+      yield* metrics.commandHandled({ ...metricLabels(subject), outcome, seconds })
+      return reply
+    })
 
   yield* bus.serveRequests(subjects.commandsOf("*"), "umbra", (request) => handle(request.subject, request.data))
 })

@@ -1,0 +1,56 @@
+import { Context, Effect, type Scope } from "effect"
+import type { StoreUnavailable } from "./eventStore/errors.ts"
+import type { BusUnavailable, ConsumerState } from "./eventBus.ts"
+import type { WatchedInstance } from "./instances/watchdog.ts"
+import type { ProjectionPosition } from "./projections/projectionPositions.ts"
+import type { RelayHealth } from "./relay.ts"
+import type { IngestStatus } from "./telemetry/telemetryIngest.ts"
+
+/** A command request the gateway answered. */
+export interface HandledCommand {
+  readonly tenant: string
+  /** A public command type, or "other" for a name that is none (so a sender cannot mint series). */
+  readonly type: string
+  /** "ok", "duplicate", or the error tag of the reply. */
+  readonly outcome: string
+  readonly seconds: number
+}
+
+type Read<A> = Effect.Effect<A, StoreUnavailable | BusUnavailable>
+
+export interface TelemetryIngestReading extends IngestStatus {
+  /** The last UMBRA_SIGNALS sequence folded into the telemetry read model. */
+  readonly checkpoint: number
+}
+
+export interface WatchdogReading {
+  readonly instances: ReadonlyArray<WatchedInstance>
+  readonly badSignals: number
+}
+
+/**
+ * What the metrics endpoint reads when it is scraped, never before: each is the running thing's own view.
+ * Its series exist while it is registered.
+ */
+export type ScrapeSource =
+  | { readonly _tag: "Relay"; readonly read: Read<RelayHealth> }
+  | { readonly _tag: "Consumers"; readonly read: Read<ReadonlyArray<ConsumerState>> }
+  | { readonly _tag: "DeadLetters"; readonly read: Read<ReadonlyMap<string, number>> }
+  | { readonly _tag: "Projections"; readonly read: Read<ReadonlyArray<ProjectionPosition>> }
+  | { readonly _tag: "TelemetryIngest"; readonly read: Read<TelemetryIngestReading> }
+  | { readonly _tag: "Watchdog"; readonly read: Read<WatchdogReading> }
+
+export interface MetricsShape {
+  readonly commandHandled: (command: HandledCommand) => Effect.Effect<void>
+  /** Has the endpoint read `source` at each scrape until the scope closes. */
+  readonly readAtScrape: (source: ScrapeSource) => Effect.Effect<void, never, Scope.Scope>
+}
+
+/** Nothing recorded, nothing read: what runs when no endpoint is there to scrape. */
+const noMetrics: MetricsShape = {
+  commandHandled: () => Effect.void,
+  readAtScrape: () => Effect.void
+}
+
+/** Where the application records what Prometheus scrapes; tests and tools that do not care need not provide it. */
+export const Metrics = Context.Reference<MetricsShape>("umbra/Metrics", { defaultValue: () => noMetrics })
