@@ -47,7 +47,7 @@ const eventTypes = [
   [ProfileRefined, 2],
   [TemplateChanged, 1],
   [NetworkChanged, 1],
-  [SagaStepRecorded, 1],
+  [SagaStepRecorded, 2],
   [ForecastUpdated, 1],
   [HeartbeatRecorded, 1],
   [TelemetryRecorded, 1],

@@ -1,6 +1,7 @@
 import { Effect, Schema } from "effect"
 import { ValidationFailed } from "./errors.ts"
 import { profileRefinedFromV1, ProfileRefinedV1 } from "./profile/profileRefinedV1.ts"
+import { sagaStepRecordedFromV1, SagaStepRecordedV1 } from "./sagaStepV1.ts"
 
 /**
  * One step in the history of an event type: data as version `from` wrote it, checked against that version's
@@ -23,7 +24,10 @@ export const upcaster = <S extends Schema.Decoder<unknown>, Next>(
 }
 
 /** Every step of every event type whose schema changed. A version bump in the catalog needs its step here. */
-export const upcasters: ReadonlyArray<Upcaster> = [upcaster("ProfileRefined", 1, ProfileRefinedV1, profileRefinedFromV1)]
+export const upcasters: ReadonlyArray<Upcaster> = [
+  upcaster("ProfileRefined", 1, ProfileRefinedV1, profileRefinedFromV1),
+  upcaster("SagaStepRecorded", 1, SagaStepRecordedV1, sagaStepRecordedFromV1)
+]
 
 const key = (type: string, from: number) => `${type} v${from}`
 

@@ -1,6 +1,6 @@
-import { Option, Schema } from "effect"
+import { Schema } from "effect"
 import { LaunchId } from "../ids.ts"
-import { LaunchRequested, type LaunchStage } from "../launch/launch.ts"
+import type { LaunchStage } from "../launch/launch.ts"
 import type { Saga, SagaStep } from "./saga.ts"
 
 /** The client's newest launch and whether the client is gone, from the steps this saga recorded. */
@@ -11,8 +11,6 @@ export type ProductionSagaState = typeof ProductionSagaState.Type
 export interface LaunchLookup {
   readonly launchId: LaunchId
 }
-
-const decodeLaunchRequested = Schema.decodeUnknownOption(LaunchRequested)
 
 /** The stages in which a launch has a production instance serving the client. */
 const serving: ReadonlyArray<LaunchStage> = ["completed", "released"]
@@ -32,16 +30,13 @@ export const productionSaga: Saga<ProductionSagaState, LaunchLookup, LaunchStage
   keyOf: (event) => ("clientId" in event ? event.clientId : ""),
   initialState: {},
   evolve: (state, step: SagaStep) => {
-    switch (step.input.type) {
+    switch (step.event._tag) {
       case "ClientConnected":
         return { ...state, disconnected: false }
       case "ClientDisconnected":
         return { ...state, disconnected: true }
       case "LaunchRequested":
-        return Option.match(decodeLaunchRequested({ ...(step.input.data as object), _tag: "LaunchRequested" }), {
-          onNone: () => state,
-          onSome: (requested) => ({ ...state, newestLaunch: requested.launchId })
-        })
+        return { ...state, newestLaunch: step.event.launchId }
       default:
         return state
     }

@@ -3,7 +3,6 @@ import type { DomainEvent } from "../catalog.ts"
 import type { DomainCommand } from "../commands.ts"
 import { type Category, streamName } from "../streams.ts"
 import type { CommandId } from "../ids.ts"
-import type { SagaStepRecorded } from "../sagaStep.ts"
 
 /** A recorded command, decoded: the id it was sent under and the command. */
 export interface SagaCommand {
@@ -11,9 +10,9 @@ export interface SagaCommand {
   readonly command: DomainCommand
 }
 
-/** A recorded step as the saga folds it. */
+/** A recorded step as the saga folds it: its input event read as today's schema has it, and its commands. */
 export interface SagaStep {
-  readonly input: SagaStepRecorded["input"]
+  readonly event: DomainEvent
   readonly commands: ReadonlyArray<SagaCommand>
 }
 

@@ -1,11 +1,10 @@
-import { Option, Schema } from "effect"
+import { Schema } from "effect"
 import type { DomainCommand } from "../commands.ts"
 import { InstanceId } from "../ids.ts"
 import { emptyPool, type PoolKey, poolKeyOf, type PoolView } from "../instance/poolKey.ts"
 import { type PoolPolicy, shouldRecycle } from "../instance/poolPolicy.ts"
 import { shadowInstanceId } from "../instance/shadowInstanceId.ts"
 import { type SizingPolicy, shadowResources } from "../instance/sizingPolicy.ts"
-import { ProfileCreated } from "../profile/profile.ts"
 import { Tier } from "../profile/resources.ts"
 import type { Saga, SagaFold, SagaInput, SagaStep } from "./saga.ts"
 
@@ -24,23 +23,16 @@ export interface ShadowSagaPolicy {
   readonly pool: PoolPolicy
 }
 
-const decodeProfileCreated = Schema.decodeUnknownOption(ProfileCreated)
-
 /** The client's current shadow after one more recorded step (what a launch reads to find the shadow). */
-export const evolveShadowSaga = (state: ShadowSagaState, step: SagaStep): ShadowSagaState => {
+export const evolveShadowSaga = (state: ShadowSagaState, { event, commands }: SagaStep): ShadowSagaState => {
   // A launch released the shadow (its production took over): it is no longer this saga's to resize or recycle.
-  if (step.input.type === "ShadowReleased") {
-    const released = (step.input.data as Record<string, unknown>)["shadowInstanceId"]
-    return released === state.current?.instanceId ? { current: undefined } : state
+  if (event._tag === "ShadowReleased") {
+    return event.shadowInstanceId === state.current?.instanceId ? { current: undefined } : state
   }
   let current = state.current
-  for (const { command } of step.commands) {
-    if (command._tag === "DeployShadow" || command._tag === "ClaimPooledInstance") {
-      const created = decodeProfileCreated({ ...(step.input.data as object), _tag: "ProfileCreated" })
-      current = Option.match(created, {
-        onNone: () => current,
-        onSome: (profile) => ({ instanceId: command.instanceId, ...poolKeyOf(profile.tier, profile.template) })
-      })
+  for (const { command } of commands) {
+    if ((command._tag === "DeployShadow" || command._tag === "ClaimPooledInstance") && event._tag === "ProfileCreated") {
+      current = { instanceId: command.instanceId, ...poolKeyOf(event.tier, event.template) }
     } else if ((command._tag === "RecycleInstance" || command._tag === "TerminateInstance") && command.instanceId === current?.instanceId) {
       current = undefined
     }

@@ -15,15 +15,21 @@ const decodeRecorded = (recorded: { readonly commandId: string; readonly type: s
     Effect.fail(new ValidationFailed({ message: `a saga step records an unknown command ${recorded.type}`, details: { type: recorded.type } }))
   ).pipe(Effect.map((command): SagaCommand => ({ commandId: recorded.commandId as CommandId, command })))
 
-/** A stored saga step with its commands decoded; undefined for anything else in a saga's stream. */
+/** A stored saga step with its input event and commands decoded; undefined for anything else in a saga's stream. */
 const stepOf = (stored: StoredEvent): Effect.Effect<SagaStep | undefined, ValidationFailed> =>
-  Effect.flatMap(decodeEvent(stored), (event) =>
-    event._tag === "SagaStepRecorded"
-      ? Effect.map(Effect.forEach(event.commands, decodeRecorded), (commands): SagaStep => ({ input: event.input, commands }))
+  Effect.flatMap(decodeEvent(stored), (step) =>
+    step._tag === "SagaStepRecorded"
+      ? Effect.all({
+        event: decodeEvent({ id: step.input.eventId, type: step.input.type, schemaVersion: step.input.schemaVersion, data: step.input.data }),
+        commands: Effect.forEach(step.commands, decodeRecorded)
+      })
       : Effect.succeed(undefined)
   )
 
-/** The step key an event of a saga's stream records (its input event's id, or the key of a step instead of a refused one). */
+/**
+ * The step key an event of a saga's stream records (its input event's id, or the key of a step instead of a
+ * refused one). Read without decoding, on every event folded: `input.eventId` is in every version of the step.
+ */
 const keyOf = (stored: StoredEvent) => (stored.data as Pick<SagaStepRecorded, "input">).input.eventId
 
 /**
@@ -94,7 +100,7 @@ export const makeStepRecorder = <State>(saga: SagaFold<State>) =>
         const step = encodeEvent({
           _tag: "SagaStepRecorded",
           saga: saga.name,
-          input: { eventId: key, type: input.type, stream: input.stream, data: input.data },
+          input: { eventId: key, type: input.type, stream: input.stream, schemaVersion: input.schemaVersion, data: input.data },
           commands: commands.map(({ commandId, command }) => ({ commandId, ...encodeCommand(command) }))
         })
         const event = {

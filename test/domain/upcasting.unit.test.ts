@@ -75,6 +75,13 @@ describe("upcasting", () => {
       assert.deepStrictEqual(refused.details, { id: "evt-6", type: "ProfileRefined" })
     }))
 
+  it.effect("a v1 saga step reads as v2: its input event was written at version 1", () =>
+    Effect.gen(function* () {
+      const input = { eventId: "evt-7", type: "ClientDisconnected", stream: "client-acme.c1", data: { clientId: "c1", reason: "bye" } }
+      const step = yield* decodeEvent({ id: "evt-8", type: "SagaStepRecorded", schemaVersion: 1, data: { saga: "shadow", input, commands: [] } })
+      assert.deepStrictEqual(step, { _tag: "SagaStepRecorded", saga: "shadow", input: { ...input, schemaVersion: 1 }, commands: [] })
+    }))
+
   it("every event type has a full chain of upcasters up to its current version", () => {
     // The catalog refuses to load otherwise; this says which step is missing when that happens.
     const types = DomainEvent.members.map((member) => member.fields._tag.schema.literal)

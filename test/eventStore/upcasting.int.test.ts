@@ -4,9 +4,14 @@ import { randomUUID } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { encodeCommand } from "../../domain/commands.ts"
 import type { NewEvent } from "../../domain/envelope.ts"
+import type { ClientId, InstanceId } from "../../domain/ids.ts"
 import { profileAggregate } from "../../domain/profile/profile.ts"
 import { tierDefaults } from "../../domain/profile/resources.ts"
+import { defaultNetwork, defaultTemplate } from "../../domain/profile/template.ts"
+import { sagaStream } from "../../domain/sagas/saga.ts"
+import { shadowSagaFold } from "../../domain/sagas/shadowSaga.ts"
 import { layerFile } from "../../infra/eventStore/sqliteEventStore.ts"
 import { layerInMemory as projectionsInMemory } from "../../infra/readModels/sqliteProjections.ts"
 import { put, type Projection } from "../../projections/projection.ts"
@@ -14,6 +19,7 @@ import { CommandHandler } from "../../src/commands/commandHandler.ts"
 import { loadAggregate, loadAggregateHistory } from "../../src/commands/loadAggregate.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
 import { makeProjectionRunner } from "../../src/projections/projectionRunner.ts"
+import { loadSagaState } from "../../src/sagas/sagaSteps.ts"
 import { ProjectionStore } from "../../src/projections/projectionStore.ts"
 import { command } from "../support/commands.ts"
 
@@ -23,10 +29,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 /** A fresh SQLite store on its own file, a command handler over it and a read-model database. */
 const services = (name: string) => CommandHandler.layer.pipe(Layer.provideMerge(Layer.mergeAll(layerFile(join(dir, `${name}.db`)), projectionsInMemory)))
 
-/** ProfileRefined as Umbra wrote it before v2: no `source`, schemaVersion 1. */
-const refinedV1 = (id: string, data: Record<string, unknown>): NewEvent => ({
+/** An event as Umbra wrote it at version 1 (ProfileRefined without `source`, a saga step without its input's version). */
+const writtenAtV1 = (type: string, id: string, data: Record<string, unknown>): NewEvent => ({
   id,
-  type: "ProfileRefined",
+  type,
   at: "2026-10-01T12:00:00.000Z",
   tenant: "acme",
   correlationId: id,
@@ -38,8 +44,8 @@ const refinedV1 = (id: string, data: Record<string, unknown>): NewEvent => ({
 const forecastExpected = { cpuMillis: 3000, memoryMiB: 6144, storageGiB: 50 }
 const manualExpected = { ...forecastExpected, cpuMillis: 3500 }
 const oldHistory = [
-  refinedV1(randomUUID(), { clientId: "c1", expected: forecastExpected, previous: tierDefaults.standard, reason: "forecast: 60-minute provisioning bound 2.900 cores, 6000 MiB" }),
-  refinedV1(randomUUID(), { clientId: "c1", expected: manualExpected, previous: forecastExpected, reason: "black friday" })
+  writtenAtV1("ProfileRefined", randomUUID(), { clientId: "c1", expected: forecastExpected, previous: tierDefaults.standard, reason: "forecast: 60-minute provisioning bound 2.900 cores, 6000 MiB" }),
+  writtenAtV1("ProfileRefined", randomUUID(), { clientId: "c1", expected: manualExpected, previous: forecastExpected, reason: "black friday" })
 ]
 
 /** Today's row of a read model of refinements: one per event, as the projection runner folds the log. */
@@ -86,13 +92,36 @@ describe("old events through a real store", () => {
       ])
     }).pipe(Effect.provide(services("fold"))))
 
+  it.live("a v1 saga step appended raw folds into the saga's state, its input read as an event of version 1", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      const created = { clientId: "c4", tier: "basic", expected: tierDefaults.basic, basis: "tier", template: defaultTemplate, network: defaultNetwork }
+      const deploy = encodeCommand({
+        _tag: "DeployShadow",
+        instanceId: "shd-c4" as InstanceId,
+        clientId: "c4" as ClientId,
+        tier: "basic",
+        template: defaultTemplate,
+        network: defaultNetwork,
+        resources: { cpuMillis: 125, memoryMiB: 128 }
+      })
+      const stream = sagaStream("shadow", "acme", "c4")
+      const input = { eventId: randomUUID(), type: "ProfileCreated", stream: "profile-acme.c4", data: created }
+      yield* store.append(stream, "no_stream", [
+        writtenAtV1("SagaStepRecorded", randomUUID(), { saga: "shadow", input, commands: [{ commandId: randomUUID(), ...deploy }] })
+      ])
+      const state = yield* loadSagaState(shadowSagaFold)(stream)
+      assert.deepStrictEqual(state.current?.instanceId, "shd-c4")
+      assert.strictEqual(state.current?.tier, "basic")
+    }).pipe(Effect.provide(services("saga"))))
+
   it.live("a stored event that does not match its own version's schema, or of a newer version, stops the fold naming it", () =>
     Effect.gen(function* () {
       const store = yield* EventStore
       const handler = yield* CommandHandler
       for (const clientId of ["c2", "c3"]) yield* handler.handle(command("CreateProfile", { clientId, tier: "basic" }))
-      const broken = refinedV1(randomUUID(), { clientId: "c2", expected: forecastExpected, reason: "forecast: no previous" })
-      const newer = { ...refinedV1(randomUUID(), { clientId: "c3" }), schemaVersion: 3 }
+      const broken = writtenAtV1("ProfileRefined", randomUUID(), { clientId: "c2", expected: forecastExpected, reason: "forecast: no previous" })
+      const newer = { ...writtenAtV1("ProfileRefined", randomUUID(), { clientId: "c3" }), schemaVersion: 3 }
       yield* store.append("profile-acme.c2", 0, [broken])
       yield* store.append("profile-acme.c3", 0, [newer])
 

@@ -21,7 +21,7 @@ const released = (launchId: string): DomainEvent => ({ _tag: "ShadowReleased", l
 /** given(events the saga recorded).when(event, the launch's stage as looked up).then(commands). */
 const given = (history: ReadonlyArray<DomainEvent>) => {
   const state = history.reduce<ProductionSagaState>(
-    (state, event, i) => productionSaga.evolve(state, { input: { eventId: `evt-${i}`, type: event._tag, stream: "s", data: event }, commands: [] }),
+    (state, event) => productionSaga.evolve(state, { event, commands: [] }),
     productionSaga.initialState
   )
   return {

@@ -29,7 +29,7 @@ const given = (history: ReadonlyArray<{ readonly event: DomainEvent; readonly co
   let state: ShadowSagaState = saga.initialState
   history.forEach(({ event, commands }, i) => {
     state = saga.evolve(state, {
-      input: { eventId: `evt-${i}`, type: event._tag, stream: "s", data: event },
+      event,
       commands: commands.map((command, k) => ({ commandId: `cmd-${i}-${k}` as CommandId, command }))
     })
   })
