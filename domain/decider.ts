@@ -43,7 +43,8 @@ export interface Aggregate<Command extends { readonly _tag: string }, Event exte
   readonly defaults?: { readonly [Type in Command["_tag"]]?: (commandId: string) => Record<string, unknown> }
   /**
    * The state's schema, for snapshots; `version` changes whenever the state or `evolve` changes meaning, so
-   * that a snapshot written by an older decider is ignored and the stream folded again.
+   * that a snapshot written by an older decider is ignored and the stream folded again. A new version of an
+   * event alone does not change it: `evolve` sees every event upcast to today's schema, before and after.
    */
   readonly snapshot?: { readonly version: number; readonly schema: Schema.Codec<State, unknown> }
   /** Retention for the aggregate's streams, set when a stream is created: for streams `decide` reads little of. */
