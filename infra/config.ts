@@ -1,4 +1,4 @@
-import { Config, Option } from "effect"
+import { Config, Option, Schema } from "effect"
 
 /** Every setting of `umbra serve`, from the environment; the README's configuration table mirrors this. */
 export const UmbraConfig = Config.all({
@@ -12,7 +12,10 @@ export const UmbraConfig = Config.all({
   commandMaxBytes: Config.Int("UMBRA_COMMAND_MAX_BYTES").pipe(Config.withDefault(256 * 1024)),
   duplicateWindowSeconds: Config.Int("UMBRA_DUPLICATE_WINDOW_SECONDS").pipe(Config.withDefault(600)),
   publishWindow: Config.Int("UMBRA_PUBLISH_WINDOW").pipe(Config.withDefault(100)),
-  scalingIntervalMs: Config.Int("UMBRA_SCALING_INTERVAL_MS").pipe(Config.withDefault(60_000))
+  scalingIntervalMs: Config.Int("UMBRA_SCALING_INTERVAL_MS").pipe(Config.withDefault(60_000)),
+  // The HTTP endpoint (/metrics), on loopback unless told otherwise; port 0 takes a free one.
+  httpHost: Config.String("UMBRA_HTTP_HOST").pipe(Config.withDefault("127.0.0.1")),
+  httpPort: Config.schema(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 })), "UMBRA_HTTP_PORT").pipe(Config.withDefault(8080))
 })
 export type UmbraConfig = Config.Success<typeof UmbraConfig>
 

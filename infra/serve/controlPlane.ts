@@ -8,6 +8,7 @@ import { CommandHandler } from "../../src/commands/commandHandler.ts"
 import { InstanceRuntime } from "../../src/instanceRuntime.ts"
 import { startOrchestrator } from "../../src/orchestrator.ts"
 import { makeRelay } from "../../src/relay.ts"
+import { readControlPlaneAtScrape, readWatchdogAtScrape } from "../../src/scrapeSources.ts"
 import { runSaga } from "../../src/sagas/sagaRunner.ts"
 import { makeScalingEngine } from "../../src/scaling/scalingEngine.ts"
 import { makeArchiver } from "../../src/telemetry/archiver.ts"
@@ -19,6 +20,7 @@ import { buildImages } from "../images/imageBuild.ts"
 import * as natsConnection from "../nats/connection.ts"
 import * as natsEventBus from "../nats/natsEventBus.ts"
 import * as jetstreamSetup from "../nats/jetstreamSetup.ts"
+import * as prometheusMetrics from "../metrics/prometheusMetrics.ts"
 import { ReadModelDatabase } from "../readModels/readModelDatabase.ts"
 import * as sqliteCheckpoints from "../readModels/sqliteCheckpoints.ts"
 import * as sqliteProjections from "../readModels/sqliteProjections.ts"
@@ -28,6 +30,7 @@ import * as archiveTransfer from "../stateTransfer/archiveTransfer.ts"
 import type { ArchiveLimits } from "../stateTransfer/safeArchive.ts"
 import { removeLeftoverSpools } from "../stateTransfer/spool.ts"
 import { eventStoreLayer } from "./eventStoreLayer.ts"
+import { serveHttpEndpoint } from "./httpEndpoint.ts"
 import { instanceRuntimeLayer } from "./instanceRuntimeLayer.ts"
 import { OrchestratorConfig, orchestratorOptions, SignalClockSkewConfig, TransferLimitsConfig } from "./orchestratorConfig.ts"
 import type { AgentCredentials } from "../natsAuth/natsAccess.ts"
@@ -49,12 +52,13 @@ export const controlPlaneLayer = (
     Layer.provide(ReadModelDatabase.layer(join(config.dataDir, "readmodels.db")))
   )
   const signalClockSkew = Layer.effect(SignalClockSkew, SignalClockSkewConfig)
-  return Layer.mergeAll(CommandHandler.layer.pipe(Layer.provideMerge(store)), bus, readModels, signalClockSkew)
+  return Layer.mergeAll(CommandHandler.layer.pipe(Layer.provideMerge(store)), bus, readModels, signalClockSkew, prometheusMetrics.layer)
 }
 
 /**
- * Starts the command gateway, the relay, the sagas and the telemetry path (ingest into the read model,
- * archiver, predictive scaling engine) in the current scope; returns once commands are served.
+ * Starts the command gateway, the relay, the sagas, the telemetry path (ingest into the read model,
+ * archiver, predictive scaling engine) and the HTTP endpoint in the current scope; returns once commands
+ * are served, with where the HTTP endpoint listens (undefined when it cannot).
  */
 export const startControlPlane = (config: UmbraConfig) =>
   Effect.gen(function* () {
@@ -68,6 +72,7 @@ export const startControlPlane = (config: UmbraConfig) =>
     yield* Effect.forkScoped(ingest.run)
     const archiver = yield* makeArchiver
     yield* Effect.forkScoped(archiver.run)
+    yield* readControlPlaneAtScrape(relay, ingest)
     const scaling = yield* makeScalingEngine({ interval: Duration.millis(config.scalingIntervalMs) })
     yield* Effect.forkScoped(scaling.run)
     yield* Effect.forkScoped(
@@ -79,12 +84,14 @@ export const startControlPlane = (config: UmbraConfig) =>
         Effect.repeat(Schedule.spaced("10 seconds"))
       )
     )
+    const http = yield* serveHttpEndpoint(config)
     yield* Effect.logInfo("Umbra control plane serving", {
       eventStore: config.eventStore,
       dataDir: config.dataDir,
       commands: "umbra.cmd.<tenant>.<CommandType>",
       queries: "umbra.query.<tenant>.<QueryName>"
     })
+    return { http }
   })
 
 /**
@@ -125,7 +132,8 @@ export const startOrchestration = (config: UmbraConfig, agent?: AgentCredentials
         Effect.catch((error) => Effect.logError("the default images could not be built; shadows of the default template will fail", { message: error.message }))
       )
     }
-    yield* startOrchestrator(options).pipe(Effect.provideContext(runtime.success))
+    const { watchdog } = yield* startOrchestrator(options).pipe(Effect.provideContext(runtime.success))
+    yield* readWatchdogAtScrape(watchdog)
   })
 
 /** The control plane and its orchestrator until interrupted. */

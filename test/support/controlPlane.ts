@@ -23,7 +23,9 @@ export const testConfig = (dataDir: string, natsUrl: string): UmbraConfig => ({
   commandMaxBytes: 64 * 1024,
   duplicateWindowSeconds: 600,
   publishWindow: 100,
-  scalingIntervalMs: 250
+  scalingIntervalMs: 250,
+  httpHost: "127.0.0.1",
+  httpPort: 0
 })
 
 /** Warnings and errors only: the control plane's info lines would drown the test report. */
@@ -43,13 +45,16 @@ const dataDirLayer = Layer.effect(
 /** A test's own nats-server, a data directory, and a bus client, for a control plane run as a child process. */
 export const controlPlaneClientLayer = natsEventBus.layer().pipe(Layer.provideMerge(Layer.mergeAll(natsTestLayer, dataDirLayer)))
 
+/** Where the control plane under test serves HTTP (on a free port of loopback), if it could. */
+export class ControlPlaneHttp extends Context.Service<ControlPlaneHttp, { readonly host: string; readonly port: number } | undefined>()("umbra/test/ControlPlaneHttp") {}
+
 /** A whole control plane (SQLite store in a temp dir) serving on a nats-server of the test file's own. */
 export const controlPlaneTestLayer = Layer.unwrap(
   Effect.gen(function* () {
     const server = yield* NatsTestServer
     const dataDir = yield* TestDataDir
     const config = testConfig(dataDir, server.url)
-    const running = Layer.effectDiscard(startControlPlane(config))
+    const running = Layer.effect(ControlPlaneHttp, startControlPlane(config).pipe(Effect.map(({ http }) => http)))
     return running.pipe(Layer.provideMerge(controlPlaneLayer(config, server.url)))
   })
 ).pipe(Layer.provideMerge(Layer.mergeAll(natsTestLayer, dataDirLayer)), Layer.provide(quietLogs))

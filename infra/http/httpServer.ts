@@ -1,0 +1,56 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import type { AddressInfo } from "node:net"
+import { Effect, Schema } from "effect"
+import { makeRouter, type Route, textResponse } from "./router.ts"
+
+export class HttpServerFailed extends Schema.TaggedError<HttpServerFailed>()("HttpServerFailed", {
+  message: Schema.String
+}) {}
+
+export interface HttpListen {
+  readonly host: string
+  /** 0 takes a free port. */
+  readonly port: number
+}
+
+/**
+ * Serves `routes` over HTTP on `host:port` until the scope closes, then stops accepting and ends every
+ * connection (a scraper's keep-alive would otherwise hold shutdown). Returns the address it is bound to.
+ */
+export const serveHttp = Effect.fn("HttpServer.serve")(function* (listen: HttpListen, routes: ReadonlyArray<Route>) {
+  const route = makeRouter(routes)
+  // Forked rather than run as promises: an answer cut short by shutdown is no unhandled rejection.
+  const run = Effect.runForkWith(yield* Effect.context<never>())
+  const respond = (request: IncomingMessage, response: ServerResponse) =>
+    route(request.method ?? "GET", request.url ?? "/").pipe(
+      Effect.catchDefect((defect) =>
+        Effect.logError("an HTTP request failed unexpectedly", { method: request.method, url: request.url, defect: String(defect) }).pipe(
+          Effect.as(textResponse(500, "Umbra failed to answer\n"))
+        )
+      ),
+      Effect.map(({ status, headers, body }) => void response.writeHead(status, headers).end(body))
+    )
+  const server = yield* Effect.acquireRelease(
+    Effect.callback<ReturnType<typeof createServer>, HttpServerFailed>((resume) => {
+      const server = createServer((request, response) => void run(respond(request, response)))
+      const refused = (error: NodeJS.ErrnoException) =>
+        resume(Effect.fail(new HttpServerFailed({
+          message: error.code === "EADDRINUSE"
+            ? `${listen.host}:${listen.port} is already in use`
+            : `cannot listen on ${listen.host}:${listen.port}: ${error.message}`
+        })))
+      server.once("error", refused)
+      server.listen(listen.port, listen.host, () => {
+        server.off("error", refused)
+        resume(Effect.succeed(server))
+      })
+    }),
+    (server) =>
+      Effect.callback<void>((resume) => {
+        server.close(() => resume(Effect.void))
+        server.closeAllConnections()
+      })
+  )
+  const { address, port } = server.address() as AddressInfo
+  return { host: address, port }
+})
