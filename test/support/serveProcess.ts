@@ -23,7 +23,8 @@ export const serveProcess = (env: Readonly<Record<string, string>>, readyLine: s
   Effect.acquireRelease(
     Effect.callback<ChildProcess>((resume) => {
       const child = spawn(process.execPath, [main, "serve"], {
-        env: { ...process.env, UMBRA_LOG_FORMAT: "json", UMBRA_LOG_LEVEL: "info", ...env },
+        // A free port for /metrics: tests run several at once, and 8080 may be anyone's.
+        env: { ...process.env, UMBRA_LOG_FORMAT: "json", UMBRA_LOG_LEVEL: "info", UMBRA_HTTP_PORT: "0", ...env },
         stdio: ["ignore", "ignore", "pipe"]
       })
       let log = ""
