@@ -5,7 +5,8 @@ import { sagaStepRecordedFromV1, SagaStepRecordedV1 } from "./sagaStepV1.ts"
 
 /**
  * One step in the history of an event type: data as version `from` wrote it, checked against that version's
- * own schema (an old event is decoded, never cast), becomes the data of version `from + 1`.
+ * own schema (an old event is decoded, never cast), becomes the data of version `from + 1` as that version
+ * stores it (encoded), which the next step or today's schema checks in turn.
  */
 export interface Upcaster {
   readonly type: string
@@ -51,24 +52,27 @@ export const chainGaps = (current: ReadonlyMap<string, number>, steps: ReadonlyA
   return [...missing, ...stray]
 }
 
-const byStep = new Map(upcasters.map((step) => [key(step.type, step.from), step]))
-
 /**
- * A stored event's data read up to `current` through its type's upcasters, one version at a time. Data that
- * does not match the schema of the version it claims is a ValidationFailed naming the event and that version.
+ * A stored event's data read up to `current` through the upcasters of its type, one version at a time. Data
+ * that does not match the schema of a version on the way is a ValidationFailed naming the event and that version.
  */
-export const upcast = (stored: { readonly id: string; readonly type: string; readonly schemaVersion: number; readonly data: unknown }, current: number) =>
-  Effect.gen(function* () {
-    let data = stored.data
-    for (let version = stored.schemaVersion; version < current; version++) {
-      const step = byStep.get(key(stored.type, version))
-      const invalid = (message: string) =>
-        new ValidationFailed({
-          message: `event ${stored.id} (${stored.type} v${stored.schemaVersion}) cannot be read as v${version + 1}: ${message}`,
-          details: { id: stored.id, type: stored.type, schemaVersion: stored.schemaVersion, at: version }
-        })
-      if (step === undefined) return yield* invalid(`no upcaster from v${version}`)
-      data = yield* step.up(data).pipe(Effect.mapError((error) => invalid(`it does not match v${version}: ${error.message}`)))
-    }
-    return data
-  })
+export const makeUpcast = (steps: ReadonlyArray<Upcaster>) => {
+  const byStep = new Map(steps.map((step) => [key(step.type, step.from), step]))
+  return (stored: { readonly id: string; readonly type: string; readonly schemaVersion: number; readonly data: unknown }, current: number) =>
+    Effect.gen(function* () {
+      let data = stored.data
+      for (let version = stored.schemaVersion; version < current; version++) {
+        const step = byStep.get(key(stored.type, version))
+        const invalid = (message: string) =>
+          new ValidationFailed({
+            message: `event ${stored.id} (${stored.type} v${stored.schemaVersion}) cannot be read as v${version + 1}: ${message}`,
+            details: { id: stored.id, type: stored.type, schemaVersion: stored.schemaVersion, failedFrom: version }
+          })
+        if (step === undefined) return yield* invalid(`no upcaster from v${version}`)
+        data = yield* step.up(data).pipe(Effect.mapError((error) => invalid(`it does not match v${version}: ${error.message}`)))
+      }
+      return data
+    })
+}
+
+export const upcast = makeUpcast(upcasters)

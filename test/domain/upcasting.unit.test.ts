@@ -3,7 +3,7 @@ import { Effect, Schema } from "effect"
 import { decodeEvent, DomainEvent, encodeEvent, schemaVersionOf } from "../../domain/catalog.ts"
 import type { ClientId } from "../../domain/ids.ts"
 import { tierDefaults } from "../../domain/profile/resources.ts"
-import { chainGaps, upcaster } from "../../domain/upcasters.ts"
+import { chainGaps, makeUpcast, upcaster } from "../../domain/upcasters.ts"
 
 const refinedV1 = (reason: string) => ({
   id: "evt-1",
@@ -63,7 +63,7 @@ describe("upcasting", () => {
       assert.strictEqual(refused.tag, "ValidationFailed")
       assert.match(refused.message, /^event evt-4 \(ProfileRefined v1\) cannot be read as v2: it does not match v1/)
       assert.include(refused.message, "previous")
-      assert.deepStrictEqual(refused.details, { id: "evt-4", type: "ProfileRefined", schemaVersion: 1, at: 1 })
+      assert.deepStrictEqual(refused.details, { id: "evt-4", type: "ProfileRefined", schemaVersion: 1, failedFrom: 1 })
       assert.strictEqual((yield* refusal({ ...refinedV1("r"), id: "evt-5", data: "not an object" })).tag, "ValidationFailed")
     }))
 
@@ -80,6 +80,22 @@ describe("upcasting", () => {
       const input = { eventId: "evt-7", type: "ClientDisconnected", stream: "client-acme.c1", data: { clientId: "c1", reason: "bye" } }
       const step = yield* decodeEvent({ id: "evt-8", type: "SagaStepRecorded", schemaVersion: 1, data: { saga: "shadow", input, commands: [] } })
       assert.deepStrictEqual(step, { _tag: "SagaStepRecorded", saga: "shadow", input: { ...input, schemaVersion: 1 }, commands: [] })
+    }))
+
+  it.effect("an event two versions old goes through both steps, each checked against its own version's schema", () =>
+    Effect.gen(function* () {
+      const V1 = Schema.Struct({ a: Schema.Number })
+      const V2 = Schema.Struct({ a: Schema.Number, b: Schema.String })
+      const upcast = makeUpcast([
+        upcaster("Thing", 1, V1, (v1) => ({ ...v1, b: "from v1" })),
+        upcaster("Thing", 2, V2, (v2) => ({ ...v2, c: v2.a * 2 }))
+      ])
+      assert.deepStrictEqual(yield* upcast({ id: "t1", type: "Thing", schemaVersion: 1, data: { a: 1 } }, 3), { a: 1, b: "from v1", c: 2 })
+      assert.deepStrictEqual(yield* upcast({ id: "t2", type: "Thing", schemaVersion: 2, data: { a: 2, b: "x" } }, 3), { a: 2, b: "x", c: 4 })
+      const refused = yield* Effect.flip(upcast({ id: "t3", type: "Thing", schemaVersion: 2, data: { a: 3 } }, 3))
+      assert.deepStrictEqual(refused.details, { id: "t3", type: "Thing", schemaVersion: 2, failedFrom: 2 })
+      const noWayUp = yield* Effect.flip(makeUpcast([])({ id: "t4", type: "Thing", schemaVersion: 1, data: { a: 4 } }, 2))
+      assert.match(noWayUp.message, /^event t4 \(Thing v1\) cannot be read as v2: no upcaster from v1$/)
     }))
 
   it("every event type has a full chain of upcasters up to its current version", () => {
