@@ -4,12 +4,15 @@ import * as logging from "../logging/logger.ts"
 import { backtestCommand } from "../backtest/backtestCommand.ts"
 import { agentCommand } from "./agentCommand.ts"
 import { dlqCommand } from "./dlqCommand.ts"
+import { eventsCommand } from "./eventsCommand.ts"
 import { imageCommand } from "./imageCommand.ts"
 import { queryCommand } from "./queryCommand.ts"
+import { replayCommand } from "./replayCommand.ts"
 import { runMain } from "../runMain.ts"
 import { print, usage } from "./terminal.ts"
 import { sendCommand } from "./sendCommand.ts"
 import { serveCommand } from "./serveCommand.ts"
+import { streamsCommand } from "./streamsCommand.ts"
 import { tailCommand } from "./tailCommand.ts"
 import { tenantCommand } from "./tenantCommand.ts"
 
@@ -22,6 +25,9 @@ Commands:
   query      ask a query (e.g. Launch) and print the answer
   tail       follow events as they reach JetStream
   dlq        list, show and retry dead letters (messages a consumer could not handle)
+  replay     rebuild read models from the event log (or JetStream), and diff them with the live ones
+  events     export the event log as NDJSON, import such a file into the event store
+  streams    list the event store's streams (ls), print one stream's events (show)
   image      build the agent and sample workload images offline (image build)
   agent      the process inside each instance: heartbeats, telemetry, control requests
   backtest   run the forecaster over CSV traces and compare it with baselines
@@ -35,6 +41,9 @@ const commands: Record<string, (argv: ReadonlyArray<string>) => Effect.Effect<nu
   query: queryCommand,
   tail: tailCommand,
   dlq: dlqCommand,
+  replay: replayCommand,
+  events: eventsCommand,
+  streams: streamsCommand,
   image: imageCommand,
   agent: agentCommand,
   backtest: (argv) => Effect.promise(() => backtestCommand(argv))

@@ -22,7 +22,7 @@ const changesOf = (projection: Projection, page: ReadonlyArray<StoredEvent>) =>
   })
 
 /** The events between two positions, where positions count events (SQLite, the in-memory store); else unknown. */
-const eventsBetween = (after: Position | undefined, head: Position | undefined): number | undefined => {
+export const eventsBetween = (after: Position | undefined, head: Position | undefined): number | undefined => {
   if (head === undefined) return 0
   try {
     return Number(positionToBigInt(head) - (after === undefined ? 0n : positionToBigInt(after)))

@@ -1,0 +1,59 @@
+import { Effect, Stream } from "effect"
+import { decodeEvent, type DomainEvent } from "../../domain/catalog.ts"
+import type { Position, StoredEvent } from "../../domain/envelope.ts"
+import type { Projection, RowChange } from "../../projections/projection.ts"
+import { ProjectionStore } from "../projections/projectionStore.ts"
+
+export interface ReplayOptions {
+  readonly projections: ReadonlyArray<Projection>
+  /** Fold only the events after this position: the rows then hold what those events made, nothing before. */
+  readonly from?: Position | undefined
+  /** Called after each page with the events folded so far. */
+  readonly onPage?: (folded: number) => Effect.Effect<void>
+}
+
+export interface ReplayOutcome {
+  readonly projections: ReadonlyArray<string>
+  readonly folded: number
+  /** Events at or before `from` or one already folded, left out: a source may deliver again (JetStream after its dedupe window). */
+  readonly skipped: number
+  /** The position of the last event folded; every projection's checkpoint. */
+  readonly through: Position | undefined
+}
+
+/**
+ * Rebuilds read models from a log of pages in position order (the store's, or JetStream's copy of it): each
+ * projection's rows are cleared and its checkpoint set to `from`, then every page is folded into every
+ * projection, each page's rows committing with the checkpoint, so a replay cut short resumes where it stopped
+ * when the control plane next catches up. An event is decoded once, whatever number of projections handle it.
+ */
+export const replayReadModels = <E>(pages: Stream.Stream<ReadonlyArray<StoredEvent>, E>, options: ReplayOptions) =>
+  Effect.gen(function* () {
+    const rows = yield* ProjectionStore
+    const { projections } = options
+    yield* Effect.forEach(projections, (projection) => rows.reset(projection.name, projection.version, options.from), { discard: true })
+    const handled = new Set<string>(projections.flatMap((projection) => [...projection.handles]))
+    let through = options.from
+    let folded = 0
+    let skipped = 0
+
+    yield* Stream.runForEach(pages, (page) =>
+      Effect.gen(function* () {
+        const fresh = through === undefined ? page : page.filter((event) => event.position > through!)
+        skipped += page.length - fresh.length
+        const last = fresh[fresh.length - 1]
+        if (last === undefined) return
+        const decoded: Array<readonly [DomainEvent, StoredEvent]> = []
+        for (const stored of fresh) if (handled.has(stored.type)) decoded.push([yield* decodeEvent(stored), stored])
+        for (const projection of projections) {
+          const changes: Array<RowChange> = []
+          for (const [event, stored] of decoded) if (projection.handles.has(event._tag)) changes.push(...projection.apply(event, stored))
+          yield* rows.apply(projection.name, projection.version, changes, last.position)
+        }
+        through = last.position
+        folded += fresh.length
+        if (options.onPage !== undefined) yield* options.onPage(folded)
+      })
+    )
+    return { projections: projections.map((projection) => projection.name), folded, skipped, through } satisfies ReplayOutcome
+  }).pipe(Effect.withSpan("Replay.readModels"))
