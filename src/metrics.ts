@@ -3,6 +3,7 @@ import type { StoreUnavailable } from "./eventStore/errors.ts"
 import type { BusUnavailable, ConsumerState } from "./eventBus.ts"
 import type { WatchedInstance } from "./instances/watchdog.ts"
 import type { ProjectionPosition } from "./projections/projectionPositions.ts"
+import type { tenantSummary } from "./queries/tenantQuery.ts"
 import type { RelayHealth } from "./relay.ts"
 import type { IngestStatus } from "./telemetry/telemetryIngest.ts"
 
@@ -28,6 +29,11 @@ export interface WatchdogReading {
   readonly badSignals: number
 }
 
+export interface TenantReading {
+  readonly tenant: string
+  readonly summary: Effect.Success<ReturnType<typeof tenantSummary>>
+}
+
 /**
  * What the metrics endpoint reads when it is scraped, never before: each is the running thing's own view.
  * Its series exist while it is registered.
@@ -39,6 +45,7 @@ export type ScrapeSource =
   | { readonly _tag: "Projections"; readonly read: Read<ReadonlyArray<ProjectionPosition>> }
   | { readonly _tag: "TelemetryIngest"; readonly read: Read<TelemetryIngestReading> }
   | { readonly _tag: "Watchdog"; readonly read: Read<WatchdogReading> }
+  | { readonly _tag: "Tenants"; readonly read: Read<ReadonlyArray<TenantReading>> }
 
 export interface MetricsShape {
   readonly commandHandled: (command: HandledCommand) => Effect.Effect<void>

@@ -57,6 +57,10 @@ const instancesByTenantAndReadiness = ({ instances }: WatchdogReading) => {
   return [...counts.values()].map(({ tenant, ready, count }): Sample => [{ tenant, ready }, count])
 }
 
+/** A tenant's count of each name, labelled `label`; every name is there, zero or not. */
+const labelledCounts = (tenant: string, label: string, counts: Readonly<Record<string, number>>) =>
+  Object.entries(counts).map(([name, count]): Sample => [{ tenant, [label]: name }, count])
+
 /** The series of every kind of source. */
 export const seriesOf = (source: ScrapeSource): SourceSeries => {
   switch (source._tag) {
@@ -96,6 +100,17 @@ export const seriesOf = (source: ScrapeSource): SourceSeries => {
         counter("umbra_telemetry_samples_applied_total", "Telemetry samples this process folded into the telemetry read model", [], single((s) => s.applied)),
         counter("umbra_telemetry_samples_dropped_total", "Telemetry signals this process dropped (of no known instance, or no sample)", [], single((s) => s.dropped)),
         gauge("umbra_telemetry_checkpoint_sequence", "The last UMBRA_SIGNALS sequence folded into the telemetry read model", [], single((s) => s.checkpoint))
+      ])
+    case "Tenants":
+      return fromReading(source.read, [
+        gauge("umbra_clients", "Clients of the tenant, connected or not", ["tenant", "state"], (tenants) =>
+          tenants.flatMap(({ tenant, summary }) => labelledCounts(tenant, "state", summary.clients))),
+        gauge("umbra_instances", "Instances of the tenant not gone, by role (shadow, production, pooled)", ["tenant", "role"], (tenants) =>
+          tenants.flatMap(({ tenant, summary }) => labelledCounts(tenant, "role", summary.instances.byRole))),
+        gauge("umbra_instances_by_state", "Instances of the tenant not gone, by state", ["tenant", "state"], (tenants) =>
+          tenants.flatMap(({ tenant, summary }) => labelledCounts(tenant, "state", summary.instances.byState))),
+        gauge("umbra_launches", "Launches of the tenant by outcome (underWay, completed, rolledBack)", ["tenant", "outcome"], (tenants) =>
+          tenants.flatMap(({ tenant, summary }) => labelledCounts(tenant, "outcome", summary.launches)))
       ])
     case "Watchdog":
       return fromReading(source.read, [

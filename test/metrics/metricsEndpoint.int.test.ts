@@ -1,6 +1,7 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
+import { catchUpLiveIndex } from "../../src/projections/liveIndex.ts"
 import { ControlPlaneHttp, controlPlaneTestLayer, send } from "../support/controlPlane.ts"
 import { eventually } from "../support/eventually.ts"
 
@@ -64,6 +65,13 @@ layer(controlPlaneTestLayer, { excludeTestServices: true, timeout: "90 seconds" 
         20_000,
         "relay, connect saga and tenant projection caught up, as /metrics says"
       )
+
+      // The tenants are those of the live index, which the orchestrator (not run here) keeps folding.
+      yield* catchUpLiveIndex
+      const tenants = yield* scrape
+      assert.strictEqual(sample(tenants, "umbra_clients", 'tenant="acme",state="connected"'), 1)
+      assert.strictEqual(sample(tenants, "umbra_instances", 'tenant="acme",role="shadow"'), 0)
+      assert.strictEqual(sample(tenants, "umbra_launches", 'tenant="acme",outcome="completed"'), 0)
     }))
 
   it.effect("answers only GET on the paths it has", () =>

@@ -76,7 +76,7 @@ describe("the Prometheus adapter of the Metrics port", () => {
       assert.deepStrictEqual(samplesOf(text, "umbra_relay_failing"), ["umbra_relay_failing 0"])
     }).pipe(Effect.provide(prometheusMetrics)))
 
-  it.effect("labels consumers, projections and tracked heartbeats by what they are", () =>
+  it.effect("labels consumers, projections, tracked heartbeats and tenants' counts by what they are", () =>
     Effect.gen(function* () {
       const metrics = yield* Metrics
       yield* metrics.readAtScrape({ _tag: "Consumers", read: Effect.succeed([{ durable: "saga-connect", pending: 3, ackPending: 1, redelivered: 0 }]) })
@@ -94,7 +94,35 @@ describe("the Prometheus adapter of the Metrics port", () => {
         _tag: "Watchdog",
         read: Effect.succeed({ instances: [instance("acme", "a", true), instance("acme", "b", true), instance("acme", "c", false)], badSignals: 4 })
       })
+      yield* metrics.readAtScrape({
+        _tag: "Tenants",
+        read: Effect.succeed([{
+          tenant: "acme",
+          summary: {
+            clients: { connected: 2, disconnected: 1 },
+            instances: {
+              total: 2,
+              byRole: { shadow: 1, production: 1, pooled: 0 },
+              byState: { requested: 0, started: 0, ready: 1, lost: 0, recycled: 0, provisioning: 0, running: 1 }
+            },
+            launches: { underWay: 1, completed: 3, rolledBack: 0 },
+            events: 40
+          }
+        }])
+      })
       const text = yield* scrape
+      assert.deepStrictEqual(samplesOf(text, "umbra_clients"), ['umbra_clients{tenant="acme",state="connected"} 2', 'umbra_clients{tenant="acme",state="disconnected"} 1'])
+      assert.deepStrictEqual(samplesOf(text, "umbra_instances"), [
+        'umbra_instances{tenant="acme",role="shadow"} 1',
+        'umbra_instances{tenant="acme",role="production"} 1',
+        'umbra_instances{tenant="acme",role="pooled"} 0'
+      ])
+      assert.include(samplesOf(text, "umbra_instances_by_state"), 'umbra_instances_by_state{tenant="acme",state="ready"} 1')
+      assert.deepStrictEqual(samplesOf(text, "umbra_launches"), [
+        'umbra_launches{tenant="acme",outcome="underWay"} 1',
+        'umbra_launches{tenant="acme",outcome="completed"} 3',
+        'umbra_launches{tenant="acme",outcome="rolledBack"} 0'
+      ])
       assert.deepStrictEqual(samplesOf(text, "umbra_consumer_pending_messages"), ['umbra_consumer_pending_messages{consumer="saga-connect"} 3'])
       assert.deepStrictEqual(samplesOf(text, "umbra_consumer_ack_pending_messages"), ['umbra_consumer_ack_pending_messages{consumer="saga-connect"} 1'])
       assert.deepStrictEqual(samplesOf(text, "umbra_dead_letters_parked_total"), ['umbra_dead_letters_parked_total{consumer="saga-connect"} 2'])
