@@ -1,13 +1,15 @@
+import type { RefinementSource } from "../domain/profile/profile.ts"
 import type { Resources, Tier } from "../domain/profile/resources.ts"
 import type { Network, Template } from "../domain/profile/template.ts"
 import { patch, type Projection, upsert } from "./projection.ts"
 
-/** One change of a profile's expectations, and why. */
+/** One change of a profile's expectations, why, and who made it (the scaling engine, or the tenant by hand). */
 export interface Refinement {
   readonly at: string
   readonly expected: Resources
   readonly previous: Resources
   readonly reason: string
+  readonly source: RefinementSource
 }
 
 export interface ProfileRow {
@@ -29,7 +31,8 @@ export const profileKeys = { client: (tenant: string, clientId: string) => `${te
 /** Each client's shadow profile as it is now, with its latest refinements; a reconnected client keeps its history. */
 export const profiles: Projection = {
   name: "profiles",
-  version: 1,
+  // 2: refinements say who made them.
+  version: 2,
   handles: new Set(["ProfileCreated", "ProfileRefined", "TemplateChanged", "NetworkChanged"]),
   apply: (event, envelope) => {
     const key = (clientId: string) => profileKeys.client(envelope.tenant, clientId)
@@ -51,7 +54,7 @@ export const profiles: Projection = {
           patch<ProfileRow>(key(event.clientId), (row) => ({
             ...row,
             expected: event.expected,
-            refinements: [...row.refinements, { at: envelope.at, expected: event.expected, previous: event.previous, reason: event.reason }].slice(-refinementsKept)
+            refinements: [...row.refinements, { at: envelope.at, expected: event.expected, previous: event.previous, reason: event.reason, source: event.source }].slice(-refinementsKept)
           }))
         ]
       case "TemplateChanged":

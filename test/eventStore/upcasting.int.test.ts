@@ -14,13 +14,13 @@ import { sagaStream } from "../../domain/sagas/saga.ts"
 import { shadowSagaFold } from "../../domain/sagas/shadowSaga.ts"
 import { layerFile } from "../../infra/eventStore/sqliteEventStore.ts"
 import { layerInMemory as projectionsInMemory } from "../../infra/readModels/sqliteProjections.ts"
-import { put, type Projection } from "../../projections/projection.ts"
+import { profiles } from "../../projections/profiles.ts"
 import { CommandHandler } from "../../src/commands/commandHandler.ts"
 import { loadAggregate, loadAggregateHistory } from "../../src/commands/loadAggregate.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
 import { makeProjectionRunner } from "../../src/projections/projectionRunner.ts"
+import { profileQuery } from "../../src/queries/profileQuery.ts"
 import { loadSagaState } from "../../src/sagas/sagaSteps.ts"
-import { ProjectionStore } from "../../src/projections/projectionStore.ts"
 import { command } from "../support/commands.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "umbra-upcasting-"))
@@ -48,17 +48,8 @@ const oldHistory = [
   writtenAtV1("ProfileRefined", randomUUID(), { clientId: "c1", expected: manualExpected, previous: forecastExpected, reason: "black friday" })
 ]
 
-/** Today's row of a read model of refinements: one per event, as the projection runner folds the log. */
-const refinements: Projection = {
-  name: "test-refinements",
-  version: 1,
-  handles: new Set(["ProfileRefined"]),
-  apply: (event, envelope) =>
-    event._tag === "ProfileRefined" ? [put(`${event.clientId}/${envelope.revision}`, { cpuMillis: event.expected.cpuMillis, source: event.source })] : []
-}
-
 describe("old events through a real store", () => {
-  it.live("v1 ProfileRefined appended raw into SQLite folds into today's state for the command handler and a projection", () =>
+  it.live("v1 ProfileRefined appended raw into SQLite folds into today's state for the command handler and the Profile read model", () =>
     Effect.gen(function* () {
       const store = yield* EventStore
       const handler = yield* CommandHandler
@@ -83,12 +74,13 @@ describe("old events through a real store", () => {
       const history = yield* loadAggregateHistory(profileAggregate, "acme", "c1")
       assert.deepStrictEqual(history.events.flatMap(({ event }) => (event._tag === "ProfileRefined" ? [event.source] : [])), ["scaling", "manual", "manual"])
 
-      yield* (yield* makeProjectionRunner(refinements)).catchUp()
-      const rows = yield* ProjectionStore.use((projections) => projections.rows(refinements.name, "c1/"))
-      assert.deepStrictEqual(rows.map(({ key, value }) => [key, value]), [
-        ["c1/1", { cpuMillis: 3000, source: "scaling" }],
-        ["c1/2", { cpuMillis: 3500, source: "manual" }],
-        ["c1/3", { cpuMillis: 3500, source: "manual" }]
+      // The Profile read model, rebuilt from the log, says who made each refinement, the old ones included.
+      yield* (yield* makeProjectionRunner(profiles)).catchUp()
+      const profile = yield* profileQuery("acme", { clientId: "c1" as ClientId })
+      assert.deepStrictEqual(profile.refinements.map(({ expected, source }) => [expected.cpuMillis, expected.memoryMiB, source]), [
+        [3000, 6144, "scaling"],
+        [3500, 6144, "manual"],
+        [3500, 8192, "manual"]
       ])
     }).pipe(Effect.provide(services("fold"))))
 

@@ -11,10 +11,10 @@ const c1 = { clientId: "c1" as ClientId }
 const refine = (tenant: string, cpuMillis: number, reason: string) => handleAs(tenant, "RefineProfile", { clientId: "c1", expected: { cpuMillis }, reason })
 
 describe("Profile", () => {
-  it.effect("given a profile refined and changed, then its expectations, basis, template, network and refinements with their reasons", () =>
+  it.effect("given a profile refined and changed, then its expectations, basis, template, network and refinements with their reasons and sources", () =>
     Effect.gen(function* () {
       yield* handleAs("acme", "CreateProfile", { clientId: "c1", tier: "basic" })
-      yield* refine("acme", 700, "forecast peak")
+      yield* handleAs("acme", "ScaleProfile", { clientId: "c1", expected: { cpuMillis: 700 }, reason: "forecast peak" })
       yield* refine("acme", 900, "manual override")
       const template = { ...defaultTemplate, settings: { MODE: "fast" } }
       yield* handleAs("acme", "SetTemplate", { clientId: "c1", template })
@@ -27,8 +27,8 @@ describe("Profile", () => {
       assert.deepInclude(profile, { clientId: "c1", tier: "basic", basis: "tier", expected: { ...basic, cpuMillis: 900 }, template })
       assert.deepStrictEqual(profile.network, network)
       assert.deepStrictEqual(
-        profile.refinements.map(({ expected, previous, reason }) => [previous.cpuMillis, expected.cpuMillis, reason]),
-        [[basic.cpuMillis, 700, "forecast peak"], [700, 900, "manual override"]]
+        profile.refinements.map(({ expected, previous, reason, source }) => [previous.cpuMillis, expected.cpuMillis, reason, source]),
+        [[basic.cpuMillis, 700, "forecast peak", "scaling"], [700, 900, "manual override", "manual"]]
       )
     }).pipe(Effect.provide(readModelLayers)))
 
