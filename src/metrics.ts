@@ -17,6 +17,20 @@ export interface HandledCommand {
   readonly seconds: number
 }
 
+/** How a client's forecasts of one metric have done lately, as the scaling engine recorded a forecast. */
+export interface ForecastScore {
+  readonly tenant: string
+  readonly clientId: string
+  readonly metric: string
+  /** Share of the scored steps whose demand exceeded the provisioning bound. */
+  readonly shortfall: number
+  /** Share of the provision left unused over the scored steps. */
+  readonly slack: number
+  readonly scoredSteps: number
+  /** The conservative policy sized the client, not the model. */
+  readonly fallback: boolean
+}
+
 type Read<A> = Effect.Effect<A, StoreUnavailable | BusUnavailable>
 
 export interface TelemetryIngestReading extends IngestStatus {
@@ -49,6 +63,7 @@ export type ScrapeSource =
 
 export interface MetricsShape {
   readonly commandHandled: (command: HandledCommand) => Effect.Effect<void>
+  readonly forecastRecorded: (score: ForecastScore) => Effect.Effect<void>
   /** Has the endpoint read `source` at each scrape until the scope closes. */
   readonly readAtScrape: (source: ScrapeSource) => Effect.Effect<void, never, Scope.Scope>
 }
@@ -56,6 +71,7 @@ export interface MetricsShape {
 /** Nothing recorded, nothing read: what runs when no endpoint is there to scrape. */
 const noMetrics: MetricsShape = {
   commandHandled: () => Effect.void,
+  forecastRecorded: () => Effect.void,
   readAtScrape: () => Effect.void
 }
 

@@ -1,6 +1,7 @@
-import { Context, Effect, Layer } from "effect"
+import { Clock, Context, Effect, Layer } from "effect"
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client"
 import { Metrics, type MetricsShape, type ScrapeSource } from "../../src/metrics.ts"
+import { makeForecastScores } from "./forecastScores.ts"
 import { type Sample, type SeriesShape, seriesOf } from "./scrapedSeries.ts"
 
 /** What the endpoint answers a scrape with: the registry in Prometheus' text format. */
@@ -37,6 +38,8 @@ export const layer = Layer.effectContext(
       registers: [registry]
     })
 
+    const forecasts = makeForecastScores(registry, () => run(Clock.currentTimeMillis))
+
     /**
      * Creates a source's series, each collected at scrape time from one shared reading: prom-client starts
      * every collect of a scrape at once, so they all find the reading the first one started. A reading that
@@ -65,6 +68,7 @@ export const layer = Layer.effectContext(
           commands.inc({ tenant, type, outcome })
           commandSeconds.observe({ type, outcome }, seconds)
         }),
+      forecastRecorded: (score) => Clock.currentTimeMillis.pipe(Effect.map((atMs) => forecasts.record(score, atMs))),
       readAtScrape: (source) =>
         Effect.acquireRelease(Effect.sync(() => register(source)), (names) =>
           Effect.sync(() => names.forEach((name) => registry.removeSingleMetric(name)))).pipe(Effect.asVoid)

@@ -18,6 +18,7 @@ import type { BucketSummary } from "../../projections/telemetryBuckets.ts"
 import type { CommandHandler } from "../commands/commandHandler.ts"
 import { issueCommand } from "../commands/issueCommand.ts"
 import { loadAggregate } from "../commands/loadAggregate.ts"
+import { Metrics } from "../metrics.ts"
 import type { EventStore } from "../eventStore/eventStore.ts"
 import { TelemetryReadModel } from "../telemetry/telemetryReadModel.ts"
 import { ScalingStates } from "./scalingStates.ts"
@@ -54,6 +55,7 @@ export const makeScalingEngine = (options: ScalingEngineOptions = {}) =>
     const telemetry = yield* TelemetryReadModel
     const states = yield* ScalingStates
     const services = yield* Effect.context<EventStore | CommandHandler>()
+    const recorder = yield* Metrics
     const policy = options.policy ?? defaultScalingPolicy
 
     /** `name` makes the command id: the same bucket and purpose always give the same one. */
@@ -134,6 +136,8 @@ export const makeScalingEngine = (options: ScalingEngineOptions = {}) =>
           fallback,
           reason
         })
+        const { shortfall, slack, scoredSteps } = outcome[metric].quality
+        yield* recorder.forecastRecorded({ tenant, clientId, metric, shortfall, slack, scoredSteps, fallback })
       }
       const change = refinement(current, required, policy)
       if (change !== undefined) yield* send(tenant, `${key}/refine`, { _tag: "ScaleProfile", clientId, expected: change, reason })

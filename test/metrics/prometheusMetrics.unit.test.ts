@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Ref, Scope } from "effect"
+import { TestClock } from "effect/testing"
 import type { Position } from "../../domain/envelope.ts"
 import { MetricsExposition, layer as prometheusMetrics } from "../../infra/metrics/prometheusMetrics.ts"
 import { StoreUnavailable } from "../../src/eventStore/errors.ts"
@@ -42,6 +43,26 @@ describe("the Prometheus adapter of the Metrics port", () => {
       assert.include(text, 'umbra_command_duration_seconds_count{type="ConnectClient",outcome="ok"} 2')
       // The process's own series come along under their usual names.
       assert.include(text, "# TYPE process_cpu_user_seconds_total counter")
+    }).pipe(Effect.provide(prometheusMetrics)))
+
+  it.effect("exposes forecast shortfall and slack per tenant and metric, weighted by scored steps, of clients scored lately", () =>
+    Effect.gen(function* () {
+      const metrics = yield* Metrics
+      const score = { tenant: "acme", metric: "cpu", shortfall: 0, slack: 0, scoredSteps: 0, fallback: false }
+      yield* metrics.forecastRecorded({ ...score, clientId: "gone", shortfall: 1, slack: 1, scoredSteps: 100 })
+      yield* TestClock.adjust("31 minutes")
+      yield* metrics.forecastRecorded({ ...score, clientId: "c1", shortfall: 0.1, slack: 0.3, scoredSteps: 10 })
+      yield* metrics.forecastRecorded({ ...score, clientId: "c2", shortfall: 0, slack: 0.5, scoredSteps: 30, fallback: true })
+      yield* metrics.forecastRecorded({ ...score, clientId: "c2", metric: "memBytes", scoredSteps: 0 })
+      const text = yield* scrape
+      assert.deepStrictEqual(samplesOf(text, "umbra_forecast_shortfall_ratio"), ['umbra_forecast_shortfall_ratio{tenant="acme",metric="cpu"} 0.025'])
+      assert.deepStrictEqual(samplesOf(text, "umbra_forecast_slack_ratio"), ['umbra_forecast_slack_ratio{tenant="acme",metric="cpu"} 0.45'])
+      assert.deepStrictEqual(samplesOf(text, "umbra_forecast_clients"), [
+        'umbra_forecast_clients{tenant="acme",metric="cpu",fallback="false"} 1',
+        'umbra_forecast_clients{tenant="acme",metric="cpu",fallback="true"} 1',
+        'umbra_forecast_clients{tenant="acme",metric="memBytes",fallback="false"} 1',
+        'umbra_forecast_clients{tenant="acme",metric="memBytes",fallback="true"} 0'
+      ])
     }).pipe(Effect.provide(prometheusMetrics)))
 
   it.effect("reads a source once per scrape, and exposes its series only while it is registered", () =>
