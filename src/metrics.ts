@@ -1,11 +1,8 @@
 import { Context, Effect, type Scope } from "effect"
 import type { StoreUnavailable } from "./eventStore/errors.ts"
 import type { BusUnavailable, ConsumerState } from "./eventBus.ts"
-import type { WatchedInstance } from "./instances/watchdog.ts"
 import type { ProjectionPosition } from "./projections/projectionPositions.ts"
-import type { tenantSummary } from "./queries/tenantQuery.ts"
 import type { RelayHealth } from "./relay.ts"
-import type { IngestStatus } from "./telemetry/telemetryIngest.ts"
 
 /** A command request the gateway answered. */
 export interface HandledCommand {
@@ -33,19 +30,31 @@ export interface ForecastScore {
 
 type Read<A> = Effect.Effect<A, StoreUnavailable | BusUnavailable>
 
-export interface TelemetryIngestReading extends IngestStatus {
+// The readings below name only what is exposed, so that this port depends on none of the parts that
+// record through it (the watchdog and the queries send commands, and the gateway records here).
+
+export interface TelemetryIngestReading {
+  readonly applied: number
+  readonly dropped: number
   /** The last UMBRA_SIGNALS sequence folded into the telemetry read model. */
   readonly checkpoint: number
 }
 
 export interface WatchdogReading {
-  readonly instances: ReadonlyArray<WatchedInstance>
+  readonly instances: ReadonlyArray<{ readonly tenant: string; readonly ready: boolean }>
   readonly badSignals: number
 }
 
+type Counts = Readonly<Record<string, number>>
+
+/** A tenant's counts, as its summary (the Tenant query) has them. */
 export interface TenantReading {
   readonly tenant: string
-  readonly summary: Effect.Success<ReturnType<typeof tenantSummary>>
+  readonly summary: {
+    readonly clients: Counts
+    readonly instances: { readonly byRole: Counts; readonly byState: Counts }
+    readonly launches: Counts
+  }
 }
 
 /**
