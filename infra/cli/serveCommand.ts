@@ -9,8 +9,9 @@ import { print, usage } from "./terminal.ts"
 export const serveHelp = `Usage: umbra serve
 
 Runs the control plane: serves commands on umbra.cmd.<tenant>.<CommandType>, stores events in the event
-store, relays them to JetStream (UMBRA_EVENTS) and runs the sagas. Configured by environment variables
-(see the README): NATS_URL, NATS_CREDS, UMBRA_DATA_DIR, UMBRA_NATS_PORT, UMBRA_EVENT_STORE, ...
+store, relays them to JetStream (UMBRA_EVENTS) and runs the sagas; answers GET /metrics (Prometheus) on
+UMBRA_HTTP_HOST:UMBRA_HTTP_PORT (default 127.0.0.1:8080). Configured by environment variables (see the
+README): NATS_URL, NATS_CREDS, UMBRA_DATA_DIR, UMBRA_NATS_PORT, UMBRA_EVENT_STORE, UMBRA_HTTP_PORT, ...
 Without NATS_URL it runs its own nats-server (JetStream, loopback only, UMBRA_NATS_PORT or a free port when
 that is taken) that refuses anonymous connections; its URL and Umbra's credentials are kept under
 UMBRA_DATA_DIR/nats, where the CLI run beside the data directory finds them. 'umbra tenant add' issues
