@@ -48,32 +48,43 @@ const numbered = <E>(lines: Stream.Stream<string, E>) =>
     Stream.filter(({ text }) => text.length > 0)
   )
 
+/** Counts bad lines, keeping the first few. */
+const badLines = () => {
+  const listed: Array<BadLine> = []
+  let count = 0
+  return {
+    report: (line: number, message: string) => {
+      count++
+      if (listed.length < listedBadLines) listed.push({ line, message })
+    },
+    refusal: () => (count === 0 ? undefined : new ImportRefused({ count, lines: listed }))
+  }
+}
+
 /**
  * Every line decoded with the envelope's schema, and each stream's revisions checked to follow on from its
- * first line's, before anything is written: a bad file is refused whole.
+ * first line's, before anything is written: a bad file is refused whole. A gap is reported only in a file
+ * whose lines all decode, since a line that does not leaves one in its stream.
  */
 const checkLines = <E>(lines: Stream.Stream<string, E>) =>
   Effect.gen(function* () {
-    const bad: Array<BadLine> = []
-    let count = 0
+    const undecodable = badLines()
+    const gaps = badLines()
     const nextRevision = new Map<string, number>()
-    const report = (line: number, message: string) => {
-      count++
-      if (bad.length < listedBadLines) bad.push({ line, message })
-    }
     yield* Stream.runForEach(numbered(lines), ({ line, text }) =>
       Effect.sync(() => {
         const decoded = decodeLine(text)
-        if (Result.isFailure(decoded)) return report(line, decoded.failure.message)
+        if (Result.isFailure(decoded)) return undecodable.report(line, decoded.failure.message)
         const { stream, revision } = decoded.success
         const expected = nextRevision.get(stream)
         if (expected !== undefined && revision !== expected) {
-          return report(line, `${stream} has revision ${revision} here, where the lines before it make ${expected} next`)
+          gaps.report(line, `${stream} has revision ${revision} here, where the lines before it make ${expected} next`)
         }
         nextRevision.set(stream, revision + 1)
       })
     )
-    if (count > 0) return yield* new ImportRefused({ count, lines: bad })
+    const refusal = undecodable.refusal() ?? gaps.refusal()
+    if (refusal !== undefined) return yield* refusal
   })
 
 /**
