@@ -1,5 +1,6 @@
-import { Gauge, type Registry } from "prom-client"
+import { Clock, Effect } from "effect"
 import type { ForecastScore } from "../../src/metrics.ts"
+import { fromReading, gauge, type Sample, type SourceSeries } from "./scrapedSeries.ts"
 
 /** The engine records each active client's forecasts every 5 minutes: a score older than this is of a client gone quiet. */
 export const freshForMs = 30 * 60_000
@@ -18,16 +19,22 @@ interface TenantMetric {
   fallback: number
 }
 
+const labelsOf = (group: TenantMetric) => ({ tenant: group.tenant, metric: group.metric })
+
+/** A ratio weighted by scored steps, for the groups with any. */
+const weighted = (value: (group: TenantMetric) => number) => (groups: ReadonlyArray<TenantMetric>) =>
+  groups.filter((group) => group.steps > 0).map((group): Sample => [labelsOf(group), value(group) / group.steps])
+
 /**
  * Forecast quality per tenant and metric, from the latest score of each client (never a client label: a
  * tenant may have many). Shortfall and slack are the clients' means weighted by their scored steps, so the
  * shortfall is the share of all the tenant's scored steps that were short.
  */
-export const makeForecastScores = (registry: Registry, now: () => Promise<number>) => {
+export const makeForecastScores = () => {
   const latest = new Map<string, Scored>()
 
-  const byTenantAndMetric = async () => {
-    const oldest = (await now()) - freshForMs
+  const byTenantAndMetric = Effect.gen(function* () {
+    const oldest = (yield* Clock.currentTimeMillis) - freshForMs
     const groups = new Map<string, TenantMetric>()
     for (const [key, score] of latest) {
       if (score.atMs < oldest) {
@@ -44,47 +51,36 @@ export const makeForecastScores = (registry: Registry, now: () => Promise<number
       groups.set(id, group)
     }
     return [...groups.values()]
-  }
+  })
 
-  const labelNames = ["tenant", "metric"]
-  new Gauge({
-    name: "umbra_forecast_shortfall_ratio",
-    help: "Share of the recently scored 5-minute steps whose demand exceeded the forecast's provisioning bound, over the tenant's clients",
-    labelNames,
-    registers: [registry],
-    async collect() {
-      const groups = await byTenantAndMetric()
-      this.reset()
-      for (const g of groups) if (g.steps > 0) this.set({ tenant: g.tenant, metric: g.metric }, g.shortWeighted / g.steps)
-    }
-  })
-  new Gauge({
-    name: "umbra_forecast_slack_ratio",
-    help: "Share of the provisioning bound left unused over the recently scored steps, over the tenant's clients",
-    labelNames,
-    registers: [registry],
-    async collect() {
-      const groups = await byTenantAndMetric()
-      this.reset()
-      for (const g of groups) if (g.steps > 0) this.set({ tenant: g.tenant, metric: g.metric }, g.slackWeighted / g.steps)
-    }
-  })
-  new Gauge({
-    name: "umbra_forecast_clients",
-    help: "Clients the scaling engine recorded a forecast for in the last 30 minutes, and whether the conservative fallback sized them",
-    labelNames: [...labelNames, "fallback"],
-    registers: [registry],
-    async collect() {
-      const groups = await byTenantAndMetric()
-      this.reset()
-      for (const g of groups) {
-        this.set({ tenant: g.tenant, metric: g.metric, fallback: "false" }, g.clients - g.fallback)
-        this.set({ tenant: g.tenant, metric: g.metric, fallback: "true" }, g.fallback)
-      }
-    }
-  })
+  const series: SourceSeries = fromReading(byTenantAndMetric, [
+    gauge(
+      "umbra_forecast_shortfall_ratio",
+      "Share of the recently scored 5-minute steps whose demand exceeded the forecast's provisioning bound, over the tenant's clients",
+      ["tenant", "metric"],
+      weighted((group) => group.shortWeighted)
+    ),
+    gauge(
+      "umbra_forecast_slack_ratio",
+      "Share of the provisioning bound left unused over the recently scored steps, over the tenant's clients",
+      ["tenant", "metric"],
+      weighted((group) => group.slackWeighted)
+    ),
+    gauge(
+      "umbra_forecast_clients",
+      "Clients the scaling engine recorded a forecast for in the last 30 minutes, and whether the conservative fallback sized them",
+      ["tenant", "metric", "fallback"],
+      (groups) =>
+        groups.flatMap((group): Array<Sample> => [
+          [{ ...labelsOf(group), fallback: "false" }, group.clients - group.fallback],
+          [{ ...labelsOf(group), fallback: "true" }, group.fallback]
+        ])
+    )
+  ])
 
   return {
-    record: (score: ForecastScore, atMs: number) => void latest.set(`${score.tenant}/${score.clientId}/${score.metric}`, { ...score, atMs })
+    series,
+    record: (score: ForecastScore) =>
+      Clock.currentTimeMillis.pipe(Effect.map((atMs) => void latest.set(`${score.tenant}/${score.clientId}/${score.metric}`, { ...score, atMs })))
   }
 }

@@ -1,8 +1,8 @@
-import { Clock, Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client"
-import { Metrics, type MetricsShape, type ScrapeSource } from "../../src/metrics.ts"
+import { Metrics, type MetricsShape } from "../../src/metrics.ts"
 import { makeForecastScores } from "./forecastScores.ts"
-import { type Sample, type SeriesShape, seriesOf } from "./scrapedSeries.ts"
+import { type Sample, type SeriesShape, seriesOf, type SourceSeries } from "./scrapedSeries.ts"
 
 /** What the endpoint answers a scrape with: the registry in Prometheus' text format. */
 export class MetricsExposition extends Context.Service<MetricsExposition, {
@@ -38,23 +38,18 @@ export const layer = Layer.effectContext(
       registers: [registry]
     })
 
-    const forecasts = makeForecastScores(registry, () => run(Clock.currentTimeMillis))
-
     /**
-     * Creates a source's series, each collected at scrape time from one shared reading: prom-client starts
-     * every collect of a scrape at once, so they all find the reading the first one started. A reading that
-     * fails leaves its series without samples (and is logged), rather than stale.
+     * Creates series collected at scrape time from one shared reading: prom-client starts every collect of
+     * a scrape at once, so they all find the reading the first one started. A reading that fails leaves
+     * its series without samples (and is logged), rather than stale. Returns their names.
      */
-    const register = (source: ScrapeSource) => {
-      const { series, samples } = seriesOf(source)
+    const register = (what: string, { series, samples }: SourceSeries) => {
       let reading: Promise<ReadonlyArray<ReadonlyArray<Sample>>> | undefined
       const read = () =>
         reading ??= run(
           samples.pipe(
             Effect.catch((error) =>
-              Effect.logWarning("a metrics source could not be read", { source: source._tag, message: error.message }).pipe(
-                Effect.as(series.map(() => []))
-              )
+              Effect.logWarning("a metrics source could not be read", { source: what, message: error.message }).pipe(Effect.as(series.map(() => [])))
             )
           )
         ).finally(() => (reading = undefined))
@@ -62,15 +57,18 @@ export const layer = Layer.effectContext(
       return series.map((shape) => shape.name)
     }
 
+    const forecasts = makeForecastScores()
+    register("forecasts", forecasts.series)
+
     const metrics: MetricsShape = {
       commandHandled: ({ tenant, type, outcome, seconds }) =>
         Effect.sync(() => {
           commands.inc({ tenant, type, outcome })
           commandSeconds.observe({ type, outcome }, seconds)
         }),
-      forecastRecorded: (score) => Clock.currentTimeMillis.pipe(Effect.map((atMs) => forecasts.record(score, atMs))),
+      forecastRecorded: forecasts.record,
       readAtScrape: (source) =>
-        Effect.acquireRelease(Effect.sync(() => register(source)), (names) =>
+        Effect.acquireRelease(Effect.sync(() => register(source._tag, seriesOf(source))), (names) =>
           Effect.sync(() => names.forEach((name) => registry.removeSingleMetric(name)))).pipe(Effect.asVoid)
     }
 
@@ -83,24 +81,13 @@ export const layer = Layer.effectContext(
 /** A series whose samples are read when it is collected; one without labels and without a sample is left out. */
 const exposeSeries = (registry: Registry, shape: SeriesShape, samplesNow: () => Promise<ReadonlyArray<Sample>>) => {
   const config = { name: shape.name, help: shape.help, labelNames: [...shape.labelNames], registers: [registry] }
-  if (shape.kind === "counter") {
-    return new Counter({
-      ...config,
-      async collect() {
-        const samples = await samplesNow()
-        this.reset()
-        for (const [labels, value] of samples) this.inc(labels, value)
-        if (samples.length === 0 && shape.labelNames.length === 0) this.remove({})
-      }
-    })
+  const refill = async (metric: Counter | Gauge, put: (sample: Sample) => void) => {
+    const samples = await samplesNow()
+    metric.reset()
+    samples.forEach(put)
+    if (samples.length === 0 && shape.labelNames.length === 0) metric.remove({})
   }
-  return new Gauge({
-    ...config,
-    async collect() {
-      const samples = await samplesNow()
-      this.reset()
-      for (const [labels, value] of samples) this.set(labels, value)
-      if (samples.length === 0 && shape.labelNames.length === 0) this.remove({})
-    }
-  })
+  return shape.kind === "counter"
+    ? new Counter({ ...config, collect() { return refill(this, ([labels, value]) => this.inc(labels, value)) } })
+    : new Gauge({ ...config, collect() { return refill(this, ([labels, value]) => this.set(labels, value)) } })
 }

@@ -19,7 +19,7 @@ export interface SourceSeries {
   readonly samples: Effect.Effect<ReadonlyArray<ReadonlyArray<Sample>>, { readonly message: string }>
 }
 
-interface Series<A> extends SeriesShape {
+export interface Series<A> extends SeriesShape {
   readonly samplesOf: (reading: A) => Iterable<Sample>
 }
 
@@ -31,11 +31,11 @@ const series = (kind: SeriesShape["kind"]) =>
   labelNames,
   samplesOf
 })
-const gauge = series("gauge")
-const counter = series("counter")
+export const gauge = series("gauge")
+export const counter = series("counter")
 
 /** One reading gives every series of its source. */
-const fromReading = <A>(read: Effect.Effect<A, { readonly message: string }>, all: ReadonlyArray<Series<A>>): SourceSeries => ({
+export const fromReading = <A>(read: Effect.Effect<A, { readonly message: string }>, all: ReadonlyArray<Series<A>>): SourceSeries => ({
   series: all,
   samples: read.pipe(Effect.map((reading) => all.map((one) => [...one.samplesOf(reading)])))
 })
