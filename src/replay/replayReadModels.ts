@@ -39,7 +39,12 @@ export const replayReadModels = <E>(pages: Stream.Stream<ReadonlyArray<StoredEve
 
     yield* Stream.runForEach(pages, (page) =>
       Effect.gen(function* () {
-        const fresh = through === undefined ? page : page.filter((event) => event.position > through!)
+        const fresh: Array<StoredEvent> = []
+        for (const event of page) {
+          if (through !== undefined && event.position <= through) continue
+          fresh.push(event)
+          through = event.position
+        }
         skipped += page.length - fresh.length
         const last = fresh[fresh.length - 1]
         if (last === undefined) return
@@ -50,7 +55,6 @@ export const replayReadModels = <E>(pages: Stream.Stream<ReadonlyArray<StoredEve
           for (const [event, stored] of decoded) if (projection.handles.has(event._tag)) changes.push(...projection.apply(event, stored))
           yield* rows.apply(projection.name, projection.version, changes, last.position)
         }
-        through = last.position
         folded += fresh.length
         if (options.onPage !== undefined) yield* options.onPage(folded)
       })
