@@ -6,6 +6,7 @@ import type { RelayHealth } from "./relay.ts"
 
 /** A command request the gateway answered. */
 export interface HandledCommand {
+  /** The subject's tenant; empty when it is no valid tenant (InvalidTenant). */
   readonly tenant: string
   /** A public command type, or "other" for a name that is none (so a sender cannot mint series). */
   readonly type: string
