@@ -33,6 +33,7 @@ layer(controlPlaneTestLayer, { excludeTestServices: true, timeout: "90 seconds" 
       assert.isTrue((yield* send("acme", "ConnectClient", { clientId: "m1", tier: "basic" }, commandId)).duplicate)
       assert.strictEqual((yield* send("acme", "ConnectClient", { clientId: "m2", tier: "gold" })).error?.tag, "ValidationFailed")
       assert.strictEqual((yield* send("acme", "Teleport", {})).error?.tag, "UnknownCommand")
+      assert.strictEqual((yield* send("ACME", "ConnectClient", { clientId: "m3", tier: "basic" })).error?.tag, "InvalidTenant")
 
       const { status, contentType, body: text } = yield* get("/metrics")
       assert.strictEqual(status, 200)
@@ -43,6 +44,7 @@ layer(controlPlaneTestLayer, { excludeTestServices: true, timeout: "90 seconds" 
       // A name that is no command is counted without becoming a label value.
       assert.strictEqual(sample(text, "umbra_commands_total", 'tenant="acme",type="other",outcome="UnknownCommand"'), 1)
       assert.notInclude(text, "Teleport")
+      assert.strictEqual(sample(text, "umbra_commands_total", 'tenant="",type="ConnectClient",outcome="InvalidTenant"'), 1)
       assert.include(text, "# TYPE umbra_command_duration_seconds histogram")
       assert.strictEqual(sample(text, "umbra_command_duration_seconds_bucket", 'le="+Inf",type="ConnectClient",outcome="ok"'), 1)
       assert.strictEqual(sample(text, "umbra_command_duration_seconds_count", 'type="ConnectClient",outcome="ok"'), 1)
