@@ -5,6 +5,7 @@ import { tenantKey } from "../../domain/tenantKey.ts"
 import { forecastKeys, type ForecastRow, forecasts } from "../../projections/forecasts.ts"
 import { bucketSizes } from "../../projections/telemetryBuckets.ts"
 import { TelemetryReadModel } from "../telemetry/telemetryReadModel.ts"
+import { afterCatchingUp } from "./caughtUp.ts"
 import { fromReadModel } from "./readModelAnswer.ts"
 import { readRow, readRows } from "./readModelRows.ts"
 
@@ -60,4 +61,4 @@ export const forecastQuery = (tenant: string, query: typeof ForecastQuery.Type) 
     const { from, to } = query
     const window = yield* Effect.forEach(rows, (row) => windowOf(tenant, query.clientId, row, from, to))
     return { clientId: query.clientId, metrics, window: { from, to, metrics: window } }
-  }).pipe(fromReadModel(forecasts.name), Effect.withSpan("Query.Forecast"))
+  }).pipe(fromReadModel(forecasts.name), afterCatchingUp(forecasts), Effect.withSpan("Query.Forecast"))

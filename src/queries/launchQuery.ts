@@ -4,6 +4,7 @@ import { LaunchId } from "../../domain/ids.ts"
 import type { LaunchTimelineFold } from "../../projections/launchTimeline.ts"
 import { launches, launchesKeys } from "../../projections/launches.ts"
 import { endpointUrl } from "../launch/endpoint.ts"
+import { afterCatchingUp } from "./caughtUp.ts"
 import { fromReadModel } from "./readModelAnswer.ts"
 import { readRow } from "./readModelRows.ts"
 
@@ -17,4 +18,4 @@ export const launchQuery = (tenant: string, query: typeof LaunchQuery.Type) =>
       return yield* new NotFound({ message: `there is no launch ${query.launchId}`, details: { launchId: query.launchId } })
     }
     return { ...row.timeline, endpoint: endpointUrl(tenant, row.timeline.clientId) }
-  }).pipe(fromReadModel(launches.name), Effect.withSpan("Query.Launch"))
+  }).pipe(fromReadModel(launches.name), afterCatchingUp(launches), Effect.withSpan("Query.Launch"))

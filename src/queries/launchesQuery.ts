@@ -3,6 +3,7 @@ import { NotFound } from "../../domain/errors.ts"
 import { ClientId } from "../../domain/ids.ts"
 import { type LaunchTimelineFold, outcomeOf } from "../../projections/launchTimeline.ts"
 import { launches, launchesKeys } from "../../projections/launches.ts"
+import { afterCatchingUp } from "./caughtUp.ts"
 import { fromReadModel } from "./readModelAnswer.ts"
 import { readRow, readRows } from "./readModelRows.ts"
 
@@ -22,4 +23,4 @@ export const launchesQuery = (tenant: string, query: typeof LaunchesQuery.Type) 
       .filter((timeline) => clientId === undefined || timeline.clientId === clientId)
       .sort((a, b) => Date.parse(a.stages[0]!.at) - Date.parse(b.stages[0]!.at))
     return { launches: timelines.map((timeline) => ({ ...timeline, outcome: outcomeOf(timeline.stage) })) }
-  }).pipe(fromReadModel(launches.name), Effect.withSpan("Query.Launches"))
+  }).pipe(fromReadModel(launches.name), afterCatchingUp(launches), Effect.withSpan("Query.Launches"))

@@ -1,6 +1,7 @@
 import { Clock, Effect } from "effect"
 import { defaultPhiAccrualConfig, liveness as verdictAt } from "../../domain/instance/phiAccrual.ts"
 import { liveness, livenessKeys, type LivenessRow } from "../../projections/liveness.ts"
+import { afterCatchingUp } from "./caughtUp.ts"
 import { fromReadModel } from "./readModelAnswer.ts"
 import { readRows } from "./readModelRows.ts"
 
@@ -20,4 +21,4 @@ export const livenessQuery = (tenant: string) =>
       return { ...row, phi: rounded(verdict.phi), silent: verdict._tag === "Silent" }
     })
     return { instances }
-  }).pipe(fromReadModel(liveness.name), Effect.withSpan("Query.Liveness"))
+  }).pipe(fromReadModel(liveness.name), afterCatchingUp(liveness), Effect.withSpan("Query.Liveness"))

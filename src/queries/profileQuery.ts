@@ -2,6 +2,7 @@ import { Effect } from "effect"
 import { NotFound } from "../../domain/errors.ts"
 import { profileKeys, type ProfileRow, profiles } from "../../projections/profiles.ts"
 import type { OfClient } from "./queryBodies.ts"
+import { afterCatchingUp } from "./caughtUp.ts"
 import { fromReadModel } from "./readModelAnswer.ts"
 import { readRow } from "./readModelRows.ts"
 
@@ -11,4 +12,4 @@ export const profileQuery = (tenant: string, query: typeof OfClient.Type) =>
     const row = yield* readRow<ProfileRow>(profiles.name, profileKeys.client(tenant, query.clientId))
     if (row === undefined) return yield* new NotFound({ message: `client ${query.clientId} has no profile`, details: { clientId: query.clientId } })
     return row
-  }).pipe(fromReadModel(profiles.name), Effect.withSpan("Query.Profile"))
+  }).pipe(fromReadModel(profiles.name), afterCatchingUp(profiles), Effect.withSpan("Query.Profile"))

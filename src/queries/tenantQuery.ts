@@ -2,6 +2,7 @@ import { Effect } from "effect"
 import { fleetRoles, type FleetRow, fleetStates } from "../../projections/fleet.ts"
 import { type LaunchOutcome, launchOutcomes } from "../../projections/launchTimeline.ts"
 import { tenant as tenantModel, type TenantEventsRow, tenantKeys } from "../../projections/tenant.ts"
+import { afterCatchingUp } from "./caughtUp.ts"
 import { fromReadModel } from "./readModelAnswer.ts"
 import { readRow, readRows } from "./readModelRows.ts"
 
@@ -35,4 +36,4 @@ export const tenantSummary = Effect.fn("Tenant.summary")(function* (tenant: stri
 })
 
 /** `umbra.query.<tenant>.Tenant`: the tenant's summary. */
-export const tenantQuery = (tenant: string) => tenantSummary(tenant).pipe(fromReadModel(tenantModel.name))
+export const tenantQuery = (tenant: string) => tenantSummary(tenant).pipe(fromReadModel(tenantModel.name), afterCatchingUp(tenantModel))

@@ -93,6 +93,10 @@ layer(controlPlaneTestLayer, { excludeTestServices: true, timeout: "120 seconds"
       const beta = yield* askUntil<ResultOf<typeof tenantQuery>>("beta", "Tenant", {}, (result) => result.instances.total === 1)
       assert.deepStrictEqual([beta.clients.connected, beta.launches.underWay], [1, 0])
 
+      // A query after a command sees what the command stored, without waiting.
+      assert.isTrue((yield* send("acme", "RequestProduction", { clientId: "c1", launchId: "l2" })).ok)
+      assert.strictEqual((yield* ask<ResultOf<typeof launchQuery>>("acme", "Launch", { launchId: "l2" })).result?.stage, "queued")
+
       // Another tenant's ids are unknown here; malformed bodies are refused before any row is read.
       assert.strictEqual((yield* ask("beta", "Launch", { launchId: "l1" })).error?.tag, "NotFound")
       assert.strictEqual((yield* ask("beta", "Profile", { clientId: "c1" })).error?.tag, "NotFound")
