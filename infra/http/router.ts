@@ -57,7 +57,8 @@ export const makeRouter = (routes: ReadonlyArray<Route>) => {
       const params = match(pattern, segments)
       if (params === undefined) continue
       if (method !== "GET" && method !== "HEAD") {
-        return Effect.succeed({ ...textResponse(405, `${method} is not allowed here; use GET\n`), headers: { allow: "GET, HEAD" } })
+        const refused = textResponse(405, `${method} is not allowed here; use GET\n`)
+        return Effect.succeed({ ...refused, headers: { ...refused.headers, allow: "GET, HEAD" } })
       }
       return route.handle({ method, path: parsed.pathname, params, query: parsed.searchParams })
     }
