@@ -1,11 +1,11 @@
 import { Effect, Schema } from "effect"
-import { NotFound } from "../../domain/errors.ts"
 import { ClientId } from "../../domain/ids.ts"
 import { tenantKey } from "../../domain/tenantKey.ts"
 import { forecastKeys, type ForecastRow, forecasts } from "../../projections/forecasts.ts"
 import { bucketSizes } from "../../projections/telemetryBuckets.ts"
 import { TelemetryReadModel } from "../telemetry/telemetryReadModel.ts"
 import { afterCatchingUp } from "./caughtUp.ts"
+import { notFoundIn } from "./notFoundIn.ts"
 import { fromReadModel } from "./readModelAnswer.ts"
 import { readRow, readRows } from "./readModelRows.ts"
 
@@ -54,7 +54,7 @@ const windowOf = (tenant: string, clientId: string, row: ForecastRow, from: numb
 export const forecastQuery = (tenant: string, query: typeof ForecastQuery.Type) =>
   Effect.gen(function* () {
     const client = yield* readRow<unknown>(forecasts.name, forecastKeys.client(tenant, query.clientId))
-    if (client === undefined) return yield* new NotFound({ message: `there is no client ${query.clientId}`, details: { clientId: query.clientId } })
+    if (client === undefined) return yield* notFoundIn(forecasts.name, `there is no client ${query.clientId}`, { clientId: query.clientId })
     const rows = yield* readRows<ForecastRow>(forecasts.name, forecastKeys.metrics(tenant, query.clientId))
     const metrics = rows.map(({ history, ...latest }) => latest)
     if (query.from === undefined || query.to === undefined) return { clientId: query.clientId, metrics }

@@ -1,9 +1,9 @@
 import { Effect, Schema } from "effect"
-import { NotFound } from "../../domain/errors.ts"
 import { ClientId } from "../../domain/ids.ts"
 import { type LaunchTimelineFold, outcomeOf } from "../../projections/launchTimeline.ts"
 import { launches, launchesKeys } from "../../projections/launches.ts"
 import { afterCatchingUp } from "./caughtUp.ts"
+import { notFoundIn } from "./notFoundIn.ts"
 import { fromReadModel } from "./readModelAnswer.ts"
 import { readRow, readRows } from "./readModelRows.ts"
 
@@ -15,7 +15,7 @@ export const launchesQuery = (tenant: string, query: typeof LaunchesQuery.Type) 
   Effect.gen(function* () {
     const { clientId } = query
     if (clientId !== undefined && (yield* readRow<unknown>(launches.name, launchesKeys.client(tenant, clientId))) === undefined) {
-      return yield* new NotFound({ message: `there is no client ${clientId}`, details: { clientId } })
+      return yield* notFoundIn(launches.name, `there is no client ${clientId}`, { clientId })
     }
     const rows = yield* readRows<LaunchTimelineFold>(launches.name, launchesKeys.launches(tenant))
     const timelines = rows

@@ -54,11 +54,14 @@ describe("Profile", () => {
       assert.strictEqual(missing._tag, "NotFound")
     }).pipe(Effect.provide(readModelLayers)))
 
-  it.effect("while the projection is rebuilt, the answer says so", () =>
+  it.effect("while the projection is rebuilt, the answer and a NotFound say so", () =>
     Effect.gen(function* () {
       yield* handleAs("acme", "CreateProfile", { clientId: "c1", tier: "basic" })
       yield* catchUp(profiles)
       const answer = yield* profileQuery("acme", c1).pipe(whileRebuilding(profiles))
       assert.deepStrictEqual(rebuildOf(answer), { rebuilding: true, progress: { folded: 1, total: 2 } })
+      // A client the rebuild has not reached yet may only not be folded: the NotFound says so.
+      const missing = yield* profileQuery("acme", { clientId: "c2" as ClientId }).pipe(whileRebuilding(profiles), Effect.flip)
+      assert.deepStrictEqual(missing._tag === "NotFound" ? missing.details : missing, { clientId: "c2", rebuilding: true })
     }).pipe(Effect.provide(readModelLayers)))
 })
