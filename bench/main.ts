@@ -7,13 +7,14 @@ import { benchmarks as commands } from "./commands.bench.ts"
 import { benchmarks as history } from "./history.bench.ts"
 import { benchmarks as launch } from "./launch.bench.ts"
 import { benchmarks as relay } from "./relay.bench.ts"
+import { benchmarks as replay } from "./replay.bench.ts"
 import { benchmarks as router } from "./router.bench.ts"
 import { benchmarks as shadows } from "./shadows.bench.ts"
 import { benchmarks as sqliteEventStore } from "./sqliteEventStore.bench.ts"
 import { benchmarks as stateTransfer } from "./stateTransfer.bench.ts"
 import { benchmarks as telemetry } from "./telemetry.bench.ts"
 
-const modules: ReadonlyArray<ReadonlyArray<Benchmark>> = [sqliteEventStore, commands, history, relay, telemetry, shadows, router, stateTransfer, launch]
+const modules: ReadonlyArray<ReadonlyArray<Benchmark>> = [sqliteEventStore, commands, history, relay, telemetry, shadows, router, stateTransfer, launch, replay]
 
 const usage = `Usage: npm run bench -- [--json] [--only <name prefix>]
 
