@@ -11,8 +11,7 @@ import { eventStoreLayer } from "../serve/eventStoreLayer.ts"
 import { parseOptions } from "./options.ts"
 import { parsePosition } from "./positionOption.ts"
 import { makeProgressReport } from "./progressReport.ts"
-import { failed } from "./replayCommand.ts"
-import { print, usage } from "./terminal.ts"
+import { failed, print, usage } from "./terminal.ts"
 
 export const eventsHelp = `Usage: umbra events export|import [options]
 

@@ -21,7 +21,7 @@ import { busUnavailable, cliConnectionLayer } from "./busClient.ts"
 import { parseOptions } from "./options.ts"
 import { parsePosition } from "./positionOption.ts"
 import { makeProgressReport } from "./progressReport.ts"
-import { print, usage } from "./terminal.ts"
+import { failed, print, usage } from "./terminal.ts"
 
 const names = allProjections.map((projection) => projection.name).join(", ")
 
@@ -164,10 +164,3 @@ export const replayCommand = (argv: ReadonlyArray<string>) =>
       ValidationFailed: (error) => failed(`the log holds an event this version of Umbra cannot fold: ${error.message}`)
     })
   )
-
-/** A run that could not finish: said on stderr, exit code 1. */
-export const failed = (message: string) =>
-  Effect.sync(() => {
-    process.stderr.write(`umbra: ${message}\n`)
-    return 1
-  })

@@ -6,8 +6,7 @@ import { streamsOf } from "../../src/replay/streamListing.ts"
 import { UmbraConfig } from "../config.ts"
 import { eventStoreLayer } from "../serve/eventStoreLayer.ts"
 import { parseOptions } from "./options.ts"
-import { failed } from "./replayCommand.ts"
-import { print, usage } from "./terminal.ts"
+import { failed, print, usage } from "./terminal.ts"
 
 export const streamsHelp = `Usage: umbra streams ls|show [options]
 
