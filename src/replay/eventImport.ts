@@ -1,5 +1,6 @@
 import { Effect, Result, Schema, Stream } from "effect"
 import { type NewEvent, StoredEvent } from "../../domain/envelope.ts"
+import { uuidPattern } from "../../domain/ids.ts"
 import { EventStore, type ExpectedRevision } from "../eventStore/eventStore.ts"
 
 /** One line of an import file that is not an envelope, or not where its stream's revisions say it should be. */
@@ -38,6 +39,15 @@ interface Numbered {
 
 const decodeLine = Schema.decodeUnknownResult(Schema.fromJsonString(StoredEvent))
 
+/** What every store refuses of an envelope that its schema lets through, checked here so that it refuses nothing half-way. */
+const storeRefuses = (event: StoredEvent): string | undefined => {
+  if (!uuidPattern.test(event.id)) return `event id ${event.id} is not a lower-case UUID`
+  if (!Number.isInteger(event.revision) || event.revision < 0) return `revision ${event.revision} is not a revision (0 or more)`
+  if (event.schemaVersion < 1) return `schemaVersion ${event.schemaVersion} is not 1 or more`
+  if (Number.isNaN(Date.parse(event.at))) return `'at' ${event.at} is not an ISO-8601 time`
+  return undefined
+}
+
 /** What the store is handed: the envelope less what the new store assigns (its revision is the expected one's next). */
 const toNewEvent = ({ stream: _stream, revision: _revision, position: _position, ...event }: StoredEvent): NewEvent => event
 
@@ -75,6 +85,8 @@ const checkLines = <E>(lines: Stream.Stream<string, E>) =>
       Effect.sync(() => {
         const decoded = decodeLine(text)
         if (Result.isFailure(decoded)) return undecodable.report(line, decoded.failure.message)
+        const refused = storeRefuses(decoded.success)
+        if (refused !== undefined) return undecodable.report(line, refused)
         const { stream, revision } = decoded.success
         const expected = nextRevision.get(stream)
         if (expected !== undefined && revision !== expected) {

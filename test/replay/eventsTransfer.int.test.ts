@@ -85,6 +85,12 @@ describe("events export and import", () => {
 
       // A stream whose revisions skip one is refused the same way, before anything is written.
       const skipping = lines.filter((line) => !(JSON.parse(line).stream === "launch-acme.l1" && JSON.parse(line).revision === 3))
+      // So is an id the store would refuse half-way through.
+      const badId = [...lines]
+      badId[6] = JSON.stringify({ ...JSON.parse(lines[6]!), id: "not-a-uuid" })
+      const refusedId = yield* importEvents(Stream.fromIterable(badId)).pipe(Effect.provideService(EventStore, target), Effect.flip)
+      assert.deepStrictEqual(refusedId._tag === "ImportRefused" ? refusedId.lines : [], [{ line: 7, message: "event id not-a-uuid is not a lower-case UUID" }])
+
       const gap = yield* importEvents(Stream.fromIterable(skipping)).pipe(Effect.provideService(EventStore, target), Effect.flip)
       assert.strictEqual(gap._tag, "ImportRefused")
       assert.match(gap._tag === "ImportRefused" ? gap.lines[0]!.message : "", /launch-acme\.l1 has revision 4 here, where the lines before it make 3 next/)
