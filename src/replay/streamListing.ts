@@ -3,7 +3,8 @@ import { parseStreamName } from "../../domain/streams.ts"
 import type { StoreUnavailable } from "../eventStore/errors.ts"
 import { EventStore, type StreamSummary } from "../eventStore/eventStore.ts"
 
-const pageSize = 1_000
+// Names per listing call: on KurrentDB each call scans the log, so few and large.
+const pageSize = 10_000
 
 /**
  * The store's streams in name order, of one tenant and/or one category: a category is a name prefix
