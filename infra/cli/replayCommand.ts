@@ -145,10 +145,14 @@ export const replayCommand = (argv: ReadonlyArray<string>) =>
         }))
       : undefined
 
+    // A scratch directory of --diff's own is removed as the command ends: not worth naming.
+    const kept = values.into !== undefined || !values.diff ? target : undefined
     if (values.json) {
-      yield* print(JSON.stringify({ projections: outcome.projections, events: outcome.folded, skipped: outcome.skipped, through: outcome.through ?? null, into: values.into === undefined && values.diff ? null : target, ...(differences === undefined ? {} : { differences }) }))
+      const { projections: names, folded: events, skipped, through } = outcome
+      yield* print(JSON.stringify({ projections: names, events, skipped, through: through ?? null, into: kept ?? null, ...(differences === undefined ? {} : { differences }) }))
     } else {
-      yield* print(`rebuilt ${outcome.projections.join(", ")} from ${outcome.folded} events${outcome.through === undefined ? "" : ` through ${outcome.through}`} into ${values.into === undefined && values.diff ? "a temporary directory" : target}`)
+      const through = outcome.through === undefined ? "" : ` through ${outcome.through}`
+      yield* print(`rebuilt ${outcome.projections.join(", ")} from ${outcome.folded} events${through} into ${kept ?? "a temporary directory"}`)
       if (differences !== undefined) {
         for (const difference of differences) yield* print(differenceLine(difference))
         yield* print(differences.length === 0 ? `no differences from ${live}` : `${differences.length} row(s) differ from ${live}`)
