@@ -31,6 +31,7 @@ import { NatsConnection } from "./connection.ts"
 import { park, type Parcel, readDeadLetter, reasonOf, removeDeadLetter, RetryReply, RetryRequest } from "./deadLetters.ts"
 import { streamNames } from "./jetstreamSetup.ts"
 import { type OutgoingMessage, publishPipelined } from "./pipelinedPublisher.ts"
+import { arrivedTogether } from "./arrivedTogether.ts"
 
 export interface NatsEventBusOptions {
   /** Publishes awaiting their JetStream acknowledgement at once (default 100; more is slower, FIELD-NOTES). */
@@ -351,17 +352,23 @@ export const layer = (options: NatsEventBusOptions = {}): Layer.Layer<EventBus |
       }
 
       /** An ordered (ephemeral) consumer of one stream, closed when the Stream ends. */
+      // A follower takes what has arrived in one step, up to a pull window's worth.
+      const followChunk = (options.pullBatch ?? 64) * 4
       const follow = (stream: string, filterSubject: string, from: FollowFrom) =>
         Stream.unwrap(
           Effect.acquireRelease(
             Effect.tryPromise({
               try: async () =>
                 (await js.consumers.get(stream, { filter_subjects: filterSubject, ...deliverPolicyOf(from) }))
-                  .consume({ max_messages: (options.pullBatch ?? 64) * 4 }),
+                  .consume({ max_messages: followChunk }),
               catch: unavailable(`cannot follow ${stream}`)
             }),
             (messages) => Effect.tryPromise(() => messages.close()).pipe(Effect.ignore)
-          ).pipe(Effect.map((messages) => Stream.fromAsyncIterable(messages, unavailable(`following ${stream}`))))
+          ).pipe(
+            Effect.map((messages) =>
+              Stream.fromAsyncIterable(arrivedTogether(messages, followChunk), unavailable(`following ${stream}`)).pipe(Stream.flattenArray)
+            )
+          )
         )
 
       const followEvents: EventBusShape["followEvents"] = ({ filterSubject, from }) =>
