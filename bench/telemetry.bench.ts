@@ -1,7 +1,7 @@
 /**
  * Telemetry and forecasting:
- * - `telemetry.ingest`: samples already in UMBRA_SIGNALS applied by the telemetry ingest to the SQLite
- *   telemetry read model, next to a bare ordered-consumer loop that reads and JSON-parses the same
+ * - `telemetry.ingest`: samples already in UMBRA_SIGNALS folded by the telemetry ingest into the `telemetry`
+ *   projection's rows in SQLite, next to a bare ordered-consumer loop that reads and JSON-parses the same
  *   messages (no Umbra code), in the same run.
  * - `forecast.latency`: one refit and one forecast of a client's forecaster at 30 days of 5-minute
  *   history, next to a raw `ml-regression-multivariate-linear` fit of the same design size.
@@ -259,7 +259,7 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
             mean(umbra),
             mean(raw),
             `${sampleCount} samples of ~${Math.round(bytes)} B (cpu + memBytes, clientId, no workload metrics) from ${instances} instances (${clients} clients) in UMBRA_SIGNALS; ` +
-              `Umbra: telemetry ingest into the SQLite read model (file, WAL), timed to status.applied = N; ` +
+              `Umbra: telemetry ingest (decode, attribute, fold into the telemetry projection's rows in SQLite, file, WAL), timed to status.applied = N; ` +
               `raw: ordered consumer, JSON.parse each, same pull window ${pullWindow}; 2 alternating rounds, means ` +
               `(umbra ${umbra.map(Math.round).join("/")}, raw ${raw.map(Math.round).join("/")})`
           )

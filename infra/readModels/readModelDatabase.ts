@@ -21,6 +21,8 @@ export class ReadModelDatabase extends Context.Service<ReadModelDatabase, Databa
             )
             // Every reader's checkpoint, beside the rows it wrote, so both commit in one transaction.
             db.exec("CREATE TABLE IF NOT EXISTS checkpoints (reader TEXT PRIMARY KEY, position TEXT NOT NULL)")
+            // Telemetry buckets had a table of their own before they became the `telemetry` projection's rows.
+            db.exec("DROP TABLE IF EXISTS telemetry_buckets; DELETE FROM checkpoints WHERE reader = 'telemetry';")
             return db
           },
           catch: (error) => new StoreUnavailable({ message: `cannot open read models at ${file}: ${String(error)}` })
