@@ -125,7 +125,7 @@ const commandHistory: Benchmark = {
   }
 }
 
-const noWatchdog: Watchdog = { watch: () => Effect.void, unwatch: () => Effect.void, watched: Effect.succeed([]), badSignals: Effect.succeed(0) }
+const noWatchdog: Watchdog = { watch: () => Effect.void, unwatch: () => Effect.void, watched: Effect.succeed([]), badSignals: Effect.succeed(0), latencyRises: Effect.succeed(0) }
 
 /** A store of `events` events of which `live` instances are running, and what start-up takes on it (twice). */
 const startupOn = (events: number, live: number) =>

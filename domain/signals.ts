@@ -21,9 +21,18 @@ export const Heartbeat = Schema.Struct({
   instanceId: InstanceId,
   seq: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
   at: Time,
-  ready: Schema.Boolean
+  ready: Schema.Boolean,
+  /**
+   * The last heartbeat round trip the agent measured (publish to the control plane's echo), in ms by its
+   * own monotonic clock. Optional: agents before it send none.
+   */
+  rttMs: Schema.optionalKey(Amount(3_600_000))
 })
 export type Heartbeat = typeof Heartbeat.Type
+
+/** `umbra.ctl.<tenant>.<instanceId>.echo`: the control plane's answer to a heartbeat, naming its `seq`. */
+export const HeartbeatEcho = Schema.Struct({ seq: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)) })
+export type HeartbeatEcho = typeof HeartbeatEcho.Type
 
 /** `umbra.sig.<tenant>.<instanceId>.tm`: what an instance uses; the workload may add numeric metrics. */
 export const TelemetrySample = Schema.Struct({

@@ -19,6 +19,8 @@ export const subjects = {
   heartbeatsOf: (tenant: string | "*") => `umbra.sig.${tenant}.*.hb`,
   /** Where an instance's agent answers control requests. */
   control: (tenant: string, instanceId: string) => `umbra.ctl.${tenant}.${instanceId}`,
+  /** Where the control plane echoes an instance's heartbeats, so that its agent can time the round trip. */
+  heartbeatEcho: (tenant: string, instanceId: string) => `umbra.ctl.${tenant}.${instanceId}.echo`,
   /**
    * The subject of a stored event: `umbra.evt.<tenant>.<category>.<id>`, from its stream name. An event whose
    * stream is not an Umbra stream of its own tenant goes under `other`: an envelope claiming another tenant

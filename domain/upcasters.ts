@@ -1,5 +1,6 @@
 import { Effect, Schema } from "effect"
 import { ValidationFailed } from "./errors.ts"
+import { heartbeatRecordedFromV1, HeartbeatRecordedV1 } from "./heartbeatRecordedV1.ts"
 import { profileRefinedFromV1, ProfileRefinedV1 } from "./profile/profileRefinedV1.ts"
 import { sagaStepRecordedFromV1, SagaStepRecordedV1 } from "./sagaStepV1.ts"
 
@@ -27,7 +28,8 @@ export const upcaster = <S extends Schema.Decoder<unknown>, Next>(
 /** Every step of every event type whose schema changed. A version bump in the catalog needs its step here. */
 export const upcasters: ReadonlyArray<Upcaster> = [
   upcaster("ProfileRefined", 1, ProfileRefinedV1, profileRefinedFromV1),
-  upcaster("SagaStepRecorded", 1, SagaStepRecordedV1, sagaStepRecordedFromV1)
+  upcaster("SagaStepRecorded", 1, SagaStepRecordedV1, sagaStepRecordedFromV1),
+  upcaster("HeartbeatRecorded", 1, HeartbeatRecordedV1, heartbeatRecordedFromV1)
 ]
 
 const key = (type: string, from: number) => `${type} v${from}`

@@ -1,4 +1,5 @@
 import { productionInstanceId } from "../domain/launch/productionInstanceId.ts"
+import { recordRtt } from "../domain/instance/heartbeatLatency.ts"
 import { type ArrivalHistory, defaultPhiAccrualConfig, recordArrival, startWatching } from "../domain/instance/phiAccrual.ts"
 import { patch, type Projection, put, remove } from "./projection.ts"
 
@@ -10,6 +11,8 @@ export interface LivenessRow {
   readonly recreations: number
   /** The inter-arrival statistics φ is computed from at query time, with the clock of then. */
   readonly arrivals: ArrivalHistory
+  /** The heartbeat round trips the current agent measured, newest last (the query gives last, p50 and p99). */
+  readonly rttMs: ReadonlyArray<number>
 }
 
 export const livenessKeys = {
@@ -22,10 +25,11 @@ const watched = (instanceId: string, at: string): LivenessRow => ({
   lastHeartbeat: null,
   missed: 0,
   recreations: 0,
-  arrivals: startWatching(Date.parse(at))
+  arrivals: startWatching(Date.parse(at)),
+  rttMs: []
 })
 
-const heartbeat = (row: LivenessRow, seq: number, at: string): LivenessRow => {
+const heartbeat = (row: LivenessRow, seq: number, at: string, rttMs: number | undefined): LivenessRow => {
   // Only the current agent's heartbeats count: after a recreation the last one was its predecessor's.
   const last = row.arrivals.lastArrivalMs === undefined ? null : row.lastHeartbeat
   if (last !== null && seq === last.seq) return row
@@ -35,17 +39,19 @@ const heartbeat = (row: LivenessRow, seq: number, at: string): LivenessRow => {
     ...row,
     lastHeartbeat: { seq, at },
     missed: row.missed + gap,
-    arrivals: recordArrival(row.arrivals, Date.parse(at), defaultPhiAccrualConfig)
+    arrivals: recordArrival(row.arrivals, Date.parse(at), defaultPhiAccrualConfig),
+    rttMs: rttMs === undefined ? row.rttMs : recordRtt(row.rttMs, rttMs)
   }
 }
 
 /**
  * How each instance of a tenant is heard from: its last heartbeat (by the agent's own time), the heartbeats
- * missed, its recreations, and the arrivals φ-accrual needs. Rows go with their instance, as in the fleet.
+ * missed, its recreations, the arrivals φ-accrual needs, and the heartbeat round trips its agent measured.
+ * Rows go with their instance, as in the fleet.
  */
 export const liveness: Projection = {
   name: "liveness",
-  version: 1,
+  version: 2,
   handles: new Set(["ShadowRequested", "ProvisioningStarted", "HeartbeatRecorded", "InstanceRecreated", "InstanceTerminated", "ProductionRetired", "LaunchRolledBack"]),
   apply: (event, envelope) => {
     const key = (instanceId: string) => livenessKeys.instance(envelope.tenant, instanceId)
@@ -55,14 +61,15 @@ export const liveness: Projection = {
       case "ProvisioningStarted":
         return [put(key(event.productionInstanceId), watched(event.productionInstanceId, envelope.at))]
       case "HeartbeatRecorded":
-        return [patch<LivenessRow>(key(event.instanceId), (row) => heartbeat(row, event.seq, event.at))]
+        return [patch<LivenessRow>(key(event.instanceId), (row) => heartbeat(row, event.seq, event.at, event.rttMs))]
       case "InstanceRecreated":
-        // A new agent: the startup grace applies again, and its seq counts from 0.
+        // A new agent: the startup grace applies again, its seq counts from 0, and its round trips are its own.
         return [
           patch<LivenessRow>(key(event.instanceId), (row) => ({
             ...row,
             recreations: row.recreations + 1,
-            arrivals: { ...startWatching(Date.parse(envelope.at)), intervalsMs: row.arrivals.intervalsMs }
+            arrivals: { ...startWatching(Date.parse(envelope.at)), intervalsMs: row.arrivals.intervalsMs },
+            rttMs: []
           }))
         ]
       case "InstanceTerminated":

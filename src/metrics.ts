@@ -44,6 +44,8 @@ export interface TelemetryIngestReading {
 export interface WatchdogReading {
   readonly instances: ReadonlyArray<{ readonly tenant: string; readonly ready: boolean }>
   readonly badSignals: number
+  /** Sustained rises of an instance's heartbeat round trips, each counted once. */
+  readonly latencyRises: number
 }
 
 type Counts = Readonly<Record<string, number>>

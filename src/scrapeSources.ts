@@ -52,6 +52,6 @@ export const readWatchdogAtScrape = (watchdog: Watchdog) =>
   Metrics.use((metrics) =>
     metrics.readAtScrape({
       _tag: "Watchdog",
-      read: Effect.all({ instances: watchdog.watched, badSignals: watchdog.badSignals })
+      read: Effect.all({ instances: watchdog.watched, badSignals: watchdog.badSignals, latencyRises: watchdog.latencyRises })
     })
   )

@@ -2,7 +2,8 @@ import type { ClientId } from "../ids.ts"
 import { defaultPhiAccrualConfig } from "../instance/phiAccrual.ts"
 import { defaultPoolPolicy, type PoolPolicy, shouldRecycle } from "../instance/poolPolicy.ts"
 import { type ActiveLaunch, type Disposition, isActive, type LaunchPlan, type LaunchStage, type LaunchState, type LaunchStateOf, stageOf } from "./launch.ts"
-import { defaultTrafficGates, gateBreach, remainingSteps, type StepWindow, type TrafficGates } from "./trafficGate.ts"
+import type { LatencySummary } from "../instance/heartbeatLatency.ts"
+import { defaultTrafficGates, gateBreach, heartbeatLatencyBreach, remainingSteps, type StepWindow, type TrafficGates } from "./trafficGate.ts"
 
 /** How a launch moves traffic and when it gives up: the decisions' side of the launch policy. */
 export interface LaunchWorkflowPolicy {
@@ -41,6 +42,8 @@ export interface HoldReading {
   readonly heartbeatAgeMs: number | undefined
   /** Whether production's agent said ready in its last heartbeat. */
   readonly ready: boolean
+  /** Production's heartbeat round trips, as its agent measured them; undefined when it measures none. */
+  readonly heartbeatLatency: LatencySummary | undefined
   /** What production served during the step, as the router measured it; undefined when the router has no figures. */
   readonly window: StepWindow | undefined
 }
@@ -129,6 +132,8 @@ export const judgeHold = (reading: HoldReading, policy: LaunchWorkflowPolicy): H
   // The router's figures for real traffic say more than a readiness probe, which can time out under load.
   const breach = reading.window === undefined ? undefined : gateBreach(reading.window, policy.gates)
   if (breach !== undefined) return { _tag: "Breached", reason: breach }
+  const slowNetwork = heartbeatLatencyBreach(reading.heartbeatLatency, policy.gates)
+  if (slowNetwork !== undefined) return { _tag: "Breached", reason: slowNetwork }
   if (!reading.ready) return { _tag: "Breached", reason: "production's agent reports not ready" }
   return reading.heldMs >= policy.holdMs ? { _tag: "Passed" } : { _tag: "Holding" }
 }

@@ -1,3 +1,5 @@
+import type { LatencySummary } from "../instance/heartbeatLatency.ts"
+
 /** What production's traffic did during a step, as the router measured it. */
 export interface StepWindow {
   readonly requests: number
@@ -12,9 +14,23 @@ export interface TrafficGates {
   readonly maxP99Ms: number
   /** Fewer requests than this are too few to judge rate or latency by. */
   readonly minRequests: number
+  /** The highest p99 of production's heartbeat round trips (its agent's measure of the network to the control plane). */
+  readonly maxHeartbeatP99Ms: number
 }
 
-export const defaultTrafficGates: TrafficGates = { maxErrorRate: 0.01, maxP99Ms: 1_000, minRequests: 20 }
+export const defaultTrafficGates: TrafficGates = { maxErrorRate: 0.01, maxP99Ms: 1_000, minRequests: 20, maxHeartbeatP99Ms: 1_000 }
+
+/** Fewer round trips than this are too few to judge production's network by. */
+export const minHeartbeatRoundTrips = 8
+
+/**
+ * Why production's heartbeat round trips break the gate, or undefined while they keep it. An agent that
+ * measures none (one from before round trips were measured) is not judged by them.
+ */
+export const heartbeatLatencyBreach = (latency: LatencySummary | undefined, gates: TrafficGates): string | undefined =>
+  latency !== undefined && latency.samples >= minHeartbeatRoundTrips && latency.p99Ms > gates.maxHeartbeatP99Ms
+    ? `heartbeat round trip p99 ${latency.p99Ms} ms over ${latency.samples} heartbeats is above the gate of ${gates.maxHeartbeatP99Ms} ms`
+    : undefined
 
 /** Why the window breaks a gate, or undefined while it keeps them (or is still too small to tell). */
 export const gateBreach = (window: StepWindow, gates: TrafficGates): string | undefined => {

@@ -2,10 +2,11 @@ import type { Msg, NatsConnection as CoreConnection } from "@nats-io/transport-n
 import { Clock, Deferred, Effect, Ref, Schedule, Schema, Stream } from "effect"
 import { ControlReplyJson, ControlRequestJson, type ControlReply } from "../../domain/control.ts"
 import type { ClientId } from "../../domain/ids.ts"
-import { Heartbeat, TelemetrySample } from "../../domain/signals.ts"
+import { Heartbeat, maxMetrics, TelemetrySample } from "../../domain/signals.ts"
 import { subjects } from "../../domain/subjects.ts"
 import { NatsConnection } from "../nats/connection.ts"
 import type { AgentConfig } from "./agentConfig.ts"
+import { timeEchoes } from "./heartbeatRoundTrip.ts"
 import { coresBetween, detectUsageSource, readUsage } from "./cgroupUsage.ts"
 import { probeReady } from "./readiness.ts"
 import { inventory, scrub, settle } from "./stateInventory.ts"
@@ -29,6 +30,13 @@ const publish = (nc: CoreConnection, subject: string, body: string) =>
   )
 
 const withClient = (clientId: ClientId | undefined) => (clientId === undefined ? {} : { clientId })
+
+/** The workload's metrics with the heartbeat's round trip added, unless the workload names it itself or has no room left. */
+const withRoundTrip = (metrics: Record<string, number> | undefined, rttMs: number | undefined) => {
+  if (rttMs === undefined) return metrics
+  const own = metrics ?? {}
+  return "heartbeatRttMs" in own || Object.keys(own).length >= maxMetrics ? metrics : { ...own, heartbeatRttMs: rttMs }
+}
 
 /** What control requests may change in the running agent. */
 interface ControlActions {
@@ -90,12 +98,15 @@ export const runAgent = Effect.fn("Agent.run")(function* (config: AgentConfig) {
   const draining = yield* Ref.make(false)
   const client = yield* Ref.make(config.clientId)
   const seq = yield* Ref.make(0)
+  const roundTrip = yield* timeEchoes(nc, subjects.heartbeatEcho(tenant, instanceId))
 
   const heartbeat = (ready: boolean) =>
     Effect.gen(function* () {
       const at = yield* isoNow
       const n = yield* Ref.getAndUpdate(seq, (value) => value + 1)
-      yield* publish(nc, subjects.signal(tenant, instanceId, "hb"), encodeHeartbeat({ instanceId, seq: n, at, ready }))
+      const rttMs = yield* roundTrip.lastMs
+      yield* roundTrip.sent(n)
+      yield* publish(nc, subjects.signal(tenant, instanceId, "hb"), encodeHeartbeat({ instanceId, seq: n, at, ready, ...(rttMs === undefined ? {} : { rttMs }) }))
     })
 
   const workload = config.workload === undefined ? undefined : yield* superviseWorkload(config.workload)
@@ -111,7 +122,7 @@ export const runAgent = Effect.fn("Agent.run")(function* (config: AgentConfig) {
   const sample = Effect.gen(function* () {
     const reading = yield* readUsage(source)
     const before = yield* Ref.getAndSet(last, reading)
-    const metrics = yield* readWorkloadMetrics(config.metricsFile)
+    const metrics = withRoundTrip(yield* readWorkloadMetrics(config.metricsFile), yield* roundTrip.lastMs)
     const body: TelemetrySample = {
       instanceId,
       ...withClient(yield* Ref.get(client)),

@@ -115,7 +115,8 @@ export const seriesOf = (source: ScrapeSource): SourceSeries => {
     case "Watchdog":
       return fromReading(source.read, [
         gauge("umbra_watchdog_instances", "Instances whose heartbeats the watchdog tracks, by tenant and whether they have said they are ready", ["tenant", "ready"], instancesByTenantAndReadiness),
-        counter("umbra_watchdog_bad_signals_total", "Heartbeats the watchdog dropped since start because they did not decode", [], single((w) => w.badSignals))
+        counter("umbra_watchdog_bad_signals_total", "Heartbeats the watchdog dropped since start because they did not decode", [], single((w) => w.badSignals)),
+        counter("umbra_watchdog_heartbeat_latency_rises_total", "Sustained rises of an instance's heartbeat round trips the watchdog saw since start", [], single((w) => w.latencyRises))
       ])
   }
 }

@@ -18,6 +18,7 @@ import { TelemetryReadModel } from "../../src/telemetry/telemetryReadModel.ts"
 import type { UmbraConfig } from "../config.ts"
 import { buildImages } from "../images/imageBuild.ts"
 import * as natsConnection from "../nats/connection.ts"
+import { answerHeartbeats } from "../nats/heartbeatEcho.ts"
 import * as natsEventBus from "../nats/natsEventBus.ts"
 import * as jetstreamSetup from "../nats/jetstreamSetup.ts"
 import * as prometheusMetrics from "../metrics/prometheusMetrics.ts"
@@ -133,6 +134,7 @@ export const startOrchestration = (config: UmbraConfig, agent?: AgentCredentials
       )
     }
     const { watchdog } = yield* startOrchestrator(options).pipe(Effect.provideContext(runtime.success))
+    yield* answerHeartbeats()
     yield* readWatchdogAtScrape(watchdog)
   })
 

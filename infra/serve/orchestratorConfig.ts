@@ -27,6 +27,7 @@ export const OrchestratorConfig = Config.all({
   launchHoldMs: Config.Int("UMBRA_LAUNCH_HOLD_MS").pipe(Config.withDefault(defaultLaunchWorkflowPolicy.holdMs)),
   launchMaxErrorRate: Config.Number("UMBRA_LAUNCH_MAX_ERROR_RATE").pipe(Config.withDefault(defaultLaunchWorkflowPolicy.gates.maxErrorRate)),
   launchMaxP99Ms: Config.Int("UMBRA_LAUNCH_MAX_P99_MS").pipe(Config.withDefault(defaultLaunchWorkflowPolicy.gates.maxP99Ms)),
+  launchMaxHeartbeatP99Ms: Config.Int("UMBRA_LAUNCH_MAX_HEARTBEAT_P99_MS").pipe(Config.withDefault(defaultLaunchWorkflowPolicy.gates.maxHeartbeatP99Ms)),
   launchMinRequests: Config.Int("UMBRA_LAUNCH_MIN_REQUESTS").pipe(Config.withDefault(defaultLaunchWorkflowPolicy.gates.minRequests)),
   launchReadyTimeoutMs: Config.Int("UMBRA_LAUNCH_READY_TIMEOUT_MS").pipe(Config.withDefault(defaultLaunchWorkflowPolicy.readyTimeoutMs)),
   launchConcurrency: Config.Int("UMBRA_LAUNCH_CONCURRENCY").pipe(Config.withDefault(launchRunnerDefaults.maxConcurrentProvisioning)),
@@ -72,7 +73,12 @@ export const orchestratorOptions = (config: OrchestratorConfig, natsUrl: string)
     ...defaultLaunchPolicy({ natsUrl, heartbeatMs: config.heartbeatMs }, { size: config.poolSize }),
     steps: config.launchSteps,
     holdMs: config.launchHoldMs,
-    gates: { maxErrorRate: config.launchMaxErrorRate, maxP99Ms: config.launchMaxP99Ms, minRequests: config.launchMinRequests },
+    gates: {
+      maxErrorRate: config.launchMaxErrorRate,
+      maxP99Ms: config.launchMaxP99Ms,
+      minRequests: config.launchMinRequests,
+      maxHeartbeatP99Ms: config.launchMaxHeartbeatP99Ms
+    },
     readyTimeoutMs: config.launchReadyTimeoutMs,
     heartbeatLostMs: heartbeatLostAfter(config.heartbeatMs),
     maxConcurrentProvisioning: config.launchConcurrency,

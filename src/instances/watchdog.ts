@@ -6,6 +6,7 @@ import {
   recordArrival,
   startWatching
 } from "../../domain/instance/phiAccrual.ts"
+import { latencyRise, type LatencySummary, recordRtt, summarizeLatency } from "../../domain/instance/heartbeatLatency.ts"
 import { subjects } from "../../domain/subjects.ts"
 import type { InstanceId } from "../../domain/ids.ts"
 import { causedBy, issueCommand } from "../commands/issueCommand.ts"
@@ -26,6 +27,10 @@ interface Watched {
   readonly jitter: number
   history: ArrivalHistory
   ready: boolean
+  /** The heartbeat round trips its agent measured, newest last. */
+  rttMs: ReadonlyArray<number>
+  /** Whether a rise in those round trips has been logged and counted, and not yet passed. */
+  rising: boolean
 }
 
 export interface WatchedInstance {
@@ -35,13 +40,20 @@ export interface WatchedInstance {
   readonly ready: boolean
 }
 
+export interface WatchedLatency extends WatchedInstance {
+  /** Last, p50 and p99 of the heartbeat round trips its agent measured; absent from an agent that does not. */
+  readonly latency?: LatencySummary
+}
+
 export interface Watchdog {
   /** Starts (or restarts, for a new epoch) watching an instance that should be running. */
   readonly watch: (instance: WatchedInstance) => Effect.Effect<void>
   readonly unwatch: (tenant: string, instanceId: string) => Effect.Effect<void>
-  readonly watched: Effect.Effect<ReadonlyArray<WatchedInstance>>
+  readonly watched: Effect.Effect<ReadonlyArray<WatchedLatency>>
   /** Signals that failed their schema since the start: counted and dropped, never fatal. */
   readonly badSignals: Effect.Effect<number>
+  /** Sustained rises of an instance's heartbeat round trips since the start, each counted once. */
+  readonly latencyRises: Effect.Effect<number>
 }
 
 const keyOf = (tenant: string, instanceId: string) => `${tenant}/${instanceId}`
@@ -55,6 +67,7 @@ export const makeWatchdog = Effect.fn("Watchdog.make")(function* (options: Watch
   const bus = yield* EventBus
   const entries = new Map<string, Watched>()
   const bad = yield* Ref.make(0)
+  const rises = yield* Ref.make(0)
   /**
    * When any valid heartbeat last arrived. All going quiet at once points at the signal path (NATS), not at
    * every shadow: judging pauses, for at most the startup grace, after which all of them did die (an engine restart).
@@ -67,7 +80,7 @@ export const makeWatchdog = Effect.fn("Watchdog.make")(function* (options: Watch
       if (entries.get(key)?.epoch === instance.epoch) return
       const now = yield* Clock.currentTimeMillis
       const jitter = yield* Random.next
-      entries.set(key, { ...instance, jitter, history: startWatching(now) })
+      entries.set(key, { ...instance, jitter, history: startWatching(now), rttMs: [], rising: false })
     })
 
   const unwatch = (tenant: string, instanceId: string) => Effect.sync(() => void entries.delete(keyOf(tenant, instanceId)))
@@ -88,6 +101,23 @@ export const makeWatchdog = Effect.fn("Watchdog.make")(function* (options: Watch
       Effect.flatMap((count) => Effect.logWarning("dropped a heartbeat that does not decode", { subject, dropped: count }))
     )
 
+  /** Keeps the round trip; a sustained rise is logged and counted once, until it passes. */
+  const recordLatency = (entry: Watched, rttMs: number) =>
+    Effect.gen(function* () {
+      entry.rttMs = recordRtt(entry.rttMs, rttMs)
+      const rise = latencyRise(entry.rttMs)
+      if (rise === undefined || entry.rising) return void (entry.rising = rise !== undefined)
+      entry.rising = true
+      const count = yield* Ref.updateAndGet(rises, (n) => n + 1)
+      yield* Effect.logWarning("heartbeat round trips rose", {
+        tenant: entry.tenant,
+        instanceId: entry.instanceId,
+        recentP50Ms: rise.recentP50Ms,
+        earlierP50Ms: rise.earlierP50Ms,
+        rises: count
+      })
+    })
+
   const onSignal = (signal: DeliveredSignal) =>
     Effect.gen(function* () {
       const decoded = decodeSignal(signal)
@@ -96,6 +126,7 @@ export const makeWatchdog = Effect.fn("Watchdog.make")(function* (options: Watch
       const entry = entries.get(keyOf(decoded.tenant, decoded.heartbeat.instanceId))
       if (entry === undefined) return
       entry.history = recordArrival(entry.history, yield* Clock.currentTimeMillis, options.phi)
+      if (decoded.heartbeat.rttMs !== undefined) yield* recordLatency(entry, decoded.heartbeat.rttMs)
       if (decoded.heartbeat.ready && !entry.ready) {
         entry.ready = true
         yield* markReady(entry)
@@ -142,8 +173,12 @@ export const makeWatchdog = Effect.fn("Watchdog.make")(function* (options: Watch
     watch,
     unwatch,
     watched: Effect.sync(() =>
-      [...entries.values()].map(({ tenant, instanceId, epoch, ready }) => ({ tenant, instanceId, epoch, ready }))
+      [...entries.values()].map(({ tenant, instanceId, epoch, ready, rttMs }) => {
+        const latency = summarizeLatency(rttMs)
+        return { tenant, instanceId, epoch, ready, ...(latency === undefined ? {} : { latency }) }
+      })
     ),
-    badSignals: Ref.get(bad)
+    badSignals: Ref.get(bad),
+    latencyRises: Ref.get(rises)
   } satisfies Watchdog
 })

@@ -1,27 +1,32 @@
 import { Clock, Effect, Ref, Schedule, Stream } from "effect"
+import { recordRtt } from "../../domain/instance/heartbeatLatency.ts"
 import { subjects } from "../../domain/subjects.ts"
 import { EventBus } from "../eventBus.ts"
 import { decodeSignal } from "../telemetry/signalDecoding.ts"
 
-/** The last heartbeat of one instance, by this process's clock. */
+/** The last heartbeat of one instance, by this process's clock, and the round trips its agent measured. */
 export interface LastBeat {
   readonly atMs: number | undefined
   readonly ready: boolean
+  /** Newest last; the agent's own measure, so no clock of this process is compared with the instance's. */
+  readonly rttMs: ReadonlyArray<number>
 }
 
 /**
  * Follows one instance's heartbeats for as long as the scope lasts and returns a reading of the last one:
- * a launch judges its production by it (ready to take traffic, and still beating).
+ * a launch judges its production by it (ready to take traffic, still beating, and its network's round trips).
  */
 export const watchHeartbeats = Effect.fn("Launch.watchHeartbeats")(function* (tenant: string, instanceId: string) {
   const bus = yield* EventBus
-  const last = yield* Ref.make<LastBeat>({ atMs: undefined, ready: false })
+  const last = yield* Ref.make<LastBeat>({ atMs: undefined, ready: false, rttMs: [] })
   yield* bus.followSignals({ filterSubject: subjects.signal(tenant, instanceId, "hb"), from: "now" }).pipe(
     Stream.runForEach((signal) =>
       Effect.gen(function* () {
         const decoded = decodeSignal(signal)
         if (decoded?.kind !== "hb") return
-        yield* Ref.set(last, { atMs: yield* Clock.currentTimeMillis, ready: decoded.heartbeat.ready })
+        const atMs = yield* Clock.currentTimeMillis
+        const { ready, rttMs } = decoded.heartbeat
+        yield* Ref.update(last, (before) => ({ atMs, ready, rttMs: rttMs === undefined ? before.rttMs : recordRtt(before.rttMs, rttMs) }))
       })
     ),
     // A NATS restart ends the follower; follow again (a missed beat or two only ages the reading).

@@ -1,5 +1,6 @@
 import { Clock, Duration, Effect, Option, Schedule } from "effect"
 import type { ClientId, InstanceId, LaunchId } from "../../domain/ids.ts"
+import { summarizeLatency } from "../../domain/instance/heartbeatLatency.ts"
 import type { PoolPolicy } from "../../domain/instance/poolPolicy.ts"
 import { poolKeyOf } from "../../domain/instance/poolKey.ts"
 import { isProvisioning, type LaunchCommand, type LaunchPlan } from "../../domain/launch/launch.ts"
@@ -222,6 +223,7 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
               heldMs: now - since,
               heartbeatAgeMs: beat.atMs === undefined ? undefined : now - beat.atMs,
               ready: beat.ready,
+              heartbeatLatency: summarizeLatency(beat.rttMs),
               window: window === undefined ? undefined : { requests: window.requests, errors: window.errors, p99Ms: window.p99Ms }
             }
             return held

@@ -59,6 +59,7 @@ const reading = (weight: number, heldMs: number, change: Partial<HoldReading> = 
   heldMs,
   heartbeatAgeMs: 200,
   ready: true,
+  heartbeatLatency: { lastMs: 2, p50Ms: 2, p99Ms: 5, samples: 64 },
   window: { requests: 500, errors: 0, p99Ms: 40 },
   ...change
 })
@@ -153,6 +154,14 @@ describe("launch workflow", () => {
     given(atWeight(50)).when(held(50, 100, { heartbeatAgeMs: undefined }))
       .then(rollBack("shifting", "production heartbeat lost (silent for ever ms)"))
     given(atWeight(5)).when(held(5, 100, { ready: false })).then(rollBack("shifting", "production's agent reports not ready"))
+  })
+
+  it("production's heartbeat round trips above the gate roll back; an agent that measures none is not judged by them", () => {
+    const slow = { lastMs: 1_500, p50Ms: 1_200, p99Ms: 1_800, samples: 16 }
+    given(atWeight(25))
+      .when(held(25, 100, { heartbeatLatency: slow }))
+      .then(rollBack("shifting", "heartbeat round trip p99 1800 ms over 16 heartbeats is above the gate of 1000 ms"), rolledBack("shifting"))
+    assert.deepStrictEqual(judgeHold(reading(5, policy.holdMs, { heartbeatLatency: undefined }), policy), { _tag: "Passed" })
   })
 
   it("production not ready in time, or a failure to start it, rolls back before any traffic moves", () => {

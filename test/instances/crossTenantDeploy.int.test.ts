@@ -23,7 +23,7 @@ const instanceId = "shd-x" as InstanceId
 
 const testLayer = Layer.mergeAll(CommandHandler.layer.pipe(Layer.provideMerge(memoryStore)), natsEventBus.layer()).pipe(Layer.provideMerge(runtimeLayer))
 
-const unwatched: Watchdog = { watch: () => Effect.void, unwatch: () => Effect.void, watched: Effect.succeed([]), badSignals: Effect.succeed(0) }
+const unwatched: Watchdog = { watch: () => Effect.void, unwatch: () => Effect.void, watched: Effect.succeed([]), badSignals: Effect.succeed(0), latencyRises: Effect.succeed(0) }
 
 /** An internal command of `owner`, handled in process as Umbra's sagas send it. */
 const handle = (owner: string, type: string, data: unknown) =>

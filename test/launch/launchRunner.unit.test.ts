@@ -32,7 +32,7 @@ const policy: LaunchPolicy = {
   readyTimeoutMs: 2_000,
   heartbeatLostMs: 200,
   drainMs: 10,
-  gates: { maxErrorRate: 0.01, maxP99Ms: 1_000, minRequests: 5 }
+  gates: { maxErrorRate: 0.01, maxP99Ms: 1_000, minRequests: 5, maxHeartbeatP99Ms: 1_000 }
 }
 
 interface Behaviour {
@@ -134,7 +134,7 @@ const productionUnreachable = (fake: FakeRuntime) =>
       }))
   ).pipe(Layer.provide(fakeRuntimeLayer(fake)))
 
-const noWatchdog: Watchdog = { watch: () => Effect.void, unwatch: () => Effect.void, watched: Effect.succeed([]), badSignals: Effect.succeed(0) }
+const noWatchdog: Watchdog = { watch: () => Effect.void, unwatch: () => Effect.void, watched: Effect.succeed([]), badSignals: Effect.succeed(0), latencyRises: Effect.succeed(0) }
 
 /** Connects clients and carries their events through the sagas and the instance runner: each has a running shadow. */
 const withShadows = (...clientIds: ReadonlyArray<string>) =>

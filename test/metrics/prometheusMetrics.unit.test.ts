@@ -113,7 +113,7 @@ describe("the Prometheus adapter of the Metrics port", () => {
       const instance = (tenant: string, instanceId: string, ready: boolean) => ({ tenant, instanceId: instanceId as never, epoch: "e", ready })
       yield* metrics.readAtScrape({
         _tag: "Watchdog",
-        read: Effect.succeed({ instances: [instance("acme", "a", true), instance("acme", "b", true), instance("acme", "c", false)], badSignals: 4 })
+        read: Effect.succeed({ instances: [instance("acme", "a", true), instance("acme", "b", true), instance("acme", "c", false)], badSignals: 4, latencyRises: 2 })
       })
       yield* metrics.readAtScrape({
         _tag: "Tenants",
@@ -159,5 +159,6 @@ describe("the Prometheus adapter of the Metrics port", () => {
         'umbra_watchdog_instances{tenant="acme",ready="false"} 1'
       ])
       assert.deepStrictEqual(samplesOf(text, "umbra_watchdog_bad_signals_total"), ["umbra_watchdog_bad_signals_total 4"])
+      assert.deepStrictEqual(samplesOf(text, "umbra_watchdog_heartbeat_latency_rises_total"), ["umbra_watchdog_heartbeat_latency_rises_total 2"])
     }).pipe(Effect.provide(prometheusMetrics)))
 })

@@ -28,7 +28,8 @@ const recordingWatchdog = () => {
     watch: (instance) => Effect.sync(() => void watched.set(instance.instanceId, instance)),
     unwatch: (_, instanceId) => Effect.sync(() => void watched.delete(instanceId)),
     watched: Effect.sync(() => [...watched.values()]),
-    badSignals: Effect.succeed(0)
+    badSignals: Effect.succeed(0),
+    latencyRises: Effect.succeed(0)
   }
   return { watchdog, watched }
 }

@@ -56,7 +56,29 @@ describe("Liveness", () => {
       yield* catchUp(liveness)
       yield* TestClock.setTime(start + 1_000)
       const { instances } = yield* livenessQuery("acme")
-      assert.deepStrictEqual(instances, [{ instanceId: "shd-a", lastHeartbeat: null, missed: 0, recreations: 0, phi: 0, silent: false }])
+      assert.deepStrictEqual(instances, [{ instanceId: "shd-a", lastHeartbeat: null, missed: 0, recreations: 0, phi: 0, silent: false, latency: null }])
+    }).pipe(Effect.provide(readModelLayers)))
+
+  it.effect("given heartbeats with round trips after old ones without, then last, p50 and p99 of the round trips; a recreation starts them afresh", () =>
+    Effect.gen(function* () {
+      yield* deployAs("acme", "shd-a", "c1", iso(start))
+      yield* handleAs("acme", "RecordInstanceStarted", { instanceId: "shd-a", runtimeId: "r1" })
+      yield* heartbeats("acme", "shd-a", [0, 1])
+      const rtts = [3, 1, 2, 4, 100, 5, 2]
+      yield* Effect.forEach(rtts, (rttMs, i) => recordHeartbeat("acme", "shd-a", i + 2, iso(start + (i + 2) * 1_000), rttMs), { discard: true })
+      yield* catchUp(liveness)
+      yield* TestClock.setTime(start + 9_500)
+      assert.deepInclude(yield* instanceOf("acme", "shd-a"), {
+        lastHeartbeat: { seq: 8, at: iso(start + 8_000) },
+        missed: 0,
+        latency: { lastMs: 2, p50Ms: 3, p99Ms: 100, samples: 7 }
+      })
+
+      yield* handleAs("acme", "MarkHeartbeatLost", { instanceId: "shd-a", reason: "silent" })
+      yield* handleAs("acme", "RecreateInstance", { instanceId: "shd-a", attempt: 1, runtimeId: "r2" }, iso(start + 20_000))
+      yield* recordHeartbeat("acme", "shd-a", 0, iso(start + 21_000), 7)
+      yield* catchUp(liveness)
+      assert.deepInclude(yield* instanceOf("acme", "shd-a"), { latency: { lastMs: 7, p50Ms: 7, p99Ms: 7, samples: 1 } })
     }).pipe(Effect.provide(readModelLayers)))
 
   it.effect("given two tenants, then each sees only its own instances", () =>

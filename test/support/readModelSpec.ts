@@ -27,7 +27,7 @@ export const deployAs = (tenant: string, instanceId: string, clientId: string, a
   )
 
 /** Archives a heartbeat of an instance, as the archiver stores it. */
-export const recordHeartbeat = (tenant: string, instanceId: string, seq: number, at: string) =>
+export const recordHeartbeat = (tenant: string, instanceId: string, seq: number, at: string, rttMs?: number) =>
   EventStore.use((store) =>
     store.append(`heartbeat-${tenant}.${instanceId}`, "any", [
       {
@@ -37,8 +37,10 @@ export const recordHeartbeat = (tenant: string, instanceId: string, seq: number,
         tenant,
         correlationId: randomUUID(),
         causationId: randomUUID(),
-        schemaVersion: 1,
-        data: { instanceId, seq, at, ready: true, recordedAt: at }
+        // Without a round trip, as version 1 wrote it (before agents measured one).
+        ...(rttMs === undefined
+          ? { schemaVersion: 1, data: { instanceId, seq, at, ready: true, recordedAt: at } }
+          : { schemaVersion: 2, data: { instanceId, seq, at, ready: true, rttMs, recordedAt: at } })
       }
     ])
   )

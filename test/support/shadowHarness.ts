@@ -71,6 +71,7 @@ export const shadowTestSettings = {
   launchMaxErrorRate: 0.01,
   launchMaxP99Ms: 2_000,
   launchMinRequests: 10,
+  launchMaxHeartbeatP99Ms: 1_000,
   launchReadyTimeoutMs: 60_000,
   launchConcurrency: 2,
   transferMaxBytes: 256 * 1024 * 1024
