@@ -1,25 +1,14 @@
 import { Clock, Effect, Stream } from "effect"
-import { decodeEvent, type DomainEvent } from "../../domain/catalog.ts"
 import type { Position, StoredEvent } from "../../domain/envelope.ts"
-import type { Projection, RowChange } from "../../projections/projection.ts"
+import type { Projection } from "../../projections/projection.ts"
 import { resumingFromCheckpoint } from "../backoff.ts"
 import { EventStore } from "../eventStore/eventStore.ts"
 import { positionToBigInt } from "../eventStore/position.ts"
+import { makePageFold } from "./pageFold.ts"
 import { ProjectionProgress } from "./projectionProgress.ts"
 import { ProjectionStore } from "./projectionStore.ts"
 
 const pageSize = 2_000
-
-/** The row changes of one page of the log; events the projection does not handle are not decoded. */
-const changesOf = (projection: Projection, page: ReadonlyArray<StoredEvent>) =>
-  Effect.gen(function* () {
-    const changes: Array<RowChange> = []
-    for (const stored of page) {
-      if (!projection.handles.has(stored.type as DomainEvent["_tag"])) continue
-      changes.push(...projection.apply(yield* decodeEvent(stored), stored))
-    }
-    return changes
-  })
 
 /** The events between two positions, where positions count events (SQLite, the in-memory store); else unknown. */
 export const eventsBetween = (after: Position | undefined, head: Position | undefined): number | undefined => {
@@ -48,12 +37,8 @@ export const makeProjectionRunner = (projection: Projection) =>
     const rows = yield* ProjectionStore
     const progress = yield* ProjectionProgress
 
-    const applyPage = (page: ReadonlyArray<StoredEvent>) =>
-      Effect.gen(function* () {
-        const last = page[page.length - 1]
-        if (last === undefined) return
-        yield* rows.apply(projection.name, projection.version, yield* changesOf(projection, page), last.position)
-      })
+    const fold = makePageFold([projection])
+    const applyPage = (page: ReadonlyArray<StoredEvent>) => fold(page).pipe(Effect.provideService(ProjectionStore, rows))
 
     const catchUp = (options: CatchUpOptions = {}) =>
       Effect.gen(function* () {

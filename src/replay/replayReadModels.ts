@@ -1,7 +1,7 @@
 import { Effect, Stream } from "effect"
-import { decodeEvent, type DomainEvent } from "../../domain/catalog.ts"
 import type { Position, StoredEvent } from "../../domain/envelope.ts"
-import type { Projection, RowChange } from "../../projections/projection.ts"
+import type { Projection } from "../../projections/projection.ts"
+import { makePageFold } from "../projections/pageFold.ts"
 import { ProjectionStore } from "../projections/projectionStore.ts"
 
 export interface ReplayOptions {
@@ -25,14 +25,14 @@ export interface ReplayOutcome {
  * Rebuilds read models from a log of pages in position order (the store's, or JetStream's copy of it): each
  * projection's rows are cleared and its checkpoint set to `from`, then every page is folded into every
  * projection, each page's rows committing with the checkpoint, so a replay cut short resumes where it stopped
- * when the control plane next catches up. An event is decoded once, whatever number of projections handle it.
+ * when the control plane next catches up.
  */
 export const replayReadModels = <E>(pages: Stream.Stream<ReadonlyArray<StoredEvent>, E>, options: ReplayOptions) =>
   Effect.gen(function* () {
     const rows = yield* ProjectionStore
     const { projections } = options
     yield* Effect.forEach(projections, (projection) => rows.reset(projection.name, projection.version, options.from), { discard: true })
-    const handled = new Set<string>(projections.flatMap((projection) => [...projection.handles]))
+    const fold = makePageFold(projections)
     let through = options.from
     let folded = 0
     let skipped = 0
@@ -46,15 +46,8 @@ export const replayReadModels = <E>(pages: Stream.Stream<ReadonlyArray<StoredEve
           through = event.position
         }
         skipped += page.length - fresh.length
-        const last = fresh[fresh.length - 1]
-        if (last === undefined) return
-        const decoded: Array<readonly [DomainEvent, StoredEvent]> = []
-        for (const stored of fresh) if (handled.has(stored.type)) decoded.push([yield* decodeEvent(stored), stored])
-        for (const projection of projections) {
-          const changes: Array<RowChange> = []
-          for (const [event, stored] of decoded) if (projection.handles.has(event._tag)) changes.push(...projection.apply(event, stored))
-          yield* rows.apply(projection.name, projection.version, changes, last.position)
-        }
+        if (fresh.length === 0) return
+        yield* fold(fresh)
         folded += fresh.length
         if (options.onPage !== undefined) yield* options.onPage(folded)
       })

@@ -1,0 +1,30 @@
+import { Effect } from "effect"
+import { decodeEvent } from "../../domain/catalog.ts"
+import type { StoredEvent } from "../../domain/envelope.ts"
+import type { Projection, RowChange } from "../../projections/projection.ts"
+import { ProjectionStore } from "./projectionStore.ts"
+
+/**
+ * Folds pages of the log into a set of projections: each event is decoded once, whatever number of them
+ * fold it, and none that no projection handles is decoded at all. Each projection's rows commit with its
+ * checkpoint at the page's last event. The one way events reach projections: `catchUp`/`follow` and replay.
+ */
+export const makePageFold = (projections: ReadonlyArray<Projection>) => {
+  const foldersOf = new Map<string, Array<Projection>>()
+  for (const projection of projections) for (const type of projection.handles) foldersOf.set(type, [...(foldersOf.get(type) ?? []), projection])
+
+  return (page: ReadonlyArray<StoredEvent>) =>
+    Effect.gen(function* () {
+      const last = page[page.length - 1]
+      if (last === undefined) return
+      const rows = yield* ProjectionStore
+      const changes = new Map<Projection, Array<RowChange>>(projections.map((projection) => [projection, []]))
+      for (const stored of page) {
+        const folders = foldersOf.get(stored.type)
+        if (folders === undefined) continue
+        const event = yield* decodeEvent(stored)
+        for (const projection of folders) for (const change of projection.apply(event, stored)) changes.get(projection)!.push(change)
+      }
+      for (const [projection, made] of changes) yield* rows.apply(projection.name, projection.version, made, last.position)
+    })
+}
