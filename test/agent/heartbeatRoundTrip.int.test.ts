@@ -7,7 +7,7 @@ import { join } from "node:path"
 import type { InstanceId } from "../../domain/ids.ts"
 import { defaultPhiAccrualConfig } from "../../domain/instance/phiAccrual.ts"
 import { defaultNetwork, defaultTemplate } from "../../domain/profile/template.ts"
-import { Heartbeat } from "../../domain/signals.ts"
+import { Heartbeat, TelemetrySample } from "../../domain/signals.ts"
 import { subjects } from "../../domain/subjects.ts"
 import { layer as memoryStore } from "../../infra/eventStore/memoryEventStore.ts"
 import * as natsConnection from "../../infra/nats/connection.ts"
@@ -53,6 +53,7 @@ const agent = (url: string, instanceId: string) =>
           UMBRA_TENANT: "t1",
           UMBRA_INSTANCE_ID: instanceId,
           UMBRA_HEARTBEAT_MS: "100",
+          UMBRA_TELEMETRY_MS: "200",
           UMBRA_USAGE_SOURCE: "process",
           UMBRA_LOG_LEVEL: "warn"
         },
@@ -65,9 +66,10 @@ const agent = (url: string, instanceId: string) =>
 const inTenant = (envelope: CommandEnvelope, tenant: string): CommandEnvelope => ({ ...envelope, tenant })
 
 const decodeHeartbeat = Schema.decodeUnknownSync(Schema.fromJsonString(Heartbeat))
+const decodeSample = Schema.decodeUnknownSync(Schema.fromJsonString(TelemetrySample))
 
 describe("heartbeat round trip", () => {
-  it.live("an agent with its tenant's credentials times each heartbeat to the control plane's echo; the watchdog keeps last, p50 and p99", () =>
+  it.live("an agent with its tenant's credentials times each heartbeat to the control plane's echo, reports it in heartbeats and telemetry; the watchdog keeps last, p50 and p99", () =>
     Effect.gen(function* () {
       const dir = mkdtempSync(join(tmpdir(), "umbra-rtt-"))
       yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
@@ -89,6 +91,7 @@ describe("heartbeat round trip", () => {
 
         const nc = yield* natsConnection.NatsConnection
         const beats = nc.subscribe(subjects.signal("t1", instanceId, "hb"))
+        const samples = nc.subscribe(subjects.signal("t1", instanceId, "tm"))
         yield* agent(server.url, instanceId)
 
         // The agent reports the round trip it measured in its next heartbeats.
@@ -102,6 +105,16 @@ describe("heartbeat round trip", () => {
         assert.isDefined(measured?.rttMs)
         assert.isAtLeast(measured!.rttMs!, 0)
         assert.isBelow(measured!.rttMs!, 5_000)
+
+        // And in telemetry, where it becomes a bucket series like the workload's own metrics.
+        const sampled = yield* Effect.promise(async () => {
+          for await (const message of samples) {
+            const rttMs = decodeSample(message.string()).metrics?.["heartbeatRttMs"]
+            if (rttMs !== undefined) return rttMs
+          }
+          return undefined
+        }).pipe(Effect.timeout("30 seconds"))
+        assert.isAtLeast(sampled!, 0)
 
         const latencyOf = watchdog.watched.pipe(Effect.map((all) => all.find((one) => one.instanceId === instanceId)?.latency))
         yield* eventually(latencyOf.pipe(Effect.map((found) => (found?.samples ?? 0) >= 5)), 20_000, "five round trips in the watchdog")

@@ -66,4 +66,23 @@ layer(testLayer, { excludeTestServices: true, timeout: "120 seconds" })("watchdo
       assert.deepStrictEqual(yield* types(`instance-acme.${instanceId}`), ["ShadowRequested", "InstanceStarted", "InstanceReady", "HeartbeatLost"])
       assert.deepStrictEqual(yield* watchdog.watched, [])
     }).pipe(Effect.scoped))
+
+  it.effect("keeps last, p50 and p99 of the agent's round trips, and counts a sustained rise once", () =>
+    Effect.gen(function* () {
+      const instanceId = "shd-latency" as InstanceId
+      const watchdog = yield* makeWatchdog({ phi: { ...defaultPhiAccrualConfig, startupGraceMs: 60_000 }, checkEveryMs: 1_000 })
+      yield* watchdog.watch({ tenant: "acme", instanceId, epoch: "acme/shd-latency/rt-1/0/c1", ready: true })
+      const beat = (seq: number, rttMs: number) =>
+        publish(subjects.signal("acme", instanceId, "hb"), JSON.stringify({ instanceId, seq, at: "2026-11-30T12:00:00.000Z", ready: true, rttMs }))
+      const latency = watchdog.watched.pipe(Effect.map((all) => all.find((one) => one.instanceId === instanceId)?.latency))
+      // The follower starts from "now": beat until one is seen.
+      let seq = 0
+      yield* eventually(Effect.suspend(() => beat(seq++, 5)).pipe(Effect.andThen(latency), Effect.map((found) => found !== undefined)), 10_000, "a round trip")
+      for (let i = 0; i < 16; i++) yield* beat(seq++, 5)
+      for (let i = 0; i < 16; i++) yield* beat(seq++, 80)
+      yield* beat(seq++, 81)
+      yield* eventually(latency.pipe(Effect.map((found) => found?.lastMs === 81)), 10_000, "the last round trip")
+      assert.deepInclude(yield* latency, { p50Ms: 5, p99Ms: 81 })
+      assert.strictEqual(yield* watchdog.latencyRises, 1)
+    }).pipe(Effect.scoped))
 })
