@@ -106,8 +106,9 @@ export const makeWatchdog = Effect.fn("Watchdog.make")(function* (options: Watch
     Effect.gen(function* () {
       entry.rttMs = recordRtt(entry.rttMs, rttMs)
       const rise = latencyRise(entry.rttMs)
-      if (rise === undefined || entry.rising) return void (entry.rising = rise !== undefined)
-      entry.rising = true
+      const wasRising = entry.rising
+      entry.rising = rise !== undefined
+      if (rise === undefined || wasRising) return
       const count = yield* Ref.updateAndGet(rises, (n) => n + 1)
       yield* Effect.logWarning("heartbeat round trips rose", {
         tenant: entry.tenant,
