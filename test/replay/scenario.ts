@@ -1,6 +1,7 @@
 import { Effect, Layer } from "effect"
 import { randomUUID } from "node:crypto"
 import { join } from "node:path"
+import { schemaVersionOf } from "../../domain/catalog.ts"
 import { productionInstanceId } from "../../domain/launch/productionInstanceId.ts"
 import { defaultNetwork, defaultTemplate } from "../../domain/profile/template.ts"
 import { layerFile } from "../../infra/eventStore/sqliteEventStore.ts"
@@ -30,12 +31,12 @@ const connect = (tenant: string, clientId: string) =>
     yield* handleAs(tenant, "MarkInstanceReady", { instanceId })
   })
 
-/** A heartbeat of an instance as the archiver stores it. */
+/** A heartbeat of an instance as the archiver stores it (today's version; `rttMs` as an agent reports it). */
 const heartbeat = (tenant: string, instanceId: string, seq: number) =>
   EventStore.use((store) => {
     const at = new Date(start + step++ * 1_000).toISOString()
     return store.append(`heartbeat-${tenant}.${instanceId}`, "any", [
-      { id: randomUUID(), type: "HeartbeatRecorded", at, tenant, correlationId: randomUUID(), causationId: randomUUID(), schemaVersion: 1, data: { instanceId, seq, at, ready: true, recordedAt: at } }
+      { id: randomUUID(), type: "HeartbeatRecorded", at, tenant, correlationId: randomUUID(), causationId: randomUUID(), schemaVersion: schemaVersionOf("HeartbeatRecorded")!, data: { instanceId, seq, at, ready: true, rttMs: 1 + (seq % 5), recordedAt: at } }
     ])
   })
 
