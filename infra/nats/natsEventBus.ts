@@ -9,7 +9,7 @@ import {
   type JsMsg,
   type OrderedConsumerOptions
 } from "@nats-io/jetstream"
-import { headers, type Msg, nanos } from "@nats-io/transport-node"
+import { type Msg, nanos } from "@nats-io/transport-node"
 import { Cause, Context, Effect, Layer, Ref, Schedule, Schema, type Scope, Stream } from "effect"
 import { StoredEvent } from "../../domain/envelope.ts"
 import { subjects } from "../../domain/subjects.ts"
@@ -91,12 +91,12 @@ const textDecoder = new TextDecoder()
 const unavailable = (what: string) => (cause: unknown) =>
   new BusUnavailable({ message: `${what}: ${cause instanceof Error ? cause.message : String(cause)}` })
 
-const toOutgoing = (event: StoredEvent): OutgoingMessage => {
-  const h = headers()
-  h.set("Nats-Msg-Id", event.id)
-  h.set("Umbra-Type", event.type)
-  return { subject: subjects.event(event), data: textEncoder.encode(encodeEnvelope(event)), headers: h }
-}
+const toOutgoing = (event: StoredEvent): OutgoingMessage => ({
+  subject: subjects.event(event),
+  data: textEncoder.encode(encodeEnvelope(event)),
+  msgId: event.id,
+  headers: [["Umbra-Type", event.type]]
+})
 
 const deliverPolicyOf = (from: FollowFrom): Partial<OrderedConsumerOptions> =>
   from === "start"
@@ -147,7 +147,7 @@ export const layer = (options: NatsEventBusOptions = {}): Layer.Layer<EventBus |
 
       const publishEvents: EventBusShape["publishEvents"] = Effect.fn("NatsEventBus.publishEvents")(
         function* (events) {
-          yield* publishPipelined(nc, events.map(toOutgoing), { window, windowBytes, ackTimeoutMs })
+          yield* publishPipelined(nc, { length: events.length, at: (i) => toOutgoing(events[i]!) }, { window, windowBytes, ackTimeoutMs })
         }
       )
 

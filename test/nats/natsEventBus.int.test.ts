@@ -3,7 +3,6 @@ import { rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { jetstreamManager } from "@nats-io/jetstream"
-import { headers } from "@nats-io/transport-node"
 import { Effect, Fiber, Layer, Ref, Result, Schedule, Scope, Stream } from "effect"
 import type { StoredEvent } from "../../domain/envelope.ts"
 import { subjects } from "../../domain/subjects.ts"
@@ -79,11 +78,11 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("NatsEven
   it.effect("keeps at most the window of publishes unacknowledged", () =>
     Effect.gen(function* () {
       const nc = yield* NatsConnection
-      const messages = Array.from({ length: 300 }, (_, i) => {
-        const h = headers()
-        h.set("Nats-Msg-Id", `window-${i}`)
-        return { subject: `umbra.evt.window.instance.w-${i % 3}`, data: encoder.encode(`{"i":${i}}`), headers: h }
-      })
+      const messages = Array.from({ length: 300 }, (_, i) => ({
+        subject: `umbra.evt.window.instance.w-${i % 3}`,
+        data: encoder.encode(`{"i":${i}}`),
+        msgId: `window-${i}`
+      }))
       const summary = yield* publishPipelined(nc, messages, { window: 16, windowBytes: 1 << 20, ackTimeoutMs: 2_000 })
       assert.strictEqual(summary.stored, 300)
       assert.strictEqual(summary.maxOutstanding, 16)

@@ -1,21 +1,20 @@
 import { assert, layer } from "@effect/vitest"
 import { DiscardPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream"
-import { headers } from "@nats-io/transport-node"
 import { Effect } from "effect"
 import { NatsConnection } from "../../infra/nats/connection.ts"
 import { publishPipelined } from "../../infra/nats/pipelinedPublisher.ts"
 import { natsTestLayer } from "../harness/natsServer.ts"
 
 const encoder = new TextEncoder()
-const message = (n: number) => ({ subject: "full.one", data: encoder.encode(JSON.stringify({ n })), headers: headers() })
+const message = (n: number) => ({ subject: "full.one", data: encoder.encode(JSON.stringify({ n })) })
 const options = { window: 100, windowBytes: 1 << 20, ackTimeoutMs: 5_000 }
 
 /** Message `n` of two interleaved subjects, with its id; `padding` bytes make it larger. */
-const numbered = (n: number, padding = 0) => {
-  const h = headers()
-  h.set("Nats-Msg-Id", `mid-${n}`)
-  return { subject: `mid.${n % 2 === 0 ? "even" : "odd"}`, data: encoder.encode(JSON.stringify({ n, pad: "x".repeat(padding) })), headers: h }
-}
+const numbered = (n: number, padding = 0) => ({
+  subject: `mid.${n % 2 === 0 ? "even" : "odd"}`,
+  data: encoder.encode(JSON.stringify({ n, pad: "x".repeat(padding) })),
+  msgId: `mid-${n}`
+})
 
 /** The `n` of every message in the stream, in stream order. */
 const storedNumbers = (stream: string) =>
@@ -56,7 +55,7 @@ layer(natsTestLayer, { excludeTestServices: true, timeout: "30 seconds" })("pipe
   it.effect("fails on a 503 (no stream answers) and when acknowledgements stop", () =>
     Effect.gen(function* () {
       const nc = yield* NatsConnection
-      const unanswered = { subject: "nobody.here", data: encoder.encode("{}"), headers: headers() }
+      const unanswered = { subject: "nobody.here", data: encoder.encode("{}") }
       const noResponders = yield* publishPipelined(nc, [unanswered], options).pipe(Effect.flip)
       assert.match(noResponders.message, /503/)
       // Something takes the message but never acknowledges it: an ack that never comes is a failed publish.
@@ -82,5 +81,25 @@ layer(natsTestLayer, { excludeTestServices: true, timeout: "30 seconds" })("pipe
       const retried = yield* publishPipelined(yield* NatsConnection, Array.from({ length: 50 }, (_, n) => numbered(n, n === 20 ? 4_096 : 0)), options)
       assert.deepStrictEqual({ stored: retried.stored, duplicates: retried.duplicates }, { stored: 30, duplicates: 20 })
       assert.deepStrictEqual(yield* storedNumbers("MID"), Array.from({ length: 50 }, (_, n) => n))
+    }))
+
+  it.effect("makes each message once, in order, when its turn comes, also when the byte window holds one back", () =>
+    Effect.gen(function* () {
+      const jsm = yield* manager
+      yield* Effect.promise(() => jsm.streams.add({ name: "LAZY", subjects: ["lazy.>"], duplicate_window: 60e9 }))
+      const asked: Array<number> = []
+      const lazy = {
+        length: 40,
+        at: (n: number) => {
+          asked.push(n)
+          return { ...numbered(n, 300), subject: `lazy.${n % 3}` }
+        }
+      }
+      // About three messages fit in the byte window: most are made, then held back until acknowledgements free room.
+      const summary = yield* publishPipelined(yield* NatsConnection, lazy, { ...options, windowBytes: 1_000 })
+      assert.deepStrictEqual(asked, Array.from({ length: 40 }, (_, n) => n))
+      assert.strictEqual(summary.stored, 40)
+      assert.isAtMost(summary.maxOutstanding, 3)
+      assert.deepStrictEqual(yield* storedNumbers("LAZY"), Array.from({ length: 40 }, (_, n) => n))
     }))
 })
