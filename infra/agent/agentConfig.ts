@@ -6,7 +6,9 @@ const Millis = Schema.Int.check(Schema.isBetween({ minimum: 50, maximum: 3_600_0
 /** The agent's settings, from the environment of its instance (set by the instance runtime). */
 export const AgentConfig = Config.all({
   natsUrl: Config.String("NATS_URL").pipe(Config.withDefault("nats://127.0.0.1:4222")),
-  /** The agent's NATS user, where the server has users: allowed only its tenant's signal and control subjects. */
+  /** A `.creds` file the runtime handed over: the instance's own credentials (Umbra's own server mints them). */
+  natsCreds: Config.option(Config.String("NATS_CREDS")).pipe(Config.map(Option.getOrUndefined)),
+  /** Else a shared user and password (a server at NATS_URL that Umbra does not configure). */
   natsUser: Config.option(Config.String("NATS_USER")).pipe(Config.map(Option.getOrUndefined)),
   natsPassword: Config.option(Config.Redacted("NATS_PASSWORD")).pipe(Config.map(Option.getOrUndefined)),
   tenant: Config.schema(TenantId, "UMBRA_TENANT"),

@@ -1,4 +1,5 @@
 import { Effect, Layer } from "effect"
+import { InstanceCredentials } from "../../src/instanceCredentials.ts"
 import { NatsAccessConfig, UmbraConfig } from "../config.ts"
 import * as logging from "../logging/logger.ts"
 import { controlPlaneLayer, runControlPlane } from "../serve/controlPlane.ts"
@@ -26,8 +27,10 @@ export const serveCommand = (argv: ReadonlyArray<string>) =>
     const access = yield* NatsAccessConfig
     // Scopes close inside out: the control plane's fibers, then its services, then an embedded nats-server.
     const program = Effect.gen(function* () {
-      const { url, agent, ...credentials } = yield* ensureNats(access, config.dataDir)
-      return yield* Effect.scoped(runControlPlane(config, agent)).pipe(Effect.provide(controlPlaneLayer(config, url, credentials)))
+      const { url, agent, instanceCredentials, ...credentials } = yield* ensureNats(access, config.dataDir)
+      // The runtimes mint each instance's own credentials where Umbra runs the server; else agents share `agent`.
+      const perInstance = instanceCredentials === undefined ? Layer.empty : Layer.succeed(InstanceCredentials, instanceCredentials)
+      return yield* Effect.scoped(runControlPlane(config, agent)).pipe(Effect.provide(Layer.merge(controlPlaneLayer(config, url, credentials), perInstance)))
     }).pipe(Effect.scoped)
     return yield* program.pipe(
       Effect.catch((error) => Effect.logError(error.message).pipe(Effect.as(1))),

@@ -1,5 +1,4 @@
 import { createAccount, createUser } from "@nats-io/nkeys"
-import { randomBytes } from "node:crypto"
 import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises"
 import { join, resolve } from "node:path"
 import { Effect, Schema } from "effect"
@@ -16,8 +15,9 @@ export const authPaths = (dataDir: string) => {
     authority: join(dir, "authority.json"),
     umbraCreds: join(dir, "umbra.creds"),
     tenants: join(dir, "tenants.json"),
-    agent: join(dir, "agent.json"),
+    instances: join(dir, "instances.json"),
     serverConfig: join(dir, "server.conf"),
+    configLock: join(dir, "server.conf.lock"),
     server: join(dir, "server.json"),
     tenantCreds: (tenant: string) => join(dataDir, "tenants", `${tenant}.creds`)
   }
@@ -36,6 +36,16 @@ const TenantCredential = Schema.Struct({
 })
 export type TenantCredential = typeof TenantCredential.Type
 const TenantCredentials = Schema.Array(TenantCredential)
+
+/** The credential of one instance's agent in force: the server knows it by its public key alone. */
+const InstanceCredential = Schema.Struct({
+  tenant: Schema.String,
+  instanceId: Schema.String,
+  publicKey: Schema.String,
+  issuedAt: Schema.String
+})
+export type InstanceCredential = typeof InstanceCredential.Type
+const InstanceCredentialList = Schema.Array(InstanceCredential)
 
 /** The embedded server a running `umbra serve` started: its URL, and the PID a reload is signalled to. */
 const ServerFile = Schema.Struct({ url: Schema.String, pid: Schema.Int })
@@ -89,22 +99,6 @@ export const ensureAuthority = (dataDir: string): Effect.Effect<Authority, NatsA
     return authority
   })
 
-/** The user and password the instance agents connect with (handed to them by the runtime, never in an event). */
-const AgentSecret = Schema.Struct({ user: Schema.String, password: Schema.String })
-export type AgentSecret = typeof AgentSecret.Type
-
-/** The agents' user, created on first use of the data directory. */
-export const ensureAgentSecret = (dataDir: string): Effect.Effect<AgentSecret, NatsAuthError> =>
-  Effect.gen(function* () {
-    const path = authPaths(dataDir).agent
-    const existing = yield* readJson(path, AgentSecret)
-    if (existing !== undefined) return existing
-    // Letters, digits, - and _ only: the password is written into the server's config as a string.
-    const secret: AgentSecret = { user: "umbra-agent", password: randomBytes(24).toString("base64url") }
-    yield* writeSecret(path, JSON.stringify(secret))
-    return secret
-  })
-
 export const accountSeedOf = (authority: Authority) => new TextEncoder().encode(authority.accountSeed)
 
 export const readTenants = (dataDir: string): Effect.Effect<ReadonlyArray<TenantCredential>, NatsAuthError> => {
@@ -114,6 +108,12 @@ export const readTenants = (dataDir: string): Effect.Effect<ReadonlyArray<Tenant
 
 export const writeTenants = (dataDir: string, tenants: ReadonlyArray<TenantCredential>) =>
   writeSecret(authPaths(dataDir).tenants, JSON.stringify(tenants, null, 2))
+
+export const readInstances = (dataDir: string): Effect.Effect<ReadonlyArray<InstanceCredential>, NatsAuthError> =>
+  readJson(authPaths(dataDir).instances, InstanceCredentialList).pipe(Effect.map((instances) => instances ?? []))
+
+export const writeInstances = (dataDir: string, instances: ReadonlyArray<InstanceCredential>) =>
+  writeSecret(authPaths(dataDir).instances, JSON.stringify(instances, null, 2))
 
 /** The running embedded server's address, when `umbra serve` runs on this data directory (or crashed). */
 export const readServerFile = (dataDir: string): Effect.Effect<ServerFile | undefined, NatsAuthError> => {

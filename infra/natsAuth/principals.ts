@@ -35,10 +35,10 @@ export const tenantPermissions = (tenant: string): Permissions => ({
 })
 
 /**
- * The instance agents' shared user on Umbra's own server: signals out, control requests in and their
- * answers (`allow_responses`: only to a request's reply subject). Not yet one user per instance.
+ * One instance's agent: its own signals out, its own control requests in (and, under them, the heartbeat
+ * echo) and their answers (`allow_responses`: only to a request's reply subject). Nothing of another instance.
  */
-export const agentPermissions = (): Permissions => ({
-  publish: ["umbra.sig.>"],
-  subscribe: ["umbra.ctl.>"]
+export const instancePermissions = (tenant: string, instanceId: string): Permissions => ({
+  publish: [`umbra.sig.${tenant}.${instanceId}.>`],
+  subscribe: [`umbra.ctl.${tenant}.${instanceId}`, `umbra.ctl.${tenant}.${instanceId}.>`]
 })

@@ -4,31 +4,34 @@ import { readFile } from "node:fs/promises"
 import { Effect } from "effect"
 import { defaultConfigFile } from "../nats/natsServerProcess.ts"
 import {
-  type AgentSecret,
   type Authority,
   authPaths,
-  ensureAgentSecret,
+  type InstanceCredential,
   NatsAuthError,
+  readInstances,
   readServerFile,
   readTenants,
   reloadProbe,
   type TenantCredential,
   writeSecret
 } from "./authDirectory.ts"
-import { agentPermissions, tenantPermissions } from "./principals.ts"
+import { withConfigLock } from "./configLock.ts"
+import { instancePermissions, type Permissions, tenantPermissions } from "./principals.ts"
 
 /** The account all of Umbra's subjects and streams live in. */
 export const umbraAccount = "UMBRA"
 
-const nkeyUser = (publicKey: string, permissions?: { readonly publish: unknown; readonly subscribe: unknown }) => ({
+const nkeyUser = (publicKey: string, permissions?: { readonly publish: unknown; readonly subscribe: unknown; readonly allow_responses?: boolean }) => ({
   nkey: publicKey,
   ...(permissions === undefined ? {} : { permissions })
 })
 
+const allowOnly = (permissions: Permissions) => ({ publish: { allow: permissions.publish }, subscribe: { allow: permissions.subscribe } })
+
 /**
  * nats.conf plus the accounts: Umbra's own user may do anything in its account, each tenant credential not
- * revoked what `tenantPermissions` says, the instance agents what `agentPermissions` says, and the reload
- * probe nothing. No user is anonymous, and there is no
+ * revoked what `tenantPermissions` says, each instance's agent what `instancePermissions` says (and may
+ * answer the requests it receives), and the reload probe nothing. No user is anonymous, and there is no
  * `no_auth_user`, so a connection without credentials is refused.
  */
 export const renderServerConfig = (
@@ -37,31 +40,27 @@ export const renderServerConfig = (
   authority: Authority,
   tenants: ReadonlyArray<TenantCredential>,
   probePublicKey: string,
-  agent: AgentSecret
+  instances: ReadonlyArray<InstanceCredential>
 ): string => {
   const tenantUsers = tenants
     .filter((credential) => credential.revokedAt === undefined)
-    .map((credential) => {
-      const permissions = tenantPermissions(credential.tenant)
-      return nkeyUser(credential.publicKey, { publish: { allow: permissions.publish }, subscribe: { allow: permissions.subscribe } })
-    })
+    .map((credential) => nkeyUser(credential.publicKey, allowOnly(tenantPermissions(credential.tenant))))
+  const instanceUsers = instances.map((credential) =>
+    nkeyUser(credential.publicKey, { ...allowOnly(instancePermissions(credential.tenant, credential.instanceId)), allow_responses: true })
+  )
   const users = [
     nkeyUser(authority.umbraPublicKey),
     ...tenantUsers,
-    {
-      user: agent.user,
-      password: agent.password,
-      permissions: { publish: { allow: agentPermissions().publish }, subscribe: { allow: agentPermissions().subscribe }, allow_responses: true }
-    },
+    ...instanceUsers,
     nkeyUser(probePublicKey, { publish: { deny: [">"] }, subscribe: { deny: [">"] } })
   ]
   const accounts = { [umbraAccount]: { jetstream: "enabled", users } }
   // The store directory is named here, not on the command line: nats-server refuses to reload otherwise.
   const withStore = base.replace(/^jetstream \{$/m, `jetstream {\n  store_dir: ${JSON.stringify(storeDir)}`)
-  return `${withStore}\n# Written by umbra serve and umbra tenant from the data directory's tenants.json; edits are overwritten.\naccounts: ${JSON.stringify(accounts, null, 2)}\n`
+  return `${withStore}\n# Written by umbra serve and umbra tenant from the data directory's tenants.json and instances.json; edits are overwritten.\naccounts: ${JSON.stringify(accounts, null, 2)}\n`
 }
 
-/** Writes `<dataDir>/nats/server.conf` for the current tenants; returns the seed of its reload probe. */
+/** Writes `<dataDir>/nats/server.conf` for the current tenants and instances; returns the seed of its reload probe. */
 export const writeServerConfig = (dataDir: string, authority: Authority) =>
   Effect.gen(function* () {
     const base = yield* Effect.tryPromise({
@@ -69,11 +68,11 @@ export const writeServerConfig = (dataDir: string, authority: Authority) =>
       catch: (cause) => new NatsAuthError({ message: `cannot read ${defaultConfigFile}: ${String(cause)}` })
     })
     const tenants = yield* readTenants(dataDir)
-    const agent = yield* ensureAgentSecret(dataDir)
+    const instances = yield* readInstances(dataDir)
     const probe = reloadProbe()
     const paths = authPaths(dataDir)
     if (!/^jetstream \{$/m.test(base)) return yield* new NatsAuthError({ message: `${defaultConfigFile} has no jetstream block` })
-    yield* writeSecret(paths.serverConfig, renderServerConfig(base, paths.dir, authority, tenants, probe.publicKey, agent))
+    yield* writeSecret(paths.serverConfig, renderServerConfig(base, paths.dir, authority, tenants, probe.publicKey, instances))
     return probe.seed
   })
 
@@ -93,11 +92,7 @@ const runsConfig = (pid: number, configFile: string) => {
   }
 }
 
-/**
- * Rewrites the server config and, when `umbra serve` runs an embedded server on this data directory, has
- * it reload (SIGHUP) and waits until it has: the new config's probe user is accepted.
- */
-export const applyServerConfig = (dataDir: string, authority: Authority) =>
+const reloadServerConfig = (dataDir: string, authority: Authority) =>
   Effect.gen(function* () {
     const paths = authPaths(dataDir)
     const probe = yield* writeServerConfig(dataDir, authority)
@@ -113,3 +108,10 @@ export const applyServerConfig = (dataDir: string, authority: Authority) =>
     }
     return yield* new NatsAuthError({ message: `nats-server ${server.pid} did not reload ${paths.serverConfig} within 5 s` })
   })
+
+/**
+ * Rewrites the server config and, when `umbra serve` runs an embedded server on this data directory, has
+ * it reload (SIGHUP) and waits until it has: the new config's probe user is accepted. One process at a time.
+ */
+export const applyServerConfig = (dataDir: string, authority: Authority) =>
+  withConfigLock(authPaths(dataDir).configLock, reloadServerConfig(dataDir, authority))

@@ -2,9 +2,10 @@ import { spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import { mkdir, open, rm } from "node:fs/promises"
 import { join, resolve } from "node:path"
-import { Clock, Effect, Layer, Schedule, Stream } from "effect"
+import { Clock, Effect, Layer, Option, Schedule, Stream } from "effect"
 import { tokenPattern } from "../../domain/ids.ts"
 import { defaultTemplate } from "../../domain/profile/template.ts"
+import { InstanceCredentials } from "../../src/instanceCredentials.ts"
 import {
   type InstanceInfo,
   type InstanceKey,
@@ -16,6 +17,7 @@ import {
 } from "../../src/instanceRuntime.ts"
 import { agentImage } from "../images/imageNames.ts"
 import { sampleWorkloadEnv } from "../sampleWorkload/workloadEnv.ts"
+import { credentialsFile, writeCredentialsFile } from "./credentialsFile.ts"
 import { markerVariable, processesCarrying } from "./markedProcesses.ts"
 import { readGroupUsage } from "./processGroupUsage.ts"
 import { type InstancePlan, instanceDir, isAlive, type ProcessRecord, readRecord, readRecords, writeRecord } from "./processRegistry.ts"
@@ -29,7 +31,7 @@ export interface ProcessRuntimeOptions {
   readonly dataDir: string
   /** Given to instances whose spec sets no NATS_URL. */
   readonly natsUrl?: string
-  /** What the agents connect to NATS with, when the server wants credentials. */
+  /** What the agents share to connect to NATS with, when no `InstanceCredentials` mints each its own. */
   readonly agentCredentials?: AgentCredentials
   /** The Node binary that runs the agent and the workload; this process's own by default. */
   readonly nodeBinary?: string
@@ -107,6 +109,7 @@ const make = (options: ProcessRuntimeOptions) =>
       catch: (cause) => new RuntimeFailed({ instanceId: "-", message: `cannot create ${dataDir}: ${String(cause)}` })
     })
     const user = yield* workloadUser(options.workloadUser ?? "nobody")
+    const credentials = Option.getOrUndefined(yield* Effect.serviceOption(InstanceCredentials))
     yield* openToWorkloads(dataDir, [node, agentEntry], user)
 
     /** The record as it stands: an agent spawned before its PID was recorded (a crash in between) is adopted. */
@@ -188,7 +191,8 @@ const make = (options: ProcessRuntimeOptions) =>
           NODE_OPTIONS: `--max-old-space-size=${Math.max(16, Math.floor(record.memoryMiB))}`,
           [markerVariable]: marker,
           ...(workload === undefined ? {} : { UMBRA_WORKLOAD: workload.join(" ") }),
-          ...agentCredentialsEnv(options.agentCredentials)
+          // A path, not the secret: the file is the instance's own, minted at create.
+          ...(credentials === undefined ? agentCredentialsEnv(options.agentCredentials) : { NATS_CREDS: credentialsFile(dir) })
         }
         const pid = yield* Effect.tryPromise({
           try: async () => {
@@ -240,6 +244,10 @@ const make = (options: ProcessRuntimeOptions) =>
         },
         catch: (cause) => new RuntimeFailed({ instanceId: spec.instanceId, message: `cannot create the directories of ${spec.instanceId}: ${String(cause)}` })
       })
+      if (credentials !== undefined) {
+        const creds = yield* credentials.mint(spec).pipe(Effect.mapError((error) => new RuntimeFailed({ instanceId: spec.instanceId, message: error.message })))
+        yield* writeCredentialsFile(spec.instanceId, dir, creds, user)
+      }
       const plan: InstancePlan = { ...(spec.command === undefined ? {} : { command: spec.command }), env: spec.env, statePaths: spec.statePaths }
       const record: ProcessRecord = {
         tenant: spec.tenant,
@@ -312,13 +320,20 @@ const make = (options: ProcessRuntimeOptions) =>
       if (record !== undefined) yield* stopRecord(record)
     })
 
+    /** The instance's credentials end with it, even when a create failed before its record was written. */
+    const revokeCredentials = (key: InstanceKey) =>
+      credentials === undefined
+        ? Effect.void
+        : credentials.revoke(key).pipe(Effect.mapError((error) => new RuntimeFailed({ instanceId: key.instanceId, message: error.message })))
+
     const remove = Effect.fn("ProcessRuntime.remove")(function* (key: InstanceKey) {
       const { instanceId } = key
       const record = yield* find(key)
-      if (record === undefined) return
+      if (record === undefined) return yield* revokeCredentials(key)
       yield* stopRecord(record)
       // Whatever still carries the marker (a workload whose agent died), and nothing else: its PID may be reused.
       yield* endLeftovers(instanceId, record.marker)
+      yield* revokeCredentials(key)
       yield* Effect.tryPromise({
         try: () => rm(instanceDir(dataDir, record.tenant, record.instanceId), { recursive: true, force: true }),
         catch: (cause) => new RuntimeFailed({ instanceId, message: `cannot remove the files of ${instanceId}: ${String(cause)}` })

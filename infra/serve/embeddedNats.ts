@@ -5,7 +5,9 @@ import { createConnection } from "node:net"
 import { join } from "node:path"
 import { subjects } from "../../domain/subjects.ts"
 import type { NatsAccessConfig } from "../config.ts"
-import { authPaths, ensureAgentSecret, ensureAuthority, readUmbraCreds, removeServerFile, writeServerFile } from "../natsAuth/authDirectory.ts"
+import type { InstanceCredentialsShape } from "../../src/instanceCredentials.ts"
+import { authPaths, ensureAuthority, readUmbraCreds, removeServerFile, writeServerFile } from "../natsAuth/authDirectory.ts"
+import { embeddedInstanceCredentials } from "../natsAuth/instanceCredentials.ts"
 import { type AgentCredentials, configuredCredentials, type NatsCredentials } from "../natsAuth/natsAccess.ts"
 import { umbraAccount, writeServerConfig } from "../natsAuth/serverConfig.ts"
 import { findNatsServerBinary, freePort, natsServer } from "../nats/natsServerProcess.ts"
@@ -15,9 +17,13 @@ export class NatsNotAvailable extends Schema.TaggedError<NatsNotAvailable>()("Na
   message: Schema.String
 }) {}
 
-/** A NATS server to connect to, the credentials Umbra connects with, and those its agents do. */
+/**
+ * A NATS server to connect to, the credentials Umbra connects with, and those its agents do: minted per
+ * instance on Umbra's own server, one shared user (when configured) on the server at NATS_URL.
+ */
 export interface NatsEndpoint extends NatsCredentials {
   readonly url: string
+  readonly instanceCredentials?: InstanceCredentialsShape
   readonly agent?: AgentCredentials
 }
 
@@ -54,7 +60,7 @@ const adoptAnonymousStreams = (storeDir: string) =>
 
 /**
  * Umbra's own nats-server, with the configuration it writes under `<dataDir>/nats/` (accounts and users:
- * Umbra's own, each tenant's, no anonymous one) on loopback `port`, or on a free port when that one is
+ * Umbra's own, each tenant's, each instance's, no anonymous one) on loopback `port`, or on a free port when that one is
  * taken. Its URL goes to `<dataDir>/nats/server.json` while it runs, for the CLI and `tenant` reloads.
  */
 export const embeddedNats = (dataDir: string, port: number): Effect.Effect<NatsEndpoint, NatsNotAvailable, Scope.Scope> =>
@@ -81,13 +87,13 @@ export const embeddedNats = (dataDir: string, port: number): Effect.Effect<NatsE
       removeServerFile(dataDir).pipe(Effect.ignore)
     ).pipe(Effect.mapError(notAvailable))
     const creds = yield* readUmbraCreds(dataDir).pipe(Effect.mapError(notAvailable))
-    const agent = yield* ensureAgentSecret(dataDir).pipe(Effect.mapError(notAvailable))
+    const instanceCredentials = yield* embeddedInstanceCredentials(dataDir, authority)
     yield* Effect.logInfo("started Umbra's nats-server (anonymous connections refused)", {
       url: server.url,
       pid: server.pid,
       credentials: paths.umbraCreds
     })
-    return { url: server.url, creds, agent }
+    return { url: server.url, creds, instanceCredentials }
   })
 
 /** Whether a connection without credentials may publish a command: it connects, publishes, and is not told no. */
@@ -126,6 +132,10 @@ export const externalNats = (url: string, access: NatsAccessConfig): Effect.Effe
     const agent = access.agentUser === undefined
       ? {}
       : { agent: { user: access.agentUser, password: access.agentPassword === undefined ? "" : Redacted.value(access.agentPassword) } }
+    // Umbra cannot add users to a server it does not configure: its agents share one, in their environment.
+    yield* Effect.logWarning(
+      `SECURITY: with NATS_URL, instance agents get no credentials of their own: they all connect ${access.agentUser === undefined ? "without credentials" : `as UMBRA_AGENT_NATS_USER (${access.agentUser})`}, so any agent can speak for any instance. Unset NATS_URL to have Umbra mint credentials per instance.`
+    )
     return { url, ...credentials, ...agent }
   })
 
