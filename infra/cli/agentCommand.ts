@@ -1,10 +1,9 @@
 import { Effect, Layer, Redacted, Schedule } from "effect"
-import { readFile } from "node:fs/promises"
 import { parseArgs } from "node:util"
 import { AgentConfig } from "../agent/agentConfig.ts"
+import { readCredentialsFile } from "../agent/credentialsFile.ts"
 import { runAgent } from "../agent/agent.ts"
 import * as logging from "../logging/logger.ts"
-import { NatsAuthError } from "../natsAuth/authDirectory.ts"
 import * as NatsConnectionLayer from "../nats/connection.ts"
 import { print, usage } from "./terminal.ts"
 
@@ -28,9 +27,6 @@ Environment:
   UMBRA_WORKLOAD        optional command line (split on spaces) started and supervised by the agent
   UMBRA_USAGE_SOURCE    auto (cgroup v1, v2, else the process) | cgroup | process`
 
-const readCredsFile = (path: string) =>
-  Effect.tryPromise({ try: () => readFile(path), catch: (cause) => new NatsAuthError({ message: `cannot read NATS_CREDS ${path}: ${String(cause)}` }) })
-
 /** Until NATS first answers the agent keeps trying; after that the client reconnects by itself. */
 const firstConnect = Schedule.min([Schedule.exponential("200 millis"), Schedule.spaced("5 seconds")])
 
@@ -40,7 +36,7 @@ export const agentCommand = (argv: ReadonlyArray<string>): Effect.Effect<number>
     if (values.help === true) return yield* print(agentHelp).pipe(Effect.as(0))
     if (argv.length > 0) return yield* usage(`agent takes no arguments (got ${argv.join(" ")})`, agentHelp)
     const config = yield* AgentConfig
-    const creds = config.natsCreds === undefined ? undefined : yield* readCredsFile(config.natsCreds)
+    const creds = config.natsCreds === undefined ? undefined : yield* readCredentialsFile(config.natsCreds)
     const program = Effect.gen(function* () {
       const nats = yield* Layer.build(NatsConnectionLayer.layer({
           url: config.natsUrl,
