@@ -1,5 +1,6 @@
 import type Docker from "dockerode"
 import type { InstanceKey, InstanceSpec } from "../../src/instanceRuntime.ts"
+import { mountedCredentialsPath } from "./credentialsMount.ts"
 
 /**
  * How an instance is attached: `host` shares the host's network (the agent reaches NATS on 127.0.0.1, the
@@ -11,8 +12,10 @@ export type NetworkPlacement = "host" | "client"
 
 export interface ContainerSettingsOptions {
   readonly natsUrl: string
-  /** The agent's NATS credentials, last so that nothing else sets them. */
+  /** The agent's shared NATS credentials, last so that nothing else sets them. */
   readonly agentEnv?: Readonly<Record<string, string>>
+  /** The host file of the instance's own credentials, mounted read-only for its agent (instead of `agentEnv`). */
+  readonly credentialsSource?: string
   readonly pidsLimit: number
   readonly tmpSizeMiB: number
   readonly placement: NetworkPlacement
@@ -80,14 +83,15 @@ const publishedPorts = (spec: InstanceSpec) => {
 }
 
 /** The instance's environment: the template's settings plus what the agent needs to find itself. */
-const environment = (spec: InstanceSpec, natsUrl: string, agentEnv: Readonly<Record<string, string>> = {}): Array<string> => {
+const environment = (spec: InstanceSpec, options: ContainerSettingsOptions): Array<string> => {
   const env: Record<string, string> = {
-    NATS_URL: natsUrl,
+    NATS_URL: options.natsUrl,
     ...spec.env,
     UMBRA_TENANT: spec.tenant,
     UMBRA_INSTANCE_ID: spec.instanceId,
     UMBRA_STATE_PATHS: spec.statePaths.join(","),
-    ...agentEnv
+    // A path, not the secret: `docker inspect` shows the environment.
+    ...(options.credentialsSource === undefined ? options.agentEnv : { NATS_CREDS: mountedCredentialsPath })
   }
   return Object.entries(env).map(([key, value]) => `${key}=${value}`)
 }
@@ -104,7 +108,7 @@ export const containerSettings = (spec: InstanceSpec, options: ContainerSettings
     name: containerName(spec.tenant, spec.instanceId),
     Image: spec.image,
     ...(spec.command === undefined ? {} : { Cmd: [...spec.command] }),
-    Env: environment(spec, options.natsUrl, options.agentEnv),
+    Env: environment(spec, options),
     Labels: { ...ownerLabels(spec), ...networkLabels(spec, options.placement), [label.statePaths]: spec.statePaths.join(",") },
     ...(client ? { ExposedPorts: exposed } : {}),
     HostConfig: {
@@ -120,12 +124,17 @@ export const containerSettings = (spec: InstanceSpec, options: ContainerSettings
       // tini as PID 1: a SIGTERM that arrives before the agent installs its handler still ends it.
       Init: true,
       Tmpfs: { "/tmp": `rw,nosuid,nodev,size=${options.tmpSizeMiB}m` },
-      Mounts: spec.statePaths.map((path, index) => ({
-        Type: "volume" as const,
-        Source: stateVolumeName(spec.tenant, spec.instanceId, index),
-        Target: path,
-        VolumeOptions: { NoCopy: false, Labels: ownerLabels(spec), DriverConfig: { Name: "local", Options: {} } }
-      })),
+      Mounts: [
+        ...spec.statePaths.map((path, index) => ({
+          Type: "volume" as const,
+          Source: stateVolumeName(spec.tenant, spec.instanceId, index),
+          Target: path,
+          VolumeOptions: { NoCopy: false, Labels: ownerLabels(spec), DriverConfig: { Name: "local", Options: {} } }
+        })),
+        ...(options.credentialsSource === undefined
+          ? []
+          : [{ Type: "bind" as const, Source: options.credentialsSource, Target: mountedCredentialsPath, ReadOnly: true }])
+      ],
       NetworkMode: client ? clientNetworkName(spec.tenant, spec.clientId) : "host",
       ...(client ? { PortBindings: bindings } : {}),
       // The watchdog decides about restarts (it records HeartbeatLost and recreates), not the engine.

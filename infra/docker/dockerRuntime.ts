@@ -1,7 +1,9 @@
 import { availableParallelism } from "node:os"
+import { resolve } from "node:path"
 import { Readable } from "node:stream"
 import Docker from "dockerode"
-import { Effect, Layer, Schema, Stream } from "effect"
+import { Effect, Layer, Option, Schema, Stream } from "effect"
+import { InstanceCredentials } from "../../src/instanceCredentials.ts"
 import {
   type InstanceInfo,
   type InstanceKey,
@@ -23,6 +25,7 @@ import {
   ownedBy,
   ownerFilter
 } from "./containerSettings.ts"
+import { credentialsSource, removeMountedCredentials, writeMountedCredentials } from "./credentialsMount.ts"
 import { DockerStatsJson, usageOf } from "./dockerStats.ts"
 import { type AgentCredentials, agentCredentialsEnv } from "../natsAuth/natsAccess.ts"
 
@@ -31,8 +34,10 @@ export interface DockerRuntimeOptions {
   readonly socketPath?: string
   /** Given to instances whose spec sets no NATS_URL. */
   readonly natsUrl?: string
-  /** What the agents connect to NATS with, when the server wants credentials. */
+  /** What the agents share to connect to NATS with, when no `InstanceCredentials` mints each its own. */
   readonly agentCredentials?: AgentCredentials
+  /** A host directory only Umbra may enter, for the files of minted credentials its containers mount. */
+  readonly credentialsDir?: string
   /** Where each instance is attached (see `NetworkPlacement`); host for every instance by default. */
   readonly placement?: (spec: InstanceSpec) => NetworkPlacement
   readonly pidsLimit?: number
@@ -93,6 +98,12 @@ const make = (options: DockerRuntimeOptions) =>
   Effect.gen(function* () {
     const docker = new Docker(options.socketPath === undefined ? undefined : { socketPath: options.socketPath })
     yield* call("-", "ping", () => docker.ping())
+    const credentials = Option.getOrUndefined(yield* Effect.serviceOption(InstanceCredentials))
+    // The engine takes only absolute paths to mount.
+    const credentialsDir = options.credentialsDir === undefined ? undefined : resolve(options.credentialsDir)
+    if (credentials !== undefined && credentialsDir === undefined) {
+      return yield* new RuntimeFailed({ instanceId: "-", message: "credentials per instance need a directory for their files (credentialsDir)" })
+    }
     const placement = options.placement ?? (() => "host" as const)
     // A premium profile may expect more cores than this host has: the instance gets all of them, and says so in its info.
     const cpuMillis = (wanted: number) => Math.min(wanted, options.maxCpuMillis ?? availableParallelism() * 1000)
@@ -156,15 +167,33 @@ const make = (options: DockerRuntimeOptions) =>
     const releaseClientNetwork = (instanceId: string, name: string) =>
       call(instanceId, "network remove", () => docker.getNetwork(name).remove(), [403, 404, 409]).pipe(Effect.ignore)
 
+    const credentialsFailed = (instanceId: string) => (error: { readonly message: string }) => new RuntimeFailed({ instanceId, message: error.message })
+
+    /**
+     * The host file of the instance's own credentials, minted unless its container exists already (its
+     * credentials stay in force until it is removed); undefined when agents share credentials instead.
+     */
+    const ownCredentials = (spec: InstanceSpec) =>
+      Effect.gen(function* () {
+        if (credentials === undefined || credentialsDir === undefined) return undefined
+        if ((yield* containersOf(spec)).length === 0) {
+          const creds = yield* credentials.mint(spec).pipe(Effect.mapError(credentialsFailed(spec.instanceId)))
+          yield* writeMountedCredentials(credentialsDir, spec, creds)
+        }
+        return credentialsSource(credentialsDir, spec)
+      })
+
     const startContainer = (instanceId: string, id: string) => call(instanceId, "start", () => docker.getContainer(id).start(), [304])
 
     const create = Effect.fn("DockerRuntime.create")(function* (spec: InstanceSpec, createOptions?: { readonly start?: boolean }) {
       const shouldStart = createOptions?.start ?? true
       const where = placement(spec)
       if (where === "client") yield* ensureClientNetwork(spec)
+      const source = yield* ownCredentials(spec)
       const settings = containerSettings({ ...spec, cpuMillis: cpuMillis(spec.cpuMillis) }, {
         natsUrl: options.natsUrl ?? "nats://127.0.0.1:4222",
         agentEnv: agentCredentialsEnv(options.agentCredentials),
+        ...(source === undefined ? {} : { credentialsSource: source }),
         pidsLimit: options.pidsLimit ?? 256,
         tmpSizeMiB: options.tmpSizeMiB ?? 64,
         placement: where
@@ -273,6 +302,11 @@ const make = (options: DockerRuntimeOptions) =>
       const volumes = yield* call(instanceId, "volume list", () => docker.listVolumes({ filters: { label: ownerFilter(key) } }))
       for (const volume of volumes?.Volumes ?? []) {
         yield* call(instanceId, "volume remove", () => docker.getVolume(volume.Name).remove(), [404])
+      }
+      // Its credentials end with it: refused from here on, and the connections made with them closed.
+      if (credentials !== undefined && credentialsDir !== undefined) {
+        yield* credentials.revoke(key).pipe(Effect.mapError(credentialsFailed(instanceId)))
+        yield* removeMountedCredentials(credentialsDir, key)
       }
     })
 

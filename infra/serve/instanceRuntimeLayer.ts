@@ -1,3 +1,4 @@
+import { join } from "node:path"
 import { Effect, Layer } from "effect"
 import { InstanceRuntime, RuntimeFailed } from "../../src/instanceRuntime.ts"
 import * as dockerRuntime from "../docker/dockerRuntime.ts"
@@ -18,7 +19,7 @@ export const instanceRuntimeLayer = (
   agentCredentials?: AgentCredentials
 ): Layer.Layer<InstanceRuntime, RuntimeFailed> => {
   const agent = agentCredentials === undefined ? {} : { agentCredentials }
-  const docker = dockerRuntime.layer({ natsUrl, ...agent })
+  const docker = dockerRuntime.layer({ natsUrl, credentialsDir: join(dataDir, "instance-credentials"), ...agent })
   const processes = Layer.unwrap(
     Effect.gen(function* () {
       const settings = yield* ProcessRuntimeConfig
