@@ -1,7 +1,7 @@
 import { Effect, Layer } from "effect"
 import type { Position } from "../../domain/envelope.ts"
 import { StoreUnavailable } from "../../src/eventStore/errors.ts"
-import { ProjectionStore } from "../../src/projections/projectionStore.ts"
+import { type ProjectionChanges, ProjectionStore } from "../../src/projections/projectionStore.ts"
 import { ReadModelDatabase } from "./readModelDatabase.ts"
 
 const failed = (action: string) => (error: unknown) =>
@@ -46,6 +46,37 @@ export const layer = Layer.effect(
       }
     }
 
+    /** One projection's changes and checkpoint, inside the caller's transaction. */
+    const applyChanges = ({ projection, version, changes }: ProjectionChanges, through: Position) => {
+      // A batch writes each row it changes once, however many of its changes touch that row.
+      const batch = new Map<string, { readonly stored: unknown; value: unknown }>()
+      const current = (key: string) => {
+        const seen = batch.get(key)
+        if (seen !== undefined) return seen.value
+        const text = sql.row.get(projection, key)?.["value"]
+        const stored = text === undefined ? undefined : JSON.parse(text as string)
+        batch.set(key, { stored, value: stored })
+        return stored
+      }
+      const set = (key: string, value: unknown) => {
+        const seen = batch.get(key)
+        if (seen === undefined) batch.set(key, { stored: notRead, value })
+        else seen.value = value
+      }
+      for (const change of changes) {
+        if (change._tag === "Put") set(change.key, change.value)
+        else if (change._tag === "Delete") set(change.key, undefined)
+        else set(change.key, change.update(current(change.key)))
+      }
+      for (const [key, { stored, value }] of batch) {
+        // An update that returned the row it was given changed nothing.
+        if (value === stored) continue
+        if (value === undefined) sql.remove.run(projection, key)
+        else sql.put.run(projection, key, JSON.stringify(value))
+      }
+      sql.move.run(projection, version, through)
+    }
+
     return ProjectionStore.of({
       checkpoint: (projection, version) =>
         Effect.try({
@@ -59,39 +90,9 @@ export const layer = Layer.effect(
           catch: failed("checkpoint")
         }),
       apply: (projection, version, changes, through) =>
-        Effect.try({
-          try: () =>
-            inTransaction(() => {
-              // A batch writes each row it changes once, however many of its changes touch that row.
-              const batch = new Map<string, { readonly stored: unknown; value: unknown }>()
-              const current = (key: string) => {
-                const seen = batch.get(key)
-                if (seen !== undefined) return seen.value
-                const text = sql.row.get(projection, key)?.["value"]
-                const stored = text === undefined ? undefined : JSON.parse(text as string)
-                batch.set(key, { stored, value: stored })
-                return stored
-              }
-              const set = (key: string, value: unknown) => {
-                const seen = batch.get(key)
-                if (seen === undefined) batch.set(key, { stored: notRead, value })
-                else seen.value = value
-              }
-              for (const change of changes) {
-                if (change._tag === "Put") set(change.key, change.value)
-                else if (change._tag === "Delete") set(change.key, undefined)
-                else set(change.key, change.update(current(change.key)))
-              }
-              for (const [key, { stored, value }] of batch) {
-                // An update that returned the row it was given changed nothing.
-                if (value === stored) continue
-                if (value === undefined) sql.remove.run(projection, key)
-                else sql.put.run(projection, key, JSON.stringify(value))
-              }
-              sql.move.run(projection, version, through)
-            }),
-          catch: failed("apply")
-        }),
+        Effect.try({ try: () => inTransaction(() => applyChanges({ projection, version, changes }, through)), catch: failed("apply") }),
+      applyAll: (folds, through) =>
+        Effect.try({ try: () => inTransaction(() => folds.forEach((fold) => applyChanges(fold, through))), catch: failed("apply") }),
       deleteRange: (projection, from, to) =>
         Effect.try({ try: () => void sql.removeRange.run(projection, from, to), catch: failed("delete") }),
       reset: (projection, version, through) =>

@@ -6,8 +6,8 @@ import { ProjectionStore } from "./projectionStore.ts"
 
 /**
  * Folds pages of the log into a set of projections: each event is decoded once, whatever number of them
- * fold it, and none that no projection handles is decoded at all. Each projection's rows commit with its
- * checkpoint at the page's last event. The one way events reach projections: `catchUp`/`follow` and replay.
+ * fold it, and none that no projection handles is decoded at all. Every projection's rows commit with its
+ * checkpoint at the page's last event, in one transaction per page. The one way events reach projections: `catchUp`/`follow` and replay.
  */
 export const makePageFold = (projections: ReadonlyArray<Projection>) => {
   const foldersOf = new Map<string, Array<Projection>>()
@@ -25,6 +25,9 @@ export const makePageFold = (projections: ReadonlyArray<Projection>) => {
         const event = yield* decodeEvent(stored)
         for (const projection of folders) for (const change of projection.apply(event, stored)) changes.get(projection)!.push(change)
       }
-      for (const [projection, made] of changes) yield* rows.apply(projection.name, projection.version, made, last.position)
+      yield* rows.applyAll(
+        [...changes].map(([projection, made]) => ({ projection: projection.name, version: projection.version, changes: made })),
+        last.position
+      )
     })
 }

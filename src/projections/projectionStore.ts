@@ -3,6 +3,13 @@ import type { Position } from "../../domain/envelope.ts"
 import type { RowChange } from "../../projections/projection.ts"
 import type { StoreUnavailable } from "../eventStore/errors.ts"
 
+/** What one page of the log changes in one projection. */
+export interface ProjectionChanges {
+  readonly projection: string
+  readonly version: number
+  readonly changes: ReadonlyArray<RowChange>
+}
+
 /** Where projections keep their rows and checkpoints: both commit in one transaction. */
 export class ProjectionStore extends Context.Service<
   ProjectionStore,
@@ -11,6 +18,8 @@ export class ProjectionStore extends Context.Service<
     readonly checkpoint: (projection: string, version: number) => Effect.Effect<Position | undefined, StoreUnavailable>
     /** Applies the changes and moves the checkpoint to `through`, in one transaction. */
     readonly apply: (projection: string, version: number, changes: ReadonlyArray<RowChange>, through: Position) => Effect.Effect<void, StoreUnavailable>
+    /** The same for several projections at once, in one transaction: each page of the log commits once. */
+    readonly applyAll: (folds: ReadonlyArray<ProjectionChanges>, through: Position) => Effect.Effect<void, StoreUnavailable>
     /** Deletes the rows with keys from `from` up to (not including) `to`: for sweeps of old rows, apart from any fold. */
     readonly deleteRange: (projection: string, from: string, to: string) => Effect.Effect<void, StoreUnavailable>
     /**
