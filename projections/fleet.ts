@@ -57,20 +57,19 @@ export const fleet: Projection = {
   apply: (event, envelope) => {
     const key = (instanceId: string) => fleetKeys.instance(envelope.tenant, instanceId)
     const change = (instanceId: string, fields: Partial<FleetRow>) => [patch<FleetRow>(key(instanceId), (row) => ({ ...row, ...fields }))]
+    const created = (row: Pick<FleetRow, "instanceId" | "clientId" | "role" | "state" | "resources" | "image">) => [
+      put(key(row.instanceId), { ...row, created: envelope.at, lastHeartbeat: null } satisfies FleetRow)
+    ]
     switch (event._tag) {
       case "ShadowRequested":
-        return [
-          put(key(event.instanceId), {
-            instanceId: event.instanceId,
-            clientId: event.clientId,
-            role: "shadow",
-            state: "requested",
-            resources: event.resources,
-            image: event.template.image,
-            created: envelope.at,
-            lastHeartbeat: null
-          } satisfies FleetRow)
-        ]
+        return created({
+          instanceId: event.instanceId,
+          clientId: event.clientId,
+          role: "shadow",
+          state: "requested",
+          resources: event.resources,
+          image: event.template.image
+        })
       case "InstanceStarted":
       case "InstanceRecreated":
         return change(event.instanceId, { state: "started" })
@@ -89,18 +88,14 @@ export const fleet: Projection = {
       case "HeartbeatRecorded":
         return change(event.instanceId, { lastHeartbeat: { seq: event.seq, at: event.at, ready: event.ready } })
       case "ProvisioningStarted":
-        return [
-          put(key(event.productionInstanceId), {
-            instanceId: event.productionInstanceId,
-            clientId: event.clientId,
-            role: "production",
-            state: "provisioning",
-            resources: event.resources,
-            image: event.template.image,
-            created: envelope.at,
-            lastHeartbeat: null
-          } satisfies FleetRow)
-        ]
+        return created({
+          instanceId: event.productionInstanceId,
+          clientId: event.clientId,
+          role: "production",
+          state: "provisioning",
+          resources: event.resources,
+          image: event.template.image
+        })
       case "ProductionProvisioned":
         return change(event.productionInstanceId, { state: "running" })
       case "ProductionRetired":
