@@ -10,7 +10,8 @@ import { inboxPrefixOfCreds } from "./userCredentials.ts"
 export type NatsCredentials = Pick<NatsConnectionOptions, "creds" | "inboxPrefix" | "user" | "password">
 
 /**
- * The user and password an instance's agent connects with: the runtime puts them in the agent's
+ * The user and password every instance's agent shares on a server at NATS_URL, which Umbra cannot add users
+ * to (its own server mints credentials per instance instead): the runtime puts them in the agent's
  * environment, never in a spec, a template or an event.
  */
 export interface AgentCredentials {
