@@ -49,20 +49,37 @@ export interface SeriesRow {
 /** Enough for a sample every second in a 5-minute bucket; past that the percentile uses the first ones. */
 export const valuesKept = 300
 
+/**
+ * Buckets per row: a row holds a block of consecutive buckets of one series (ten minutes of 1-minute
+ * buckets, fifty of 5-minute ones), so a batch writes a few rows per series rather than one per bucket.
+ */
+export const bucketsPerBlock = 10
+
+/** A block's row: its buckets, oldest first. */
+export interface BlockRow {
+  readonly buckets: ReadonlyArray<Bucket>
+}
+
 /** Fixed width, so that key order is time order (epoch milliseconds have 13 digits until the year 2286). */
 const startDigits = 15
 
-const startKey = (start: number) => String(start).padStart(startDigits, "0")
+/** The start of the block a time falls in. */
+export const blockStart = (size: BucketSize, atMs: number) => {
+  const blockMs = bucketSizes[size].ms * bucketsPerBlock
+  return atMs - (atMs % blockMs)
+}
 
 /**
- * Row keys. A series' buckets share a prefix and sort by start; metric names and tenant keys hold no `/`.
+ * Row keys. A series' blocks share a prefix and sort by start; metric names and tenant keys hold no `/`.
  * Series rows are keyed by scope and size first, so that listing one kind reads only those.
  */
 export const telemetryKeys = {
   series: (scope: Scope, size: BucketSize, key: string) => `series/${scope}/${size}/${key}`,
   seriesOf: (scope: Scope, size: BucketSize) => `series/${scope}/${size}/`,
-  buckets: (scope: Scope, key: string, metric: string, size: BucketSize) => `bucket/${scope}/${key}/${metric}/${size}/`,
-  bucket: (bucket: BucketKey) => telemetryKeys.buckets(bucket.scope, bucket.key, bucket.metric, bucket.size) + startKey(bucket.start)
+  blocks: (scope: Scope, key: string, metric: string, size: BucketSize) => `bucket/${scope}/${key}/${metric}/${size}/`,
+  /** The row of the block that holds the bucket (or the time) `start`. */
+  block: (bucket: BucketKey) =>
+    telemetryKeys.blocks(bucket.scope, bucket.key, bucket.metric, bucket.size) + String(blockStart(bucket.size, bucket.start)).padStart(startDigits, "0")
 }
 
 const sizes = Object.keys(bucketSizes) as Array<BucketSize>
@@ -82,6 +99,13 @@ export interface SampleInput {
   readonly sample: TelemetrySample
   readonly instanceKey: TenantKey
   readonly clientKey: TenantKey | undefined
+}
+
+/** Adds what a batch gathered for a block's buckets to the block as stored, keeping its buckets in time order. */
+const mergeBlock = (stored: BlockRow | undefined, gathered: ReadonlyArray<Gathered>): BlockRow => {
+  const buckets = new Map((stored?.buckets ?? []).map((bucket) => [bucket.start, bucket]))
+  for (const bucket of gathered) buckets.set(bucket.start, merge(buckets.get(bucket.start), bucket))
+  return { buckets: [...buckets.values()].sort((a, b) => a.start - b.start) }
 }
 
 /** Adds what a batch gathered for a bucket to the bucket as stored. */
@@ -129,13 +153,13 @@ const gatherValue = (series: GatheredSeries, metric: string, start: number, valu
 /**
  * Telemetry in buckets of one and five minutes, per instance and per client, with each series listed once.
  * It folds batches of samples as the ingest reads them from UMBRA_SIGNALS (its checkpoint is a stream
- * sequence): a batch is gathered per bucket first, so each bucket it touches is one row change. The
+ * sequence): a batch is gathered per bucket first, so each block of buckets it touches is one row change. The
  * archived copies in the store are not its source, since the client a sample counts for is the one Umbra
  * recorded for the instance when the sample arrived. Old buckets are pruned by a sweep, not by the fold.
  */
 export const telemetryBuckets: Projection<ReadonlyArray<SampleInput>, unknown> = {
   name: "telemetry",
-  version: 1,
+  version: 2,
   handles: new Set(["TelemetryRecorded"]),
   apply: (inputs) => {
     const gathered = new Map<string, GatheredSeries>()
@@ -165,8 +189,12 @@ export const telemetryBuckets: Projection<ReadonlyArray<SampleInput>, unknown> =
     for (const [seriesKey, { row, metrics }] of gathered) {
       changes.push(upsert<SeriesRow>(seriesKey, (stored) => [...metrics.keys()].reduce(withMetric, stored ?? row)))
       for (const [metric, starts] of metrics) {
-        const prefix = telemetryKeys.buckets(row.scope, row.key, metric, row.size)
-        for (const [start, bucket] of starts) changes.push(upsert<Bucket>(prefix + startKey(start), (stored) => merge(stored, bucket)))
+        const blocks = new Map<string, Array<Gathered>>()
+        for (const bucket of starts.values()) {
+          const blockKey = telemetryKeys.block({ ...row, metric, start: bucket.start })
+          blocks.set(blockKey, [...(blocks.get(blockKey) ?? []), bucket])
+        }
+        for (const [blockKey, buckets] of blocks) changes.push(upsert<BlockRow>(blockKey, (stored) => mergeBlock(stored, buckets)))
       }
     }
     return changes

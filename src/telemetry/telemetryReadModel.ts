@@ -1,7 +1,7 @@
 import { Context, Effect, Layer } from "effect"
 import type { TenantKey } from "../../domain/tenantKey.ts"
 import {
-  type Bucket,
+  type BlockRow,
   type BucketSize,
   bucketSizes,
   type BucketSummary,
@@ -61,10 +61,14 @@ export class TelemetryReadModel extends Context.Service<
           rows
             .rows(
               projection.name,
-              telemetryKeys.buckets(query.scope, query.key, query.metric, query.size),
-              query.sinceMs === undefined ? undefined : telemetryKeys.bucket({ ...query, start: query.sinceMs })
+              telemetryKeys.blocks(query.scope, query.key, query.metric, query.size),
+              query.sinceMs === undefined ? undefined : telemetryKeys.block({ ...query, start: query.sinceMs })
             )
-            .pipe(Effect.map((found) => found.map(({ value }) => summarize(value as Bucket)))),
+            .pipe(
+              Effect.map((found) =>
+                found.flatMap(({ value }) => (value as BlockRow).buckets.filter((bucket) => bucket.start >= (query.sinceMs ?? 0)).map(summarize))
+              )
+            ),
         prune: (nowMs) =>
           Effect.gen(function* () {
             const series = yield* everySeries
@@ -72,8 +76,9 @@ export class TelemetryReadModel extends Context.Service<
               const size = bucketSizes[row.size]
               const oldestKept = nowMs - (nowMs % size.ms) - (size.keep - 1) * size.ms
               for (const metric of row.metrics) {
-                const prefix = telemetryKeys.buckets(row.scope, row.key, metric, row.size)
-                yield* rows.deleteRange(projection.name, prefix, telemetryKeys.bucket({ ...row, metric, start: oldestKept }))
+                // Whole blocks only: the block that holds the oldest bucket kept stays, with up to nine older ones.
+                const prefix = telemetryKeys.blocks(row.scope, row.key, metric, row.size)
+                yield* rows.deleteRange(projection.name, prefix, telemetryKeys.block({ ...row, metric, start: oldestKept }))
               }
             }
             return series.length

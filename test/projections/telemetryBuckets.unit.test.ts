@@ -57,13 +57,14 @@ describe("telemetry buckets", () => {
       assert.deepStrictEqual([minute.count, minute.mean, minute.max], [2, 3, 4])
     }).pipe(Effect.provide(layer)))
 
-  it.effect("a sweep deletes the buckets a series no longer keeps, and nothing newer", () =>
+  it.effect("a sweep deletes the blocks of buckets a series no longer keeps, and nothing newer", () =>
     Effect.gen(function* () {
       const day = 24 * 60 * 60_000
-      yield* TelemetryReadModel.use((model) => model.apply([input(0, 1), input(day / 1000, 2)], 2))
+      const later = day + 10 * 60_000
+      yield* TelemetryReadModel.use((model) => model.apply([input(0, 1), input(later / 1000, 2)], 2))
       assert.lengthOf(yield* series("instance", "cpu", "1m"), 2)
-      assert.strictEqual(yield* TelemetryReadModel.use((model) => model.prune(minute0 + day)), 4)
-      // A minute bucket is kept for a day: the first is a day old; five-minute buckets are kept 35 days.
+      assert.strictEqual(yield* TelemetryReadModel.use((model) => model.prune(minute0 + later)), 4)
+      // A minute bucket is kept for a day, in blocks of ten: the first block is past that; five-minute buckets are kept 35 days.
       assert.deepStrictEqual((yield* series("instance", "cpu", "1m")).map((m) => m.mean), [2])
       assert.deepStrictEqual((yield* series("client", "memBytes", "1m")).map((m) => m.count), [1])
       assert.lengthOf(yield* series("instance", "cpu", "5m"), 2)
