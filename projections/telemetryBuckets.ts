@@ -163,24 +163,36 @@ export const telemetryBuckets: Projection<ReadonlyArray<SampleInput>, unknown> =
   handles: new Set(["TelemetryRecorded"]),
   apply: (inputs) => {
     const gathered = new Map<string, GatheredSeries>()
+    const seriesOf = (scope: Scope, size: BucketSize, key: TenantKey) => {
+      const seriesKey = telemetryKeys.series(scope, size, key)
+      let series = gathered.get(seriesKey)
+      if (series === undefined) gathered.set(seriesKey, (series = { row: { scope, size, key, metrics: [] }, metrics: new Map() }))
+      return series
+    }
+    // The series an instance's samples feed (per instance, and per client when it serves one), found once a batch.
+    const feeds = new Map<TenantKey, { readonly clientKey: TenantKey | undefined; readonly series: ReadonlyArray<GatheredSeries> }>()
+    const feedsOf = (instanceKey: TenantKey, clientKey: TenantKey | undefined) => {
+      const found = feeds.get(instanceKey)
+      if (found !== undefined && found.clientKey === clientKey) return found.series
+      const series = sizes.flatMap((size) => [
+        seriesOf("instance", size, instanceKey),
+        ...(clientKey === undefined ? [] : [seriesOf("client", size, clientKey)])
+      ])
+      feeds.set(instanceKey, { clientKey, series })
+      return series
+    }
     for (const { sample, instanceKey, clientKey } of inputs) {
       const atMs = Date.parse(sample.at)
       if (!Number.isFinite(atMs)) continue
-      // Per instance, and per client when the instance serves one.
-      for (const [scope, key] of clientKey === undefined ? ([["instance", instanceKey]] as const) : ([["instance", instanceKey], ["client", clientKey]] as const)) {
-        for (const size of sizes) {
-          const seriesKey = telemetryKeys.series(scope, size, key)
-          let series = gathered.get(seriesKey)
-          if (series === undefined) gathered.set(seriesKey, (series = { row: { scope, size, key, metrics: [] }, metrics: new Map() }))
-          const start = atMs - (atMs % bucketSizes[size].ms)
-          // CPU cores, memory bytes, and what the workload reports.
-          gatherValue(series, "cpu", start, sample.cpu)
-          gatherValue(series, "memBytes", start, sample.memBytes)
-          if (sample.metrics !== undefined) {
-            for (const metric in sample.metrics) {
-              const value = sample.metrics[metric]!
-              if (Number.isFinite(value)) gatherValue(series, metric, start, value)
-            }
+      for (const series of feedsOf(instanceKey, clientKey)) {
+        const start = atMs - (atMs % bucketSizes[series.row.size].ms)
+        // CPU cores, memory bytes, and what the workload reports.
+        gatherValue(series, "cpu", start, sample.cpu)
+        gatherValue(series, "memBytes", start, sample.memBytes)
+        if (sample.metrics !== undefined) {
+          for (const metric in sample.metrics) {
+            const value = sample.metrics[metric]!
+            if (Number.isFinite(value)) gatherValue(series, metric, start, value)
           }
         }
       }
