@@ -63,7 +63,8 @@ for (const runtime of ["process", "docker"] as const) {
         assert.isTrue((yield* send(tenant, "DisconnectClient", { clientId })).ok)
         yield* eventually(instances.inspect({ tenant, instanceId: production }).pipe(Effect.map((info) => info === undefined)), 60_000, "production removed")
         yield* eventually(accepts(endpointPort(tenant, clientId)).pipe(Effect.map((ok) => !ok)), 30_000, "the endpoint closed")
-        assert.deepStrictEqual(yield* leftoversOf(runtime, tenant, production), [], "production's state is gone")
+        // The runtime forgets the instance before its files are all deleted: under load that takes a moment.
+        yield* eventually(leftoversOf(runtime, tenant, production).pipe(Effect.map((left) => left.length === 0)), 30_000, "production's state gone")
         assert.isFalse((yield* instances.list({ tenant })).some((info) => info.role === "production"))
         assert.deepStrictEqual((yield* streamTypes(launchStream(tenant, launchId))).slice(-2), ["ShadowReleased", "ProductionRetired"])
         assert.strictEqual((yield* queryLaunch(tenant, launchId)).result?.stage, "retired")
