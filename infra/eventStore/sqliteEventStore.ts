@@ -15,6 +15,7 @@ import { checkSnapshot, checkStreamName, prepareAppend, type PreparedEvent } fro
 import type { AppendOutcome, AppendRequest, EventRow } from "./sqliteAppender.ts"
 import { threadWriter } from "./sqliteWriter.ts"
 import { followLog } from "./followLog.ts"
+import { sharedPage } from "./sharedPage.ts"
 import { firstVisibleRevision } from "./retention.ts"
 import { eventColumns, openEventDatabase } from "./sqliteSchema.ts"
 
@@ -172,6 +173,8 @@ const make = Effect.fnUntraced(function* (options: SqliteEventStoreOptions) {
   let appended: Deferred.Deferred<void> | undefined
   let lastCommitted: Position | undefined
 
+  const committedAfter = (after: Position | undefined) => lastCommitted !== undefined && (after === undefined || lastCommitted > after)
+
   /** The stream's revision, -1 when it has none. */
   const currentRevision = (stream: string): number => sql.streamRevision.get(stream)![0] as number
 
@@ -241,8 +244,7 @@ const make = Effect.fnUntraced(function* (options: SqliteEventStoreOptions) {
       return events
     })
 
-  const readAfter = (after: Position | undefined, limit: number): Array<StoredEvent> =>
-    toStoredEvents(sql.readAfter.all(after === undefined ? 0 : Number(after), limit))
+  const readAfter = sharedPage((after, limit) => toStoredEvents(sql.readAfter.all(after, limit)), () => lastCommitted)
 
   const scavengeStream = (stream: string, nowMs: number): number => {
     sql.begin.run()
@@ -316,12 +318,19 @@ const make = Effect.fnUntraced(function* (options: SqliteEventStoreOptions) {
       followLog({
         after: options.after,
         pageSize,
-        readPage: (after, limit) => attempt("read", () => readAfter(after, limit)),
+        readPage: (after, limit) => attempt("read", () => readAfter(after === undefined ? 0 : Number(after), limit)),
         awaitNewer: (after) =>
           Effect.suspend(() =>
-            lastCommitted !== undefined && (after === undefined || lastCommitted > after)
+            committedAfter(after)
               ? Effect.void
-              : Effect.race(Deferred.await((appended ??= Deferred.makeUnsafe<void>())), Effect.sleep(pollInterval))
+              : Effect.race(
+                // A commit the subscriber has already read (its rows are visible before the writer reports it)
+                // is no news: waking on it cost every subscriber an empty read per commit.
+                Effect.suspend(() => Deferred.await((appended ??= Deferred.makeUnsafe<void>()))).pipe(
+                  Effect.repeat({ until: () => committedAfter(after) })
+                ),
+                Effect.sleep(pollInterval)
+              )
           )
       }),
 
