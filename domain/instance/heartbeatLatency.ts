@@ -1,3 +1,5 @@
+import { appendBounded } from "../boundedWindow.ts"
+
 /**
  * Heartbeat round trips as the agent measured them (`rttMs`, by its own monotonic clock), kept per instance
  * over a window of the latest ones, newest last: no two clocks are compared anywhere.
@@ -8,7 +10,7 @@ export const latencyWindowSize = 64
 
 /** The window with one more round trip, the oldest dropped past `size`. */
 export const recordRtt = (window: ReadonlyArray<number>, rttMs: number, size: number = latencyWindowSize): ReadonlyArray<number> =>
-  window.length < size ? [...window, rttMs] : [...window.slice(window.length - size + 1), rttMs]
+  appendBounded(window, rttMs, size)
 
 /** The nearest-rank percentile (`q` in 0–1) of the samples; undefined when there are none. */
 export const percentile = (samples: ReadonlyArray<number>, q: number): number | undefined => {

@@ -1,3 +1,5 @@
+import { appendBounded } from "../boundedWindow.ts"
+
 /**
  * φ-accrual failure detection (Hayashibara et al.): from the recent heartbeat inter-arrival times, φ says how
  * unlikely the current silence is (φ = 8 means a 1e-8 chance the instance is merely late). A hard deadline,
@@ -46,8 +48,7 @@ export const startWatching = (nowMs: number): ArrivalHistory => ({ sinceMs: nowM
 export const recordArrival = (history: ArrivalHistory, nowMs: number, config: PhiAccrualConfig): ArrivalHistory => {
   if (history.lastArrivalMs === undefined) return { ...history, lastArrivalMs: nowMs }
   const interval = Math.max(0, nowMs - history.lastArrivalMs)
-  const intervalsMs = [...history.intervalsMs, interval].slice(-config.windowSize)
-  return { ...history, lastArrivalMs: nowMs, intervalsMs }
+  return { ...history, lastArrivalMs: nowMs, intervalsMs: appendBounded(history.intervalsMs, interval, config.windowSize) }
 }
 
 const statistics = (history: ArrivalHistory, config: PhiAccrualConfig) => {
