@@ -101,11 +101,29 @@ export const encodeEvent = (event: DomainEvent): EncodedEvent => {
   return { type: _tag, schemaVersion: versions.get(_tag)!, data }
 }
 
+type Stored = Pick<StoredEvent, "id" | "type" | "schemaVersion" | "data">
+
+/** The data of an event decoded with its own type's schema (not the union's: the type is known). */
+const decodeData = (stored: Stored, data: unknown): Result.Result<DomainEvent, ValidationFailed> =>
+  Result.mapError(
+    decoderOf.get(stored.type)!({ ...(data as object), _tag: stored.type }),
+    (error) => new ValidationFailed({ message: `event ${stored.id}: ${error.message}`, details: { id: stored.id, type: stored.type } })
+  )
+
+/**
+ * An event of today's version decoded at once, without an Effect: a read model folds millions of them.
+ * Undefined for any other version, which `decodeEvent` reads (up through its upcasters, or refuses).
+ */
+export const decodeCurrentEvent = (stored: Stored): Result.Result<DomainEvent, ValidationFailed> | undefined =>
+  versions.get(stored.type) === stored.schemaVersion ? decodeData(stored, stored.data) : undefined
+
 /**
  * Decodes a stored event into its domain type, reading an older version up through its upcasters; an unknown
  * type or a newer version (written by a newer Umbra) is a ValidationFailed, as is data that fails its schema.
  */
-export const decodeEvent = (stored: Pick<StoredEvent, "id" | "type" | "schemaVersion" | "data">) => {
+export const decodeEvent = (stored: Stored): Effect.Effect<DomainEvent, ValidationFailed> => {
+  const current = decodeCurrentEvent(stored)
+  if (current !== undefined) return Effect.fromResult(current)
   const known = versions.get(stored.type)
   if (known === undefined || !Number.isInteger(stored.schemaVersion) || stored.schemaVersion < 1 || stored.schemaVersion > known) {
     return Effect.fail(
@@ -115,13 +133,5 @@ export const decodeEvent = (stored: Pick<StoredEvent, "id" | "type" | "schemaVer
       })
     )
   }
-  const decode = (data: unknown) => {
-    // The type's own schema, not the union's: the type is known, and a read model folds millions of events.
-    const decoded = decoderOf.get(stored.type)!({ ...(data as object), _tag: stored.type })
-    return Result.isSuccess(decoded)
-      ? Effect.succeed(decoded.success)
-      : Effect.fail(new ValidationFailed({ message: `event ${stored.id}: ${decoded.failure.message}`, details: { id: stored.id, type: stored.type } }))
-  }
-  // Today's events, nearly all of them, skip the upcasting.
-  return stored.schemaVersion === known ? decode(stored.data) : Effect.flatMap(upcast(stored, known), decode)
+  return Effect.flatMap(upcast(stored, known), (data) => Effect.fromResult(decodeData(stored, data)))
 }

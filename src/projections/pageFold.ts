@@ -1,5 +1,5 @@
-import { Effect } from "effect"
-import { decodeEvent } from "../../domain/catalog.ts"
+import { Effect, Result } from "effect"
+import { decodeCurrentEvent, decodeEvent } from "../../domain/catalog.ts"
 import type { StoredEvent } from "../../domain/envelope.ts"
 import type { Projection, RowChange } from "../../projections/projection.ts"
 import { ProjectionStore } from "./projectionStore.ts"
@@ -22,7 +22,8 @@ export const makePageFold = (projections: ReadonlyArray<Projection>) => {
       for (const stored of page) {
         const folders = foldersOf.get(stored.type)
         if (folders === undefined) continue
-        const event = yield* decodeEvent(stored)
+        const current = decodeCurrentEvent(stored)
+        const event = current !== undefined && Result.isSuccess(current) ? current.success : yield* decodeEvent(stored)
         for (const projection of folders) for (const change of projection.apply(event, stored)) changes.get(projection)!.push(change)
       }
       yield* rows.applyAll(
