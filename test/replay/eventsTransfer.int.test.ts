@@ -1,8 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Layer, Stream } from "effect"
-import { execFile } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { layerFile } from "../../infra/eventStore/sqliteEventStore.ts"
 import { allProjections } from "../../projections/readModels.ts"
@@ -14,28 +12,16 @@ import { logPages } from "../../src/replay/logPages.ts"
 import { diffReadModels } from "../../src/replay/readModelDiff.ts"
 import { replayReadModels } from "../../src/replay/replayReadModels.ts"
 import { streamsOf } from "../../src/replay/streamListing.ts"
+import { tempDir, umbra } from "../support/umbraCli.ts"
 import { dataDirLayers, foldEveryProjection, readModelsLayer, scenario } from "./scenario.ts"
 
-const main = join(import.meta.dirname, "..", "..", "infra", "cli", "main.ts")
-
-const umbra = (dataDir: string, ...args: ReadonlyArray<string>) =>
-  Effect.callback<{ readonly code: number; readonly stdout: string; readonly stderr: string }>((resume) => {
-    execFile(process.execPath, [main, ...args], { env: { ...process.env, UMBRA_DATA_DIR: dataDir, UMBRA_LOG_LEVEL: "error" } }, (error, stdout, stderr) => {
-      resume(Effect.succeed({ code: error === null ? 0 : Number(error.code ?? 1), stdout, stderr }))
-    })
-  })
-
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => mkdtempSync(join(tmpdir(), "umbra-events-test-"))),
-  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-)
 
 const storeIn = (dir: string) => Layer.build(layerFile(join(dir, "events.db"))).pipe(Effect.map((context) => Context.get(context, EventStore)))
 const rowsIn = (dir: string) => Layer.build(readModelsLayer(join(dir, "readmodels.db"))).pipe(Effect.map((context) => Context.get(context, ProjectionStore)))
 
 /** The scenario's data directory, its read models folded live. */
 const original = Effect.gen(function* () {
-  const dir = yield* tempDir
+  const dir = yield* tempDir("umbra-events-test-")
   yield* Effect.scoped(Effect.andThen(scenario, foldEveryProjection).pipe(Effect.provide(dataDirLayers(dir))))
   return dir
 })
@@ -54,7 +40,7 @@ describe("events export and import", () => {
       const log = yield* source.readAll()
       assert.deepStrictEqual(text.trimEnd().split("\n").map((line) => JSON.parse(line).id), log.map((event) => event.id))
 
-      const to = yield* tempDir
+      const to = yield* tempDir("umbra-events-test-")
       const target = yield* storeIn(to)
       const importInto = importEvents(linesOf(text)).pipe(Effect.provideService(EventStore, target))
       assert.deepStrictEqual(yield* importInto, { imported: log.length, skipped: 0 })
@@ -74,7 +60,7 @@ describe("events export and import", () => {
       const broken = [...lines]
       broken[2] = "{not json"
       broken[4] = JSON.stringify({ ...JSON.parse(lines[4]!), revision: "three" })
-      const target = yield* storeIn(yield* tempDir)
+      const target = yield* storeIn(yield* tempDir("umbra-events-test-"))
       const refused = yield* importEvents(Stream.fromIterable(broken)).pipe(Effect.provideService(EventStore, target), Effect.flip)
       assert.strictEqual(refused._tag, "ImportRefused")
       if (refused._tag !== "ImportRefused") return
@@ -110,32 +96,32 @@ describe("events export and import", () => {
   it.live("umbra events export | import through the CLI, --json, and a corrupt line reported by number", () =>
     Effect.gen(function* () {
       const from = yield* original
-      const file = join(yield* tempDir, "events.ndjson")
-      const out = yield* umbra(from, "events", "export", "--out", file, "--json")
+      const file = join(yield* tempDir("umbra-events-test-"), "events.ndjson")
+      const out = yield* umbra(from, ["events", "export", "--out", file, "--json"])
       assert.strictEqual(out.code, 0, out.stderr)
       const lines = readFileSync(file, "utf8").trimEnd().split("\n")
       assert.deepStrictEqual(JSON.parse(out.stdout), { exported: lines.length, out: file })
-      const acme = yield* umbra(from, "events", "export", "--tenant", "acme")
+      const acme = yield* umbra(from, ["events", "export", "--tenant", "acme"])
       assert.deepStrictEqual(acme.stdout.trimEnd().split("\n").map((line) => JSON.parse(line).tenant), lines.map((line) => JSON.parse(line).tenant).filter((t) => t === "acme"))
 
-      const to = yield* tempDir
-      const first = yield* umbra(to, "events", "import", file, "--json")
+      const to = yield* tempDir("umbra-events-test-")
+      const first = yield* umbra(to, ["events", "import", file, "--json"])
       assert.strictEqual(first.code, 0, first.stderr)
       assert.deepStrictEqual(JSON.parse(first.stdout), { imported: lines.length, skipped: 0 })
-      assert.deepStrictEqual(JSON.parse((yield* umbra(to, "events", "import", file, "--json")).stdout), { imported: 0, skipped: lines.length })
+      assert.deepStrictEqual(JSON.parse((yield* umbra(to, ["events", "import", file, "--json"])).stdout), { imported: 0, skipped: lines.length })
 
-      const corrupt = join(yield* tempDir, "corrupt.ndjson")
+      const corrupt = join(yield* tempDir("umbra-events-test-"), "corrupt.ndjson")
       writeFileSync(corrupt, [...lines.slice(0, 6), "[1, 2", ...lines.slice(6)].join("\n"))
-      const refused = yield* umbra(yield* tempDir, "events", "import", corrupt)
+      const refused = yield* umbra(yield* tempDir("umbra-events-test-"), ["events", "import", corrupt])
       assert.strictEqual(refused.code, 1)
       assert.match(refused.stderr, /line 7: /)
       assert.include(refused.stderr, "nothing imported")
 
-      const shown = yield* umbra(to, "streams", "show", "launch-acme.l1", "--json")
+      const shown = yield* umbra(to, ["streams", "show", "launch-acme.l1", "--json"])
       assert.strictEqual(shown.code, 0, shown.stderr)
       assert.strictEqual(shown.stdout.trimEnd().split("\n").map((line) => JSON.parse(line)).at(-1).type, "ShadowReleased")
-      const listed = yield* umbra(to, "streams", "ls", "--category", "launch")
+      const listed = yield* umbra(to, ["streams", "ls", "--category", "launch"])
       assert.strictEqual(listed.stdout, "launch-acme.l1\t10\n")
-      assert.strictEqual((yield* umbra(to, "streams", "show", "launch-acme.nope")).code, 1)
+      assert.strictEqual((yield* umbra(to, ["streams", "show", "launch-acme.nope"])).code, 1)
     }), { timeout: 120_000 })
 })

@@ -1,9 +1,6 @@
 import { assert, layer } from "@effect/vitest"
 import { jetstream } from "@nats-io/jetstream"
 import { Context, Effect, Layer } from "effect"
-import { execFile } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { subjects } from "../../domain/subjects.ts"
 import { layerFile } from "../../infra/eventStore/sqliteEventStore.ts"
@@ -19,23 +16,18 @@ import { diffReadModels } from "../../src/replay/readModelDiff.ts"
 import { replayReadModels } from "../../src/replay/replayReadModels.ts"
 import { NatsTestServer, natsTestLayer } from "../harness/natsServer.ts"
 import { quietLogs } from "../support/controlPlane.ts"
+import { tempDir, umbra } from "../support/umbraCli.ts"
 import { dataDirLayers, foldEveryProjection, readModelsLayer, scenario } from "./scenario.ts"
 
 const busLayer = natsEventBus.layer().pipe(Layer.provideMerge(jetstreamSetup.layer()), Layer.provideMerge(natsTestLayer), Layer.provide(quietLogs))
 
-const main = join(import.meta.dirname, "..", "..", "infra", "cli", "main.ts")
-
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => mkdtempSync(join(tmpdir(), "umbra-jetstream-replay-"))),
-  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-)
 
 const rowsIn = (file: string) => Layer.build(readModelsLayer(file)).pipe(Effect.map((context) => Context.get(context, ProjectionStore)))
 
 layer(busLayer, { excludeTestServices: true, timeout: "90 seconds" })("replay from JetStream", (it) => {
   it.effect("folds UMBRA_EVENTS as the relay published it into read models equal to the live ones, a republished event once", () =>
     Effect.gen(function* () {
-      const dir = yield* tempDir
+      const dir = yield* tempDir("umbra-jetstream-replay-")
       yield* Effect.scoped(Effect.andThen(scenario, foldEveryProjection).pipe(Effect.provide(dataDirLayers(dir))))
       const log = yield* Effect.scoped(Effect.flatMap(Layer.build(layerFile(join(dir, "events.db"))), (context) => Context.get(context, EventStore).readAll()))
       yield* (yield* EventBus).publishEvents(log)
@@ -44,7 +36,7 @@ layer(busLayer, { excludeTestServices: true, timeout: "90 seconds" })("replay fr
       const nc = yield* NatsConnection
       yield* Effect.promise(() => jetstream(nc).publish(subjects.event(again), JSON.stringify(again)))
 
-      const scratch = join(yield* tempDir, "readmodels.db")
+      const scratch = join(yield* tempDir("umbra-jetstream-replay-"), "readmodels.db")
       const { total, pages } = yield* jetStreamEventLog()
       assert.strictEqual(total, log.length + 1)
       const outcome = yield* replayReadModels(pages, { projections: allProjections }).pipe(Effect.provideService(ProjectionStore, yield* rowsIn(scratch)))
@@ -53,14 +45,7 @@ layer(busLayer, { excludeTestServices: true, timeout: "90 seconds" })("replay fr
 
       // The same through the CLI, on a node that has no event store: NATS_URL says where JetStream is.
       const { url } = yield* NatsTestServer
-      const cli = yield* Effect.callback<{ readonly code: number; readonly stdout: string; readonly stderr: string }>((resume) => {
-        execFile(
-          process.execPath,
-          [main, "replay", "--all", "--source", "jetstream", "--into", join(dir, "from-jetstream"), "--diff", "--json"],
-          { env: { ...process.env, UMBRA_DATA_DIR: dir, NATS_URL: url, UMBRA_LOG_LEVEL: "error" } },
-          (error, stdout, stderr) => resume(Effect.succeed({ code: error === null ? 0 : Number(error.code ?? 1), stdout, stderr }))
-        )
-      })
+      const cli = yield* umbra(dir, ["replay", "--all", "--source", "jetstream", "--into", join(dir, "from-jetstream"), "--diff", "--json"], { NATS_URL: url })
       assert.strictEqual(cli.code, 0, cli.stderr)
       assert.deepStrictEqual(JSON.parse(cli.stdout).differences, [])
       assert.strictEqual(JSON.parse(cli.stdout).events, log.length)

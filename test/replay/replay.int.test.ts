@@ -1,8 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
-import { execFile } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { layerFile } from "../../infra/eventStore/sqliteEventStore.ts"
@@ -12,22 +9,9 @@ import { ProjectionStore } from "../../src/projections/projectionStore.ts"
 import { logPages } from "../../src/replay/logPages.ts"
 import { diffReadModels } from "../../src/replay/readModelDiff.ts"
 import { replayReadModels } from "../../src/replay/replayReadModels.ts"
+import { tempDir, umbra } from "../support/umbraCli.ts"
 import { dataDirLayers, foldEveryProjection, readModelsLayer, scenario } from "./scenario.ts"
 
-const main = join(import.meta.dirname, "..", "..", "infra", "cli", "main.ts")
-
-/** `umbra <args>` as its own process on the data directory `dataDir`: exit code, stdout and stderr. */
-const umbra = (dataDir: string, ...args: ReadonlyArray<string>) =>
-  Effect.callback<{ readonly code: number; readonly stdout: string; readonly stderr: string }>((resume) => {
-    execFile(process.execPath, [main, ...args], { env: { ...process.env, UMBRA_DATA_DIR: dataDir, UMBRA_LOG_LEVEL: "error" } }, (error, stdout, stderr) => {
-      resume(Effect.succeed({ code: error === null ? 0 : Number(error.code ?? 1), stdout, stderr }))
-    })
-  })
-
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => mkdtempSync(join(tmpdir(), "umbra-replay-test-"))),
-  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-)
 
 /** The scenario's log in `dir`, with every read model folded live as the control plane folds them. */
 const liveDataDir = (dir: string) => Effect.scoped(Effect.andThen(scenario, foldEveryProjection).pipe(Effect.provide(dataDirLayers(dir))))
@@ -49,9 +33,9 @@ const tamper = (file: string) => {
 describe("replay", () => {
   it.live("rebuilds every read model from the log into a scratch database equal to the live one, and names a row that differs", () =>
     Effect.gen(function* () {
-      const dir = yield* tempDir
+      const dir = yield* tempDir("umbra-replay-test-")
       yield* liveDataDir(dir)
-      const scratch = join(yield* tempDir, "readmodels.db")
+      const scratch = join(yield* tempDir("umbra-replay-test-"), "readmodels.db")
       const store = Context.get(yield* Layer.build(layerFile(join(dir, "events.db"))), EventStore)
       const outcome = yield* replayReadModels(logPages(store), { projections: allProjections }).pipe(Effect.provideService(ProjectionStore, yield* rowsIn(scratch)))
       assert.strictEqual(outcome.folded, (yield* store.readAll()).length)
@@ -75,12 +59,12 @@ describe("replay", () => {
 
   it.live("--from folds only the events after a position: the rows hold what those made", () =>
     Effect.gen(function* () {
-      const dir = yield* tempDir
+      const dir = yield* tempDir("umbra-replay-test-")
       yield* liveDataDir(dir)
       const store = Context.get(yield* Layer.build(layerFile(join(dir, "events.db"))), EventStore)
       const log = yield* store.readAll()
       const from = log[log.length - 3]!.position
-      const rows = yield* rowsIn(join(yield* tempDir, "readmodels.db"))
+      const rows = yield* rowsIn(join(yield* tempDir("umbra-replay-test-"), "readmodels.db"))
       const outcome = yield* replayReadModels(logPages(store, { after: from }), { projections: allProjections, from }).pipe(Effect.provideService(ProjectionStore, rows))
       assert.strictEqual(outcome.folded, 2)
       // The last two events are the disconnect and the shadow's termination: no profile rows come of them.
@@ -89,10 +73,10 @@ describe("replay", () => {
 
   it.live("umbra replay --all --into <dir> --diff exits 0 on an equal rebuild, 1 naming a live row that differs", () =>
     Effect.gen(function* () {
-      const dir = yield* tempDir
+      const dir = yield* tempDir("umbra-replay-test-")
       yield* liveDataDir(dir)
-      const scratch = yield* tempDir
-      const equal = yield* umbra(dir, "replay", "--all", "--into", scratch, "--diff", "--json")
+      const scratch = yield* tempDir("umbra-replay-test-")
+      const equal = yield* umbra(dir, ["replay", "--all", "--into", scratch, "--diff", "--json"])
       assert.strictEqual(equal.code, 0, equal.stderr)
       const report = JSON.parse(equal.stdout)
       assert.deepStrictEqual(report.differences, [])
@@ -100,22 +84,22 @@ describe("replay", () => {
       assert.match(equal.stderr, /replay: \d+/, "progress lines on stderr when it is not a terminal")
 
       const changed = tamper(join(dir, "readmodels.db"))
-      const differing = yield* umbra(dir, "replay", "--all", "--into", scratch, "--diff")
+      const differing = yield* umbra(dir, ["replay", "--all", "--into", scratch, "--diff"])
       assert.strictEqual(differing.code, 1, differing.stderr)
       assert.include(differing.stdout, `${changed.projection}\t${changed.key}\tlive: {"tampered":true}\trebuilt: ${JSON.stringify(changed.value)}`)
       assert.include(differing.stdout, "1 row(s) differ")
 
       // Without --into, --diff rebuilds in a directory of its own and leaves the live rows as they are.
-      const again = yield* umbra(dir, "replay", "--projection", "profiles", "--diff", "--json")
+      const again = yield* umbra(dir, ["replay", "--projection", "profiles", "--diff", "--json"])
       assert.strictEqual(again.code, 1)
       assert.deepStrictEqual(JSON.parse(again.stdout).differences.map((d: { key: string }) => d.key), [changed.key])
 
       // Rebuilding the live database puts the row back.
-      assert.strictEqual((yield* umbra(dir, "replay", "--all")).code, 0)
-      assert.strictEqual((yield* umbra(dir, "replay", "--all", "--diff")).code, 0)
+      assert.strictEqual((yield* umbra(dir, ["replay", "--all"])).code, 0)
+      assert.strictEqual((yield* umbra(dir, ["replay", "--all", "--diff"])).code, 0)
 
-      assert.strictEqual((yield* umbra(dir, "replay", "--projection", "nope")).code, 2)
-      assert.strictEqual((yield* umbra(dir, "replay")).code, 2)
-      assert.strictEqual((yield* umbra(dir, "replay", "--all", "--from", "not-a-position")).code, 2)
+      assert.strictEqual((yield* umbra(dir, ["replay", "--projection", "nope"])).code, 2)
+      assert.strictEqual((yield* umbra(dir, ["replay"])).code, 2)
+      assert.strictEqual((yield* umbra(dir, ["replay", "--all", "--from", "not-a-position"])).code, 2)
     }), { timeout: 120_000 })
 })
