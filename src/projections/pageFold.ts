@@ -7,7 +7,8 @@ import { ProjectionStore } from "./projectionStore.ts"
 /**
  * Folds pages of the log into a set of projections: each event is decoded once, whatever number of them
  * fold it, and none that no projection handles is decoded at all. Every projection's rows commit with its
- * checkpoint at the page's last event, in one transaction per page. The one way events reach projections: `catchUp`/`follow` and replay.
+ * checkpoint at the page's last event, in one transaction per page. The one way events reach projections,
+ * for `catchUp`/`follow` and for replay alike.
  */
 export const makePageFold = (projections: ReadonlyArray<Projection>) => {
   const foldersOf = new Map<string, Array<Projection>>()
