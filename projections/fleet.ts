@@ -1,5 +1,5 @@
 import type { ShadowResources } from "../domain/instance/sizingPolicy.ts"
-import { productionInstanceId } from "../domain/launch/productionInstanceId.ts"
+import { endedInstance } from "./endedInstance.ts"
 import { patch, type Projection, put, remove } from "./projection.ts"
 
 /** Production instances are a launch's; a recycled shadow is pooled until a client claims it. */
@@ -83,8 +83,6 @@ export const fleet: Projection = {
         return change(event.instanceId, { role: "pooled", state: "recycled" })
       case "InstanceClaimed":
         return change(event.instanceId, { role: "shadow", state: "started", clientId: event.clientId, resources: event.resources })
-      case "InstanceTerminated":
-        return [remove(key(event.instanceId))]
       case "HeartbeatRecorded":
         return change(event.instanceId, { lastHeartbeat: { seq: event.seq, at: event.at, ready: event.ready } })
       case "ProvisioningStarted":
@@ -98,13 +96,10 @@ export const fleet: Projection = {
         })
       case "ProductionProvisioned":
         return change(event.productionInstanceId, { state: "running" })
-      case "ProductionRetired":
-        return [remove(key(event.productionInstanceId))]
-      case "LaunchRolledBack":
-        // The launch runner removes the production a rollback leaves, if the launch had planned one.
-        return [remove(key(productionInstanceId(envelope.tenant, event.launchId)))]
-      default:
-        return []
+      default: {
+        const ended = endedInstance(event, envelope.tenant)
+        return ended === undefined ? [] : [remove(key(ended))]
+      }
     }
   }
 }

@@ -1,6 +1,6 @@
-import { productionInstanceId } from "../domain/launch/productionInstanceId.ts"
 import { recordRtt } from "../domain/instance/heartbeatLatency.ts"
 import { type ArrivalHistory, defaultPhiAccrualConfig, recordArrival, startWatching } from "../domain/instance/phiAccrual.ts"
+import { endedInstance } from "./endedInstance.ts"
 import { patch, type Projection, put, remove } from "./projection.ts"
 
 export interface LivenessRow {
@@ -72,14 +72,10 @@ export const liveness: Projection = {
             rttMs: []
           }))
         ]
-      case "InstanceTerminated":
-        return [remove(key(event.instanceId))]
-      case "ProductionRetired":
-        return [remove(key(event.productionInstanceId))]
-      case "LaunchRolledBack":
-        return [remove(key(productionInstanceId(envelope.tenant, event.launchId)))]
-      default:
-        return []
+      default: {
+        const ended = endedInstance(event, envelope.tenant)
+        return ended === undefined ? [] : [remove(key(ended))]
+      }
     }
   }
 }
