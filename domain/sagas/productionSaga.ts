@@ -15,13 +15,29 @@ export interface LaunchLookup {
 /** The stages in which a launch has a production instance serving the client. */
 const serving: ReadonlyArray<LaunchStage> = ["completed", "released"]
 
-const retire = (launchId: LaunchId) => [{ _tag: "RetireProduction", launchId } as const]
+/**
+ * The launch whose stage decides, when the client is gone after this event: the event's own launch, or the
+ * newest one known. The saga reads its categories on consumers of their own, so a redelivered
+ * LaunchRequested may come after the client's disconnection, and ShadowReleased before it: whichever arrives
+ * last, with the client gone and a launch known, looks the stage up.
+ */
+const launchToCheck = (event: SagaStep["event"], state: ProductionSagaState): LaunchId | undefined => {
+  switch (event._tag) {
+    case "ClientDisconnected":
+      return state.newestLaunch
+    case "LaunchRequested":
+    case "ShadowReleased":
+      return state.disconnected === true ? event.launchId : undefined
+    default:
+      return undefined
+  }
+}
 
 /**
- * Production's end for one client, as a decider: LaunchRequested → the launch is remembered;
- * ClientDisconnected → RetireProduction for the newest launch if it completed (its stage looked up and
- * recorded with the decision); a launch still under way then retires its production once it has released
- * the shadow (ShadowReleased while the client is gone), unless the client connected again meanwhile.
+ * Production's end for one client, as a decider: LaunchRequested → the launch is remembered; once the
+ * client has disconnected (and not connected again), RetireProduction for its launch if that launch is
+ * serving (completed, or its shadow released), its stage looked up and recorded with the decision. A launch
+ * still under way then retires its production once it has released the shadow. Retiring twice appends nothing.
  */
 export const productionSaga: Saga<ProductionSagaState, LaunchLookup, LaunchStage> = {
   name: "production",
@@ -42,14 +58,12 @@ export const productionSaga: Saga<ProductionSagaState, LaunchLookup, LaunchStage
     }
   },
   snapshot: { version: 1, schema: ProductionSagaState },
-  lookup: (event, state) =>
-    event._tag === "ClientDisconnected" && state.newestLaunch !== undefined ? { launchId: state.newestLaunch } : undefined,
+  lookup: (event, state) => {
+    const launchId = launchToCheck(event, state)
+    return launchId === undefined ? undefined : { launchId }
+  },
   decide: ({ event, view }, state) => {
-    if (event._tag === "ClientDisconnected") {
-      return state.newestLaunch !== undefined && view !== undefined && serving.includes(view) ? retire(state.newestLaunch) : []
-    }
-    // Released after the client left: the launch was under way when it did. (Retiring twice appends nothing.)
-    if (event._tag === "ShadowReleased" && state.disconnected === true) return retire(event.launchId)
-    return []
+    const launchId = launchToCheck(event, state)
+    return launchId !== undefined && view !== undefined && serving.includes(view) ? [{ _tag: "RetireProduction", launchId }] : []
   }
 }

@@ -50,10 +50,20 @@ describe("production saga", () => {
   })
 
   it("a launch under way when the client left retires its production once it has released the shadow, unless the client came back", () => {
-    given([connected, requested("l1"), disconnected]).when(released("l1")).then([{ _tag: "RetireProduction", launchId: "l1" }])
-    given([connected, requested("l1"), disconnected, connected]).when(released("l1")).then([])
-    given([connected, requested("l1")]).when(released("l1")).then([])
-    assert.strictEqual(given([connected, requested("l1"), disconnected]).when(released("l1")).lookup, undefined)
+    given([connected, requested("l1"), disconnected]).when(released("l1"), "released").then([{ _tag: "RetireProduction", launchId: "l1" }])
+    assert.deepStrictEqual(given([connected, requested("l1"), disconnected]).when(released("l1")).lookup, { launchId: "l1" as LaunchId })
+    given([connected, requested("l1"), disconnected, connected]).when(released("l1"), "released").then([])
+    assert.strictEqual(given([connected, requested("l1"), disconnected, connected]).when(released("l1")).lookup, undefined)
+    given([connected, requested("l1")]).when(released("l1"), "released").then([])
+  })
+
+  it("inputs out of order (the client's and the launch's consumers are apart): the last to arrive retires production", () => {
+    // The launch's events came after the disconnection: LaunchRequested redelivered late, the shadow released already.
+    given([connected, released("l1"), disconnected]).when(requested("l1"), "released").then([{ _tag: "RetireProduction", launchId: "l1" }])
+    given([connected, disconnected]).when(requested("l1"), "completed").then([{ _tag: "RetireProduction", launchId: "l1" }])
+    given([connected, disconnected]).when(requested("l1"), "queued").then([])
+    given([connected, disconnected]).when(released("l1"), "released").then([{ _tag: "RetireProduction", launchId: "l1" }])
+    assert.strictEqual(given([connected]).when(requested("l1")).lookup, undefined)
   })
 
   it.effect("records the step once: the launch's production retired once, however often the disconnection is delivered", () =>
