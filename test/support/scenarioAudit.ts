@@ -168,21 +168,27 @@ export const auditRun = (run: ScenarioRun, runtime: "docker" | "process") =>
       .map((e) => String((e.data as { readonly weight: number }).weight))
     note("duplicates", repeated(weights), "weights shifted to twice")
 
-    // Nothing is left, production included (its removal may still be under way): not in the runtime, not on the machine.
-    const instancesLeft = InstanceRuntime.use((r) => r.list({ tenant: run.tenant })).pipe(Effect.orDie)
-    let left = yield* instancesLeft
-    for (let i = 0; i < 120 && left.length > 0; i++) {
-      yield* Effect.sleep("500 millis")
-      left = yield* instancesLeft
-    }
-    note("orphans", left.map((info) => `${info.role} ${info.instanceId}`), "instances left")
-    if (runtime === "process") {
-      note("orphans", [...run.runtimeIds].filter((id) => alive(-Number(id))), "process groups still alive")
-    } else {
+    // Nothing is left, production included: not in the runtime, not on the machine. A removal may still be
+    // under way, or wait for its event's redelivery (ack_wait) when a kill cut it between container and volumes.
+    const leftovers = Effect.gen(function* () {
+      const instances = (yield* InstanceRuntime.use((r) => r.list({ tenant: run.tenant })).pipe(Effect.orDie))
+        .map((info) => `${info.role} ${info.instanceId}`)
+      if (runtime === "process") return { instances, machine: [...run.runtimeIds].filter((id) => alive(-Number(id))) }
       const volumes = yield* Effect.promise(() => docker.listVolumes({ filters: { label: [`umbra.tenant=${run.tenant}`] } }))
-      note("orphans", (volumes.Volumes ?? []).map((v) => v.Name), "volumes left")
+      return { instances, machine: (volumes.Volumes ?? []).map((v) => v.Name) }
+    })
+    let left = yield* leftovers
+    for (let i = 0; i < 180 && left.instances.length + left.machine.length > 0; i++) {
+      yield* Effect.sleep("500 millis")
+      left = yield* leftovers
     }
+    note("orphans", left.instances, "instances left")
+    note("orphans", left.machine, runtime === "process" ? "process groups still alive" : "volumes left")
 
+    // A failed run shows its history: the order of the decisions is what a crash window is found by.
+    if (problems.length > 0) {
+      console.log(`${run.tenant} stored:\n${decisions.map((e) => `  ${e.stream.replace(`${run.tenant}.`, "")} ${e.type} ${e.type === "SagaStepRecorded" ? (e.data as { readonly input: { readonly type: string } }).input.type : ""}`).join("\n")}`)
+    }
     const tally: Tally = { commandsAcked: run.acked.size, storeEvents: decisions.length, jetStreamEvents: published.length, ...found }
     return { tally, problems }
   })
