@@ -6,7 +6,7 @@ import { runReadModels } from "../../src/projections/readModels.ts"
 import { serveQueries } from "../../src/queries/queryGateway.ts"
 import { CommandHandler } from "../../src/commands/commandHandler.ts"
 import { InstanceRuntime } from "../../src/instanceRuntime.ts"
-import { startOrchestrator } from "../../src/orchestrator.ts"
+import { type OrchestratorOptions, startOrchestrator } from "../../src/orchestrator.ts"
 import { makeRelay } from "../../src/relay.ts"
 import { readControlPlaneAtScrape, readWatchdogAtScrape } from "../../src/scrapeSources.ts"
 import { runSaga } from "../../src/sagas/sagaRunner.ts"
@@ -133,9 +133,19 @@ export const startOrchestration = (config: UmbraConfig, agent?: AgentCredentials
         Effect.catch((error) => Effect.logError("the default images could not be built; shadows of the default template will fail", { message: error.message }))
       )
     }
-    const { watchdog } = yield* startOrchestrator(options).pipe(Effect.provideContext(runtime.success))
+    yield* orchestrate(options).pipe(Effect.provideContext(runtime.success))
+  })
+
+/**
+ * The orchestrator with what serves beside it: the echo agents time their heartbeats by, and the watchdog
+ * read at each scrape. In the current scope.
+ */
+export const orchestrate = (options: OrchestratorOptions) =>
+  Effect.gen(function* () {
+    const started = yield* startOrchestrator(options)
     yield* answerHeartbeats()
-    yield* readWatchdogAtScrape(watchdog)
+    yield* readWatchdogAtScrape(started.watchdog)
+    return started
   })
 
 /** The control plane and its orchestrator until interrupted. */

@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto"
 import { catchUpLiveIndex } from "../../src/projections/liveIndex.ts"
 import { ControlPlaneHttp, controlPlaneTestLayer, send } from "../support/controlPlane.ts"
 import { eventually } from "../support/eventually.ts"
+import { sampleOf } from "../support/metricsText.ts"
 
 /** An HTTP request to the control plane under test: its status, content type and body. */
 const get = (path: string, method = "GET") =>
@@ -15,13 +16,6 @@ const get = (path: string, method = "GET") =>
       return { status: response.status, contentType: response.headers.get("content-type"), body: await response.text() }
     })
   })
-
-/** The value of the sample `name{labels}` (labels as exposed, in order), or undefined when there is none. */
-const sample = (text: string, name: string, labels = "") => {
-  const prefix = labels === "" ? `${name} ` : `${name}{${labels}} `
-  const line = text.split("\n").find((l) => l.startsWith(prefix))
-  return line === undefined ? undefined : Number(line.slice(prefix.length))
-}
 
 const scrape = get("/metrics").pipe(Effect.map(({ body }) => body))
 
@@ -38,31 +32,31 @@ layer(controlPlaneTestLayer, { excludeTestServices: true, timeout: "90 seconds" 
       const { status, contentType, body: text } = yield* get("/metrics")
       assert.strictEqual(status, 200)
       assert.match(contentType ?? "", /^text\/plain; version=0\.0\.4/)
-      assert.isAtLeast(sample(text, "umbra_commands_total", 'tenant="acme",type="ConnectClient",outcome="ok"') ?? 0, 1)
-      assert.strictEqual(sample(text, "umbra_commands_total", 'tenant="acme",type="ConnectClient",outcome="duplicate"'), 1)
-      assert.strictEqual(sample(text, "umbra_commands_total", 'tenant="acme",type="ConnectClient",outcome="ValidationFailed"'), 1)
+      assert.isAtLeast(sampleOf(text, "umbra_commands_total", 'tenant="acme",type="ConnectClient",outcome="ok"') ?? 0, 1)
+      assert.strictEqual(sampleOf(text, "umbra_commands_total", 'tenant="acme",type="ConnectClient",outcome="duplicate"'), 1)
+      assert.strictEqual(sampleOf(text, "umbra_commands_total", 'tenant="acme",type="ConnectClient",outcome="ValidationFailed"'), 1)
       // A name that is no command is counted without becoming a label value.
-      assert.strictEqual(sample(text, "umbra_commands_total", 'tenant="acme",type="other",outcome="UnknownCommand"'), 1)
+      assert.strictEqual(sampleOf(text, "umbra_commands_total", 'tenant="acme",type="other",outcome="UnknownCommand"'), 1)
       assert.notInclude(text, "Teleport")
-      assert.strictEqual(sample(text, "umbra_commands_total", 'tenant="",type="ConnectClient",outcome="InvalidTenant"'), 1)
+      assert.strictEqual(sampleOf(text, "umbra_commands_total", 'tenant="",type="ConnectClient",outcome="InvalidTenant"'), 1)
       assert.include(text, "# TYPE umbra_command_duration_seconds histogram")
-      assert.strictEqual(sample(text, "umbra_command_duration_seconds_bucket", 'le="+Inf",type="ConnectClient",outcome="ok"'), 1)
-      assert.strictEqual(sample(text, "umbra_command_duration_seconds_count", 'type="ConnectClient",outcome="ok"'), 1)
+      assert.strictEqual(sampleOf(text, "umbra_command_duration_seconds_bucket", 'le="+Inf",type="ConnectClient",outcome="ok"'), 1)
+      assert.strictEqual(sampleOf(text, "umbra_command_duration_seconds_count", 'type="ConnectClient",outcome="ok"'), 1)
 
-      assert.isAtLeast(sample(text, "umbra_relay_lag_events") ?? -1, 0)
-      assert.strictEqual(sample(text, "umbra_relay_failing"), 0)
-      assert.isAtLeast(sample(text, "umbra_projection_lag_events", 'projection="fleet"') ?? -1, 0)
-      assert.isAtLeast(sample(text, "umbra_telemetry_checkpoint_sequence") ?? -1, 0)
+      assert.isAtLeast(sampleOf(text, "umbra_relay_lag_events") ?? -1, 0)
+      assert.strictEqual(sampleOf(text, "umbra_relay_failing"), 0)
+      assert.isAtLeast(sampleOf(text, "umbra_projection_lag_events", 'projection="fleet"') ?? -1, 0)
+      assert.isAtLeast(sampleOf(text, "umbra_telemetry_checkpoint_sequence") ?? -1, 0)
 
       // The relay publishes what was stored, the connect saga consumes it, and the projections fold it.
       yield* eventually(
         scrape.pipe(Effect.map((now) =>
-          sample(now, "umbra_relay_lag_events") === 0 &&
-          (sample(now, "umbra_relay_published_events_total") ?? 0) >= 1 &&
-          (sample(now, "umbra_relay_checkpoint_position") ?? 0) >= 1 &&
-          sample(now, "umbra_consumer_pending_messages", 'consumer="saga-connect-client"') === 0 &&
-          sample(now, "umbra_projection_lag_events", 'projection="tenant"') === 0 &&
-          (sample(now, "umbra_projection_checkpoint_position", 'projection="tenant"') ?? 0) >= 1
+          sampleOf(now, "umbra_relay_lag_events") === 0 &&
+          (sampleOf(now, "umbra_relay_published_events_total") ?? 0) >= 1 &&
+          (sampleOf(now, "umbra_relay_checkpoint_position") ?? 0) >= 1 &&
+          sampleOf(now, "umbra_consumer_pending_messages", 'consumer="saga-connect-client"') === 0 &&
+          sampleOf(now, "umbra_projection_lag_events", 'projection="tenant"') === 0 &&
+          (sampleOf(now, "umbra_projection_checkpoint_position", 'projection="tenant"') ?? 0) >= 1
         )),
         20_000,
         "relay, connect saga and tenant projection caught up, as /metrics says"
@@ -71,9 +65,9 @@ layer(controlPlaneTestLayer, { excludeTestServices: true, timeout: "90 seconds" 
       // The tenants are those of the live index, which the orchestrator (not run here) keeps folding.
       yield* catchUpLiveIndex
       const tenants = yield* scrape
-      assert.strictEqual(sample(tenants, "umbra_clients", 'tenant="acme",state="connected"'), 1)
-      assert.strictEqual(sample(tenants, "umbra_instances", 'tenant="acme",role="shadow"'), 0)
-      assert.strictEqual(sample(tenants, "umbra_launches", 'tenant="acme",outcome="completed"'), 0)
+      assert.strictEqual(sampleOf(tenants, "umbra_clients", 'tenant="acme",state="connected"'), 1)
+      assert.strictEqual(sampleOf(tenants, "umbra_instances", 'tenant="acme",role="shadow"'), 0)
+      assert.strictEqual(sampleOf(tenants, "umbra_launches", 'tenant="acme",outcome="completed"'), 0)
     }))
 
   it.effect("answers only GET on the paths it has", () =>

@@ -1,5 +1,5 @@
 import Docker from "dockerode"
-import { Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { shadowInstanceId } from "../../domain/instance/shadowInstanceId.ts"
 import { randomUUID } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -10,11 +10,10 @@ import * as dockerRuntime from "../../infra/docker/dockerRuntime.ts"
 import * as processRuntime from "../../infra/process/processRuntime.ts"
 import { buildImages } from "../../infra/images/imageBuild.ts"
 import { sampleWorkloadImage } from "../../infra/images/imageNames.ts"
-import { controlPlaneLayer, launchServicesLayer, startControlPlane } from "../../infra/serve/controlPlane.ts"
+import { controlPlaneLayer, launchServicesLayer, orchestrate, startControlPlane } from "../../infra/serve/controlPlane.ts"
 import { orchestratorOptions } from "../../infra/serve/orchestratorConfig.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
 import { InstanceRuntime } from "../../src/instanceRuntime.ts"
-import { startOrchestrator } from "../../src/orchestrator.ts"
 import { natsTestLayer, NatsTestServer } from "../harness/natsServer.ts"
 import { testConfig } from "./controlPlane.ts"
 
@@ -77,11 +76,17 @@ export const shadowTestSettings = {
   transferMaxBytes: 256 * 1024 * 1024
 }
 
+/** Where the shadows' agents reach NATS: the test's own server, unless a test puts something in front of it. */
+export class AgentNats extends Context.Service<AgentNats, { readonly url: string }>()("umbra/test/AgentNats") {
+  static readonly direct = Layer.effect(AgentNats, Effect.map(NatsTestServer, (server) => ({ url: server.url })))
+}
+
 /**
- * A control plane with its orchestrator on the Docker (or process) runtime, on a nats-server and data
- * directory of the file's own; every instance of the tenant is removed once the orchestrator has stopped.
+ * A control plane with its orchestrator on the Docker (or process) runtime, on the test's nats-server (its
+ * agents on AgentNats's) and a data directory of its own; every instance of the tenant is removed once the
+ * orchestrator has stopped.
  */
-export const orchestratedControlPlaneLayer = (
+export const orchestratedControlPlaneOn = (
   tenant: string,
   runtime: "docker" | "process" = "docker",
   settings: typeof shadowTestSettings = shadowTestSettings
@@ -89,6 +94,7 @@ export const orchestratedControlPlaneLayer = (
   Layer.unwrap(
     Effect.gen(function* () {
       const server = yield* NatsTestServer
+      const agents = yield* AgentNats
       const dataDir = yield* Effect.acquireRelease(
         Effect.sync(() => mkdtempSync(join(tmpdir(), "umbra-shadows-"))),
         (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
@@ -102,20 +108,32 @@ export const orchestratedControlPlaneLayer = (
             instances.list({ tenant }).pipe(Effect.flatMap(Effect.forEach((info) => instances.remove(info))), Effect.ignore)
           )
           yield* startControlPlane(config)
-          yield* startOrchestrator(orchestratorOptions(settings, server.url))
+          yield* orchestrate(orchestratorOptions(settings, agents.url))
         })
       )
       const runtimeLayer =
         runtime === "docker"
-          ? dockerRuntime.layer({ natsUrl: server.url, stopTimeoutSeconds: 2 })
-          : processRuntime.layer({ dataDir, natsUrl: server.url, stopGraceMs: 2_000 })
+          ? dockerRuntime.layer({ natsUrl: agents.url, stopTimeoutSeconds: 2 })
+          : processRuntime.layer({ dataDir, natsUrl: agents.url, stopGraceMs: 2_000 })
       return running.pipe(
         Layer.provideMerge(launchServicesLayer(dataDir)),
         Layer.provideMerge(runtimeLayer),
         Layer.provideMerge(controlPlaneLayer(config, server.url))
       )
     })
-  ).pipe(Layer.provideMerge(natsTestLayer), Layer.provideMerge(imagesLayer(tenant)))
+  )
+
+/** The same on a nats-server of the file's own that the agents reach directly, with the images built (offline). */
+export const orchestratedControlPlaneLayer = (
+  tenant: string,
+  runtime: "docker" | "process" = "docker",
+  settings: typeof shadowTestSettings = shadowTestSettings
+) =>
+  orchestratedControlPlaneOn(tenant, runtime, settings).pipe(
+    Layer.provideMerge(AgentNats.direct),
+    Layer.provideMerge(natsTestLayer),
+    Layer.provideMerge(imagesLayer(tenant))
+  )
 
 /** The event types of a stream, in order. */
 export const streamTypes = (stream: string) =>
