@@ -1,16 +1,18 @@
 import type Docker from "dockerode"
 import type { InstanceKey, InstanceSpec } from "../../src/instanceRuntime.ts"
+import { clientNetworkName } from "./clientNetwork.ts"
+import { label } from "./labels.ts"
 import { mountedCredentialsPath } from "./credentialsMount.ts"
 
 /**
- * How an instance is attached: `host` shares the host's network (the agent reaches NATS on 127.0.0.1, the
- * only way on this machine); `client` puts it on its client's own bridge network built from the profile
- * (subnet, `Internal` when egress is off, ingress ports published on 127.0.0.1) — for a NATS reachable
- * from that network.
+ * How an instance is attached: `client` (the default) puts it on its client's own bridge network (see
+ * `clientNetwork.ts`), where it reaches NATS through the agent path on the network's gateway and the router
+ * reaches its PORT published on the host's loopback; `host` shares the host's network and isolates nothing.
  */
 export type NetworkPlacement = "host" | "client"
 
 export interface ContainerSettingsOptions {
+  /** Where the agent finds NATS: on a client network, its agent path (it replaces what the spec says). */
   readonly natsUrl: string
   /** The agent's shared NATS credentials, last so that nothing else sets them. */
   readonly agentEnv?: Readonly<Record<string, string>>
@@ -21,24 +23,10 @@ export interface ContainerSettingsOptions {
   readonly placement: NetworkPlacement
 }
 
-export const label = {
-  tenant: "umbra.tenant",
-  client: "umbra.client",
-  instance: "umbra.instance",
-  role: "umbra.role",
-  statePaths: "umbra.state-paths",
-  placement: "umbra.network.placement",
-  vlan: "umbra.network.vlan",
-  securityGroups: "umbra.network.security-groups",
-  subnets: "umbra.network.subnets",
-  egress: "umbra.network.egress"
-} as const
-
 const mib = 1024 * 1024
 
 // A dot never occurs in a tenant or id token: tenant `a-b` with id `c` and tenant `a` with id `b-c` get different names.
 export const containerName = (tenant: string, instanceId: string) => `umbra-${tenant}.${instanceId}`
-export const clientNetworkName = (tenant: string, clientId: string) => `umbra-${tenant}.${clientId}`
 export const stateVolumeName = (tenant: string, instanceId: string, index: number) => `umbra-${tenant}.${instanceId}.state-${index}`
 
 export const nanoCpus = (cpuMillis: number) => Math.round(cpuMillis * 1_000_000)
@@ -68,17 +56,22 @@ const networkLabels = (spec: InstanceSpec, placement: NetworkPlacement): Record<
   ...(spec.network.vlan === undefined ? {} : { [label.vlan]: String(spec.network.vlan) })
 })
 
-/** Ingress ports, published on an ephemeral loopback port each (the rule's source CIDR stays a label). */
+/**
+ * What is published on the host's loopback: the instance's PORT on the same port number (the router's
+ * upstream), and each security group's ingress port on a free one (the rule's source CIDR stays a label).
+ */
 const publishedPorts = (spec: InstanceSpec) => {
   const exposed: Record<string, Record<string, never>> = {}
   const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {}
-  for (const group of spec.network.securityGroups) {
-    for (const rule of group.ingress) {
-      const key = `${rule.port}/${rule.protocol}`
-      exposed[key] = {}
-      bindings[key] = [{ HostIp: "127.0.0.1", HostPort: "" }]
-    }
+  const publish = (key: string, hostPort: string) => {
+    exposed[key] = {}
+    bindings[key] = [{ HostIp: "127.0.0.1", HostPort: hostPort }]
   }
+  for (const group of spec.network.securityGroups) {
+    for (const rule of group.ingress) publish(`${rule.port}/${rule.protocol}`, "")
+  }
+  const port = spec.env["PORT"]
+  if (port !== undefined) publish(`${port}/tcp`, port)
   return { exposed, bindings }
 }
 
@@ -86,7 +79,10 @@ const publishedPorts = (spec: InstanceSpec) => {
 const environment = (spec: InstanceSpec, options: ContainerSettingsOptions): Array<string> => {
   const env: Record<string, string> = {
     NATS_URL: options.natsUrl,
+    // Where the workload listens: on a client network the router comes in through the bridge, not loopback.
+    ...(options.placement === "client" ? { HOST: "0.0.0.0" } : {}),
     ...spec.env,
+    ...(options.placement === "client" ? { NATS_URL: options.natsUrl } : {}),
     UMBRA_TENANT: spec.tenant,
     UMBRA_INSTANCE_ID: spec.instanceId,
     UMBRA_STATE_PATHS: spec.statePaths.join(","),
@@ -142,17 +138,3 @@ export const containerSettings = (spec: InstanceSpec, options: ContainerSettings
     }
   }
 }
-
-/** The client's bridge network from the profile: its subnets, and no route out when egress is off. */
-export const clientNetworkSettings = (spec: InstanceSpec): Docker.NetworkCreateOptions => ({
-  Name: clientNetworkName(spec.tenant, spec.clientId),
-  Driver: "bridge",
-  CheckDuplicate: true,
-  Internal: !spec.network.egress,
-  ...(spec.network.subnets.length === 0 ? {} : { IPAM: { Driver: "default", Config: spec.network.subnets.map((subnet) => ({ Subnet: subnet })) } }),
-  Labels: {
-    [label.tenant]: spec.tenant,
-    [label.client]: spec.clientId,
-    ...(spec.network.vlan === undefined ? {} : { [label.vlan]: String(spec.network.vlan) })
-  }
-})

@@ -13,11 +13,20 @@ import {
   type ResourceUsage,
   RuntimeFailed
 } from "../../src/instanceRuntime.ts"
+import { makeAgentPaths } from "./agentPath.ts"
+import { parseCidr } from "./cidr.ts"
 import {
+  candidateSubnet,
+  type ClientNetwork,
+  clientNetworkName,
+  clientNetworkOf,
   clientNetworkSettings,
+  defaultSubnetPool,
+  subnetsOutside
+} from "./clientNetwork.ts"
+import {
   containerSettings,
   cpuMillisOf,
-  label,
   memoryBytes,
   memoryMiBOf,
   nanoCpus,
@@ -27,6 +36,8 @@ import {
 } from "./containerSettings.ts"
 import { credentialsSource, removeMountedCredentials, writeMountedCredentials } from "./credentialsMount.ts"
 import { DockerStatsJson, usageOf } from "./dockerStats.ts"
+import { label } from "./labels.ts"
+import { allowEgress, installIsolation } from "./networkIsolation.ts"
 import { type AgentCredentials, agentCredentialsEnv } from "../natsAuth/natsAccess.ts"
 
 export interface DockerRuntimeOptions {
@@ -38,8 +49,10 @@ export interface DockerRuntimeOptions {
   readonly agentCredentials?: AgentCredentials
   /** A host directory only Umbra may enter, for the files of minted credentials its containers mount. */
   readonly credentialsDir?: string
-  /** Where each instance is attached (see `NetworkPlacement`); host for every instance by default. */
+  /** Where each instance is attached (see `NetworkPlacement`); its client's own network by default. */
   readonly placement?: (spec: InstanceSpec) => NetworkPlacement
+  /** The range client networks' subnets come from and must lie in (`defaultSubnetPool` by default). */
+  readonly subnetPool?: string
   readonly pidsLimit?: number
   readonly tmpSizeMiB?: number
   /** Seconds `stop` waits after SIGTERM before SIGKILL. */
@@ -104,7 +117,17 @@ const make = (options: DockerRuntimeOptions) =>
     if (credentials !== undefined && credentialsDir === undefined) {
       return yield* new RuntimeFailed({ instanceId: "-", message: "credentials per instance need a directory for their files (credentialsDir)" })
     }
-    const placement = options.placement ?? (() => "host" as const)
+    const placement = options.placement ?? (() => "client" as const)
+    const natsUrl = new URL(options.natsUrl ?? "nats://127.0.0.1:4222")
+    const agentPort = Number(natsUrl.port || "4222")
+    const pool = parseCidr(options.subnetPool ?? defaultSubnetPool)
+    if (pool === undefined || pool.prefix > 24) {
+      return yield* new RuntimeFailed({ instanceId: "-", message: `the subnet pool ${options.subnetPool} is not an IPv4 CIDR of /24 or wider` })
+    }
+    const agentPaths = makeAgentPaths({ host: natsUrl.hostname, port: agentPort })
+    yield* Effect.addFinalizer(() => agentPaths.closeAll)
+    // Once per runtime, before its first client network: the rules may be gone since (a reboot).
+    const isolation = yield* Effect.cached(installIsolation(agentPort))
     // A premium profile may expect more cores than this host has: the instance gets all of them, and says so in its info.
     const cpuMillis = (wanted: number) => Math.min(wanted, options.maxCpuMillis ?? availableParallelism() * 1000)
 
@@ -151,21 +174,75 @@ const make = (options: DockerRuntimeOptions) =>
           : Effect.fail(new RuntimeFailed({ instanceId: key.instanceId, message: `${path} is not a state path of instance ${key.instanceId}` }))
       ))
 
-    const ensureClientNetwork = (spec: InstanceSpec) =>
+    const inspectNetwork = (instanceId: string, name: string) =>
+      call(instanceId, "network inspect", () => docker.getNetwork(name).inspect() as Promise<Docker.NetworkInspectInfo>, [404])
+
+    /** Serves the network's agent path and sets whether it may forward out; the network as the engine has it. */
+    const attach = (instanceId: string, inspected: Docker.NetworkInspectInfo, egress: boolean) =>
       Effect.gen(function* () {
-        const settings = clientNetworkSettings(spec)
-        const existing = yield* call(spec.instanceId, "network inspect", () => docker.getNetwork(settings.Name).inspect(), [404])
-        if (existing !== undefined && existing.Labels?.[label.tenant] !== spec.tenant) {
-          return yield* new RuntimeFailed({ instanceId: spec.instanceId, message: `the network ${settings.Name} is not the tenant's own` })
+        const network = clientNetworkOf(inspected)
+        if (network === undefined) {
+          return yield* new RuntimeFailed({ instanceId, message: `the network ${inspected.Name} has no gateway or bridge of Umbra's` })
         }
-        if (existing !== undefined) return
-        // 409: another create made it meanwhile.
-        yield* call(spec.instanceId, "network create", () => docker.createNetwork(settings), [409])
+        yield* agentPaths.open(network)
+        yield* allowEgress(network.bridge, egress)
+        return network
+      })
+
+    /**
+     * The client's network, made if missing: the profile's subnets (inside the pool) or a free /24 of the
+     * pool, isolated by Umbra's rules from the host and every other client before anything runs on it.
+     */
+    const ensureClientNetwork = (spec: InstanceSpec): Effect.Effect<ClientNetwork, RuntimeFailed> =>
+      Effect.gen(function* () {
+        const { instanceId } = spec
+        yield* isolation
+        const name = clientNetworkName(spec.tenant, spec.clientId)
+        const existing = yield* inspectNetwork(instanceId, name)
+        if (existing !== undefined) {
+          if (existing.Labels?.[label.tenant] !== spec.tenant) {
+            return yield* new RuntimeFailed({ instanceId, message: `the network ${name} is not the tenant's own` })
+          }
+          return yield* attach(instanceId, existing, spec.network.egress)
+        }
+        const outside = subnetsOutside(pool, spec.network.subnets)
+        if (outside.length > 0) {
+          return yield* new RuntimeFailed({ instanceId, message: `subnets outside the client network pool ${options.subnetPool ?? defaultSubnetPool}: ${outside.join(", ")}` })
+        }
+        const given = spec.network.subnets.length > 0
+        for (let attempt = 0; attempt < (given ? 1 : 16); attempt++) {
+          const subnets = given ? spec.network.subnets : [candidateSubnet(pool, spec.tenant, spec.clientId, attempt)]
+          const created = yield* call(instanceId, "network create", () => docker.createNetwork(clientNetworkSettings(spec, subnets, agentPort)), [409]).pipe(
+            Effect.map(() => true),
+            // Another network holds that subnet: the pool's next /24.
+            Effect.catch((error) => (!given && /overlap/i.test(error.message) ? Effect.succeed(false) : Effect.fail(error)))
+          )
+          if (!created) continue
+          const inspected = yield* inspectNetwork(instanceId, name)
+          if (inspected !== undefined) return yield* attach(instanceId, inspected, spec.network.egress)
+        }
+        return yield* new RuntimeFailed({ instanceId, message: `no free subnet for the network ${name} in ${options.subnetPool ?? defaultSubnetPool}` })
       })
 
     /** Removes the client network once no instance uses it (an engine refusing because it is in use is fine). */
     const releaseClientNetwork = (instanceId: string, name: string) =>
-      call(instanceId, "network remove", () => docker.getNetwork(name).remove(), [403, 404, 409]).pipe(Effect.ignore)
+      Effect.gen(function* () {
+        const inspected = yield* inspectNetwork(instanceId, name)
+        yield* call(instanceId, "network remove", () => docker.getNetwork(name).remove(), [403, 404, 409])
+        if (inspected === undefined || (yield* inspectNetwork(instanceId, name)) !== undefined) return
+        yield* agentPaths.close(name)
+        const network = clientNetworkOf(inspected)
+        if (network !== undefined) yield* allowEgress(network.bridge, false)
+      }).pipe(Effect.ignore)
+
+    // The agent paths of this Umbra's networks made before a restart: their instances reconnect through them.
+    const ours = yield* call("-", "network list", () => docker.listNetworks({ filters: { label: [`${label.agentPort}=${agentPort}`] } }))
+    for (const network of ours ?? []) {
+      const inspected = yield* inspectNetwork("-", network.Name)
+      if (inspected === undefined) continue
+      yield* isolation
+      yield* attach("-", inspected, inspected.Labels?.[label.egress] === "true")
+    }
 
     const credentialsFailed = (instanceId: string) => (error: { readonly message: string }) => new RuntimeFailed({ instanceId, message: error.message })
 
@@ -188,10 +265,10 @@ const make = (options: DockerRuntimeOptions) =>
     const create = Effect.fn("DockerRuntime.create")(function* (spec: InstanceSpec, createOptions?: { readonly start?: boolean }) {
       const shouldStart = createOptions?.start ?? true
       const where = placement(spec)
-      if (where === "client") yield* ensureClientNetwork(spec)
+      const network = where === "client" ? yield* ensureClientNetwork(spec) : undefined
       const source = yield* ownCredentials(spec)
       const settings = containerSettings({ ...spec, cpuMillis: cpuMillis(spec.cpuMillis) }, {
-        natsUrl: options.natsUrl ?? "nats://127.0.0.1:4222",
+        natsUrl: network === undefined ? options.natsUrl ?? natsUrl.href : `nats://${network.gateway}:${agentPort}`,
         agentEnv: agentCredentialsEnv(options.agentCredentials),
         ...(source === undefined ? {} : { credentialsSource: source }),
         pidsLimit: options.pidsLimit ?? 256,

@@ -7,7 +7,7 @@ import { Effect, Schema } from "effect"
 import { defaultTemplate } from "../../domain/profile/template.ts"
 import { sampleWorkloadEnv } from "../sampleWorkload/workloadEnv.ts"
 import { agentImage, sampleWorkloadImage } from "./imageNames.ts"
-import { agentRootfs, contextHash, imagePaths, type RootfsEntry, writeContext } from "./imageContext.ts"
+import { agentRootfs, contextHash, imagePaths, imageUser, type RootfsEntry, writableDir, writablePaths, writeContext } from "./imageContext.ts"
 
 export class ImageBuildFailed extends Schema.TaggedError<ImageBuildFailed>()("ImageBuildFailed", {
   image: Schema.String,
@@ -33,10 +33,14 @@ export interface BuiltImage {
 
 const sourceLabel = "umbra.source-hash"
 
+// The agent and its workload run as an unprivileged user; the state paths it may write are its own (a fresh
+// named volume takes the owner of the directory it is mounted on).
 const agentDockerfile = (base: string | undefined, hash: string) => `FROM ${base ?? "scratch"}
 COPY rootfs/ /
+${writablePaths.map((path) => `COPY --chown=${imageUser} ${writableDir}/ ${path}/`).join("\n")}
 ENV PATH=/usr/local/bin:/bin:/usr/bin
 WORKDIR ${imagePaths.umbra}
+USER ${imageUser}
 LABEL ${sourceLabel}=${hash}
 ENTRYPOINT ["${imagePaths.node}", "${imagePaths.umbra}/infra/cli/agentMain.ts"]
 `

@@ -3,6 +3,7 @@ import { createHash } from "node:crypto"
 import { chmod, copyFile, mkdir, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises"
 import { dirname, join, relative, resolve } from "node:path"
 import { promisify } from "node:util"
+import { defaultTemplate } from "../../domain/profile/template.ts"
 
 /** A file of an image's root filesystem: copied from the host, or a link (busybox applets). */
 export type RootfsEntry =
@@ -13,6 +14,15 @@ export const repoRoot = resolve(import.meta.dirname, "..", "..")
 
 /** Where the agent image keeps node and Umbra. */
 export const imagePaths = { node: "/usr/local/bin/node", umbra: "/umbra" } as const
+
+/** The user the images run as: no name in the image, the number alone (the one distroless images use). */
+export const imageUser = "65532:65532"
+
+/** The directories the image's user owns: the sample workload's state path and a second one for caches. */
+export const writablePaths: ReadonlyArray<string> = [...defaultTemplate.statePaths, "/var/cache/umbra"]
+
+/** An empty directory of the build context, copied to each writable path with the user as owner. */
+export const writableDir = "writable"
 
 /** The npm packages the agent and the sample workload import; their dependencies are added from package.json. */
 const runtimePackages = ["effect", "@nats-io/transport-node", "pino", "pino-pretty"]
@@ -99,6 +109,7 @@ export const contextHash = async (entries: ReadonlyArray<RootfsEntry>, dockerfil
 /** Writes a build context: `Dockerfile` and `rootfs/` holding the entries. */
 export const writeContext = async (dir: string, entries: ReadonlyArray<RootfsEntry>, dockerfile: string): Promise<void> => {
   await writeFile(join(dir, "Dockerfile"), dockerfile)
+  await mkdir(join(dir, writableDir), { recursive: true })
   const rootfs = join(dir, "rootfs")
   await mkdir(join(rootfs, "tmp"), { recursive: true })
   await chmod(join(rootfs, "tmp"), 0o1777)

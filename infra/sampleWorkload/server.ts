@@ -16,6 +16,8 @@ import { serveFromCache, warmCache } from "./warmCache.ts"
  * faulty release, for trying the traffic gates.
  */
 const port = Number(process.env["PORT"] ?? "8080")
+// Loopback on the host's own network; a container on its client's network is told to listen on all of its.
+const host = process.env["HOST"] ?? "127.0.0.1"
 const stateDir = process.env["UMBRA_STATE_PATHS"]?.split(",")[0]?.trim() || "/var/lib/umbra/state"
 const metricsFile = process.env["UMBRA_METRICS_FILE"]
 const failing = process.env["SAMPLE_FAIL_ROLE"] !== undefined && process.env["SAMPLE_FAIL_ROLE"] === process.env["UMBRA_ROLE"]
@@ -65,7 +67,7 @@ const program = Effect.gen(function* () {
         )
       })
       server.once("error", (error) => resume(Effect.fail(error)))
-      server.listen(port, "127.0.0.1", () => resume(Effect.succeed(server)))
+      server.listen(port, host, () => resume(Effect.succeed(server)))
     }),
     (server) => Effect.callback<void>((resume) => void server.close(() => resume(Effect.void)))
   )

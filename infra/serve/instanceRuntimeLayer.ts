@@ -4,7 +4,7 @@ import { InstanceRuntime, RuntimeFailed } from "../../src/instanceRuntime.ts"
 import * as dockerRuntime from "../docker/dockerRuntime.ts"
 import * as processRuntime from "../process/processRuntime.ts"
 import type { AgentCredentials } from "../natsAuth/natsAccess.ts"
-import { ProcessRuntimeConfig } from "./orchestratorConfig.ts"
+import { DockerRuntimeConfig, ProcessRuntimeConfig } from "./orchestratorConfig.ts"
 
 export type RuntimeChoice = "docker" | "process" | undefined
 
@@ -19,7 +19,21 @@ export const instanceRuntimeLayer = (
   agentCredentials?: AgentCredentials
 ): Layer.Layer<InstanceRuntime, RuntimeFailed> => {
   const agent = agentCredentials === undefined ? {} : { agentCredentials }
-  const docker = dockerRuntime.layer({ natsUrl, credentialsDir: join(dataDir, "instance-credentials"), ...agent })
+  const docker = Layer.unwrap(
+    Effect.gen(function* () {
+      const { network, subnetPool } = yield* DockerRuntimeConfig
+      if (network === "host") {
+        yield* Effect.logWarning("SECURITY: UMBRA_DOCKER_NETWORK=host: instances share the host's network and reach every service on it, other clients' instances included")
+      }
+      return dockerRuntime.layer({
+        natsUrl,
+        credentialsDir: join(dataDir, "instance-credentials"),
+        placement: () => network,
+        ...(subnetPool === undefined ? {} : { subnetPool }),
+        ...agent
+      })
+    }).pipe(Effect.mapError((error) => new RuntimeFailed({ instanceId: "-", message: `docker runtime settings: ${error.message}` })))
+  )
   const processes = Layer.unwrap(
     Effect.gen(function* () {
       const settings = yield* ProcessRuntimeConfig

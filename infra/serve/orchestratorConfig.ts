@@ -1,4 +1,4 @@
-import { Config, Schema } from "effect"
+import { Config, Option, Schema } from "effect"
 import { defaultPhiAccrualConfig } from "../../domain/instance/phiAccrual.ts"
 import { defaultPoolPolicy } from "../../domain/instance/poolPolicy.ts"
 import { defaultSizingPolicy } from "../../domain/instance/sizingPolicy.ts"
@@ -45,6 +45,15 @@ export const TransferLimitsConfig = Config.all({
 export const ProcessRuntimeConfig = Config.all({
   trusted: Config.Boolean("UMBRA_PROCESS_RUNTIME_TRUSTED").pipe(Config.withDefault(false)),
   workloadUser: Config.String("UMBRA_PROCESS_RUNTIME_USER").pipe(Config.withDefault("nobody"))
+})
+
+/**
+ * How Docker attaches instances: each client's own isolated network (the default), or the host's network,
+ * which isolates nothing (for an engine where Umbra may not set its nftables rules).
+ */
+export const DockerRuntimeConfig = Config.all({
+  network: Config.Literals(["client", "host"], "UMBRA_DOCKER_NETWORK").pipe(Config.withDefault("client" as const)),
+  subnetPool: Config.String("UMBRA_CLIENT_SUBNET_POOL").pipe(Config.option, Config.map(Option.getOrUndefined))
 })
 
 /** How far a signal's `at` may be from this process's clock before the telemetry ingest and the archiver drop it. */

@@ -1,6 +1,7 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { label, stateVolumeName } from "../../infra/docker/containerSettings.ts"
+import { stateVolumeName } from "../../infra/docker/containerSettings.ts"
+import { label } from "../../infra/docker/labels.ts"
 import { layer as dockerRuntimeLayer } from "../../infra/docker/dockerRuntime.ts"
 import { NatsTestServer, natsTestLayer } from "../harness/natsServer.ts"
 import { crossTenantAttack, ownedInstance } from "../support/crossTenant.ts"

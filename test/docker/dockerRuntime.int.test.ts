@@ -29,12 +29,7 @@ const images = Layer.effectDiscard(buildImages().pipe(Effect.orDie, Effect.andTh
 
 const runtimeLayer = Layer.unwrap(Effect.gen(function* () {
   const server = yield* NatsTestServer
-  return dockerRuntimeLayer({
-    natsUrl: server.url,
-    stopTimeoutSeconds: 5,
-    // Instances of the client "isolated" go on their client's network; every other one on the host's.
-    placement: (spec) => (spec.clientId === "isolated" ? "client" : "host")
-  })
+  return dockerRuntimeLayer({ natsUrl: server.url, stopTimeoutSeconds: 5 })
 }))
 
 const testLayer = runtimeLayer.pipe(Layer.provideMerge(natsTestLayer), Layer.provideMerge(images))
@@ -59,7 +54,7 @@ const spec = (instanceId: string, port: number, overrides: Partial<InstanceSpec>
 })
 
 layer(testLayer, { excludeTestServices: true, timeout: "170 seconds" })("docker runtime", (it) => {
-  it.effect("creates a hardened shadow with limits, labels and state volumes, on the host network", () =>
+  it.effect("creates a hardened shadow with limits, labels and state volumes, as a non-root user on its client's network", () =>
     Effect.gen(function* () {
       const runtime = yield* InstanceRuntime
       const info = yield* runtime.create(spec("shd-limits", yield* Effect.promise(freePort)))
@@ -69,13 +64,15 @@ layer(testLayer, { excludeTestServices: true, timeout: "170 seconds" })("docker 
       const host = inspected.HostConfig
       assert.strictEqual(host.NanoCpus, 500_000_000)
       assert.strictEqual(host.Memory, 256 * 1024 * 1024)
+      assert.strictEqual(host.MemorySwap, host.Memory)
       assert.strictEqual(host.PidsLimit, 256)
+      assert.strictEqual(inspected.Config.User, "65532:65532")
       assert.deepStrictEqual(host.CapDrop, ["ALL"])
       assert.include(host.SecurityOpt ?? [], "no-new-privileges")
       assert.isTrue(host.ReadonlyRootfs)
       assert.isFalse(host.Privileged)
       assert.isTrue(host.Init)
-      assert.strictEqual(host.NetworkMode, "host")
+      assert.strictEqual(host.NetworkMode, `umbra-${tenant}.c1`)
       assert.property(host.Tmpfs ?? {}, "/tmp")
       const labels = inspected.Config.Labels
       assert.deepInclude(labels, {
@@ -124,21 +121,31 @@ layer(testLayer, { excludeTestServices: true, timeout: "170 seconds" })("docker 
       assert.lengthOf(volumes.Volumes ?? [], 0)
     }))
 
-  it.effect("puts an isolated instance on its client's network from the profile", () =>
+  it.effect("builds the client's network from the profile: its subnet, a bridge of Umbra's, PORT published on loopback; none outside the pool", () =>
     Effect.gen(function* () {
       const runtime = yield* InstanceRuntime
-      const network: Network = { ...defaultNetwork, subnets: ["10.213.7.0/24"], securityGroups: [{ name: "api", ingress: [{ protocol: "tcp", port: 8443, from: "10.213.0.0/16" }] }] }
+      const network: Network = { ...defaultNetwork, subnets: ["10.213.7.0/24"], securityGroups: [{ name: "api", ingress: [{ protocol: "tcp", port: 9443, from: "10.213.0.0/16" }] }] }
       const info = yield* runtime.create({ ...spec("shd-isolated", 8443), clientId: "isolated", image: agentImage, network })
       const inspected = yield* inspectContainer(info.runtimeId)
       const networkName = `umbra-${tenant}.isolated`
       assert.strictEqual(inspected.HostConfig.NetworkMode, networkName)
-      assert.deepStrictEqual(inspected.HostConfig.PortBindings, { "8443/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }] })
+      assert.deepStrictEqual(inspected.HostConfig.PortBindings, {
+        "8443/tcp": [{ HostIp: "127.0.0.1", HostPort: "8443" }],
+        "9443/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }]
+      })
       const created = yield* Effect.promise(() => docker.getNetwork(networkName).inspect())
-      assert.isTrue(created.Internal)
       assert.strictEqual(created.IPAM?.Config?.[0]?.Subnet, "10.213.7.0/24")
+      assert.match(created.Options?.["com.docker.network.bridge.name"] ?? "", /^umb-[0-9a-f]{11}$/)
       yield* runtime.remove(key("shd-isolated"))
       const left = yield* Effect.promise(() => docker.listNetworks({ filters: { name: [networkName] } }))
       assert.lengthOf(left, 0)
+
+      // A tenant naming the host's own networks (or loopback) would take over its routes.
+      for (const subnets of [["192.168.1.0/24"], ["127.0.0.0/8"], ["10.0.0.0/8"]]) {
+        const refused = yield* runtime.create({ ...spec("shd-outside", 8444), clientId: "outside", network: { ...defaultNetwork, subnets } }).pipe(Effect.flip)
+        assert.include(refused.message, "outside the client network pool")
+      }
+      assert.isUndefined(yield* runtime.inspect(key("shd-outside")))
     }))
 
   it.effect("runs the agent: heartbeats, telemetry, control replies, an exportable state volume, reconnects", () =>
