@@ -9,7 +9,7 @@ import {
   type JsMsg,
   type OrderedConsumerOptions
 } from "@nats-io/jetstream"
-import { type Msg, nanos } from "@nats-io/transport-node"
+import { createInbox, type Msg, nanos } from "@nats-io/transport-node"
 import { Cause, Context, Effect, Layer, Ref, Schedule, Schema, type Scope, Stream } from "effect"
 import { StoredEvent } from "../../domain/envelope.ts"
 import { subjects } from "../../domain/subjects.ts"
@@ -351,18 +351,31 @@ export const layer = (options: NatsEventBusOptions = {}): Layer.Layer<EventBus |
         )
       }
 
-      /** An ordered (ephemeral) consumer of one stream, closed when the Stream ends. */
       // A follower takes what has arrived in one step, up to a pull window's worth.
       const followChunk = (options.pullBatch ?? 64) * 4
+
+      /**
+       * An ordered (ephemeral) consumer of one stream, closed when the Stream ends. Events come pushed to this
+       * connection's own inbox prefix: a tenant's credentials may create a consumer filtered to its events
+       * and receive on its inbox, and need no pull request (`MSG.NEXT` names a consumer, not a filter, so a
+       * tenant allowed it could pull from any consumer whose name it knows). Signals, Umbra's own, are pulled.
+       */
+      // The connection's own inbox prefix (a tenant's is the one its permissions let it receive on): nats.js
+      // keeps its connect options on the connection, outside the interface.
+      const inboxPrefix = (nc as Partial<{ readonly options: { readonly inboxPrefix?: string } }>).options?.inboxPrefix
+      const consumerOf = async (stream: string, filterSubject: string, from: FollowFrom) =>
+        stream === streamNames.events
+          ? (await js.consumers.getPushConsumer(stream, {
+            filter_subjects: filterSubject,
+            deliver_prefix: createInbox(inboxPrefix),
+            ...deliverPolicyOf(from)
+          })).consume()
+          : (await js.consumers.get(stream, { filter_subjects: filterSubject, ...deliverPolicyOf(from) })).consume({ max_messages: followChunk })
+
       const follow = (stream: string, filterSubject: string, from: FollowFrom) =>
         Stream.unwrap(
           Effect.acquireRelease(
-            Effect.tryPromise({
-              try: async () =>
-                (await js.consumers.get(stream, { filter_subjects: filterSubject, ...deliverPolicyOf(from) }))
-                  .consume({ max_messages: followChunk }),
-              catch: unavailable(`cannot follow ${stream}`)
-            }),
+            Effect.tryPromise({ try: () => consumerOf(stream, filterSubject, from), catch: unavailable(`cannot follow ${stream}`) }),
             (messages) => Effect.tryPromise(() => messages.close()).pipe(Effect.ignore)
           ).pipe(
             Effect.map((messages) =>

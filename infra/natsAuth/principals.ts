@@ -4,6 +4,8 @@ import { streamNames } from "../nats/jetstreamSetup.ts"
 export interface Permissions {
   readonly publish: ReadonlyArray<string>
   readonly subscribe: ReadonlyArray<string>
+  /** May publish to the reply subject of a message it received (once), whatever `publish` says. */
+  readonly allowResponses: boolean
 }
 
 /** The inbox prefix of a tenant's connections: it receives its replies there and nowhere else. */
@@ -20,25 +22,27 @@ export const inboxPrefixOf = (subscribe: ReadonlyArray<string>): string | undefi
 /**
  * A tenant's public commands and queries, its own replies, and its events through a consumer filtered to
  * them: nats-server refuses a consumer-create body whose filter differs from the one in the subject, so
- * naming the filter in the subject is enough. The ordered consumer also asks for the stream's info, and
- * pulls with MSG.NEXT, which names no filter (the README says what that leaves open).
+ * naming the filter in the subject is enough. The consumer pushes to the tenant's inbox (an ordered push
+ * consumer), so no pull is allowed: `MSG.NEXT` names a consumer, not a filter, and would let a tenant pull
+ * from any of Umbra's durable consumers whose name it knows. The tenant answers the consumer's flow control
+ * (`allowResponses`): only to the reply subject of a message it received.
  */
 export const tenantPermissions = (tenant: string): Permissions => ({
   publish: [
     `umbra.cmd.${tenant}.>`,
     `umbra.query.${tenant}.>`,
-    `$JS.API.STREAM.INFO.${streamNames.events}`,
-    `$JS.API.CONSUMER.CREATE.${streamNames.events}.*.umbra.evt.${tenant}.>`,
-    `$JS.API.CONSUMER.MSG.NEXT.${streamNames.events}.*`
+    `$JS.API.CONSUMER.CREATE.${streamNames.events}.*.umbra.evt.${tenant}.>`
   ],
-  subscribe: [`${tenantInboxPrefix(tenant)}.>`]
+  subscribe: [`${tenantInboxPrefix(tenant)}.>`],
+  allowResponses: true
 })
 
 /**
  * One instance's agent: its own signals out, its own control requests in (and, under them, the heartbeat
- * echo) and their answers (`allow_responses`: only to a request's reply subject). Nothing of another instance.
+ * echo) and their answers (`allowResponses`: only to a request's reply subject). Nothing of another instance.
  */
 export const instancePermissions = (tenant: string, instanceId: string): Permissions => ({
   publish: [`umbra.sig.${tenant}.${instanceId}.>`],
-  subscribe: [`umbra.ctl.${tenant}.${instanceId}`, `umbra.ctl.${tenant}.${instanceId}.>`]
+  subscribe: [`umbra.ctl.${tenant}.${instanceId}`, `umbra.ctl.${tenant}.${instanceId}.>`],
+  allowResponses: true
 })

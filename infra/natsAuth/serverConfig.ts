@@ -26,7 +26,11 @@ const nkeyUser = (publicKey: string, permissions?: { readonly publish: unknown; 
   ...(permissions === undefined ? {} : { permissions })
 })
 
-const allowOnly = (permissions: Permissions) => ({ publish: { allow: permissions.publish }, subscribe: { allow: permissions.subscribe } })
+const allowOnly = (permissions: Permissions) => ({
+  publish: { allow: permissions.publish },
+  subscribe: { allow: permissions.subscribe },
+  allow_responses: permissions.allowResponses
+})
 
 /**
  * nats.conf plus the accounts: Umbra's own user may do anything in its account, each tenant credential not
@@ -46,7 +50,7 @@ export const renderServerConfig = (
     .filter((credential) => credential.revokedAt === undefined)
     .map((credential) => nkeyUser(credential.publicKey, allowOnly(tenantPermissions(credential.tenant))))
   const instanceUsers = instances.map((credential) =>
-    nkeyUser(credential.publicKey, { ...allowOnly(instancePermissions(credential.tenant, credential.instanceId)), allow_responses: true })
+    nkeyUser(credential.publicKey, allowOnly(instancePermissions(credential.tenant, credential.instanceId)))
   )
   const users = [
     nkeyUser(authority.umbraPublicKey),

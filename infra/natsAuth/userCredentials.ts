@@ -23,7 +23,13 @@ export const issueUser = async (name: string, accountSeed: Uint8Array, permissio
     name,
     user,
     account,
-    permissions === undefined ? {} : { pub: { allow: [...permissions.publish] }, sub: { allow: [...permissions.subscribe] } }
+    permissions === undefined
+      ? {}
+      : {
+        pub: { allow: [...permissions.publish] },
+        sub: { allow: [...permissions.subscribe] },
+        ...(permissions.allowResponses ? { resp: { max: 1, ttl: 0 } } : {})
+      }
   )
   return { publicKey: user.getPublicKey(), creds: fmtCreds(jwt, user) }
 }

@@ -123,12 +123,12 @@ export const isolationSuite = <E>(name: string, secured: Layer.Layer<SecuredServ
     it.effect("a tenant gets no JetStream consumer over another's events, filtered or not, nor any other JetStream API", () =>
       Effect.gen(function* () {
         const a = yield* asTenant("acme")
-        const js = jetstream(a)
+        const js = jetstream(a, { watcherPrefix: tenantInboxPrefix("acme"), timeout: 1_000 })
         for (const filter of ["umbra.evt.beta.>", "umbra.evt.*.>", "umbra.evt.>", ">"]) {
-          const refusal = yield* refusedOn(a, fails(() => js.consumers.get(streamNames.events, { filter_subjects: filter }).then((c) => c.next({ expires: 1_000 }))))
+          const refusal = yield* refusedOn(a, fails(() => js.consumers.getPushConsumer(streamNames.events, { filter_subjects: filter })))
           assert.include(refusal, "$JS.API.CONSUMER.CREATE", filter)
         }
-        const unfiltered = yield* refusedOn(a, fails(() => js.consumers.get(streamNames.events).then((c) => c.next({ expires: 1_000 }))))
+        const unfiltered = yield* refusedOn(a, fails(() => js.consumers.getPushConsumer(streamNames.events)))
         assert.include(unfiltered, "$JS.API.CONSUMER.CREATE")
 
         // A body whose filter is wider than the one its subject names: the server itself refuses it (10131).
@@ -146,6 +146,9 @@ export const isolationSuite = <E>(name: string, secured: Layer.Layer<SecuredServ
           [`$JS.API.STREAM.MSG.GET.${streamNames.events}`, { seq: 1 }],
           [`$JS.API.DIRECT.GET.${streamNames.events}`, { seq: 1 }],
           [`$JS.API.STREAM.INFO.${streamNames.signals}`, {}],
+          // A pull names a consumer, not a filter: one of Umbra's durables would hand out every tenant's events.
+          [`$JS.API.CONSUMER.MSG.NEXT.${streamNames.events}.saga-production-client`, { batch: 1, expires: 1_000_000_000 }],
+          [`$JS.API.STREAM.INFO.${streamNames.events}`, { subjects_filter: "umbra.evt.>" }],
           [`$JS.API.CONSUMER.CREATE.${streamNames.signals}.x.umbra.sig.acme.>`, {}],
           ["$JS.API.STREAM.LIST", {}],
           [`$JS.API.STREAM.DELETE.${streamNames.events}`, {}],
@@ -161,23 +164,21 @@ export const isolationSuite = <E>(name: string, secured: Layer.Layer<SecuredServ
         assert.isTrue((yield* Effect.promise(() => b.request("umbra.cmd.beta.ConnectClient", command("b1"), { timeout: 10_000 }))).json<{ ok: boolean }>().ok)
         const a = yield* asTenant("acme")
         assert.isTrue((yield* Effect.promise(() => a.request("umbra.cmd.acme.ConnectClient", command("a2"), { timeout: 10_000 }))).json<{ ok: boolean }>().ok)
-        const js = jetstream(a)
-        // The relay puts events on JetStream after the reply: read from the start until a2's connection is there.
-        const subjects: Array<string> = []
-        for (let attempt = 0; attempt < 100 && !subjects.includes("umbra.evt.acme.client.a2"); attempt++) {
-          subjects.length = 0
-          const read = yield* Effect.promise(async () => {
-            const consumer = await js.consumers.get(streamNames.events, { filter_subjects: "umbra.evt.acme.>" })
-            const seen: Array<string> = []
-            for (;;) {
-              const message = await consumer.next({ expires: 1_000 })
-              if (message === null) return seen
-              seen.push(message.subject)
-              if (message.info.pending === 0) return seen
-            }
-          })
-          subjects.push(...read)
-        }
+        // An ordered push consumer delivering to the tenant's own inbox: the relay puts events on JetStream
+        // after the reply, so read from the start until a2's connection is there.
+        const js = jetstream(a, { watcherPrefix: tenantInboxPrefix("acme") })
+        const subjects = yield* Effect.promise(async () => {
+          const messages = await (await js.consumers.getPushConsumer(streamNames.events, { filter_subjects: "umbra.evt.acme.>" })).consume()
+          const seen: Array<string> = []
+          const stop = setTimeout(() => void messages.stop(), 30_000)
+          for await (const message of messages) {
+            seen.push(message.subject)
+            if (message.subject === "umbra.evt.acme.client.a2") break
+          }
+          clearTimeout(stop)
+          await messages.close()
+          return seen
+        })
         assert.include(subjects, "umbra.evt.acme.client.a1")
         assert.include(subjects, "umbra.evt.acme.client.a2")
         assert.isTrue(subjects.every((subject) => subject.startsWith("umbra.evt.acme.")), subjects.join(", "))

@@ -9,20 +9,29 @@ import { scopedTempDir } from "./scopedTempDir.ts"
 
 const main = join(import.meta.dirname, "..", "..", "infra", "cli", "main.ts")
 
-/** `umbra <args>` run beside the data directory, as an operator or a tenant would: exit code and stdout. */
-const umbra = (dataDir: string, ...args: ReadonlyArray<string>) =>
+/**
+ * `umbra <args>` run beside the data directory, as an operator or a tenant would: exit code and stdout. A
+ * command that runs until stopped (`tail`) is given `stopAfterMs`, then stopped (SIGTERM).
+ */
+const umbraFor = (stopAfterMs: number | undefined) => (dataDir: string, ...args: ReadonlyArray<string>) =>
   Effect.callback<{ readonly code: number; readonly stdout: string; readonly stderr: string }>((resume) => {
     const { NATS_URL: _, NATS_CREDS: __, ...env } = process.env
-    execFile(process.execPath, [main, ...args], { env: { ...env, UMBRA_DATA_DIR: dataDir, UMBRA_LOG_LEVEL: "error" } }, (error, stdout, stderr) => {
+    const options = { env: { ...env, UMBRA_DATA_DIR: dataDir, UMBRA_LOG_LEVEL: "error" }, ...(stopAfterMs === undefined ? {} : { timeout: stopAfterMs }) }
+    execFile(process.execPath, [main, ...args], options, (error, stdout, stderr) => {
       resume(Effect.succeed({ code: error === null ? 0 : Number(error.code ?? 1), stdout, stderr }))
     })
   })
+const umbra = umbraFor(undefined)
+
+/** The tenants of the events `tail --json` printed. */
+const tailedTenants = (stdout: string) =>
+  stdout.split("\n").filter((line) => line.startsWith("{")).map((line) => (JSON.parse(line) as { event: { tenant: string; type: string } }).event)
 
 const connect = (clientId: string) => JSON.stringify({ clientId, tier: "basic" })
 
 describe("umbra tenant", () => {
   it.live(
-    "serve runs its own server; the CLI beside the data directory acts as Umbra, issues, lists and revokes tenants, and a tenant sends with --creds until revoked",
+    "serve runs its own server; the CLI beside the data directory acts as Umbra, issues, lists and revokes tenants, and a tenant sends and tails its own events with --creds until revoked",
     () =>
       Effect.gen(function* () {
         const dataDir = yield* scopedTempDir("umbra-tenant-cli-")
@@ -57,6 +66,13 @@ describe("umbra tenant", () => {
         const asAcme = yield* umbra(dataDir, "send", "ConnectClient", "--tenant", "acme", "--creds", issued.creds, "--data", connect("c2"), "--json")
         assert.strictEqual(asAcme.code, 0, asAcme.stderr)
         assert.strictEqual(JSON.parse(asAcme.stdout).events[0].stream, "client-acme.c2")
+        // The tenant reads its own events from the start with its credentials, and another tenant sees none of them.
+        const acmeTail = tailedTenants((yield* umbraFor(6_000)(dataDir, "tail", "--creds", issued.creds, "--from", "start", "--json")).stdout)
+        assert.isAtLeast(acmeTail.filter((event) => event.type === "ClientConnected").length, 1)
+        assert.deepStrictEqual([...new Set(acmeTail.map((event) => event.tenant))], ["acme"])
+        const betaTail = tailedTenants((yield* umbraFor(4_000)(dataDir, "tail", "--creds", other, "--from", "start", "--json")).stdout)
+        assert.deepStrictEqual(betaTail, [])
+
         const acmeAsBeta = yield* umbra(dataDir, "send", "ConnectClient", "--tenant", "acme", "--creds", other, "--data", connect("c3"), "--timeout", "2000")
         assert.strictEqual(acmeAsBeta.code, 1)
         assert.include(acmeAsBeta.stderr, "Permissions Violation")
