@@ -32,6 +32,7 @@ import { park, type Parcel, readDeadLetter, reasonOf, removeDeadLetter, RetryRep
 import { streamNames } from "./jetstreamSetup.ts"
 import { type OutgoingMessage, publishPipelined } from "./pipelinedPublisher.ts"
 import { arrivedTogether } from "./arrivedTogether.ts"
+import { mayAnswerOn } from "./inboxes.ts"
 
 export interface NatsEventBusOptions {
   /** Publishes awaiting their JetStream acknowledgement at once (default 100; more is slower, FIELD-NOTES). */
@@ -162,13 +163,19 @@ export const layer = (options: NatsEventBusOptions = {}): Layer.Layer<EventBus |
         )
         // Returns once the server has the subscription, so a request sent next finds a responder.
         yield* Effect.tryPromise({ try: () => nc.flush(), catch: unavailable(`subscribe ${subject}`) })
-        const answer = (msg: Msg) =>
+        const handle = (msg: Msg) =>
           handler({ subject: msg.subject, data: msg.data }).pipe(
             Effect.flatMap((reply) => Effect.sync(() => msg.respond(reply))),
             Effect.catchCause((cause) =>
               Effect.logError("request handler failed", cause).pipe(Effect.annotateLogs({ subject: msg.subject }))
             )
           )
+        const answer = (msg: Msg) =>
+          msg.reply !== undefined && msg.reply !== "" && !mayAnswerOn(msg.subject, msg.reply)
+            ? Effect.logWarning("refused a request whose reply subject is not its tenant's inbox; not handled").pipe(
+              Effect.annotateLogs({ subject: msg.subject, reply: msg.reply })
+            )
+            : handle(msg)
         yield* Stream.fromAsyncIterable(sub, unavailable(`subscription ${subject}`)).pipe(
           Stream.mapEffect(answer, { concurrency: options.requestConcurrency ?? 64, unordered: true }),
           Stream.runDrain,

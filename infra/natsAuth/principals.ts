@@ -1,3 +1,4 @@
+import { tenantInboxPrefix } from "../nats/inboxes.ts"
 import { streamNames } from "../nats/jetstreamSetup.ts"
 
 /** What a principal may publish and receive on Umbra's NATS server (the server config enforces it). */
@@ -8,10 +9,6 @@ export interface Permissions {
   readonly allowResponses: boolean
 }
 
-/** The inbox prefix of a tenant's connections: it receives its replies there and nowhere else. */
-export const tenantInboxPrefix = (tenant: string) => `_INBOX_${tenant}`
-
-export const tenantOfInboxPrefix = (prefix: string) => prefix.slice("_INBOX_".length)
 
 const inboxPrefixPattern = /^(_INBOX_[a-z0-9][a-z0-9_-]{0,63})\.>$/
 

@@ -5,7 +5,7 @@ import { Context, Effect, Fiber, Layer } from "effect"
 import { randomUUID } from "node:crypto"
 import { streamNames } from "../../infra/nats/jetstreamSetup.ts"
 import type { NatsConnectionOptions } from "../../infra/nats/connection.ts"
-import { tenantInboxPrefix } from "../../infra/natsAuth/principals.ts"
+import { tenantInboxPrefix } from "../../infra/nats/inboxes.ts"
 import { controlPlaneLayer, startControlPlane } from "../../infra/serve/controlPlane.ts"
 import { quietLogs, testConfig } from "../support/controlPlane.ts"
 
@@ -118,6 +118,24 @@ export const isolationSuite = <E>(name: string, secured: Layer.Layer<SecuredServ
         }
         const umbra = yield* asUmbra
         assert.isNull(yield* lastOn(umbra, "umbra.evt.acme.client.forged"))
+      }))
+
+    it.effect("a tenant's request naming another subject as its reply is not answered there, nor handled", () =>
+      Effect.gen(function* () {
+        const a = yield* asTenant("acme")
+        // The server checks the subject, not the reply subject: Umbra's answer would land in UMBRA_EVENTS.
+        for (const reply of ["umbra.evt.beta.client.answered", `${tenantInboxPrefix("beta")}.x`]) {
+          a.publish("umbra.cmd.acme.ConnectClient", command("redirected"), { reply })
+          a.publish("umbra.query.acme.Fleet", "{}", { reply })
+        }
+        yield* Effect.promise(() => a.flush())
+        const own = yield* Effect.promise(() => a.request("umbra.cmd.acme.ConnectClient", command("after"), { timeout: 10_000 }))
+        assert.isTrue(own.json<{ ok: boolean }>().ok)
+        const umbra = yield* asUmbra
+        assert.isNull(yield* lastOn(umbra, "umbra.evt.beta.client.answered"))
+        // Not handled either: the client named in the redirected command was never connected.
+        yield* Effect.sleep("1 second")
+        assert.isNull(yield* lastOn(umbra, "umbra.evt.acme.client.redirected"))
       }))
 
     it.effect("a tenant gets no JetStream consumer over another's events, filtered or not, nor any other JetStream API", () =>
