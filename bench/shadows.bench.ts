@@ -53,6 +53,7 @@ import type { InstanceId } from "../domain/ids.ts"
 
 // Readiness: 250 ms heartbeats, 20 runs of each kind, unless 190 s of runs come first.
 import { causedBy, issueCommand } from "../src/commands/issueCommand.ts"
+import { signalsMark } from "../test/support/publishStored.ts"
 const readyRuns = 20
 const readyMillis = 190_000
 const readyHeartbeatMs = 250
@@ -359,37 +360,28 @@ const watchdogLatency = async (): Promise<ReadonlyArray<BenchResult>> => {
 
 const heartbeatSubject = (tenant: string, agent: number) => subjects.signal(tenant, `hb-${agent}`, "hb")
 
-/** Publishes `beatsPerAgent` rounds of heartbeats for every agent, paced to the rate, within the time bound; returns the first sequence and the count. */
+/**
+ * Publishes `beatsPerAgent` rounds of heartbeats for every agent (core NATS, as agents do), paced to the
+ * rate, within the time bound; returns the first sequence and the count once UMBRA_SIGNALS holds them all.
+ */
 const publishHeartbeats = async (nc: CoreConnection, tenant: string) => {
-  const js = jetstream(nc)
   const encoder = new TextEncoder()
+  const mark = await signalsMark(nc)
   const started = performance.now()
-  const inFlight = new Set<Promise<unknown>>()
-  let first = Number.POSITIVE_INFINITY
   let sent = 0
-  for (let round = 0; round < beatsPerAgent; round++) {
+  paced: for (let round = 0; round < beatsPerAgent; round++) {
     for (let agent = 0; agent < agents; agent++) {
       const elapsed = performance.now() - started
-      if (elapsed > publishMillis) return { first, count: await settle(inFlight, sent) }
+      if (elapsed > publishMillis) break paced
       // Pacing: never ahead of the rate.
       const ahead = sent - (elapsed * publishRatePerSecond) / 1000
       if (ahead > 0) await new Promise((resolve) => setTimeout(resolve, Math.ceil((ahead * 1000) / publishRatePerSecond)))
-      const body = encoder.encode(JSON.stringify({ instanceId: `hb-${agent}`, seq: round, at: new Date().toISOString(), ready: true }))
-      const ack = js.publish(heartbeatSubject(tenant, agent), body).then((a) => {
-        first = Math.min(first, a.seq)
-        inFlight.delete(ack)
-      })
-      inFlight.add(ack)
+      nc.publish(heartbeatSubject(tenant, agent), encoder.encode(JSON.stringify({ instanceId: `hb-${agent}`, seq: round, at: new Date().toISOString(), ready: true })))
       sent++
-      if (inFlight.size >= 512) await Promise.race(inFlight)
     }
   }
-  return { first, count: await settle(inFlight, sent) }
-}
-
-const settle = async (inFlight: Set<Promise<unknown>>, sent: number) => {
-  await Promise.all(inFlight)
-  return sent
+  await mark.whenStored(sent)
+  return { first: mark.first, count: sent }
 }
 
 /** The raw reference: an ordered consumer with the watchdog's filter and batch from `first`, reading `count` messages. */

@@ -33,6 +33,7 @@ import { startTestNatsServer } from "../test/harness/natsServer.ts"
 import { recordInstance } from "../test/support/recordedInstances.ts"
 import { runQuiet } from "./runQuiet.ts"
 import { type Benchmark, result } from "./benchmark.ts"
+import { publishSignals } from "../test/support/publishStored.ts"
 
 // ---------------------------------------------------------------------------------------------------
 // telemetry.ingest
@@ -70,23 +71,25 @@ const withSetupConnection = (url: string) =>
     )
   )
 
-/** Publishes the samples to UMBRA_SIGNALS, `publishWindow` acknowledged publishes in flight; returns their mean size. */
+/**
+ * Publishes the samples to UMBRA_SIGNALS (core NATS, as agents do: the stream sends no acknowledgements),
+ * `publishWindow` at a time, each window stored before the next; returns their mean size.
+ */
 const publishSamples = async (url: string): Promise<number> => {
   const nc = await connect({ servers: url, noAsyncTraces: true })
   try {
-    const js = jetstream(nc)
     const startMs = Date.now() - Math.ceil(sampleCount / instances) * 15_000
     const deadline = performance.now() + 120_000
     let bytes = 0
     for (let from = 0; from < sampleCount; from += publishWindow) {
       if (performance.now() > deadline) throw new Error("publishing the samples took over 120 s")
-      const acks: Array<Promise<unknown>> = []
+      const window: Array<{ subject: string; body: Uint8Array }> = []
       for (let n = from; n < Math.min(sampleCount, from + publishWindow); n++) {
-        const { subject, body } = sampleAt(n, startMs)
-        bytes += body.length
-        acks.push(js.publish(subject, body))
+        const sample = sampleAt(n, startMs)
+        bytes += sample.body.length
+        window.push(sample)
       }
-      await Promise.all(acks)
+      await publishSignals(nc, window)
     }
     return bytes / sampleCount
   } finally {

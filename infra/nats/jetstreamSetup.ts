@@ -39,7 +39,11 @@ export const streamConfigs = (options: JetStreamSetupOptions = {}): ReadonlyArra
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
-    max_age: nanosOf(options.signalsMaxAge ?? "24 hours")
+    max_age: nanosOf(options.signalsMaxAge ?? "24 hours"),
+    // Agents publish signals without waiting for an acknowledgement, and nats-server does not check a reply
+    // subject against the sender's permissions: an acknowledgement to a reply naming `umbra.evt.…` would be
+    // stored in UMBRA_EVENTS.
+    no_ack: true
   },
   {
     // Bounded in age and in letters per consumer (past that, the consumer's oldest go), so a flood of poison

@@ -1,5 +1,5 @@
 import { assert, layer } from "@effect/vitest"
-import { jetstream, jetstreamManager } from "@nats-io/jetstream"
+import { jetstreamManager } from "@nats-io/jetstream"
 import { Effect, Layer, Logger, Ref, Schedule } from "effect"
 import { randomUUID } from "node:crypto"
 import { parseStreamName, streamName } from "../../domain/streams.ts"
@@ -16,6 +16,7 @@ import { type Audit, audit, readEventLog } from "../nats/eventLogAudit.ts"
 import { controlPlaneTestLayer, send } from "../support/controlPlane.ts"
 import { eventually } from "../support/eventually.ts"
 import { recordInstance } from "../support/recordedInstances.ts"
+import { publishStored } from "../support/publishStored.ts"
 
 const tenant = "acme"
 const instanceId = "shd-poison"
@@ -125,9 +126,8 @@ layer(poisonLayer, { excludeTestServices: true, timeout: "90 seconds" })("fault:
   it.effect("hostile signals and undecodable bus messages among good ones: every good one is archived, ingested and acted on, every bad one parked or dropped and counted", () =>
     Effect.gen(function* () {
       const nc = yield* NatsConnection
-      const js = jetstream(nc)
       const store = yield* EventStore
-      const publish = (subject: string, body: string) => Effect.promise(() => js.publish(subject, body)).pipe(Effect.map((ack) => ack.seq))
+      const publish = (subject: string, body: string) => Effect.promise(() => publishStored(nc, subject, body))
       yield* recordInstance(tenant, instanceId, "c0")
 
       let acked = 0

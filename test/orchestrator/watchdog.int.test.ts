@@ -1,4 +1,3 @@
-import { jetstream } from "@nats-io/jetstream"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { defaultPhiAccrualConfig } from "../../domain/instance/phiAccrual.ts"
@@ -15,6 +14,7 @@ import { natsTestLayer } from "../harness/natsServer.ts"
 import { command } from "../support/commands.ts"
 import { eventually } from "../support/eventually.ts"
 import type { InstanceId } from "../../domain/ids.ts"
+import { publishStored } from "../support/publishStored.ts"
 
 const testLayer = Layer.mergeAll(natsEventBus.layer(), jetstreamSetup.layer(), CommandHandler.layer.pipe(Layer.provideMerge(memoryStore))).pipe(
   Layer.provideMerge(natsTestLayer)
@@ -23,7 +23,7 @@ const testLayer = Layer.mergeAll(natsEventBus.layer(), jetstreamSetup.layer(), C
 const publish = (subject: string, body: string) =>
   Effect.gen(function* () {
     const nc = yield* NatsConnection
-    yield* Effect.promise(() => jetstream(nc).publish(subject, body))
+    yield* Effect.promise(() => publishStored(nc, subject, body))
   })
 
 const heartbeat = (instanceId: string, seq: number, ready: boolean) =>

@@ -1,4 +1,3 @@
-import { jetstream } from "@nats-io/jetstream"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect, Layer, References } from "effect"
 import fc from "fast-check"
@@ -21,8 +20,9 @@ import { makeTelemetryIngest } from "../../src/telemetry/telemetryIngest.ts"
 import { natsTestLayer } from "../harness/natsServer.ts"
 import { eventually } from "../support/eventually.ts"
 import { recordInstance } from "../support/recordedInstances.ts"
-import { boundedAll, checkProperty, excerpt, sampleOnce } from "./hostileInput.ts"
+import { checkProperty, excerpt, sampleOnce } from "./hostileInput.ts"
 import { type SignalCase, signalCase } from "./signalCases.ts"
+import { publishSignals } from "../support/publishStored.ts"
 
 const instanceIds = ["shd-1", "shd-2", "shd-3"]
 const pureBatch = 20
@@ -68,12 +68,12 @@ layer(testLayer, { excludeTestServices: true, timeout: "90 seconds" })("signals:
       yield* Effect.forkScoped(ingest.run)
       const archiver = yield* makeArchiver
       yield* Effect.forkScoped(archiver.run)
-      const js = jetstream(yield* NatsConnection)
+      const nc = yield* NatsConnection
       const store = yield* EventStore
 
       // Generated once and published once: replaying a shrunk input would publish it again.
       const { value: cases, seed } = sampleOnce(fc.array(signalCase(instanceIds), { minLength: published, maxLength: published }))
-      yield* Effect.promise(() => boundedAll(cases, 64, (one) => js.publish(one.subject, one.body)))
+      yield* Effect.promise(() => publishSignals(nc, cases))
 
       const telemetry = cases.filter((one) => isTelemetrySubject(one.subject))
       const validTelemetry = cases.filter((one) => one.valid && one.kind === "tm").length

@@ -1,6 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node"
 import { Effect } from "effect"
+import { jetstreamManager } from "@nats-io/jetstream"
+import { streamConfigs, streamNames } from "../../infra/nats/jetstreamSetup.ts"
 import { freePort } from "../../infra/nats/natsServerProcess.ts"
 import { readUmbraCreds } from "../../infra/natsAuth/authDirectory.ts"
 import { embeddedNats } from "../../infra/serve/embeddedNats.ts"
@@ -85,6 +87,22 @@ describe("credentials per instance on Umbra's own server", () => {
         assert.isTrue(yield* refused(nc, () => act(nc)), what)
         yield* Effect.promise(() => nc.close())
       }
+      yield* Effect.promise(() => own.close())
+    }).pipe(Effect.scoped), 60_000)
+
+  it.live("a signal whose reply names an event subject is stored, and no acknowledgement lands on that subject", () =>
+    Effect.gen(function* () {
+      const { credentials, umbra, open } = yield* embedded
+      const jsm = yield* Effect.promise(() => jetstreamManager(umbra))
+      for (const config of streamConfigs()) yield* Effect.promise(() => jsm.streams.add(config))
+      const own = yield* open(yield* credentials.mint(a))
+      // The server checks the subject, not the reply subject: an acknowledgement would be stored as an event.
+      own.publish("umbra.sig.acme.shd-a.hb", "{}", { reply: "umbra.evt.beta.client.acked" })
+      yield* Effect.promise(() => own.flush())
+      const stored = yield* Effect.promise(() => jsm.streams.getMessage(streamNames.signals, { last_by_subj: "umbra.sig.acme.shd-a.hb" }))
+      assert.isNotNull(stored)
+      yield* Effect.sleep("300 millis")
+      assert.isNull(yield* Effect.promise(() => jsm.streams.getMessage(streamNames.events, { last_by_subj: "umbra.evt.beta.client.acked" })))
       yield* Effect.promise(() => own.close())
     }).pipe(Effect.scoped), 60_000)
 

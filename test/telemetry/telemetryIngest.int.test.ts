@@ -1,4 +1,3 @@
-import { jetstream } from "@nats-io/jetstream"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -18,6 +17,7 @@ import { TelemetryReadModel } from "../../src/telemetry/telemetryReadModel.ts"
 import { natsTestLayer } from "../harness/natsServer.ts"
 import { eventually } from "../support/eventually.ts"
 import { recordInstance } from "../support/recordedInstances.ts"
+import { publishStored } from "../support/publishStored.ts"
 
 const readModelLayer = Layer.unwrap(
   Effect.acquireRelease(
@@ -36,7 +36,7 @@ const publishSample = (instanceId: string, fields: Record<string, unknown>) =>
   Effect.gen(function* () {
     const nc = yield* NatsConnection
     const body = JSON.stringify({ instanceId, at: new Date().toISOString(), cpu: 0.5, memBytes: 1024, ...fields })
-    yield* Effect.promise(() => jetstream(nc).publish(subjects.signal("acme", instanceId, "tm"), body))
+    yield* Effect.promise(() => publishStored(nc, subjects.signal("acme", instanceId, "tm"), body))
   })
 
 layer(testLayer, { excludeTestServices: true, timeout: "60 seconds" })("telemetry ingest", (it) => {
