@@ -32,7 +32,7 @@ import { park, type Parcel, readDeadLetter, reasonOf, removeDeadLetter, RetryRep
 import { streamNames } from "./jetstreamSetup.ts"
 import { type OutgoingMessage, publishPipelined } from "./pipelinedPublisher.ts"
 import { arrivedTogether } from "./arrivedTogether.ts"
-import { mayAnswerOn } from "./inboxes.ts"
+import { isTenantInboxPrefix, mayAnswerOn, tenantJsApiPrefix } from "./tenantConnection.ts"
 
 export interface NatsEventBusOptions {
   /** Publishes awaiting their JetStream acknowledgement at once (default 100; more is slower, FIELD-NOTES). */
@@ -370,9 +370,11 @@ export const layer = (options: NatsEventBusOptions = {}): Layer.Layer<EventBus |
       // The connection's own inbox prefix (a tenant's is the one its permissions let it receive on): nats.js
       // keeps its connect options on the connection, outside the interface.
       const inboxPrefix = (nc as Partial<{ readonly options: { readonly inboxPrefix?: string } }>).options?.inboxPrefix
+      // A tenant's connection reaches JetStream only through its account's import (see tenantConnection.ts).
+      const followJs = isTenantInboxPrefix(inboxPrefix) ? jetstream(nc, { apiPrefix: tenantJsApiPrefix }) : js
       const consumerOf = async (stream: string, filterSubject: string, from: FollowFrom) =>
         stream === streamNames.events
-          ? (await js.consumers.getPushConsumer(stream, {
+          ? (await followJs.consumers.getPushConsumer(stream, {
             filter_subjects: filterSubject,
             deliver_prefix: createInbox(inboxPrefix),
             ...deliverPolicyOf(from)

@@ -3,7 +3,7 @@ import { Effect, Redacted } from "effect"
 import type { NatsAccessConfig } from "../config.ts"
 import type { NatsConnectionOptions } from "../nats/connection.ts"
 import { authPaths, NatsAuthError, readIfPresent, readServerFile } from "./authDirectory.ts"
-import { tenantOfInboxPrefix } from "../nats/inboxes.ts"
+import { tenantOfInboxPrefix } from "../nats/tenantConnection.ts"
 import { inboxPrefixOfCreds } from "./userCredentials.ts"
 
 /** Who a connection authenticates as: a `.creds` file's user (with its inbox prefix) or a user and password. */

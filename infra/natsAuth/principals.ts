@@ -1,4 +1,4 @@
-import { tenantInboxPrefix } from "../nats/inboxes.ts"
+import { tenantInboxPrefix, tenantJsApiPrefix } from "../nats/tenantConnection.ts"
 import { streamNames } from "../nats/jetstreamSetup.ts"
 
 /** What a principal may publish and receive on Umbra's NATS server (the server config enforces it). */
@@ -9,7 +9,6 @@ export interface Permissions {
   readonly allowResponses: boolean
 }
 
-
 const inboxPrefixPattern = /^(_INBOX_[a-z0-9][a-z0-9_-]{0,63})\.>$/
 
 /** The tenant whose inbox a subscribe permission names, if it names one. */
@@ -18,17 +17,18 @@ export const inboxPrefixOf = (subscribe: ReadonlyArray<string>): string | undefi
 
 /**
  * A tenant's public commands and queries, its own replies, and its events through a consumer filtered to
- * them: nats-server refuses a consumer-create body whose filter differs from the one in the subject, so
- * naming the filter in the subject is enough. The consumer pushes to the tenant's inbox (an ordered push
- * consumer), so no pull is allowed: `MSG.NEXT` names a consumer, not a filter, and would let a tenant pull
- * from any of Umbra's durable consumers whose name it knows. The tenant answers the consumer's flow control
- * (`allowResponses`): only to the reply subject of a message it received.
+ * them, in the tenants' account (see `tenantConnection.ts`): nats-server refuses a consumer-create body
+ * whose filter differs from the one in the subject, so naming the filter in the subject is enough. The
+ * consumer pushes to the tenant's inbox (an ordered push consumer), so no pull is allowed: `MSG.NEXT` names
+ * a consumer, not a filter, and would let a tenant pull from any of Umbra's durable consumers whose name it
+ * knows. The tenant answers the consumer's flow control (`allowResponses`): only to the reply subject of a
+ * message it received.
  */
 export const tenantPermissions = (tenant: string): Permissions => ({
   publish: [
     `umbra.cmd.${tenant}.>`,
     `umbra.query.${tenant}.>`,
-    `$JS.API.CONSUMER.CREATE.${streamNames.events}.*.umbra.evt.${tenant}.>`
+    `${tenantJsApiPrefix}.CONSUMER.CREATE.${streamNames.events}.*.umbra.evt.${tenant}.>`
   ],
   subscribe: [`${tenantInboxPrefix(tenant)}.>`],
   allowResponses: true

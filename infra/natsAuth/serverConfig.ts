@@ -17,6 +17,7 @@ import {
 } from "./authDirectory.ts"
 import { withConfigLock } from "./configLock.ts"
 import { instancePermissions, type Permissions, tenantPermissions } from "./principals.ts"
+import { accountLinks, tenantsAccount } from "./tenantAccount.ts"
 
 /** The account all of Umbra's subjects and streams live in. */
 export const umbraAccount = "UMBRA"
@@ -34,7 +35,7 @@ const allowOnly = (permissions: Permissions) => ({
 
 /**
  * nats.conf plus the accounts: Umbra's own user may do anything in its account, each tenant credential not
- * revoked what `tenantPermissions` says, each instance's agent what `instancePermissions` says (and may
+ * revoked what `tenantPermissions` says in the tenants' account (`tenantAccount.ts`), each instance's agent what `instancePermissions` says (and may
  * answer the requests it receives), and the reload probe nothing. No user is anonymous, and there is no
  * `no_auth_user`, so a connection without credentials is refused.
  */
@@ -54,11 +55,14 @@ export const renderServerConfig = (
   )
   const users = [
     nkeyUser(authority.umbraPublicKey),
-    ...tenantUsers,
     ...instanceUsers,
     nkeyUser(probePublicKey, { publish: { deny: [">"] }, subscribe: { deny: [">"] } })
   ]
-  const accounts = { [umbraAccount]: { jetstream: "enabled", users } }
+  const { exports, imports } = accountLinks(umbraAccount, tenants.map((credential) => credential.tenant))
+  const accounts = {
+    [umbraAccount]: { jetstream: "enabled", users, exports },
+    [tenantsAccount]: { users: tenantUsers, imports }
+  }
   // The store directory is named here, not on the command line: nats-server refuses to reload otherwise.
   const withStore = base.replace(/^jetstream \{$/m, `jetstream {\n  store_dir: ${JSON.stringify(storeDir)}`)
   return `${withStore}\n# Written by umbra serve and umbra tenant from the data directory's tenants.json and instances.json; edits are overwritten.\naccounts: ${JSON.stringify(accounts, null, 2)}\n`

@@ -5,7 +5,7 @@ import { Context, Effect, Fiber, Layer } from "effect"
 import { randomUUID } from "node:crypto"
 import { streamNames } from "../../infra/nats/jetstreamSetup.ts"
 import type { NatsConnectionOptions } from "../../infra/nats/connection.ts"
-import { tenantInboxPrefix } from "../../infra/nats/inboxes.ts"
+import { tenantInboxPrefix, tenantJsApiPrefix } from "../../infra/nats/tenantConnection.ts"
 import { controlPlaneLayer, startControlPlane } from "../../infra/serve/controlPlane.ts"
 import { quietLogs, testConfig } from "../support/controlPlane.ts"
 
@@ -120,39 +120,39 @@ export const isolationSuite = <E>(name: string, secured: Layer.Layer<SecuredServ
         assert.isNull(yield* lastOn(umbra, "umbra.evt.acme.client.forged"))
       }))
 
-    it.effect("a tenant's request naming another subject as its reply is not answered there, nor handled", () =>
+    it.effect("a tenant's request naming one of Umbra's event subjects as its reply puts nothing there: commands, queries, JetStream's API", () =>
       Effect.gen(function* () {
         const a = yield* asTenant("acme")
-        // The server checks the subject, not the reply subject: Umbra's answer would land in UMBRA_EVENTS.
-        for (const reply of ["umbra.evt.beta.client.answered", `${tenantInboxPrefix("beta")}.x`]) {
-          a.publish("umbra.cmd.acme.ConnectClient", command("redirected"), { reply })
-          a.publish("umbra.query.acme.Fleet", "{}", { reply })
-        }
+        // The server checks the subject, not the reply subject: an answer there would be stored in UMBRA_EVENTS.
+        const consumer = { stream_name: streamNames.events, config: { name: "redirected", filter_subject: "umbra.evt.acme.>", ack_policy: "none" } }
+        a.publish("umbra.cmd.acme.ConnectClient", command("redirected"), { reply: "umbra.evt.beta.client.answered" })
+        a.publish("umbra.query.acme.Fleet", "{}", { reply: "umbra.evt.beta.client.answered" })
+        a.publish(`${tenantJsApiPrefix}.CONSUMER.CREATE.${streamNames.events}.redirected.umbra.evt.acme.>`, JSON.stringify(consumer), {
+          reply: "umbra.evt.beta.client.answered"
+        })
         yield* Effect.promise(() => a.flush())
+        // A request sent after them has its answer: they have been answered too.
         const own = yield* Effect.promise(() => a.request("umbra.cmd.acme.ConnectClient", command("after"), { timeout: 10_000 }))
         assert.isTrue(own.json<{ ok: boolean }>().ok)
-        const umbra = yield* asUmbra
-        assert.isNull(yield* lastOn(umbra, "umbra.evt.beta.client.answered"))
-        // Not handled either: the client named in the redirected command was never connected.
-        yield* Effect.sleep("1 second")
-        assert.isNull(yield* lastOn(umbra, "umbra.evt.acme.client.redirected"))
+        yield* Effect.sleep("500 millis")
+        assert.isNull(yield* lastOn(yield* asUmbra, "umbra.evt.beta.client.answered"))
       }))
 
     it.effect("a tenant gets no JetStream consumer over another's events, filtered or not, nor any other JetStream API", () =>
       Effect.gen(function* () {
         const a = yield* asTenant("acme")
-        const js = jetstream(a, { watcherPrefix: tenantInboxPrefix("acme"), timeout: 1_000 })
+        const js = jetstream(a, { watcherPrefix: tenantInboxPrefix("acme"), apiPrefix: tenantJsApiPrefix, timeout: 1_000 })
         for (const filter of ["umbra.evt.beta.>", "umbra.evt.*.>", "umbra.evt.>", ">"]) {
           const refusal = yield* refusedOn(a, fails(() => js.consumers.getPushConsumer(streamNames.events, { filter_subjects: filter })))
-          assert.include(refusal, "$JS.API.CONSUMER.CREATE", filter)
+          assert.include(refusal, `${tenantJsApiPrefix}.CONSUMER.CREATE`, filter)
         }
         const unfiltered = yield* refusedOn(a, fails(() => js.consumers.getPushConsumer(streamNames.events)))
-        assert.include(unfiltered, "$JS.API.CONSUMER.CREATE")
+        assert.include(unfiltered, `${tenantJsApiPrefix}.CONSUMER.CREATE`)
 
         // A body whose filter is wider than the one its subject names: the server itself refuses it (10131).
         const widened = yield* Effect.promise(() =>
           a.request(
-            `$JS.API.CONSUMER.CREATE.${streamNames.events}.widened.umbra.evt.acme.>`,
+            `${tenantJsApiPrefix}.CONSUMER.CREATE.${streamNames.events}.widened.umbra.evt.acme.>`,
             JSON.stringify({ stream_name: streamNames.events, config: { name: "widened", filter_subject: "umbra.evt.beta.>", ack_policy: "none" } }),
             { timeout: 5_000 }
           )
@@ -169,6 +169,8 @@ export const isolationSuite = <E>(name: string, secured: Layer.Layer<SecuredServ
           [`$JS.API.STREAM.INFO.${streamNames.events}`, { subjects_filter: "umbra.evt.>" }],
           [`$JS.API.CONSUMER.CREATE.${streamNames.signals}.x.umbra.sig.acme.>`, {}],
           ["$JS.API.STREAM.LIST", {}],
+          [`${tenantJsApiPrefix}.CONSUMER.MSG.NEXT.${streamNames.events}.saga-production-client`, { batch: 1 }],
+          [`${tenantJsApiPrefix}.STREAM.INFO.${streamNames.events}`, {}],
           [`$JS.API.STREAM.DELETE.${streamNames.events}`, {}],
           [`$JS.API.CONSUMER.DELETE.${streamNames.events}.relay`, {}]
         ] as const) {
@@ -184,7 +186,7 @@ export const isolationSuite = <E>(name: string, secured: Layer.Layer<SecuredServ
         assert.isTrue((yield* Effect.promise(() => a.request("umbra.cmd.acme.ConnectClient", command("a2"), { timeout: 10_000 }))).json<{ ok: boolean }>().ok)
         // An ordered push consumer delivering to the tenant's own inbox: the relay puts events on JetStream
         // after the reply, so read from the start until a2's connection is there.
-        const js = jetstream(a, { watcherPrefix: tenantInboxPrefix("acme") })
+        const js = jetstream(a, { watcherPrefix: tenantInboxPrefix("acme"), apiPrefix: tenantJsApiPrefix })
         const subjects = yield* Effect.promise(async () => {
           const messages = await (await js.consumers.getPushConsumer(streamNames.events, { filter_subjects: "umbra.evt.acme.>" })).consume()
           const seen: Array<string> = []
