@@ -18,27 +18,38 @@ export interface AgentPaths {
 }
 
 export const makeAgentPaths = (target: { readonly host: string; readonly port: number }): AgentPaths => {
-  const servers = new Map<string, Server>()
+  /** Each network's relay with the ends of its open connections: closing a path ends them too. */
+  const servers = new Map<string, { readonly server: Server; readonly open: Set<() => void> }>()
 
-  const relay = (allowed: BlockList) => createServer({ noDelay: true }, (socket) => {
+  const relay = (allowed: BlockList, open: Set<() => void>) => createServer({ noDelay: true }, (socket) => {
     if (socket.remoteAddress === undefined || !allowed.check(socket.remoteAddress, "ipv4")) return socket.destroy()
     const upstream = connect({ host: target.host, port: target.port, noDelay: true })
     socket.pipe(upstream).pipe(socket)
     const end = () => {
+      open.delete(end)
       socket.destroy()
       upstream.destroy()
     }
+    open.add(end)
     socket.on("error", end).on("close", end)
     upstream.on("error", end).on("close", end)
   })
+
+  const shut = (name: string) => {
+    const path = servers.get(name)
+    servers.delete(name)
+    path?.server.close()
+    for (const end of path?.open ?? []) end()
+  }
 
   const open = (network: ClientNetwork) =>
     Effect.callback<void, RuntimeFailed>((resume) => {
       if (servers.has(network.name)) return resume(Effect.void)
       const allowed = new BlockList()
       for (const subnet of network.subnets) allowed.addSubnet(formatAddress(subnet.base), subnet.prefix, "ipv4")
-      const server = relay(allowed)
-      servers.set(network.name, server)
+      const open = new Set<() => void>()
+      const server = relay(allowed, open)
+      servers.set(network.name, { server, open })
       server.once("error", (error: NodeJS.ErrnoException) => {
         servers.delete(network.name)
         resume(
@@ -50,15 +61,11 @@ export const makeAgentPaths = (target: { readonly host: string; readonly port: n
       server.listen(target.port, network.gateway, () => resume(Effect.void))
     })
 
-  const close = (name: string) =>
-    Effect.sync(() => {
-      servers.get(name)?.close()
-      servers.delete(name)
-    })
+  const close = (name: string) => Effect.sync(() => shut(name))
 
+  // The agents' connections too: Umbra stops, and they reconnect to the next one's path.
   const closeAll = Effect.sync(() => {
-    for (const server of servers.values()) server.close()
-    servers.clear()
+    for (const name of [...servers.keys()]) shut(name)
   })
 
   return { open, close, closeAll }

@@ -1,3 +1,4 @@
+import { appendFileSync } from "node:fs"
 import { Effect } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { join } from "node:path"
@@ -28,7 +29,10 @@ export const serveProcess = (env: Readonly<Record<string, string>>, readyLine: s
         stdio: ["ignore", "ignore", "pipe"]
       })
       let log = ""
+      // UMBRA_TEST_SERVE_LOG=<file> keeps every serve's log there, for a failure that needs it.
+      const keep = process.env["UMBRA_TEST_SERVE_LOG"]
       child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
+        if (keep !== undefined) appendFileSync(keep, chunk)
         log += chunk
         if (log.includes(readyLine)) resume(Effect.succeed(child))
       })
