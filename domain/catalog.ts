@@ -49,7 +49,7 @@ const eventTypes = [
   [NetworkChanged, 1],
   [SagaStepRecorded, 2],
   [ForecastUpdated, 1],
-  [HeartbeatRecorded, 2],
+  [HeartbeatRecorded, 3],
   [TelemetryRecorded, 1],
   [ShadowRequested, 1],
   [InstanceStarted, 1],

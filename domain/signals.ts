@@ -26,7 +26,9 @@ export const Heartbeat = Schema.Struct({
    * The last heartbeat round trip the agent measured (publish to the control plane's echo), in ms by its
    * own monotonic clock. Optional: agents before it send none.
    */
-  rttMs: Schema.optionalKey(Amount(3_600_000))
+  rttMs: Schema.optionalKey(Amount(3_600_000)),
+  /** Whether the workload has not been ready yet since it started (its warm-up). Optional: agents before it send none. */
+  warming: Schema.optionalKey(Schema.Boolean)
 })
 export type Heartbeat = typeof Heartbeat.Type
 

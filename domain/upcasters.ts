@@ -1,6 +1,7 @@
 import { Effect, Schema } from "effect"
 import { ValidationFailed } from "./errors.ts"
 import { heartbeatRecordedFromV1, HeartbeatRecordedV1 } from "./heartbeatRecordedV1.ts"
+import { heartbeatRecordedFromV2, HeartbeatRecordedV2 } from "./heartbeatRecordedV2.ts"
 import { profileRefinedFromV1, ProfileRefinedV1 } from "./profile/profileRefinedV1.ts"
 import { sagaStepRecordedFromV1, SagaStepRecordedV1 } from "./sagaStepV1.ts"
 
@@ -29,7 +30,8 @@ export const upcaster = <S extends Schema.Decoder<unknown>, Next>(
 export const upcasters: ReadonlyArray<Upcaster> = [
   upcaster("ProfileRefined", 1, ProfileRefinedV1, profileRefinedFromV1),
   upcaster("SagaStepRecorded", 1, SagaStepRecordedV1, sagaStepRecordedFromV1),
-  upcaster("HeartbeatRecorded", 1, HeartbeatRecordedV1, heartbeatRecordedFromV1)
+  upcaster("HeartbeatRecorded", 1, HeartbeatRecordedV1, heartbeatRecordedFromV1),
+  upcaster("HeartbeatRecorded", 2, HeartbeatRecordedV2, heartbeatRecordedFromV2)
 ]
 
 const key = (type: string, from: number) => `${type} v${from}`

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import { decodeEvent, DomainEvent, encodeEvent, schemaVersionOf } from "../../domain/catalog.ts"
-import type { ClientId } from "../../domain/ids.ts"
+import type { ClientId, InstanceId } from "../../domain/ids.ts"
 import { tierDefaults } from "../../domain/profile/resources.ts"
 import { chainGaps, makeUpcast, upcaster } from "../../domain/upcasters.ts"
 
@@ -80,6 +80,16 @@ describe("upcasting", () => {
       const input = { eventId: "evt-7", type: "ClientDisconnected", stream: "client-acme.c1", data: { clientId: "c1", reason: "bye" } }
       const step = yield* decodeEvent({ id: "evt-8", type: "SagaStepRecorded", schemaVersion: 1, data: { saga: "shadow", input, commands: [] } })
       assert.deepStrictEqual(step, { _tag: "SagaStepRecorded", saga: "shadow", input: { ...input, schemaVersion: 1 }, commands: [] })
+    }))
+
+  it.effect("v1 and v2 heartbeats read as v3 without `warming` (their agents did not say), and v3 reads back as written", () =>
+    Effect.gen(function* () {
+      const v1 = { instanceId: "shd-1" as InstanceId, seq: 3, at: "2026-01-01T00:00:00.000Z", ready: false, recordedAt: "2026-01-01T00:00:01.000Z" }
+      const read = (schemaVersion: number, data: object) => decodeEvent({ id: `hb-${schemaVersion}`, type: "HeartbeatRecorded", schemaVersion, data })
+      assert.deepStrictEqual(yield* read(1, v1), { _tag: "HeartbeatRecorded", ...v1 })
+      assert.deepStrictEqual(yield* read(2, { ...v1, rttMs: 4 }), { _tag: "HeartbeatRecorded", ...v1, rttMs: 4 })
+      assert.strictEqual(schemaVersionOf("HeartbeatRecorded"), 3)
+      assert.deepStrictEqual(yield* read(3, { ...v1, rttMs: 4, warming: true }), { _tag: "HeartbeatRecorded", ...v1, rttMs: 4, warming: true })
     }))
 
   it.effect("an event two versions old goes through both steps, each checked against its own version's schema", () =>
