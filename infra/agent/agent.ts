@@ -8,7 +8,7 @@ import { NatsConnection } from "../nats/connection.ts"
 import type { AgentConfig } from "./agentConfig.ts"
 import { timeEchoes } from "./heartbeatRoundTrip.ts"
 import { coresBetween, detectUsageSource, readUsage } from "./cgroupUsage.ts"
-import { probeReady } from "./readiness.ts"
+import { probeReady, trackReadiness } from "./readiness.ts"
 import { inventory, scrub, settle } from "./stateInventory.ts"
 import { readWorkloadMetrics } from "./workloadMetrics.ts"
 import { superviseWorkload } from "./workloadProcess.ts"
@@ -100,22 +100,20 @@ export const runAgent = Effect.fn("Agent.run")(function* (config: AgentConfig) {
   const seq = yield* Ref.make(0)
   const roundTrip = yield* timeEchoes(nc, subjects.heartbeatEcho(tenant, instanceId))
 
-  const heartbeat = (ready: boolean) =>
-    Effect.gen(function* () {
-      const at = yield* isoNow
-      const n = yield* Ref.getAndUpdate(seq, (value) => value + 1)
-      const rttMs = yield* roundTrip.lastMs
-      yield* roundTrip.sent(n)
-      yield* publish(nc, subjects.signal(tenant, instanceId, "hb"), encodeHeartbeat({ instanceId, seq: n, at, ready, ...(rttMs === undefined ? {} : { rttMs }) }))
-    })
-
   const workload = config.workload === undefined ? undefined : yield* superviseWorkload(config.workload)
+  const readiness = yield* trackReadiness(probeReady(config.readyUrl), config.heartbeatMs)
 
-  const beat = Effect.gen(function* () {
-    const ready = (yield* Ref.get(draining)) ? false : yield* probeReady(config.readyUrl)
-    yield* heartbeat(ready)
+  const heartbeat = Effect.gen(function* () {
+    const { ready, warming } = yield* readiness.current
+    const at = yield* isoNow
+    const n = yield* Ref.getAndUpdate(seq, (value) => value + 1)
+    const rttMs = yield* roundTrip.lastMs
+    yield* roundTrip.sent(n)
+    const body: Heartbeat = { instanceId, seq: n, at, ready: ready && !(yield* Ref.get(draining)), warming, ...(rttMs === undefined ? {} : { rttMs }) }
+    yield* publish(nc, subjects.signal(tenant, instanceId, "hb"), encodeHeartbeat(body))
   })
-  yield* beat.pipe(Effect.repeat(Schedule.spaced(config.heartbeatMs)), Effect.forkScoped)
+  // Fixed, not spaced: a beat that waited for the CPU does not push back the ones after it.
+  yield* heartbeat.pipe(Effect.repeat(Schedule.fixed(config.heartbeatMs)), Effect.forkScoped)
 
   const source = yield* detectUsageSource(config.usageSource)
   const last = yield* Ref.make(yield* readUsage(source))
@@ -149,6 +147,7 @@ export const runAgent = Effect.fn("Agent.run")(function* (config: AgentConfig) {
           Ref.set(client, clientId).pipe(
             Effect.andThen(Effect.logInfo("assigned to a client", { clientId })),
             Effect.andThen(workload === undefined ? Effect.void : workload.restart.pipe(
+              Effect.andThen(readiness.restarted),
               Effect.catch((error) => Effect.logError("the workload did not start again", { message: error.message }))
             ))
           )
@@ -161,7 +160,7 @@ export const runAgent = Effect.fn("Agent.run")(function* (config: AgentConfig) {
   // Runs first on shutdown (finalizers run in reverse): the last heartbeat says not ready, then it is flushed.
   yield* Effect.addFinalizer(() =>
     Ref.set(draining, true).pipe(
-      Effect.andThen(heartbeat(false)),
+      Effect.andThen(heartbeat),
       Effect.andThen(Effect.tryPromise(() => nc.flush()).pipe(Effect.timeout("2 seconds"), Effect.ignore))
     )
   )

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import { Effect, Ref, Semaphore } from "effect"
 
 /** Ready when the workload's URL answers 2xx within the timeout; no URL means ready once started. */
 export const probeReady = (url: URL | undefined, timeoutMs = 800): Effect.Effect<boolean> =>
@@ -9,3 +9,39 @@ export const probeReady = (url: URL | undefined, timeoutMs = 800): Effect.Effect
       await response.body?.cancel()
       return response.ok
     }).pipe(Effect.orElseSucceed(() => false))
+
+/** What heartbeats say of the workload. */
+export interface WorkloadReadiness {
+  readonly ready: boolean
+  /** Not ready yet since it started: its warm-up, which the watchdog may wait out. */
+  readonly warming: boolean
+}
+
+const starting: WorkloadReadiness = { ready: false, warming: true }
+
+/** Warming ends at the first ready answer: a workload that was ready and stops answering is not warming, it is failing. */
+export const afterProbe = (state: WorkloadReadiness, ready: boolean): WorkloadReadiness => ({ ready, warming: state.warming && !ready })
+
+export interface ReadinessTracker {
+  /** What the last probe found. */
+  readonly current: Effect.Effect<WorkloadReadiness>
+  /** The workload was started again: it warms again. */
+  readonly restarted: Effect.Effect<void>
+}
+
+/**
+ * Probes the workload every `everyMs`, apart from the heartbeats, which say what the last probe found: a beat
+ * never waits for the workload's answer, which a warm-up holding the workload's event loop delays by the
+ * probe's whole timeout. The first probe is awaited, so the first beat already knows. Runs in the current scope.
+ */
+export const trackReadiness = Effect.fn("Agent.trackReadiness")(function* (probe: Effect.Effect<boolean>, everyMs: number) {
+  const state = yield* Ref.make(afterProbe(starting, yield* probe))
+  // A probe of the workload before a restart must not land after `restarted`.
+  const turn = yield* Semaphore.make(1)
+  yield* turn.withPermit(probe.pipe(Effect.flatMap((ready) => Ref.update(state, (before) => afterProbe(before, ready))))).pipe(
+    Effect.delay(everyMs),
+    Effect.forever,
+    Effect.forkScoped
+  )
+  return { current: Ref.get(state), restarted: turn.withPermit(Ref.set(state, starting)) } satisfies ReadinessTracker
+})

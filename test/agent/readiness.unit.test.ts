@@ -1,0 +1,37 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Ref } from "effect"
+import { TestClock } from "effect/testing"
+import { trackReadiness } from "../../infra/agent/readiness.ts"
+
+/** A probe that answers as scripted, one answer a call, the last one from then on. */
+const scripted = (answers: ReadonlyArray<boolean>) =>
+  Effect.map(Ref.make(0), (calls) =>
+    Ref.getAndUpdate(calls, (n) => n + 1).pipe(Effect.map((n) => answers[Math.min(n, answers.length - 1)]!)))
+
+describe("the workload's readiness in heartbeats", () => {
+  it.effect("says warming until the workload is first ready, not when it stops answering later, and again after a restart", () =>
+    Effect.gen(function* () {
+      const probe = yield* scripted([false, false, true, false, true])
+      const readiness = yield* trackReadiness(probe, 1_000)
+      const seen = [yield* readiness.current]
+      for (let beat = 0; beat < 4; beat++) {
+        yield* TestClock.adjust(1_000)
+        seen.push(yield* readiness.current)
+      }
+      assert.deepStrictEqual(seen, [
+        { ready: false, warming: true },
+        { ready: false, warming: true },
+        { ready: true, warming: false },
+        { ready: false, warming: false },
+        { ready: true, warming: false }
+      ])
+      yield* readiness.restarted
+      assert.deepStrictEqual(yield* readiness.current, { ready: false, warming: true })
+    }).pipe(Effect.scoped))
+
+  it.effect("a workload ready at its first probe is never warming", () =>
+    Effect.gen(function* () {
+      const readiness = yield* trackReadiness(Effect.succeed(true), 1_000)
+      assert.deepStrictEqual(yield* readiness.current, { ready: true, warming: false })
+    }).pipe(Effect.scoped))
+})
