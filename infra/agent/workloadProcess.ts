@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process"
 import { Deferred, Effect, Exit, Schema, Scope } from "effect"
+import { lowerPriority } from "./workloadPriority.ts"
 
 export class WorkloadFailed extends Schema.TaggedError<WorkloadFailed>()("WorkloadFailed", {
   message: Schema.String
@@ -13,17 +14,17 @@ export interface Workload {
 
 const stopGraceMs = 5_000
 
-/**
- * Starts the workload beside the agent (its environment less the agent's NATS credentials, output to the
- * agent's), and on release asks it to
- * stop with SIGTERM, then SIGKILL after a grace period. The agent supervises it: one process per container.
- */
 /** The agent's credentials are its own: the tenant's code never gets them handed over. */
 const agentOnly = new Set(["NATS_USER", "NATS_PASSWORD", "NATS_CREDS"])
 
 export const workloadEnv = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv =>
   Object.fromEntries(Object.entries(env).filter(([name]) => !agentOnly.has(name)))
 
+/**
+ * Starts the workload beside the agent (its environment less the agent's NATS credentials, output to the
+ * agent's, its priority below the agent's), and on release asks it to stop with SIGTERM, then SIGKILL after
+ * a grace period. The agent supervises it: one process per container.
+ */
 export const startWorkload = (argv: ReadonlyArray<string>) =>
   Effect.acquireRelease(
     Effect.gen(function* () {
@@ -39,6 +40,7 @@ export const startWorkload = (argv: ReadonlyArray<string>) =>
         child.once("error", (error) => resume(Effect.fail(new WorkloadFailed({ message: `cannot start ${file}: ${error.message}` }))))
       })
       child.once("exit", (code, signal) => Deferred.doneUnsafe(exited, Effect.succeed(code ?? (signal === null ? 0 : 128))))
+      yield* lowerPriority(pid)
       yield* Effect.logInfo("workload started").pipe(Effect.annotateLogs({ pid, command: argv.join(" ") }))
       return { pid, exited, child }
     }),
