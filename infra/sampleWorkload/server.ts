@@ -3,8 +3,9 @@ import { createServer } from "node:http"
 import { randomBytes } from "node:crypto"
 import { mkdir, rename, writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { Effect } from "effect"
+import { Config, Effect, Schema } from "effect"
 import { runMain } from "../runMain.ts"
+import { spendCpu } from "./cpuWarmUp.ts"
 import { serveFromCache, warmCache } from "./warmCache.ts"
 
 /**
@@ -13,7 +14,8 @@ import { serveFromCache, warmCache } from "./warmCache.ts"
  * cache; the agent reads `requestsServed` from UMBRA_METRICS_FILE. It keeps its identity (instance id and a
  * random seed) in `identity.json` beside the cache, which a state transfer must not clone. With
  * SAMPLE_FAIL_ROLE set to its UMBRA_ROLE it answers every `/` with 500 while its health stays good: a
- * faulty release, for trying the traffic gates.
+ * faulty release, for trying the traffic gates. With SAMPLE_WARM_CPU_MS its warm-up also spends that much CPU
+ * time at every start: a CPU-heavy warm-up, for trying how the agent fares beside it within a small quota.
  */
 const port = Number(process.env["PORT"] ?? "8080")
 // Loopback on the host's own network; a container on its client's network is told to listen on all of its.
@@ -42,7 +44,13 @@ const writeIdentity = async (dir: string) => {
   await writeFile(join(dir, "identity.json"), JSON.stringify(identity))
 }
 
+/** At most ten minutes of CPU: a warm-up, not a workload of its own. */
+const WarmCpuMs = Config.schema(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 600_000 })), "SAMPLE_WARM_CPU_MS").pipe(
+  Config.withDefault(0)
+)
+
 const program = Effect.gen(function* () {
+  const warmCpuMs = yield* WarmCpuMs
   let warm = false
   let requestsServed = 0
   yield* Effect.acquireRelease(
@@ -74,10 +82,11 @@ const program = Effect.gen(function* () {
   yield* Effect.logInfo("sample workload listening").pipe(Effect.annotateLogs({ port, stateDir }))
   const started = Date.now()
   yield* Effect.tryPromise(() => writeIdentity(stateDir))
+  yield* Effect.promise(() => spendCpu(warmCpuMs))
   const { reused } = yield* Effect.tryPromise(() => warmCache(stateDir, settings))
   warm = true
   const warmUpMs = Date.now() - started
-  yield* Effect.logInfo(reused ? "cache reused (warm start)" : "cache built (cold start)").pipe(Effect.annotateLogs({ warmUpMs }))
+  yield* Effect.logInfo(reused ? "cache reused (warm start)" : "cache built (cold start)").pipe(Effect.annotateLogs({ warmUpMs, warmCpuMs }))
   yield* Effect.suspend(() => writeMetrics({ requestsServed, warmUpMs, cacheReused: reused ? 1 : 0 })).pipe(
     Effect.andThen(Effect.sleep("500 millis")),
     Effect.forever

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Template } from "../../domain/profile/template.ts"
+import type { UmbraConfig } from "../../infra/config.ts"
 import * as dockerRuntime from "../../infra/docker/dockerRuntime.ts"
 import * as processRuntime from "../../infra/process/processRuntime.ts"
 import { buildImages } from "../../infra/images/imageBuild.ts"
@@ -83,13 +84,14 @@ export class AgentNats extends Context.Service<AgentNats, { readonly url: string
 
 /**
  * A control plane with its orchestrator on the Docker (or process) runtime, on the test's nats-server (its
- * agents on AgentNats's) and a data directory of its own; every instance of the tenant is removed once the
- * orchestrator has stopped.
+ * agents on AgentNats's) and a data directory of its own, its configuration the tests' with `overrides`;
+ * every instance of the tenant is removed once the orchestrator has stopped.
  */
 export const orchestratedControlPlaneOn = (
   tenant: string,
   runtime: "docker" | "process" = "docker",
-  settings: typeof shadowTestSettings = shadowTestSettings
+  settings: typeof shadowTestSettings = shadowTestSettings,
+  overrides: Partial<UmbraConfig> = {}
 ) =>
   Layer.unwrap(
     Effect.gen(function* () {
@@ -99,7 +101,7 @@ export const orchestratedControlPlaneOn = (
         Effect.sync(() => mkdtempSync(join(tmpdir(), "umbra-shadows-"))),
         (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
       )
-      const config = testConfig(dataDir, server.url)
+      const config = { ...testConfig(dataDir, server.url), ...overrides }
       const running = Layer.effectDiscard(
         Effect.gen(function* () {
           const instances = yield* InstanceRuntime
@@ -127,9 +129,10 @@ export const orchestratedControlPlaneOn = (
 export const orchestratedControlPlaneLayer = (
   tenant: string,
   runtime: "docker" | "process" = "docker",
-  settings: typeof shadowTestSettings = shadowTestSettings
+  settings: typeof shadowTestSettings = shadowTestSettings,
+  overrides: Partial<UmbraConfig> = {}
 ) =>
-  orchestratedControlPlaneOn(tenant, runtime, settings).pipe(
+  orchestratedControlPlaneOn(tenant, runtime, settings, overrides).pipe(
     Layer.provideMerge(AgentNats.direct),
     Layer.provideMerge(natsTestLayer),
     Layer.provideMerge(imagesLayer(tenant))
