@@ -1,6 +1,6 @@
 import { Schema } from "effect"
 import { InstanceId } from "./ids.ts"
-import type { HeartbeatRecordedV2 } from "./heartbeatRecordedV2.ts"
+import type { HeartbeatRecorded } from "./signals.ts"
 
 /** HeartbeatRecorded as version 1 wrote it: before agents measured the heartbeat's round trip. */
 export const HeartbeatRecordedV1 = Schema.Struct({
@@ -12,4 +12,4 @@ export const HeartbeatRecordedV1 = Schema.Struct({
 })
 
 /** A v1 heartbeat measured no round trip: it reads as v2 without `rttMs`. */
-export const heartbeatRecordedFromV1 = (v1: typeof HeartbeatRecordedV1.Type): typeof HeartbeatRecordedV2.Encoded => v1
+export const heartbeatRecordedFromV1 = (v1: typeof HeartbeatRecordedV1.Type): Omit<typeof HeartbeatRecorded.Encoded, "_tag"> => v1
