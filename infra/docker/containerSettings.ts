@@ -113,6 +113,8 @@ export const containerSettings = (spec: InstanceSpec, options: ContainerSettings
       // No swap: the memory limit is the instance's whole budget.
       MemorySwap: memoryBytes(spec.memoryMiB),
       PidsLimit: options.pidsLimit,
+      // The agent runs its workload at nice 19; no process inside may raise a priority back (RLIMIT_NICE 0).
+      Ulimits: [{ Name: "nice", Soft: 0, Hard: 0 }],
       CapDrop: ["ALL"],
       SecurityOpt: ["no-new-privileges"],
       ReadonlyRootfs: true,
