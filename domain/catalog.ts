@@ -54,7 +54,7 @@ const eventTypes = [
   [ShadowRequested, 1],
   [InstanceStarted, 1],
   [InstanceReady, 1],
-  [InstanceResized, 1],
+  [InstanceResized, 2],
   [HeartbeatLost, 1],
   [InstanceRecreated, 1],
   [InstanceRecycled, 1],

@@ -2,6 +2,7 @@ import { Effect, Schema } from "effect"
 import { ValidationFailed } from "./errors.ts"
 import { heartbeatRecordedFromV1, HeartbeatRecordedV1 } from "./heartbeatRecordedV1.ts"
 import { heartbeatRecordedFromV2, HeartbeatRecordedV2 } from "./heartbeatRecordedV2.ts"
+import { instanceResizedFromV1, InstanceResizedV1 } from "./instance/instanceResizedV1.ts"
 import { profileRefinedFromV1, ProfileRefinedV1 } from "./profile/profileRefinedV1.ts"
 import { sagaStepRecordedFromV1, SagaStepRecordedV1 } from "./sagaStepV1.ts"
 
@@ -31,7 +32,8 @@ export const upcasters: ReadonlyArray<Upcaster> = [
   upcaster("ProfileRefined", 1, ProfileRefinedV1, profileRefinedFromV1),
   upcaster("SagaStepRecorded", 1, SagaStepRecordedV1, sagaStepRecordedFromV1),
   upcaster("HeartbeatRecorded", 1, HeartbeatRecordedV1, heartbeatRecordedFromV1),
-  upcaster("HeartbeatRecorded", 2, HeartbeatRecordedV2, heartbeatRecordedFromV2)
+  upcaster("HeartbeatRecorded", 2, HeartbeatRecordedV2, heartbeatRecordedFromV2),
+  upcaster("InstanceResized", 1, InstanceResizedV1, instanceResizedFromV1)
 ]
 
 const key = (type: string, from: number) => `${type} v${from}`

@@ -4,6 +4,7 @@ import { IllegalState, NotFound } from "../errors.ts"
 import { ClientId, InstanceId } from "../ids.ts"
 import { Tier } from "../profile/resources.ts"
 import { Network, Template } from "../profile/template.ts"
+import { resizedBeforeReasons } from "./instanceResizedV1.ts"
 import { sameResources, ShadowResources } from "./sizingPolicy.ts"
 
 const RuntimeId = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(128))
@@ -22,7 +23,8 @@ const shadowFields = {
 export const DeployShadow = Schema.TaggedStruct("DeployShadow", shadowFields)
 export const RecordInstanceStarted = Schema.TaggedStruct("RecordInstanceStarted", { instanceId: InstanceId, runtimeId: RuntimeId })
 export const MarkInstanceReady = Schema.TaggedStruct("MarkInstanceReady", { instanceId: InstanceId })
-export const ResizeInstance = Schema.TaggedStruct("ResizeInstance", { instanceId: InstanceId, resources: ShadowResources })
+/** `reason` says what the size follows: the profile's new expectation, or the shadow's own observed use. */
+export const ResizeInstance = Schema.TaggedStruct("ResizeInstance", { instanceId: InstanceId, resources: ShadowResources, reason: Reason })
 export const MarkHeartbeatLost = Schema.TaggedStruct("MarkHeartbeatLost", { instanceId: InstanceId, reason: Reason })
 export const RecreateInstance = Schema.TaggedStruct("RecreateInstance", {
   instanceId: InstanceId,
@@ -54,10 +56,12 @@ export type InstanceCommand = typeof InstanceCommand.Type
 export const ShadowRequested = Schema.TaggedStruct("ShadowRequested", shadowFields)
 export const InstanceStarted = Schema.TaggedStruct("InstanceStarted", { instanceId: InstanceId, runtimeId: RuntimeId })
 export const InstanceReady = Schema.TaggedStruct("InstanceReady", { instanceId: InstanceId, runtimeId: RuntimeId })
+/** Version 2 (version 1 had no reason: see `instanceResizedV1.ts`). */
 export const InstanceResized = Schema.TaggedStruct("InstanceResized", {
   instanceId: InstanceId,
   resources: ShadowResources,
-  previous: ShadowResources
+  previous: ShadowResources,
+  reason: Schema.String
 })
 export const HeartbeatLost = Schema.TaggedStruct("HeartbeatLost", { instanceId: InstanceId, runtimeId: RuntimeId, reason: Schema.String })
 export const InstanceRecreated = Schema.TaggedStruct("InstanceRecreated", {
@@ -155,7 +159,13 @@ const decideRecreate = (command: typeof RecreateInstance.Type, state: InstanceSt
 const decideResize = (command: typeof ResizeInstance.Type, state: InstanceState) => {
   if (state._tag !== "Started" && state._tag !== "Ready" && state._tag !== "Lost") return illegal(command, state)
   if (sameResources(command.resources, state.spec.resources)) return none
-  return emit({ _tag: "InstanceResized", instanceId: command.instanceId, resources: command.resources, previous: state.spec.resources })
+  return emit({
+    _tag: "InstanceResized",
+    instanceId: command.instanceId,
+    resources: command.resources,
+    previous: state.spec.resources,
+    reason: command.reason
+  })
 }
 
 export const instanceDecider: Decider<InstanceCommand, InstanceEvent, InstanceState> = {
@@ -262,5 +272,7 @@ export const instanceAggregate: Aggregate<InstanceCommand, InstanceEvent, Instan
     ClaimPooledInstance: "internal",
     TerminateInstance: "internal"
   },
+  // Saga steps recorded before resizes said why hold the shadow saga's, which followed a refined profile.
+  defaults: { ResizeInstance: () => ({ reason: resizedBeforeReasons }) },
   snapshot: { version: 1, schema: InstanceState }
 }

@@ -75,7 +75,15 @@ const decide = (policy: ShadowSagaPolicy) => (input: SagaInput<PoolView>, state:
     case "ProfileRefined":
       return state.current === undefined
         ? []
-        : [{ _tag: "ResizeInstance", instanceId: state.current.instanceId, resources: shadowResources(event.expected, policy.sizing) }]
+        : [
+            {
+              _tag: "ResizeInstance",
+              instanceId: state.current.instanceId,
+              resources: shadowResources(event.expected, policy.sizing),
+              // The profile's own reason may already fill what a reason may hold.
+              reason: `profile refined (${event.source}): ${event.reason}`.slice(0, 512)
+            }
+          ]
     case "ClientDisconnected":
       if (state.current === undefined) return []
       return shouldRecycle(policy.pool, pool.size)

@@ -41,16 +41,17 @@ describe("Instance", () => {
       yield* spec.given([requested, started, lost]).when({ _tag: "MarkInstanceReady", instanceId }).thenFails("IllegalState")
     }))
 
-  it.effect("ResizeInstance changes the limits of a placed instance, and nothing when they are the same", () =>
+  it.effect("ResizeInstance changes the limits of a placed instance, saying why, and nothing when they are the same", () =>
     Effect.gen(function* () {
       const bigger = { cpuMillis: 500, memoryMiB: 512 }
+      const reason = "observed use: cpu p90 412m of 250m, memory p90 300 MiB of 256 MiB over 5 min"
       yield* spec
         .given([requested, started, ready])
-        .when({ _tag: "ResizeInstance", instanceId, resources: bigger })
-        .then([{ _tag: "InstanceResized", instanceId, resources: bigger, previous: resources }])
-      yield* spec.given([requested, started]).when({ _tag: "ResizeInstance", instanceId, resources }).then([])
-      yield* spec.given([requested]).when({ _tag: "ResizeInstance", instanceId, resources: bigger }).thenFails("IllegalState")
-      yield* spec.given([requested, started, terminated]).when({ _tag: "ResizeInstance", instanceId, resources: bigger }).thenFails("IllegalState")
+        .when({ _tag: "ResizeInstance", instanceId, resources: bigger, reason })
+        .then([{ _tag: "InstanceResized", instanceId, resources: bigger, previous: resources, reason }])
+      yield* spec.given([requested, started]).when({ _tag: "ResizeInstance", instanceId, resources, reason }).then([])
+      yield* spec.given([requested]).when({ _tag: "ResizeInstance", instanceId, resources: bigger, reason }).thenFails("IllegalState")
+      yield* spec.given([requested, started, terminated]).when({ _tag: "ResizeInstance", instanceId, resources: bigger, reason }).thenFails("IllegalState")
     }))
 
   it.effect("MarkHeartbeatLost records a loss once per run", () =>

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import { decodeEvent, DomainEvent, encodeEvent, schemaVersionOf } from "../../domain/catalog.ts"
+import { decodeCommand, type DomainCommand } from "../../domain/commands.ts"
 import type { ClientId, InstanceId } from "../../domain/ids.ts"
 import { tierDefaults } from "../../domain/profile/resources.ts"
 import { chainGaps, makeUpcast, upcaster } from "../../domain/upcasters.ts"
@@ -90,6 +91,25 @@ describe("upcasting", () => {
       assert.deepStrictEqual(yield* read(2, { ...v1, rttMs: 4 }), { _tag: "HeartbeatRecorded", ...v1, rttMs: 4 })
       assert.strictEqual(schemaVersionOf("HeartbeatRecorded"), 3)
       assert.deepStrictEqual(yield* read(3, { ...v1, rttMs: 4, warming: true }), { _tag: "HeartbeatRecorded", ...v1, rttMs: 4, warming: true })
+    }))
+
+  it.effect("a v1 InstanceResized reads as v2 with the only reason a resize then had, and v2 reads back as written", () =>
+    Effect.gen(function* () {
+      const v1 = { instanceId: "shd-1" as InstanceId, resources: { cpuMillis: 500, memoryMiB: 512 }, previous: { cpuMillis: 250, memoryMiB: 256 } }
+      const read = (schemaVersion: number, data: object) => decodeEvent({ id: `rs-${schemaVersion}`, type: "InstanceResized", schemaVersion, data })
+      assert.deepStrictEqual(yield* read(1, v1), { _tag: "InstanceResized", ...v1, reason: "profile refined" })
+      assert.strictEqual(schemaVersionOf("InstanceResized"), 2)
+      const v2 = { ...v1, reason: "observed use: cpu p90 412m of 250m, memory p90 100 MiB of 256 MiB over 5 min" }
+      assert.deepStrictEqual(yield* read(2, v2), { _tag: "InstanceResized", ...v2 })
+      assert.deepStrictEqual(encodeEvent({ _tag: "InstanceResized", ...v2 }), { type: "InstanceResized", schemaVersion: 2, data: v2 })
+      assert.strictEqual((yield* refusal({ id: "rs-3", type: "InstanceResized", schemaVersion: 1, data: { instanceId: "shd-1" } })).tag, "ValidationFailed")
+    }))
+
+  it.effect("a ResizeInstance recorded in a saga step before resizes said why reads with the shadow saga's reason", () =>
+    Effect.gen(function* () {
+      const data = { instanceId: "shd-1", resources: { cpuMillis: 500, memoryMiB: 512 } }
+      assert.deepStrictEqual(yield* decodeCommand("ResizeInstance", data, "cmd-1")!, { _tag: "ResizeInstance", ...data, reason: "profile refined" } as DomainCommand)
+      assert.deepStrictEqual(yield* decodeCommand("ResizeInstance", { ...data, reason: "observed use" }, "cmd-2")!, { _tag: "ResizeInstance", ...data, reason: "observed use" } as DomainCommand)
     }))
 
   it.effect("an event two versions old goes through both steps, each checked against its own version's schema", () =>

@@ -27,7 +27,7 @@ const internalSamples: Record<string, unknown> = {
   DeployShadow: { ...shadow, resources },
   RecordInstanceStarted: { instanceId: shadow.instanceId, runtimeId: "rt-1" },
   MarkInstanceReady: { instanceId: shadow.instanceId },
-  ResizeInstance: { instanceId: shadow.instanceId, resources },
+  ResizeInstance: { instanceId: shadow.instanceId, resources, reason: "r" },
   MarkHeartbeatLost: { instanceId: shadow.instanceId, reason: "r" },
   RecreateInstance: { instanceId: shadow.instanceId, attempt: 1, runtimeId: "rt-2" },
   RecycleInstance: { instanceId: shadow.instanceId },

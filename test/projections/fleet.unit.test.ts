@@ -15,7 +15,7 @@ describe("Fleet", () => {
       yield* deployAs("acme", "shd-a", "c1", "2026-11-30T12:00:00.000Z")
       yield* handleAs("acme", "RecordInstanceStarted", { instanceId: "shd-a", runtimeId: "r1" })
       yield* handleAs("acme", "MarkInstanceReady", { instanceId: "shd-a" })
-      yield* handleAs("acme", "ResizeInstance", { instanceId: "shd-a", resources: { cpuMillis: 250, memoryMiB: 256 } })
+      yield* handleAs("acme", "ResizeInstance", { instanceId: "shd-a", resources: { cpuMillis: 250, memoryMiB: 256 }, reason: "observed use" })
       yield* recordHeartbeat("acme", "shd-a", 7, "2026-11-30T12:01:00.000Z")
       yield* deployAs("acme", "shd-b", "c2")
       yield* handleAs("acme", "RecordInstanceStarted", { instanceId: "shd-b", runtimeId: "r2" })

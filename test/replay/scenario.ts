@@ -86,7 +86,7 @@ export const scenario = Effect.gen(function* () {
   yield* forecast("acme", "c1", 0.8)
   yield* forecast("acme", "c1", 1.1)
   yield* forecast("beta", "c1", 0.2)
-  yield* handleAs("acme", "ResizeInstance", { instanceId: "shd-c1", resources: { cpuMillis: 250, memoryMiB: 256 } })
+  yield* handleAs("acme", "ResizeInstance", { instanceId: "shd-c1", resources: { cpuMillis: 250, memoryMiB: 256 }, reason: "observed use" })
   yield* launch("acme", "c1", "l1")
   yield* handleAs("beta", "MarkHeartbeatLost", { instanceId: "shd-c1", reason: "no heartbeat for 30 s" })
   yield* handleAs("beta", "RecreateInstance", { instanceId: "shd-c1", attempt: 1, runtimeId: "rt-c1-again" })

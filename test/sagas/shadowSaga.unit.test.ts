@@ -84,7 +84,7 @@ describe("shadow saga", () => {
     const refined: DomainEvent = { _tag: "ProfileRefined", clientId, expected: { cpuMillis: 4000, memoryMiB: 8192, storageGiB: 50 }, previous: tierDefaults.standard, reason: "forecast", source: "scaling" }
     given([{ event: created, commands: [deploy] }])
       .when(refined)
-      .then([{ _tag: "ResizeInstance", instanceId, resources: { cpuMillis: 1000, memoryMiB: 2048 } }])
+      .then([{ _tag: "ResizeInstance", instanceId, resources: { cpuMillis: 1000, memoryMiB: 2048 }, reason: "profile refined (scaling): forecast" }])
     given([]).when(refined).then([])
   })
 
