@@ -7,12 +7,20 @@ const SettingKey = Schema.String.check(Schema.isPattern(/^[A-Za-z_][A-Za-z0-9_]{
 /** A file of a state path, relative to it, with no `..` segment. */
 const RelativeFile = Schema.String.check(Schema.isPattern(/^(?!.*(?:^|\/)\.\.(?:\/|$))[A-Za-z0-9_.-][A-Za-z0-9_.\/-]{0,255}$/))
 
+/** Few: each is a volume of its own that outlives the clients of a pooled shadow. */
+const maxSharedStatePaths = 4
+
 /** The instance's software: OS image, dependencies, state paths and settings, as stored in events. */
 export const Template = Schema.Struct({
   image: Name,
   command: Schema.optionalKey(Schema.Array(Schema.String).check(Schema.isMaxLength(64))),
   dependencies: Schema.Array(Name).check(Schema.isMaxLength(256)),
   statePaths: Schema.Array(StatePath).check(Schema.isMaxLength(32)),
+  /**
+   * Caches that belong to the image, not to a client (preloaded libraries, dependency caches): recycling
+   * keeps them warm for the next client while it empties `statePaths`, and a launch does not copy them.
+   */
+  sharedStatePaths: Schema.optionalKey(Schema.Array(StatePath).check(Schema.isMaxLength(maxSharedStatePaths))),
   settings: Schema.Record(SettingKey, Schema.String),
   /** Files of the state that are the instance's own identity (ids, seeds, tokens): a launch does not copy them. */
   identityFiles: Schema.optionalKey(Schema.Array(RelativeFile).check(Schema.isMaxLength(64))),
@@ -44,23 +52,37 @@ const TenantStatePath = StatePath.pipe(
   )
 )
 
+/** One path equal to, or inside, the other (both normalized). */
+const overlap = (a: string, b: string) => a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`)
+
+/**
+ * A shared path inside a state path (or the reverse) would be scrubbed and kept at once: the client's
+ * state could then outlive its client in the pool.
+ */
+const separateSharedPaths = Schema.makeFilter((template: { readonly statePaths: ReadonlyArray<string>; readonly sharedStatePaths?: ReadonlyArray<string> }) => {
+  const clashes = (template.sharedStatePaths ?? []).filter((shared) => template.statePaths.some((state) => overlap(shared, state)))
+  return clashes.length === 0 || `shared state paths overlap the state paths: ${clashes.join(", ")}`
+})
+
 /** What Umbra sets in an instance's environment itself, or what would change how its processes load. */
 const isReservedSetting = (key: string) => /^(?:NATS_|UMBRA_|LD_)/i.test(key) || key.toUpperCase() === "NODE_OPTIONS"
 
 /**
- * A template as a tenant gives it (ConnectClient, SetTemplate): state paths normalized and outside the
- * system's directories, and no setting Umbra reserves (`NATS_*`, `UMBRA_*`, `LD_*`, `NODE_OPTIONS`).
+ * A template as a tenant gives it (ConnectClient, SetTemplate): state and shared paths normalized, outside
+ * the system's directories and apart from each other, and no setting Umbra reserves (`NATS_*`, `UMBRA_*`,
+ * `LD_*`, `NODE_OPTIONS`).
  */
 export const TenantTemplate = Schema.Struct({
   ...Template.fields,
   statePaths: Schema.Array(TenantStatePath).check(Schema.isMaxLength(32)),
+  sharedStatePaths: Schema.optionalKey(Schema.Array(TenantStatePath).check(Schema.isMaxLength(maxSharedStatePaths))),
   settings: Schema.Record(SettingKey, Schema.String).check(
     Schema.makeFilter((settings: Readonly<Record<string, string>>) => {
       const reserved = Object.keys(settings).filter(isReservedSetting)
       return reserved.length === 0 || `reserved settings: ${reserved.join(", ")} (NATS_*, UMBRA_*, LD_* and NODE_OPTIONS are Umbra's)`
     })
   )
-})
+}).check(separateSharedPaths)
 
 const Cidr = Schema.String.check(
   Schema.isPattern(/^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\/(?:3[0-2]|[12]?\d)$/)
@@ -92,6 +114,8 @@ export const defaultTemplate: Template = {
   image: "umbra/sample-workload:latest",
   dependencies: [],
   statePaths: ["/var/lib/umbra/state"],
+  // Its cache is computed from nothing of the client's (see infra/sampleWorkload/warmCache.ts).
+  sharedStatePaths: ["/var/cache/umbra/shared"],
   settings: {},
   identityFiles: ["identity.json"]
 }

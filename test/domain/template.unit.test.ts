@@ -28,6 +28,17 @@ describe("a tenant's template", () => {
       for (const path of bad) yield* refused({ statePaths: [path] })
     }))
 
+  it.effect("names shared state paths by the same rules, at most four, none overlapping a state path", () =>
+    Effect.gen(function* () {
+      for (const path of ["/", "/proc/x", "/etc", "//run/", "/var/../etc"]) yield* refused({ sharedStatePaths: [path] })
+      for (const path of ["/var/lib/app", "/var/lib/app/cache", "/var/lib", "//var/lib/./app/deps", "/var/lib/"]) {
+        yield* refused({ sharedStatePaths: [path] })
+      }
+      yield* refused({ sharedStatePaths: ["/c/1", "/c/2", "/c/3", "/c/4", "/c/5"] })
+      const [connect] = yield* decoded({ sharedStatePaths: ["//var/cache//deps/", "/var/lib/application"] })
+      assert.deepStrictEqual("template" in connect ? connect.template?.sharedStatePaths : undefined, ["/var/cache/deps", "/var/lib/application"])
+    }))
+
   it.effect("sets no reserved setting", () =>
     Effect.gen(function* () {
       for (const key of ["LD_PRELOAD", "ld_library_path", "NATS_USER", "NATS_URL", "UMBRA_INSTANCE_ID", "UMBRA_IDENTITY_FILES", "NODE_OPTIONS"]) {
