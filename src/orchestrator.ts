@@ -6,6 +6,7 @@ import { poolView } from "./instances/pool.ts"
 import { reconcile } from "./instances/reconciler.ts"
 import type { AgentSettings } from "./instances/runtimeSpec.ts"
 import type { RecreationPolicy } from "./instances/shadowPlacement.ts"
+import { runUsageSizer, type UsageSizerOptions } from "./instances/usageSizer.ts"
 import { makeWatchdog, type WatchdogOptions } from "./instances/watchdog.ts"
 import { InstanceRuntime } from "./instanceRuntime.ts"
 import { makeLaunchDispatcher, recoverLaunches, runLaunchConsumer } from "./launch/launchDispatcher.ts"
@@ -20,6 +21,8 @@ export interface OrchestratorOptions {
   readonly recreation: RecreationPolicy
   readonly agent: AgentSettings
   readonly launch: LaunchPolicy
+  /** How shadows follow their own use; undefined leaves them at the size their profile gives. */
+  readonly usageSizing: UsageSizerOptions | undefined
 }
 
 /**
@@ -36,8 +39,8 @@ const startLaunches = (policy: LaunchPolicy) =>
 
 /**
  * Starts everything that acts on the instance runtime, in the current scope: the watchdog, a
- * reconciliation of the store with the runtime, then the instance runner, the shadow and production sagas
- * and the launches. Returns the watchdog, what the reconciliation found, and the launch queue.
+ * reconciliation of the store with the runtime, then the instance runner, the shadow and production sagas,
+ * the sizing of shadows by their use and the launches. Returns the watchdog, what the reconciliation found, and the launch queue.
  */
 export const startOrchestrator = Effect.fn("Orchestrator.start")(function* (options: OrchestratorOptions) {
   const runtime = yield* InstanceRuntime
@@ -52,6 +55,7 @@ export const startOrchestrator = Effect.fn("Orchestrator.start")(function* (opti
   yield* runInstanceRunner({ agent: options.agent, recreation: options.recreation }, watchdog)
   yield* runSaga(makeShadowSaga(options.saga), poolView)
   yield* runSaga(productionSaga, loadLaunchStage)
+  if (options.usageSizing !== undefined) yield* runUsageSizer(options.usageSizing)
   const launches = yield* startLaunches(options.launch)
   // Only now, so that nothing folds the index while start-up reads it; from here it follows the log.
   yield* Effect.forkScoped(followLiveIndex)

@@ -1,7 +1,8 @@
 import { Config, Option, Schema } from "effect"
 import { defaultPhiAccrualConfig } from "../../domain/instance/phiAccrual.ts"
 import { defaultPoolPolicy } from "../../domain/instance/poolPolicy.ts"
-import { defaultSizingPolicy } from "../../domain/instance/sizingPolicy.ts"
+import { defaultSizingPolicy, type SizingPolicy } from "../../domain/instance/sizingPolicy.ts"
+import { defaultUsageSizingPolicy } from "../../domain/instance/usageSizing.ts"
 import { Weight } from "../../domain/launch/launch.ts"
 import { defaultLaunchWorkflowPolicy, heartbeatLostAfter } from "../../domain/launch/launchWorkflow.ts"
 import { defaultLaunchPolicy, launchRunnerDefaults } from "../../src/launch/launchRunner.ts"
@@ -22,6 +23,12 @@ export const OrchestratorConfig = Config.all({
   phiThreshold: Config.Number("UMBRA_PHI_THRESHOLD").pipe(Config.withDefault(defaultPhiAccrualConfig.threshold)),
   startupGraceMs: Config.Int("UMBRA_STARTUP_GRACE_MS").pipe(Config.withDefault(defaultPhiAccrualConfig.startupGraceMs)),
   recreateLimit: Config.Int("UMBRA_RECREATE_LIMIT").pipe(Config.withDefault(defaultRecreationPolicy.limit)),
+  /** `off` leaves shadows at the size their profile gives, whatever they use. */
+  usageSizing: Config.Literals(["on", "off"], "UMBRA_USAGE_SIZING").pipe(Config.withDefault("on" as const), Config.map((v) => v === "on")),
+  usageWindowMs: Config.Int("UMBRA_USAGE_WINDOW_MS").pipe(Config.withDefault(defaultUsageSizingPolicy.windowMs)),
+  usageCoolDownMs: Config.Int("UMBRA_USAGE_COOLDOWN_MS").pipe(Config.withDefault(defaultUsageSizingPolicy.coolDownMs)),
+  usageGrowAbove: Config.Number("UMBRA_USAGE_GROW_ABOVE").pipe(Config.withDefault(defaultUsageSizingPolicy.growAbove)),
+  usageShrinkBelow: Config.Number("UMBRA_USAGE_SHRINK_BELOW").pipe(Config.withDefault(defaultUsageSizingPolicy.shrinkBelow)),
   /** Production's share at each step of a launch, in percent, e.g. `5,25,50,100`. */
   launchSteps: Config.Array(Schema.NumberFromString.pipe(Schema.decodeTo(Weight)), "UMBRA_LAUNCH_STEPS").pipe(Config.withDefault(defaultLaunchWorkflowPolicy.steps)),
   launchHoldMs: Config.Int("UMBRA_LAUNCH_HOLD_MS").pipe(Config.withDefault(defaultLaunchWorkflowPolicy.holdMs)),
@@ -61,36 +68,53 @@ export const SignalClockSkewConfig = Config.schema(Schema.Int.check(Schema.isGre
   Config.withDefault(defaultSignalClockSkewMs)
 )
 
-export const orchestratorOptions = (config: OrchestratorConfig, natsUrl: string): OrchestratorOptions => ({
-  saga: {
-    sizing: { fraction: config.shadowFraction, floor: { cpuMillis: config.shadowMinCpuMillis, memoryMiB: config.shadowMinMemoryMiB } },
-    pool: { size: config.poolSize }
-  },
-  watchdog: {
-    phi: {
-      ...defaultPhiAccrualConfig,
-      threshold: config.phiThreshold,
-      expectedIntervalMs: config.heartbeatMs,
-      acceptablePauseMs: config.heartbeatMs,
-      startupGraceMs: config.startupGraceMs
+/** Shadows judged twenty times a window: a change comes at most a twentieth of a window after it is due. */
+const usageSizing = (config: OrchestratorConfig, sizing: SizingPolicy): OrchestratorOptions["usageSizing"] =>
+  config.usageSizing
+    ? {
+        policy: {
+          ...defaultUsageSizingPolicy,
+          windowMs: config.usageWindowMs,
+          coolDownMs: config.usageCoolDownMs,
+          growAbove: config.usageGrowAbove,
+          shrinkBelow: config.usageShrinkBelow
+        },
+        sizing,
+        checkEveryMs: Math.max(100, Math.round(config.usageWindowMs / 20))
+      }
+    : undefined
+
+export const orchestratorOptions = (config: OrchestratorConfig, natsUrl: string): OrchestratorOptions => {
+  const sizing = { fraction: config.shadowFraction, floor: { cpuMillis: config.shadowMinCpuMillis, memoryMiB: config.shadowMinMemoryMiB } }
+  return {
+    saga: { sizing, pool: { size: config.poolSize } },
+    usageSizing: usageSizing(config, sizing),
+    watchdog: {
+      phi: {
+        ...defaultPhiAccrualConfig,
+        threshold: config.phiThreshold,
+        expectedIntervalMs: config.heartbeatMs,
+        acceptablePauseMs: config.heartbeatMs,
+        startupGraceMs: config.startupGraceMs
+      },
+      checkEveryMs: Math.max(50, Math.round(config.heartbeatMs / 5))
     },
-    checkEveryMs: Math.max(50, Math.round(config.heartbeatMs / 5))
-  },
-  recreation: { ...defaultRecreationPolicy, limit: config.recreateLimit },
-  agent: { natsUrl, heartbeatMs: config.heartbeatMs },
-  launch: {
-    ...defaultLaunchPolicy({ natsUrl, heartbeatMs: config.heartbeatMs }, { size: config.poolSize }),
-    steps: config.launchSteps,
-    holdMs: config.launchHoldMs,
-    gates: {
-      maxErrorRate: config.launchMaxErrorRate,
-      maxP99Ms: config.launchMaxP99Ms,
-      minRequests: config.launchMinRequests,
-      maxHeartbeatP99Ms: config.launchMaxHeartbeatP99Ms
-    },
-    readyTimeoutMs: config.launchReadyTimeoutMs,
-    heartbeatLostMs: heartbeatLostAfter(config.heartbeatMs),
-    maxConcurrentProvisioning: config.launchConcurrency,
-    transferMaxBytes: config.transferMaxBytes
+    recreation: { ...defaultRecreationPolicy, limit: config.recreateLimit },
+    agent: { natsUrl, heartbeatMs: config.heartbeatMs },
+    launch: {
+      ...defaultLaunchPolicy({ natsUrl, heartbeatMs: config.heartbeatMs }, { size: config.poolSize }),
+      steps: config.launchSteps,
+      holdMs: config.launchHoldMs,
+      gates: {
+        maxErrorRate: config.launchMaxErrorRate,
+        maxP99Ms: config.launchMaxP99Ms,
+        minRequests: config.launchMinRequests,
+        maxHeartbeatP99Ms: config.launchMaxHeartbeatP99Ms
+      },
+      readyTimeoutMs: config.launchReadyTimeoutMs,
+      heartbeatLostMs: heartbeatLostAfter(config.heartbeatMs),
+      maxConcurrentProvisioning: config.launchConcurrency,
+      transferMaxBytes: config.transferMaxBytes
+    }
   }
-})
+}

@@ -1,4 +1,4 @@
-import { Clock, Effect, Random, Ref, Schedule, Stream } from "effect"
+import { Clock, Effect, Random, Ref, Schedule } from "effect"
 import {
   type ArrivalHistory,
   liveness,
@@ -10,7 +10,8 @@ import { latencyRise, type LatencySummary, recordRtt, summarizeLatency } from ".
 import { subjects } from "../../domain/subjects.ts"
 import type { InstanceId } from "../../domain/ids.ts"
 import { causedBy, issueCommand } from "../commands/issueCommand.ts"
-import { type DeliveredSignal, EventBus } from "../eventBus.ts"
+import type { DeliveredSignal } from "../eventBus.ts"
+import { followLiveSignals } from "../telemetry/liveSignals.ts"
 import { decodeSignal } from "../telemetry/signalDecoding.ts"
 
 export interface WatchdogOptions {
@@ -64,7 +65,6 @@ const keyOf = (tenant: string, instanceId: string) => `${tenant}/${instanceId}`
  * instance runner answers by recreating the shadow. Runs in the current scope.
  */
 export const makeWatchdog = Effect.fn("Watchdog.make")(function* (options: WatchdogOptions) {
-  const bus = yield* EventBus
   const entries = new Map<string, Watched>()
   const bad = yield* Ref.make(0)
   const rises = yield* Ref.make(0)
@@ -160,14 +160,8 @@ export const makeWatchdog = Effect.fn("Watchdog.make")(function* (options: Watch
     }
   })
 
-  // A follower that ends or fails (a NATS restart) is followed again; missed beats only raise φ a little.
-  yield* bus.followSignals({ filterSubject: subjects.heartbeatsOf("*"), from: "now" }).pipe(
-    Stream.runForEach(onSignal),
-    Effect.catch((error) => Effect.logWarning("watchdog lost UMBRA_SIGNALS; following again", { message: error.message })),
-    Effect.andThen(Effect.sleep("200 millis")),
-    Effect.forever,
-    Effect.forkScoped
-  )
+  // Beats missed while NATS restarts only raise φ a little.
+  yield* followLiveSignals(subjects.heartbeatsOf("*"), "watchdog", onSignal)
   yield* judge.pipe(Effect.repeat(Schedule.spaced(options.checkEveryMs)), Effect.forkScoped)
 
   return {

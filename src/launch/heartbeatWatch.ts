@@ -1,7 +1,7 @@
-import { Clock, Effect, Ref, Schedule, Stream } from "effect"
+import { Clock, Effect, Ref } from "effect"
 import { recordRtt } from "../../domain/instance/heartbeatLatency.ts"
 import { subjects } from "../../domain/subjects.ts"
-import { EventBus } from "../eventBus.ts"
+import { followLiveSignals } from "../telemetry/liveSignals.ts"
 import { decodeSignal } from "../telemetry/signalDecoding.ts"
 
 /** The last heartbeat of one instance, by this process's clock, and the round trips its agent measured. */
@@ -17,22 +17,16 @@ export interface LastBeat {
  * a launch judges its production by it (ready to take traffic, still beating, and its network's round trips).
  */
 export const watchHeartbeats = Effect.fn("Launch.watchHeartbeats")(function* (tenant: string, instanceId: string) {
-  const bus = yield* EventBus
   const last = yield* Ref.make<LastBeat>({ atMs: undefined, ready: false, rttMs: [] })
-  yield* bus.followSignals({ filterSubject: subjects.signal(tenant, instanceId, "hb"), from: "now" }).pipe(
-    Stream.runForEach((signal) =>
-      Effect.gen(function* () {
-        const decoded = decodeSignal(signal)
-        if (decoded?.kind !== "hb") return
-        const atMs = yield* Clock.currentTimeMillis
-        const { ready, rttMs } = decoded.heartbeat
-        yield* Ref.update(last, (before) => ({ atMs, ready, rttMs: rttMs === undefined ? before.rttMs : recordRtt(before.rttMs, rttMs) }))
-      })
-    ),
-    // A NATS restart ends the follower; follow again (a missed beat or two only ages the reading).
-    Effect.catch((error) => Effect.logWarning("lost the production heartbeats; following again", { message: error.message })),
-    Effect.repeat(Schedule.spaced("200 millis")),
-    Effect.forkScoped
+  // A missed beat or two while NATS restarts only ages the reading.
+  yield* followLiveSignals(subjects.signal(tenant, instanceId, "hb"), "the production heartbeat watch", (signal) =>
+    Effect.gen(function* () {
+      const decoded = decodeSignal(signal)
+      if (decoded?.kind !== "hb") return
+      const atMs = yield* Clock.currentTimeMillis
+      const { ready, rttMs } = decoded.heartbeat
+      yield* Ref.update(last, (before) => ({ atMs, ready, rttMs: rttMs === undefined ? before.rttMs : recordRtt(before.rttMs, rttMs) }))
+    })
   )
   return Ref.get(last)
 })

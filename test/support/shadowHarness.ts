@@ -1,6 +1,7 @@
 import Docker from "dockerode"
 import { Context, Effect, Layer } from "effect"
 import { shadowInstanceId } from "../../domain/instance/shadowInstanceId.ts"
+import { defaultUsageSizingPolicy } from "../../domain/instance/usageSizing.ts"
 import { randomUUID } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -66,6 +67,11 @@ export const shadowTestSettings = {
   phiThreshold: 8,
   startupGraceMs: 60_000,
   recreateLimit: 3,
+  usageSizing: true,
+  usageWindowMs: defaultUsageSizingPolicy.windowMs,
+  usageCoolDownMs: defaultUsageSizingPolicy.coolDownMs,
+  usageGrowAbove: defaultUsageSizingPolicy.growAbove,
+  usageShrinkBelow: defaultUsageSizingPolicy.shrinkBelow,
   launchSteps: [5, 25, 50, 100],
   launchHoldMs: 1_500,
   launchMaxErrorRate: 0.01,
