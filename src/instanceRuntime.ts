@@ -26,6 +26,11 @@ export interface InstanceSpec {
   readonly env: Readonly<Record<string, string>>
   /** Writable directories whose content is the workload's state (everything else is read-only). */
   readonly statePaths: ReadonlyArray<string>
+  /**
+   * Writable directories of the image's caches, not the client's: kept when a pooled shadow changes client,
+   * never exported. The workload finds them in UMBRA_SHARED_STATE_PATHS.
+   */
+  readonly sharedStatePaths?: ReadonlyArray<string>
   readonly cpuMillis: number
   readonly memoryMiB: number
   readonly network: Network

@@ -28,6 +28,7 @@ const mib = 1024 * 1024
 // A dot never occurs in a tenant or id token: tenant `a-b` with id `c` and tenant `a` with id `b-c` get different names.
 export const containerName = (tenant: string, instanceId: string) => `umbra-${tenant}.${instanceId}`
 export const stateVolumeName = (tenant: string, instanceId: string, index: number) => `umbra-${tenant}.${instanceId}.state-${index}`
+export const sharedVolumeName = (tenant: string, instanceId: string, index: number) => `umbra-${tenant}.${instanceId}.shared-${index}`
 
 export const nanoCpus = (cpuMillis: number) => Math.round(cpuMillis * 1_000_000)
 export const memoryBytes = (memoryMiB: number) => Math.round(memoryMiB * mib)
@@ -86,16 +87,25 @@ const environment = (spec: InstanceSpec, options: ContainerSettingsOptions): Arr
     UMBRA_TENANT: spec.tenant,
     UMBRA_INSTANCE_ID: spec.instanceId,
     UMBRA_STATE_PATHS: spec.statePaths.join(","),
+    UMBRA_SHARED_STATE_PATHS: (spec.sharedStatePaths ?? []).join(","),
     // A path, not the secret: `docker inspect` shows the environment.
     ...(options.credentialsSource === undefined ? options.agentEnv : { NATS_CREDS: mountedCredentialsPath })
   }
   return Object.entries(env).map(([key, value]) => `${key}=${value}`)
 }
 
+/** A named volume of the instance, labelled as its own so that `remove` finds it. */
+const volumeMount = (spec: InstanceSpec, source: string, target: string) => ({
+  Type: "volume" as const,
+  Source: source,
+  Target: target,
+  VolumeOptions: { NoCopy: false, Labels: ownerLabels(spec), DriverConfig: { Name: "local", Options: {} } }
+})
+
 /**
- * The container for a spec: limits, labels and a hardened host config. State paths are named volumes (they
- * survive `docker update` and a restart, and `getArchive` reads them, which it cannot do for a tmpfs); `/tmp`
- * is a tmpfs; everything else is read-only.
+ * The container for a spec: limits, labels and a hardened host config. State and shared paths are named
+ * volumes (they survive `docker update` and a restart, and `getArchive` reads them, which it cannot do for a
+ * tmpfs); `/tmp` is a tmpfs; everything else is read-only.
  */
 export const containerSettings = (spec: InstanceSpec, options: ContainerSettingsOptions): Docker.ContainerCreateOptions => {
   const { exposed, bindings } = publishedPorts(spec)
@@ -123,12 +133,8 @@ export const containerSettings = (spec: InstanceSpec, options: ContainerSettings
       Init: true,
       Tmpfs: { "/tmp": `rw,nosuid,nodev,size=${options.tmpSizeMiB}m` },
       Mounts: [
-        ...spec.statePaths.map((path, index) => ({
-          Type: "volume" as const,
-          Source: stateVolumeName(spec.tenant, spec.instanceId, index),
-          Target: path,
-          VolumeOptions: { NoCopy: false, Labels: ownerLabels(spec), DriverConfig: { Name: "local", Options: {} } }
-        })),
+        ...spec.statePaths.map((path, index) => volumeMount(spec, stateVolumeName(spec.tenant, spec.instanceId, index), path)),
+        ...(spec.sharedStatePaths ?? []).map((path, index) => volumeMount(spec, sharedVolumeName(spec.tenant, spec.instanceId, index), path)),
         ...(options.credentialsSource === undefined
           ? []
           : [{ Type: "bind" as const, Source: options.credentialsSource, Target: mountedCredentialsPath, ReadOnly: true }])

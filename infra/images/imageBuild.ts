@@ -33,8 +33,8 @@ export interface BuiltImage {
 
 const sourceLabel = "umbra.source-hash"
 
-// The agent and its workload run as an unprivileged user; the state paths it may write are its own (a fresh
-// named volume takes the owner of the directory it is mounted on).
+// The agent and its workload run as an unprivileged user; the state and shared paths it may write are its
+// own (a fresh named volume takes the owner of the directory it is mounted on).
 const agentDockerfile = (base: string | undefined, hash: string) => `FROM ${base ?? "scratch"}
 COPY rootfs/ /
 ${writablePaths.map((path) => `COPY --chown=${imageUser} ${writableDir}/ ${path}/`).join("\n")}
@@ -48,7 +48,8 @@ ENTRYPOINT ["${imagePaths.node}", "${imagePaths.umbra}/infra/cli/agentMain.ts"]
 // The agent supervises the workload (UMBRA_WORKLOAD): one entrypoint, signals reach both through the agent.
 const sampleDockerfile = (hash: string) => `FROM ${agentImage}
 ENV UMBRA_WORKLOAD="${imagePaths.node} ${imagePaths.umbra}/infra/sampleWorkload/server.ts" \\
-${Object.entries(sampleWorkloadEnv()).map(([key, value]) => `    ${key}=${value} \\\n`).join("")}    UMBRA_STATE_PATHS=${defaultTemplate.statePaths.join(",")}
+${Object.entries(sampleWorkloadEnv()).map(([key, value]) => `    ${key}=${value} \\\n`).join("")}    UMBRA_STATE_PATHS=${defaultTemplate.statePaths.join(",")} \\
+    UMBRA_SHARED_STATE_PATHS=${(defaultTemplate.sharedStatePaths ?? []).join(",")}
 LABEL ${sourceLabel}=${hash}
 `
 

@@ -18,8 +18,8 @@ export const imagePaths = { node: "/usr/local/bin/node", umbra: "/umbra" } as co
 /** The user the images run as: no name in the image, the number alone (the one distroless images use). */
 export const imageUser = "65532:65532"
 
-/** The directories the image's user owns: the sample workload's state path and a second one for caches. */
-export const writablePaths: ReadonlyArray<string> = [...defaultTemplate.statePaths, "/var/cache/umbra"]
+/** The directories the image's user owns: the sample workload's state path and its shared path (its cache). */
+export const writablePaths: ReadonlyArray<string> = [...defaultTemplate.statePaths, ...(defaultTemplate.sharedStatePaths ?? [])]
 
 /** An empty directory of the build context, copied to each writable path with the user as owner. */
 export const writableDir = "writable"

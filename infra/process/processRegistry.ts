@@ -6,12 +6,14 @@ import { carriesMarker } from "./markedProcesses.ts"
 /**
  * What the process runtime needs of a spec to start the instance later (`create` with `start: false`, then
  * `start`) and to find a state path's directory: `stateDirs` holds the directories, `statePaths` the
- * template's paths they stand for, in the same order.
+ * template's paths they stand for, in the same order. Shared paths only need counting: their directories
+ * are `sharedDirs` of the instance's.
  */
 export const InstancePlan = Schema.Struct({
   command: Schema.optionalKey(Schema.Array(Schema.String)),
   env: Schema.Record(Schema.String, Schema.String),
-  statePaths: Schema.Array(Schema.String)
+  statePaths: Schema.Array(Schema.String),
+  sharedStatePaths: Schema.optionalKey(Schema.Array(Schema.String))
 })
 export type InstancePlan = typeof InstancePlan.Type
 
@@ -42,6 +44,8 @@ export const instancesDir = (dataDir: string) => join(dataDir, "instances")
 /** Each tenant's instances under a directory of its own: one tenant's id never names another's directory. */
 const tenantDir = (dataDir: string, tenant: string) => join(instancesDir(dataDir), tenant)
 export const instanceDir = (dataDir: string, tenant: string, instanceId: string) => join(tenantDir(dataDir, tenant), instanceId)
+/** The directories standing for a plan's shared paths: beside the state, kept as long as the instance. */
+export const sharedDirs = (dir: string, plan: InstancePlan) => (plan.sharedStatePaths ?? []).map((_, index) => join(dir, "shared", String(index)))
 const recordFile = (dir: string) => join(dir, "instance.json")
 
 export const writeRecord = (dir: string, record: ProcessRecord) =>

@@ -20,7 +20,7 @@ import { sampleWorkloadEnv } from "../sampleWorkload/workloadEnv.ts"
 import { credentialsFile, writeCredentialsFile } from "./credentialsFile.ts"
 import { markerVariable, processesCarrying } from "./markedProcesses.ts"
 import { readGroupUsage } from "./processGroupUsage.ts"
-import { type InstancePlan, instanceDir, isAlive, type ProcessRecord, readRecord, readRecords, writeRecord } from "./processRegistry.ts"
+import { type InstancePlan, instanceDir, isAlive, type ProcessRecord, readRecord, readRecords, sharedDirs, writeRecord } from "./processRegistry.ts"
 import { extractInto, packDirectory } from "./stateDirectory.ts"
 import { openToWorkloads, prepareWorkloadDirectories } from "./workloadDirectories.ts"
 import { workloadUser } from "./workloadUser.ts"
@@ -170,9 +170,10 @@ const make = (options: ProcessRuntimeOptions) =>
         const workload = yield* workloadFor(record.instanceId, record.image, plan.command, node, trusted)
         const dir = instanceDir(dataDir, record.tenant, record.instanceId)
         const workDir = join(dir, "work")
+        const shared = sharedDirs(dir, plan)
         yield* endLeftovers(record.instanceId, record.marker)
         // After the leftovers ended, so nothing of the workload's changes what is handed over meanwhile.
-        yield* prepareWorkloadDirectories(record.instanceId, dir, [workDir, ...record.stateDirs], user)
+        yield* prepareWorkloadDirectories(record.instanceId, dir, [workDir, ...record.stateDirs, ...shared], user)
         const marker = randomUUID()
         // Recorded before the spawn: a crash between the two leaves a process this record finds and adopts.
         const intent = { ...record, pid: notStarted, marker }
@@ -185,6 +186,7 @@ const make = (options: ProcessRuntimeOptions) =>
           UMBRA_TENANT: record.tenant,
           UMBRA_INSTANCE_ID: record.instanceId,
           UMBRA_STATE_PATHS: record.stateDirs.join(","),
+          UMBRA_SHARED_STATE_PATHS: shared.join(","),
           // A cgroup read here would be the host's: the agent measures its own process group instead.
           UMBRA_USAGE_SOURCE: "process",
           // The heap is the one memory limit Node enforces on itself (agent and workload alike).
@@ -248,7 +250,12 @@ const make = (options: ProcessRuntimeOptions) =>
         const creds = yield* credentials.mint(spec).pipe(Effect.mapError((error) => new RuntimeFailed({ instanceId: spec.instanceId, message: error.message })))
         yield* writeCredentialsFile(spec.instanceId, dir, creds, user)
       }
-      const plan: InstancePlan = { ...(spec.command === undefined ? {} : { command: spec.command }), env: spec.env, statePaths: spec.statePaths }
+      const plan: InstancePlan = {
+        ...(spec.command === undefined ? {} : { command: spec.command }),
+        env: spec.env,
+        statePaths: spec.statePaths,
+        ...(spec.sharedStatePaths === undefined ? {} : { sharedStatePaths: spec.sharedStatePaths })
+      }
       const record: ProcessRecord = {
         tenant: spec.tenant,
         clientId: spec.clientId,

@@ -43,6 +43,7 @@ export const instanceSpec = (
       UMBRA_STATE_PATHS: spec.template.statePaths.join(",")
     },
     statePaths: spec.template.statePaths,
+    ...(spec.template.sharedStatePaths === undefined ? {} : { sharedStatePaths: spec.template.sharedStatePaths }),
     cpuMillis: spec.resources.cpuMillis,
     memoryMiB: spec.resources.memoryMiB,
     network: spec.network
