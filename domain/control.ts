@@ -41,7 +41,7 @@ export const DrainReply = Schema.Struct({
   ready: Schema.Literal(false)
 })
 
-/** A recycled shadow's state paths emptied, so the next client finds nothing of the last one's. */
+/** A recycled shadow's state paths emptied (its shared paths kept), so the next client finds nothing of the last one's. */
 export const ScrubReply = Schema.Struct({
   ok: Schema.Literal(true),
   op: Schema.Literal("scrub"),

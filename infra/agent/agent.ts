@@ -142,7 +142,8 @@ export const runAgent = Effect.fn("Agent.run")(function* (config: AgentConfig) {
     Stream.runForEach((request) =>
       answer(request, config.statePaths, {
         markDraining,
-        // A claimed pooled shadow: its state was emptied for the pool, so its workload starts afresh for the new client.
+        // A claimed pooled shadow: its state was emptied for the pool, so its workload starts afresh for the new
+        // client, on the shared paths (never scrubbed: the agent knows only the state paths) still warm.
         assign: (clientId) =>
           Ref.set(client, clientId).pipe(
             Effect.andThen(Effect.logInfo("assigned to a client", { clientId })),

@@ -9,10 +9,12 @@ import { spendCpu } from "./cpuWarmUp.ts"
 import { serveFromCache, warmCache } from "./warmCache.ts"
 
 /**
- * The sample workload of `umbra/sample-workload`: an HTTP service whose cold start builds a cache under its
- * state path (~1–2 s) and whose warm start reuses it. `/healthz` is 2xx once warm; `/` serves work from the
- * cache; the agent reads `requestsServed` from UMBRA_METRICS_FILE. It keeps its identity (instance id and a
- * random seed) in `identity.json` beside the cache, which a state transfer must not clone. With
+ * The sample workload of `umbra/sample-workload`: an HTTP service whose cold start builds a cache (~1–2 s)
+ * and whose warm start reuses it. The cache goes to its first shared path when the template declares one
+ * (a pooled shadow keeps it for its next client), else beside its state. `/healthz` is 2xx once warm; `/`
+ * serves work from the cache; the agent reads `requestsServed` from UMBRA_METRICS_FILE. It keeps its identity
+ * (instance id and a random seed) in `identity.json` under its state path, which a state transfer must not
+ * clone. With
  * SAMPLE_FAIL_ROLE set to its UMBRA_ROLE it answers every `/` with 500 while its health stays good: a
  * faulty release, for trying the traffic gates. With SAMPLE_WARM_CPU_MS its warm-up also spends that much CPU
  * time at every start: a CPU-heavy warm-up, for trying how the agent fares beside it within a small quota.
@@ -20,7 +22,15 @@ import { serveFromCache, warmCache } from "./warmCache.ts"
 const port = Number(process.env["PORT"] ?? "8080")
 // Loopback on the host's own network; a container on its client's network is told to listen on all of its.
 const host = process.env["HOST"] ?? "127.0.0.1"
-const stateDir = process.env["UMBRA_STATE_PATHS"]?.split(",")[0]?.trim() || "/var/lib/umbra/state"
+const firstPath = (variable: string) => process.env[variable]?.split(",")[0]?.trim() || undefined
+const stateDir = firstPath("UMBRA_STATE_PATHS") ?? "/var/lib/umbra/state"
+/**
+ * The cache is the client's to carry to production only when there is no shared path for it. It is not the
+ * client's in either case: it is computed from the image's code and the template's settings alone (see
+ * `warmCache.ts`), which every client that may claim this shadow from the pool shares. Nothing a request
+ * brings is ever written there.
+ */
+const cacheDir = firstPath("UMBRA_SHARED_STATE_PATHS") ?? stateDir
 const metricsFile = process.env["UMBRA_METRICS_FILE"]
 const failing = process.env["SAMPLE_FAIL_ROLE"] !== undefined && process.env["SAMPLE_FAIL_ROLE"] === process.env["UMBRA_ROLE"]
 const settings = {
@@ -69,7 +79,7 @@ const program = Effect.gen(function* () {
           return
         }
         requestsServed++
-        serveFromCache(stateDir, settings, requestsServed).then(
+        serveFromCache(cacheDir, settings, requestsServed).then(
           (digest) => response.writeHead(200, { "content-type": "text/plain" }).end(`${digest}\n`),
           (error: unknown) => response.writeHead(500).end(`${String(error)}\n`)
         )
@@ -79,11 +89,11 @@ const program = Effect.gen(function* () {
     }),
     (server) => Effect.callback<void>((resume) => void server.close(() => resume(Effect.void)))
   )
-  yield* Effect.logInfo("sample workload listening").pipe(Effect.annotateLogs({ port, stateDir }))
+  yield* Effect.logInfo("sample workload listening").pipe(Effect.annotateLogs({ port, stateDir, cacheDir }))
   const started = Date.now()
   yield* Effect.tryPromise(() => writeIdentity(stateDir))
   yield* Effect.promise(() => spendCpu(warmCpuMs))
-  const { reused } = yield* Effect.tryPromise(() => warmCache(stateDir, settings))
+  const { reused } = yield* Effect.tryPromise(() => warmCache(cacheDir, settings))
   warm = true
   const warmUpMs = Date.now() - started
   yield* Effect.logInfo(reused ? "cache reused (warm start)" : "cache built (cold start)").pipe(Effect.annotateLogs({ warmUpMs, warmCpuMs }))

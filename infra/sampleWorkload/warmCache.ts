@@ -16,7 +16,10 @@ interface Manifest extends CacheSettings {
 const manifestName = "manifest.json"
 const fileName = (index: number) => `chunk-${String(index).padStart(4, "0")}.bin`
 
-/** One file's content: a hash chain, expensive on purpose and the same on every machine. */
+/**
+ * One file's content: a hash chain, expensive on purpose and the same on every machine. It depends on the
+ * index and the settings only, never on a client: the cache may live in a shared path that outlasts its client.
+ */
 const compute = (index: number, rounds: number): Buffer => {
   let digest = createHash("sha256").update(`umbra-${index}`).digest()
   const out: Array<Buffer> = []
@@ -39,8 +42,8 @@ const readManifest = async (dir: string): Promise<Manifest | undefined> => {
 }
 
 /**
- * Makes sure the cache is in `dir`: reused when its manifest matches (a warm start, e.g. after a state
- * transfer), computed otherwise. The manifest is written last, so a half-built cache is never trusted.
+ * Makes sure the cache is in `dir`: reused when its manifest matches (a warm start: after a state transfer,
+ * or in a pooled shadow's shared path), computed otherwise. The manifest is written last, so a half-built cache is never trusted.
  */
 export const warmCache = async (dir: string, settings: CacheSettings): Promise<{ readonly reused: boolean }> => {
   const manifest = await readManifest(dir)

@@ -23,8 +23,9 @@ const answered = <Op extends ControlRequest["op"]>(reply: ControlReply | undefin
   reply !== undefined && reply.ok && reply.op === op ? (reply as Extract<ControlReply, { readonly op: Op }>) : undefined
 
 /**
- * Empties a recycled shadow's state paths through its agent before the pool may hand it to another client.
- * A shadow that cannot be scrubbed is terminated: the pool never holds another client's data.
+ * Empties a recycled shadow's state paths through its agent before the pool may hand it to another client;
+ * its shared paths stay warm, since the template declares them the image's, not the client's. A shadow that
+ * cannot be scrubbed is terminated: the pool never holds another client's data.
  */
 export const scrubRecycled = Effect.fn("Orchestrator.scrubRecycled")(function* (
   tenant: string,
