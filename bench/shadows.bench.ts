@@ -1,8 +1,9 @@
 /**
  * Shadows on Docker, through the real control plane and its orchestrator:
  * - `shadows.ready.fresh` / `shadows.ready.pooled`: ConnectClient request → InstanceReady stored, for a fresh
- *   container and for one claimed from the recycling pool, next to a bare container of the same image and
- *   settings (no control plane) until its agent's first ready heartbeat on NATS, interleaved in one run.
+ *   container and for one claimed from the recycling pool (its workload restarted on the cache its shared
+ *   path kept), next to a bare container of the same image and settings (no control plane) until its
+ *   agent's first ready heartbeat on NATS, interleaved in one run.
  * - `shadows.watchdog`: `docker kill` of a running shadow → HeartbeatLost stored, with 1 s heartbeats, next to
  *   the bound of three heartbeat intervals.
  * - `shadows.watchdog.throughput`: heartbeats/s the watchdog tracks for 1,000 simulated agents, next to a
@@ -15,7 +16,7 @@ import { ConfigProvider, Effect, Layer, Stream } from "effect"
 import { shadowInstanceId } from "../domain/instance/shadowInstanceId.ts"
 import { defaultNetwork, type Template } from "../domain/profile/template.ts"
 import { subjects } from "../domain/subjects.ts"
-import { containerSettings, stateVolumeName } from "../infra/docker/containerSettings.ts"
+import { containerSettings, sharedVolumeName, stateVolumeName } from "../infra/docker/containerSettings.ts"
 import { sampleWorkloadImage } from "../infra/images/imageNames.ts"
 import { layer as memoryEventStore } from "../infra/eventStore/memoryEventStore.ts"
 import * as natsConnection from "../infra/nats/connection.ts"
@@ -176,6 +177,7 @@ const bareRun = async (nc: CoreConnection, natsUrl: string, tenant: string, n: n
         UMBRA_STATE_PATHS: template.statePaths.join(",")
       },
       statePaths: template.statePaths,
+      sharedStatePaths: template.sharedStatePaths ?? [],
       cpuMillis: shadowLimits.cpuMillis,
       memoryMiB: shadowLimits.memoryMiB,
       network: defaultNetwork
@@ -210,6 +212,7 @@ const bareRun = async (nc: CoreConnection, natsUrl: string, tenant: string, n: n
     sub.unsubscribe()
     if (containerId !== undefined) await docker.getContainer(containerId).remove({ force: true }).catch(() => undefined)
     await docker.getVolume(stateVolumeName(tenant, instanceId, 0)).remove().catch(() => undefined)
+    await docker.getVolume(sharedVolumeName(tenant, instanceId, 0)).remove().catch(() => undefined)
   }
 }
 
@@ -280,7 +283,7 @@ const readiness = async (): Promise<ReadonlyArray<BenchResult>> => {
           "shadows.ready.pooled",
           quantile(pooled, 0.5),
           quantile(bare, 0.5),
-          `ConnectClient request → InstanceClaimed → InstanceReady stored, recycled container from the pool: median/p95 ${ms(quantile(pooled, 0.5))}/${ms(quantile(pooled, 0.95))} ms (n=${pooled.length}); ${bareNotes}; ${common}`
+          `ConnectClient request → InstanceClaimed → InstanceReady stored, recycled container from the pool (state scrubbed, workload restarted on its warm shared path): median/p95 ${ms(quantile(pooled, 0.5))}/${ms(quantile(pooled, 0.95))} ms (n=${pooled.length}), ${(quantile(pooled, 0.5) / quantile(fresh, 0.5)).toFixed(2)}× the fresh median of the same run; ${bareNotes}; ${common}`
         )
       ]
     } finally {

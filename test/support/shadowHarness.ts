@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import type { Template } from "../../domain/profile/template.ts"
+import { defaultTemplate, type Template } from "../../domain/profile/template.ts"
 import type { UmbraConfig } from "../../infra/config.ts"
 import * as dockerRuntime from "../../infra/docker/dockerRuntime.ts"
 import * as processRuntime from "../../infra/process/processRuntime.ts"
@@ -49,9 +49,13 @@ export const sharedTemplate: Template = {
   telemetryMs: 1000
 }
 
-/** The sample workload on a port chosen by the caller (a bare container has no orchestrator to give it one). */
+/**
+ * The sample workload on a port chosen by the caller (a bare container has no orchestrator to give it one),
+ * its cache in the sample's shared path, as its default template has it.
+ */
 export const sampleTemplate = (port: number): Template => ({
   ...sharedTemplate,
+  sharedStatePaths: defaultTemplate.sharedStatePaths ?? [],
   settings: { ...sharedTemplate.settings, PORT: String(port) },
   readyPath: "/healthz"
 })
