@@ -118,6 +118,18 @@ export const auditRun = (run: ScenarioRun, runtime: "docker" | "process") =>
       found[kind] += things.length
       if (things.length > 0) problems.push(`${what}: ${things.join(", ")}`)
     }
+    const shadow = yield* shadowOf(run.tenant, run.clientId)
+    const streamOf: Record<string, string> = {
+      client: `client-${run.tenant}.${run.clientId}`,
+      profile: `profile-${run.tenant}.${run.clientId}`,
+      instance: `instance-${run.tenant}.${shadow}`,
+      launch: launchStream(run.tenant, run.launchId)
+    }
+    // What a kill left to a redelivery finishes first: an event handed to the killed process comes back
+    // after the consumer's ack_wait (30 s), and what it leads to (a retirement, say) follows.
+    const missingOnce = (events: ReadonlyArray<StoredEvent>) =>
+      once.filter(([category, type]) => !events.some((event) => event.stream === streamOf[category] && event.type === type))
+    for (let i = 0; i < 120 && missingOnce(yield* tenantEvents(run.tenant)).length > 0; i++) yield* Effect.sleep("500 millis")
     const before = (yield* tenantEvents(run.tenant)).filter(isDecision)
     const missingFrom = (published: ReadonlyArray<Published>) => {
       const ids = new Set(published.map((p) => p.id))
@@ -150,13 +162,6 @@ export const auditRun = (run: ScenarioRun, runtime: "docker" | "process") =>
       note("duplicates", caused.slice(ids.length), `more events caused by command ${commandId} than its reply named`)
     }
 
-    const shadow = yield* shadowOf(run.tenant, run.clientId)
-    const streamOf: Record<string, string> = {
-      client: `client-${run.tenant}.${run.clientId}`,
-      profile: `profile-${run.tenant}.${run.clientId}`,
-      instance: `instance-${run.tenant}.${shadow}`,
-      launch: launchStream(run.tenant, run.launchId)
-    }
     const typesOf = (stream: string) => stored.filter((event) => event.stream === stream).map((event) => event.type)
     for (const [category, type] of once) {
       const times = countOf(typesOf(streamOf[category]!), type)
