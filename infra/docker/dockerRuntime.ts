@@ -120,9 +120,10 @@ const make = (options: DockerRuntimeOptions) =>
     const placement = options.placement ?? (() => "client" as const)
     const natsUrl = new URL(options.natsUrl ?? "nats://127.0.0.1:4222")
     const agentPort = Number(natsUrl.port || "4222")
-    const pool = parseCidr(options.subnetPool ?? defaultSubnetPool)
+    const poolText = options.subnetPool ?? defaultSubnetPool
+    const pool = parseCidr(poolText)
     if (pool === undefined || pool.prefix > 24) {
-      return yield* new RuntimeFailed({ instanceId: "-", message: `the subnet pool ${options.subnetPool} is not an IPv4 CIDR of /24 or wider` })
+      return yield* new RuntimeFailed({ instanceId: "-", message: `the subnet pool ${poolText} is not an IPv4 CIDR of /24 or wider` })
     }
     const agentPaths = makeAgentPaths({ host: natsUrl.hostname, port: agentPort })
     yield* Effect.addFinalizer(() => agentPaths.closeAll)
@@ -207,7 +208,7 @@ const make = (options: DockerRuntimeOptions) =>
         }
         const outside = subnetsOutside(pool, spec.network.subnets)
         if (outside.length > 0) {
-          return yield* new RuntimeFailed({ instanceId, message: `subnets outside the client network pool ${options.subnetPool ?? defaultSubnetPool}: ${outside.join(", ")}` })
+          return yield* new RuntimeFailed({ instanceId, message: `subnets outside the client network pool ${poolText}: ${outside.join(", ")}` })
         }
         const given = spec.network.subnets.length > 0
         for (let attempt = 0; attempt < (given ? 1 : 16); attempt++) {
@@ -221,7 +222,7 @@ const make = (options: DockerRuntimeOptions) =>
           const inspected = yield* inspectNetwork(instanceId, name)
           if (inspected !== undefined) return yield* attach(instanceId, inspected, spec.network.egress)
         }
-        return yield* new RuntimeFailed({ instanceId, message: `no free subnet for the network ${name} in ${options.subnetPool ?? defaultSubnetPool}` })
+        return yield* new RuntimeFailed({ instanceId, message: `no free subnet for the network ${name} in ${poolText}` })
       })
 
     /** Removes the client network once no instance uses it (an engine refusing because it is in use is fine). */
