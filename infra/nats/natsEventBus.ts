@@ -361,17 +361,18 @@ export const layer = (options: NatsEventBusOptions = {}): Layer.Layer<EventBus |
       // A follower takes what has arrived in one step, up to a pull window's worth.
       const followChunk = (options.pullBatch ?? 64) * 4
 
+      // The connection's own inbox prefix (a tenant's is the one its permissions let it receive on): nats.js
+      // keeps its connect options on the connection, outside the interface.
+      const inboxPrefix = (nc as Partial<{ readonly options: { readonly inboxPrefix?: string } }>).options?.inboxPrefix
+      // A tenant's connection reaches JetStream only through its account's import (see tenantConnection.ts).
+      const followJs = isTenantInboxPrefix(inboxPrefix) ? jetstream(nc, { apiPrefix: tenantJsApiPrefix }) : js
+
       /**
        * An ordered (ephemeral) consumer of one stream, closed when the Stream ends. Events come pushed to this
        * connection's own inbox prefix: a tenant's credentials may create a consumer filtered to its events
        * and receive on its inbox, and need no pull request (`MSG.NEXT` names a consumer, not a filter, so a
        * tenant allowed it could pull from any consumer whose name it knows). Signals, Umbra's own, are pulled.
        */
-      // The connection's own inbox prefix (a tenant's is the one its permissions let it receive on): nats.js
-      // keeps its connect options on the connection, outside the interface.
-      const inboxPrefix = (nc as Partial<{ readonly options: { readonly inboxPrefix?: string } }>).options?.inboxPrefix
-      // A tenant's connection reaches JetStream only through its account's import (see tenantConnection.ts).
-      const followJs = isTenantInboxPrefix(inboxPrefix) ? jetstream(nc, { apiPrefix: tenantJsApiPrefix }) : js
       const consumerOf = async (stream: string, filterSubject: string, from: FollowFrom) =>
         stream === streamNames.events
           ? (await followJs.consumers.getPushConsumer(stream, {

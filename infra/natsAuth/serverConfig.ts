@@ -34,9 +34,9 @@ const allowOnly = (permissions: Permissions) => ({
 })
 
 /**
- * nats.conf plus the accounts: Umbra's own user may do anything in its account, each tenant credential not
- * revoked what `tenantPermissions` says in the tenants' account (`tenantAccount.ts`), each instance's agent what `instancePermissions` says (and may
- * answer the requests it receives), and the reload probe nothing. No user is anonymous, and there is no
+ * nats.conf plus the accounts: Umbra's own user may do anything in its account, each instance's agent what
+ * `instancePermissions` says (and may answer the requests it receives), the reload probe nothing, and each
+ * tenant credential not revoked what `tenantPermissions` says, in the tenants' account (`tenantAccount.ts`). No user is anonymous, and there is no
  * `no_auth_user`, so a connection without credentials is refused.
  */
 export const renderServerConfig = (
