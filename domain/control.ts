@@ -52,7 +52,12 @@ export const ScrubReply = Schema.Struct({
 export const AssignReply = Schema.Struct({
   ok: Schema.Literal(true),
   op: Schema.Literal("assign"),
-  clientId: ClientId
+  clientId: ClientId,
+  /**
+   * The first heartbeat that speaks for the workload started for this client: earlier ones may still say
+   * the last client's was ready. Absent from an agent from before it was sent.
+   */
+  readyFromSeq: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
 })
 
 export const ControlFailure = Schema.Struct({

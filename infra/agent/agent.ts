@@ -41,7 +41,8 @@ const withRoundTrip = (metrics: Record<string, number> | undefined, rttMs: numbe
 /** What control requests may change in the running agent. */
 interface ControlActions {
   readonly markDraining: Effect.Effect<void>
-  readonly assign: (clientId: ClientId) => Effect.Effect<void>
+  /** Serves another client; the sequence number of the first heartbeat that speaks for its workload. */
+  readonly assign: (clientId: ClientId) => Effect.Effect<number>
 }
 
 const answer = (request: Msg, paths: ReadonlyArray<string>, actions: ControlActions) =>
@@ -68,7 +69,12 @@ const answer = (request: Msg, paths: ReadonlyArray<string>, actions: ControlActi
         case "assign":
           return decoded.clientId === undefined
             ? Effect.succeed<ControlReply>({ ok: false, error: { tag: "ValidationFailed", message: "assign needs a clientId" } })
-            : actions.assign(decoded.clientId).pipe(Effect.as({ ok: true as const, op: "assign" as const, clientId: decoded.clientId }))
+            : actions.assign(decoded.clientId).pipe(Effect.map((readyFromSeq) => ({
+              ok: true as const,
+              op: "assign" as const,
+              clientId: decoded.clientId!,
+              readyFromSeq
+            })))
         case "scrub":
           return Effect.forEach(paths, scrub).pipe(
             Effect.map((removed) => ({
@@ -104,9 +110,10 @@ export const runAgent = Effect.fn("Agent.run")(function* (config: AgentConfig) {
   const readiness = yield* trackReadiness(probeReady(config.readyUrl), config.heartbeatMs)
 
   const heartbeat = Effect.gen(function* () {
+    // Numbered before it reads the readiness: a beat numbered after an assign knows of the workload it restarted.
+    const n = yield* Ref.getAndUpdate(seq, (value) => value + 1)
     const { ready, warming } = yield* readiness.current
     const at = yield* isoNow
-    const n = yield* Ref.getAndUpdate(seq, (value) => value + 1)
     const rttMs = yield* roundTrip.lastMs
     yield* roundTrip.sent(n)
     const body: Heartbeat = { instanceId, seq: n, at, ready: ready && !(yield* Ref.get(draining)), warming, ...(rttMs === undefined ? {} : { rttMs }) }
@@ -147,10 +154,10 @@ export const runAgent = Effect.fn("Agent.run")(function* (config: AgentConfig) {
         assign: (clientId) =>
           Ref.set(client, clientId).pipe(
             Effect.andThen(Effect.logInfo("assigned to a client", { clientId })),
-            Effect.andThen(workload === undefined ? Effect.void : workload.restart.pipe(
-              Effect.andThen(readiness.restarted),
+            Effect.andThen(workload === undefined ? Effect.void : readiness.restarting(workload.restart).pipe(
               Effect.catch((error) => Effect.logError("the workload did not start again", { message: error.message }))
-            ))
+            )),
+            Effect.andThen(Ref.get(seq))
           )
       })
     ),

@@ -25,8 +25,8 @@ export const afterProbe = (state: WorkloadReadiness, ready: boolean): WorkloadRe
 export interface ReadinessTracker {
   /** What the last probe found. */
   readonly current: Effect.Effect<WorkloadReadiness>
-  /** The workload was started again: it warms again. */
-  readonly restarted: Effect.Effect<void>
+  /** Replaces the workload: not ready from now until a probe of the new one says so. */
+  readonly restarting: <A, E>(replace: Effect.Effect<A, E>) => Effect.Effect<A, E>
 }
 
 /**
@@ -36,12 +36,15 @@ export interface ReadinessTracker {
  */
 export const trackReadiness = Effect.fn("Agent.trackReadiness")(function* (probe: Effect.Effect<boolean>, everyMs: number) {
   const state = yield* Ref.make(afterProbe(starting, yield* probe))
-  // A probe of the workload before a restart must not land after `restarted`.
+  // No probe of the workload being replaced may land once it is: the replacement holds the probes' turn.
   const turn = yield* Semaphore.make(1)
   yield* turn.withPermit(probe.pipe(Effect.flatMap((ready) => Ref.update(state, (before) => afterProbe(before, ready))))).pipe(
     Effect.delay(everyMs),
     Effect.forever,
     Effect.forkScoped
   )
-  return { current: Ref.get(state), restarted: turn.withPermit(Ref.set(state, starting)) } satisfies ReadinessTracker
+  return {
+    current: Ref.get(state),
+    restarting: (replace) => turn.withPermit(Ref.set(state, starting).pipe(Effect.andThen(replace)))
+  } satisfies ReadinessTracker
 })

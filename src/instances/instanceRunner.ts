@@ -20,12 +20,22 @@ export interface InstanceRunnerOptions {
   readonly recreation: RecreationPolicy
 }
 
-/** Watches the instance if, now, it should be running (a redelivered old event finds it moved on). */
-const watchIfRunning = (watchdog: Watchdog, tenant: string, instanceId: InstanceId) =>
+/** The instance's state if, now, it should be running (a redelivered old event finds it moved on). */
+const runningState = (tenant: string, instanceId: InstanceId) =>
+  loadAggregate(instanceAggregate, tenant, instanceId).pipe(Effect.map(({ state }) => (shouldRun(state) ? state : undefined)))
+
+/** Watches the instance if, now, it should be running; `readyFromSeq`: the first heartbeat whose readiness counts. */
+const watchIfRunning = (watchdog: Watchdog, tenant: string, instanceId: InstanceId, readyFromSeq?: number) =>
   Effect.gen(function* () {
-    const { state } = yield* loadAggregate(instanceAggregate, tenant, instanceId)
-    if (!shouldRun(state)) return undefined
-    yield* watchdog.watch({ tenant, instanceId, epoch: epochOf(tenant, instanceId, state), ready: state._tag === "Ready" })
+    const state = yield* runningState(tenant, instanceId)
+    if (state === undefined) return undefined
+    yield* watchdog.watch({
+      tenant,
+      instanceId,
+      epoch: epochOf(tenant, instanceId, state),
+      ready: state._tag === "Ready",
+      ...(readyFromSeq === undefined ? {} : { readyFromSeq })
+    })
     return state
   })
 
@@ -50,10 +60,12 @@ export const makeInstanceStep = (options: InstanceRunnerOptions, watchdog: Watch
         case "InstanceReady":
           return yield* watchIfRunning(watchdog, tenant, event.instanceId).pipe(Effect.asVoid)
         case "InstanceClaimed": {
-          const state = yield* watchIfRunning(watchdog, tenant, event.instanceId)
+          const state = yield* runningState(tenant, event.instanceId)
           if (state === undefined) return
           yield* runtime.resize(instanceKey(tenant, event.instanceId), state.spec.resources)
-          return yield* assignClaimed(tenant, event.instanceId, event.clientId)
+          // Watched once assigned: until its workload has started again, its heartbeats may say the last client's was ready.
+          const readyFromSeq = yield* assignClaimed(tenant, event.instanceId, event.clientId)
+          return yield* watchIfRunning(watchdog, tenant, event.instanceId, readyFromSeq).pipe(Effect.asVoid)
         }
         case "InstanceResized": {
           // The current size, not the event's: an older resize redelivered late must not undo a newer one.

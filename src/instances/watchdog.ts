@@ -28,6 +28,7 @@ interface Watched {
   readonly jitter: number
   history: ArrivalHistory
   ready: boolean
+  readonly readyFromSeq: number
   /** The heartbeat round trips its agent measured, newest last. */
   rttMs: ReadonlyArray<number>
   /** Whether a rise in those round trips has been logged and counted, and not yet passed. */
@@ -39,6 +40,8 @@ export interface WatchedInstance {
   readonly instanceId: InstanceId
   readonly epoch: string
   readonly ready: boolean
+  /** The first heartbeat whose readiness counts (a claimed shadow's earlier ones speak for its last client's workload). */
+  readonly readyFromSeq?: number
 }
 
 export interface WatchedLatency extends WatchedInstance {
@@ -80,7 +83,7 @@ export const makeWatchdog = Effect.fn("Watchdog.make")(function* (options: Watch
       if (entries.get(key)?.epoch === instance.epoch) return
       const now = yield* Clock.currentTimeMillis
       const jitter = yield* Random.next
-      entries.set(key, { ...instance, jitter, history: startWatching(now), rttMs: [], rising: false })
+      entries.set(key, { ...instance, readyFromSeq: instance.readyFromSeq ?? 0, jitter, history: startWatching(now), rttMs: [], rising: false })
     })
 
   const unwatch = (tenant: string, instanceId: string) => Effect.sync(() => void entries.delete(keyOf(tenant, instanceId)))
@@ -128,7 +131,7 @@ export const makeWatchdog = Effect.fn("Watchdog.make")(function* (options: Watch
       if (entry === undefined) return
       entry.history = recordArrival(entry.history, yield* Clock.currentTimeMillis, options.phi)
       if (decoded.heartbeat.rttMs !== undefined) yield* recordLatency(entry, decoded.heartbeat.rttMs)
-      if (decoded.heartbeat.ready && !entry.ready) {
+      if (decoded.heartbeat.ready && !entry.ready && decoded.heartbeat.seq >= entry.readyFromSeq) {
         entry.ready = true
         yield* markReady(entry)
       }

@@ -25,8 +25,17 @@ describe("the workload's readiness in heartbeats", () => {
         { ready: false, warming: false },
         { ready: true, warming: false }
       ])
-      yield* readiness.restarted
+      yield* readiness.restarting(Effect.void)
       assert.deepStrictEqual(yield* readiness.current, { ready: false, warming: true })
+    }).pipe(Effect.scoped))
+
+  it.effect("says not ready while the workload is replaced, however ready the one it replaces still answers", () =>
+    Effect.gen(function* () {
+      const readiness = yield* trackReadiness(Effect.succeed(true), 1_000)
+      const during = yield* readiness.restarting(TestClock.adjust(3_000).pipe(Effect.andThen(readiness.current)))
+      assert.deepStrictEqual(during, { ready: false, warming: true })
+      yield* TestClock.adjust(1_000)
+      assert.deepStrictEqual(yield* readiness.current, { ready: true, warming: false })
     }).pipe(Effect.scoped))
 
   it.effect("a workload ready at its first probe is never warming", () =>

@@ -85,4 +85,28 @@ layer(testLayer, { excludeTestServices: true, timeout: "120 seconds" })("watchdo
       assert.deepInclude(yield* latency, { p50Ms: 5, p99Ms: 81 })
       assert.strictEqual(yield* watchdog.latencyRises, 1)
     }).pipe(Effect.scoped))
+
+  it.effect("a claimed shadow is ready only from the heartbeat its agent named: earlier ones speak for the last client's workload", () =>
+    Effect.gen(function* () {
+      const handler = yield* CommandHandler
+      const instanceId = "shd-claimed" as InstanceId
+      yield* handler.handle(command("DeployShadow", {
+        instanceId, clientId: "c1", tier: "basic", template: defaultTemplate, network: defaultNetwork, resources: { cpuMillis: 100, memoryMiB: 128 }
+      }))
+      yield* handler.handle(command("RecordInstanceStarted", { instanceId, runtimeId: "rt-1" }))
+      const watchdog = yield* makeWatchdog({ phi: { ...defaultPhiAccrualConfig, startupGraceMs: 60_000 }, checkEveryMs: 1_000 })
+      const readyFromSeq = 1_000
+      yield* watchdog.watch({ tenant: "acme", instanceId, epoch: "acme/shd-claimed/rt-1/0/c2", ready: false, readyFromSeq })
+      const beat = (seq: number) =>
+        publish(subjects.signal("acme", instanceId, "hb"), JSON.stringify({ instanceId, seq, at: "2026-11-30T12:00:00.000Z", ready: true, rttMs: 5 }))
+      const seen = watchdog.watched.pipe(Effect.map((all) => all.some((one) => one.instanceId === instanceId && one.latency !== undefined)))
+      // The follower starts from "now": beat until one is seen (its round trip kept), then a few more.
+      let seq = 900
+      yield* eventually(Effect.suspend(() => beat(seq++)).pipe(Effect.andThen(seen)), 10_000, "a heartbeat seen")
+      for (let i = 0; i < 8; i++) yield* beat(seq++)
+      yield* Effect.sleep("500 millis")
+      assert.deepStrictEqual(yield* types(`instance-acme.${instanceId}`), ["ShadowRequested", "InstanceStarted"], "no ready before the named heartbeat")
+      yield* beat(readyFromSeq)
+      yield* eventually(types(`instance-acme.${instanceId}`).pipe(Effect.map((all) => all.includes("InstanceReady"))), 10_000, "InstanceReady")
+    }).pipe(Effect.scoped))
 })
