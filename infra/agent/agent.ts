@@ -1,5 +1,5 @@
 import type { Msg, NatsConnection as CoreConnection } from "@nats-io/transport-node"
-import { Clock, Deferred, Effect, Ref, Schedule, Schema, Stream } from "effect"
+import { Clock, Deferred, Effect, Queue, Ref, Schedule, Schema, Stream } from "effect"
 import { ControlReplyJson, ControlRequestJson, type ControlReply } from "../../domain/control.ts"
 import type { ClientId } from "../../domain/ids.ts"
 import { Heartbeat, maxMetrics, TelemetrySample } from "../../domain/signals.ts"
@@ -107,7 +107,9 @@ export const runAgent = Effect.fn("Agent.run")(function* (config: AgentConfig) {
   const roundTrip = yield* timeEchoes(nc, subjects.heartbeatEcho(tenant, instanceId))
 
   const workload = config.workload === undefined ? undefined : yield* superviseWorkload(config.workload)
-  const readiness = yield* trackReadiness(probeReady(config.readyUrl), config.heartbeatMs)
+  // A workload that turns ready is said at once, not at the next beat: the control plane waits on it.
+  const turnedReady = yield* Queue.sliding<void>(1)
+  const readiness = yield* trackReadiness(probeReady(config.readyUrl), config.heartbeatMs, Queue.offer(turnedReady, undefined).pipe(Effect.asVoid))
 
   const heartbeat = Effect.gen(function* () {
     // Numbered before it reads the readiness: a beat numbered after an assign knows of the workload it restarted.
@@ -121,6 +123,7 @@ export const runAgent = Effect.fn("Agent.run")(function* (config: AgentConfig) {
   })
   // Fixed, not spaced: a beat that waited for the CPU does not push back the ones after it.
   yield* heartbeat.pipe(Effect.repeat(Schedule.fixed(config.heartbeatMs)), Effect.forkScoped)
+  yield* Queue.take(turnedReady).pipe(Effect.andThen(heartbeat), Effect.forever, Effect.forkScoped)
 
   const source = yield* detectUsageSource(config.usageSource)
   const last = yield* Ref.make(yield* readUsage(source))

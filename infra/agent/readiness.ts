@@ -32,13 +32,22 @@ export interface ReadinessTracker {
 /**
  * Probes the workload every `everyMs`, apart from the heartbeats, which say what the last probe found: a beat
  * never waits for the workload's answer, which a warm-up holding the workload's event loop delays by the
- * probe's whole timeout. The first probe is awaited, so the first beat already knows. Runs in the current scope.
+ * probe's whole timeout. The first probe is awaited, so the first beat already knows; `turnedReady` runs when a
+ * later probe finds the workload ready after it was not. Runs in the current scope.
  */
-export const trackReadiness = Effect.fn("Agent.trackReadiness")(function* (probe: Effect.Effect<boolean>, everyMs: number) {
+export const trackReadiness = Effect.fn("Agent.trackReadiness")(function* (
+  probe: Effect.Effect<boolean>,
+  everyMs: number,
+  turnedReady: Effect.Effect<void> = Effect.void
+) {
   const state = yield* Ref.make(afterProbe(starting, yield* probe))
   // No probe of the workload being replaced may land once it is: the replacement holds the probes' turn.
   const turn = yield* Semaphore.make(1)
-  yield* turn.withPermit(probe.pipe(Effect.flatMap((ready) => Ref.update(state, (before) => afterProbe(before, ready))))).pipe(
+  const probeOnce = probe.pipe(
+    Effect.flatMap((ready) => Ref.modify(state, (before) => [ready && !before.ready, afterProbe(before, ready)] as const)),
+    Effect.flatMap((turned) => (turned ? turnedReady : Effect.void))
+  )
+  yield* turn.withPermit(probeOnce).pipe(
     Effect.delay(everyMs),
     Effect.forever,
     Effect.forkScoped

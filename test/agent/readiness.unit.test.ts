@@ -38,6 +38,19 @@ describe("the workload's readiness in heartbeats", () => {
       assert.deepStrictEqual(yield* readiness.current, { ready: true, warming: false })
     }).pipe(Effect.scoped))
 
+  it.effect("tells when a later probe finds the workload ready after it was not, once each time", () =>
+    Effect.gen(function* () {
+      const turned = yield* Ref.make(0)
+      const probe = yield* scripted([false, false, true, true, false, true])
+      yield* trackReadiness(probe, 1_000, Ref.update(turned, (n) => n + 1))
+      const counts = []
+      for (let beat = 0; beat < 5; beat++) {
+        yield* TestClock.adjust(1_000)
+        counts.push(yield* Ref.get(turned))
+      }
+      assert.deepStrictEqual(counts, [0, 1, 1, 1, 2])
+    }).pipe(Effect.scoped))
+
   it.effect("a workload ready at its first probe is never warming", () =>
     Effect.gen(function* () {
       const readiness = yield* trackReadiness(Effect.succeed(true), 1_000)
