@@ -45,7 +45,7 @@ interface ControlActions {
   readonly assign: (clientId: ClientId) => Effect.Effect<number>
 }
 
-const answer = (request: Msg, paths: ReadonlyArray<string>, actions: ControlActions) =>
+const answer = (request: Msg, paths: ReadonlyArray<string>, scratch: ReadonlyArray<string>, actions: ControlActions) =>
   Schema.decodeUnknownEffect(ControlRequestJson)(request.string()).pipe(
     Effect.flatMap((decoded): Effect.Effect<ControlReply> => {
       switch (decoded.op) {
@@ -76,7 +76,8 @@ const answer = (request: Msg, paths: ReadonlyArray<string>, actions: ControlActi
               readyFromSeq
             })))
         case "scrub":
-          return Effect.forEach(paths, scrub).pipe(
+          // The scratch space too: what the last client's workload left in /tmp is no next client's.
+          return Effect.forEach([...paths, ...scratch], scrub).pipe(
             Effect.map((removed) => ({
               ok: true as const,
               op: "scrub" as const,
@@ -150,7 +151,7 @@ export const runAgent = Effect.fn("Agent.run")(function* (config: AgentConfig) {
   const markDraining = Ref.set(draining, true).pipe(Effect.andThen(Effect.logInfo("draining: heartbeats say not ready")))
   yield* Stream.fromAsyncIterable(subscription, (cause) => cause).pipe(
     Stream.runForEach((request) =>
-      answer(request, config.statePaths, {
+      answer(request, config.statePaths, config.scratchPaths, {
         markDraining,
         // A claimed pooled shadow: its state was emptied for the pool, so its workload starts afresh for the new
         // client, on the shared paths (never scrubbed: the agent knows only the state paths) still warm.

@@ -1,6 +1,13 @@
 import { Config, Option, Schema } from "effect"
 import { ClientId, InstanceId, TenantId } from "../../domain/ids.ts"
 
+/** A comma-separated list of absolute paths in the environment (none when unset). */
+const pathList = (name: string) =>
+  Config.String(name).pipe(
+    Config.withDefault(""),
+    Config.map((paths) => paths.split(",").map((path) => path.trim()).filter((path) => path !== ""))
+  )
+
 const Millis = Schema.Int.check(Schema.isBetween({ minimum: 50, maximum: 3_600_000 }))
 
 /** The agent's settings, from the environment of its instance (set by the instance runtime). */
@@ -32,10 +39,9 @@ export const AgentConfig = Config.all({
       )
     )
   ),
-  statePaths: Config.String("UMBRA_STATE_PATHS").pipe(
-    Config.withDefault(""),
-    Config.map((paths) => paths.split(",").map((path) => path.trim()).filter((path) => path !== ""))
-  ),
+  statePaths: pathList("UMBRA_STATE_PATHS"),
+  /** Scratch space of the instance alone (a container's /tmp): emptied with the state when it is recycled. */
+  scratchPaths: pathList("UMBRA_SCRATCH_PATHS"),
   metricsFile: Config.option(Config.String("UMBRA_METRICS_FILE")).pipe(Config.map(Option.getOrUndefined)),
   /** A command line (split on spaces) the agent starts and supervises: the instance's workload. */
   workload: Config.option(Config.String("UMBRA_WORKLOAD")).pipe(

@@ -87,6 +87,8 @@ const environment = (spec: InstanceSpec, options: ContainerSettingsOptions): Arr
     UMBRA_TENANT: spec.tenant,
     UMBRA_INSTANCE_ID: spec.instanceId,
     UMBRA_STATE_PATHS: spec.statePaths.join(","),
+    // The container's own /tmp (a tmpfs): the agent empties it when the shadow is recycled.
+    UMBRA_SCRATCH_PATHS: "/tmp",
     UMBRA_SHARED_STATE_PATHS: (spec.sharedStatePaths ?? []).join(","),
     // A path, not the secret: `docker inspect` shows the environment.
     ...(options.credentialsSource === undefined ? options.agentEnv : { NATS_CREDS: mountedCredentialsPath })

@@ -1,3 +1,5 @@
+import { execFile } from "node:child_process"
+import { promisify } from "node:util"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { defaultTemplate, type Template } from "../../domain/profile/template.ts"
@@ -9,6 +11,7 @@ import { collectSignals, control } from "../support/instanceSignals.ts"
 import { stateFiles } from "../support/launchHarness.ts"
 import {
   AgentNats,
+  containersOf,
   countOf,
   imagesLayer,
   orchestratedControlPlaneOn,
@@ -50,12 +53,21 @@ for (const runtime of ["docker", "process"] as const) {
         const first = yield* stateFiles(tenant, instanceId, statePath)
         assert.deepStrictEqual(Object.keys(first), ["identity.json"])
 
+        // What c1's workload leaves in the container's scratch space (/tmp, a tmpfs) goes with its state.
+        const inContainer = (script: string) =>
+          containersOf(tenant, [`umbra.instance=${instanceId}`]).pipe(
+            Effect.flatMap(([container]) => Effect.promise(() => promisify(execFile)("docker", ["exec", container!.Id, "sh", "-c", script]))),
+            Effect.map(({ stdout }) => stdout.trim())
+          )
+        if (runtime === "docker") yield* inContainer("echo c1 > /tmp/c1-scratch")
+
         assert.isTrue((yield* send(tenant, "DisconnectClient", { clientId: "c1" })).ok)
         yield* eventually(hasEvent(instanceId, "InstanceRecycled"), 30_000, "InstanceRecycled")
         const files = control(nc, tenant, instanceId, "statePaths").pipe(
           Effect.map((reply) => (reply.ok && reply.op === "statePaths" ? reply.paths.reduce((n, p) => n + p.files, 0) : -1))
         )
         yield* eventually(files.pipe(Effect.map((n) => n === 0)), 30_000, "the recycled shadow's state scrubbed")
+        if (runtime === "docker") assert.strictEqual(yield* inContainer("ls -A /tmp"), "", "c1's scratch space emptied")
 
         assert.isTrue((yield* send(tenant, "ConnectClient", { clientId: "c2", tier: "standard", template })).ok)
         yield* eventually(hasEvent(instanceId, "InstanceClaimed"), 30_000, "InstanceClaimed by c2")
