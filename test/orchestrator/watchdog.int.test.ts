@@ -29,17 +29,24 @@ const publish = (subject: string, body: string) =>
 const heartbeat = (instanceId: string, seq: number, ready: boolean) =>
   publish(subjects.signal("acme", instanceId, "hb"), JSON.stringify({ instanceId, seq, at: "2026-11-30T12:00:00.000Z", ready }))
 
+/** A shadow deployed and started, as the instance runner records it: the watchdog's to judge from here. */
+const startedShadow = (id: string) =>
+  Effect.gen(function* () {
+    const handler = yield* CommandHandler
+    const instanceId = id as InstanceId
+    yield* handler.handle(command("DeployShadow", {
+      instanceId, clientId: "c1", tier: "basic", template: defaultTemplate, network: defaultNetwork, resources: { cpuMillis: 100, memoryMiB: 128 }
+    }))
+    yield* handler.handle(command("RecordInstanceStarted", { instanceId, runtimeId: "rt-1" }))
+    return instanceId
+  })
+
 const types = (stream: string) => EventStore.use((store) => store.readStream(stream)).pipe(Effect.map((events) => events.map((e) => e.type)))
 
 layer(testLayer, { excludeTestServices: true, timeout: "120 seconds" })("watchdog on UMBRA_SIGNALS", (it) => {
   it.effect("marks ready on the first ready beat, drops bad signals, and records a silence as HeartbeatLost once", () =>
     Effect.gen(function* () {
-      const handler = yield* CommandHandler
-      const instanceId = "shd-watched" as InstanceId
-      yield* handler.handle(command("DeployShadow", {
-        instanceId, clientId: "c1", tier: "basic", template: defaultTemplate, network: defaultNetwork, resources: { cpuMillis: 100, memoryMiB: 128 }
-      }))
-      yield* handler.handle(command("RecordInstanceStarted", { instanceId, runtimeId: "rt-1" }))
+      const instanceId = yield* startedShadow("shd-watched")
       const watchdog = yield* makeWatchdog({
         phi: { ...defaultPhiAccrualConfig, expectedIntervalMs: 200, acceptablePauseMs: 200, startupGraceMs: 10_000 },
         checkEveryMs: 50
@@ -88,12 +95,7 @@ layer(testLayer, { excludeTestServices: true, timeout: "120 seconds" })("watchdo
 
   it.effect("a claimed shadow is ready only from the heartbeat its agent named: earlier ones speak for the last client's workload", () =>
     Effect.gen(function* () {
-      const handler = yield* CommandHandler
-      const instanceId = "shd-claimed" as InstanceId
-      yield* handler.handle(command("DeployShadow", {
-        instanceId, clientId: "c1", tier: "basic", template: defaultTemplate, network: defaultNetwork, resources: { cpuMillis: 100, memoryMiB: 128 }
-      }))
-      yield* handler.handle(command("RecordInstanceStarted", { instanceId, runtimeId: "rt-1" }))
+      const instanceId = yield* startedShadow("shd-claimed")
       const watchdog = yield* makeWatchdog({ phi: { ...defaultPhiAccrualConfig, startupGraceMs: 60_000 }, checkEveryMs: 1_000 })
       const readyFromSeq = 1_000
       yield* watchdog.watch({ tenant: "acme", instanceId, epoch: "acme/shd-claimed/rt-1/0/c2", ready: false, readyFromSeq })
