@@ -17,6 +17,8 @@ export interface AgentPaths {
   readonly closeAll: Effect.Effect<void>
 }
 
+const maxConnectionsPerNetwork = 32
+
 export const makeAgentPaths = (target: { readonly host: string; readonly port: number }): AgentPaths => {
   /** Each network's relay with the ends of its open connections: closing a path ends them too. */
   const servers = new Map<string, { readonly server: Server; readonly open: Set<() => void> }>()
@@ -49,6 +51,9 @@ export const makeAgentPaths = (target: { readonly host: string; readonly port: n
       for (const subnet of network.subnets) allowed.addSubnet(formatAddress(subnet.base), subnet.prefix, "ipv4")
       const open = new Set<() => void>()
       const server = relay(allowed, open)
+      // A client's network holds its shadow and its production, each with one agent connection (two while
+      // one reconnects): a workload opening connections by the thousand gets refused, not relayed.
+      server.maxConnections = maxConnectionsPerNetwork
       servers.set(network.name, { server, open })
       server.once("error", (error: NodeJS.ErrnoException) => {
         servers.delete(network.name)

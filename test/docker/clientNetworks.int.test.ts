@@ -67,6 +67,21 @@ const connectFrom = (containerId: string, host: string, port: number) =>
     Effect.map(({ stdout }) => stdout.trim())
   )
 
+/** Opens `count` connections at once from inside a container and prints how many NATS greeted (its `INFO`). */
+const greeted = `const net = require("net"); let greeted = 0, done = 0; const count = +process.argv[3];
+for (let i = 0; i < count; i++) {
+  const s = net.connect(+process.argv[2], process.argv[1]);
+  let said = false;
+  const finish = () => { if (said) return; said = true; if (++done === count) { console.log(greeted); process.exit(0) } };
+  s.setTimeout(3000, finish); s.on("error", finish); s.on("close", finish);
+  s.on("data", (d) => { if (String(d).startsWith("INFO")) greeted++; finish() });
+}`
+
+const connectionsFrom = (containerId: string, host: string, port: number, count: number) =>
+  Effect.promise(() => promisify(execFile)("docker", ["exec", containerId, imagePaths.node, "-e", greeted, host, String(port), String(count)])).pipe(
+    Effect.map(({ stdout }) => Number(stdout.trim()))
+  )
+
 const networkOf = (container: Docker.ContainerInspectInfo) => Object.values(container.NetworkSettings.Networks)[0]!
 
 layer(testLayer, { excludeTestServices: true, timeout: "170 seconds" })("client networks on Docker", (it) => {
@@ -109,6 +124,11 @@ layer(testLayer, { excludeTestServices: true, timeout: "170 seconds" })("client 
       for (const [what, outcome] of Object.entries(attempts)) {
         assert.match(outcome, /^(timeout|closed|error E\w+)$/, `${what}: ${outcome}`)
       }
+      // A workload opening connections by the dozen gets a bounded share of the relay, not one NATS connection each.
+      const many = yield* connectionsFrom(a.runtimeId, gatewayA, natsPort, 64)
+      assert.isAtLeast(many, 1)
+      assert.isAtMost(many, 32)
+
       // And B's instance is untouched by it.
       assert.isTrue((yield* runtime.inspect(instanceKey(tenantB, "shd-b")))?.running)
     }))
