@@ -14,6 +14,7 @@ import {
   ShadowRequested
 } from "./instance/instance.ts"
 import {
+  DependenciesInferred,
   NetworkChanged,
   ProfileCreated,
   ProfileRefined,
@@ -47,6 +48,7 @@ const eventTypes = [
   [ProfileRefined, 2],
   [TemplateChanged, 1],
   [NetworkChanged, 1],
+  [DependenciesInferred, 1],
   [SagaStepRecorded, 2],
   [ForecastUpdated, 1],
   [HeartbeatRecorded, 3],

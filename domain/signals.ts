@@ -49,6 +49,30 @@ export const TelemetrySample = Schema.Struct({
 })
 export type TelemetrySample = typeof TelemetrySample.Type
 
+/** An absolute path with no `..` segment and no control characters. */
+const FilePath = Schema.String.check(Schema.isPattern(/^(?!.*(?:^|\/)\.\.(?:\/|$))\/[^\u0000-\u001f]{1,1023}$/))
+/** The most files one report may name: a workload's libraries and warm files are far fewer. */
+export const maxDependencyFiles = 512
+
+/** A file the workload depends on: a library it mapped, a file it holds open, or a file of its state paths. */
+export const DependencyFile = Schema.Struct({
+  path: FilePath,
+  kind: Schema.Literals(["library", "file", "state"]),
+  bytes: Amount(2 ** 50)
+})
+export type DependencyFile = typeof DependencyFile.Type
+
+/**
+ * `umbra.sig.<tenant>.<instanceId>.dp`: what the workload loaded and opened while it warmed up, reported
+ * once it is first ready after each start.
+ */
+export const DependencyReport = Schema.Struct({
+  instanceId: InstanceId,
+  at: Time,
+  files: Schema.Array(DependencyFile).check(Schema.isMaxLength(maxDependencyFiles))
+})
+export type DependencyReport = typeof DependencyReport.Type
+
 /** An archived heartbeat in `heartbeat-<tenant>.<instanceId>`: the signal, and when the archiver stored it. */
 export const HeartbeatRecorded = Schema.TaggedStruct("HeartbeatRecorded", { ...Heartbeat.fields, recordedAt: Schema.String })
 

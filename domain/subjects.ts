@@ -1,6 +1,9 @@
 import type { StoredEvent } from "./envelope.ts"
 import { parseStreamName } from "./streams.ts"
 
+/** Heartbeats, telemetry samples, and dependency reports. */
+export type SignalKind = "hb" | "tm" | "dp"
+
 /** Every NATS subject Umbra uses, built from typed parts in this one place. */
 export const subjects = {
   eventsRoot: "umbra.evt.>",
@@ -15,7 +18,7 @@ export const subjects = {
   query: (tenant: string, queryName: string) => `umbra.query.${tenant}.${queryName}`,
   queriesOf: (tenant: string | "*") => `umbra.query.${tenant}.*`,
   eventsOf: (tenant: string | "*", category: string | "*" = "*") => `umbra.evt.${tenant}.${category}.*`,
-  signal: (tenant: string, instanceId: string, kind: "hb" | "tm") => `umbra.sig.${tenant}.${instanceId}.${kind}`,
+  signal: (tenant: string, instanceId: string, kind: SignalKind) => `umbra.sig.${tenant}.${instanceId}.${kind}`,
   heartbeatsOf: (tenant: string | "*") => `umbra.sig.${tenant}.*.hb`,
   /** Where an instance's agent answers control requests. */
   control: (tenant: string, instanceId: string) => `umbra.ctl.${tenant}.${instanceId}`,

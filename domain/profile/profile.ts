@@ -1,7 +1,8 @@
 import { Effect, Schema } from "effect"
 import type { Aggregate, Decider } from "../decider.ts"
 import { NotFound } from "../errors.ts"
-import { ClientId } from "../ids.ts"
+import { ClientId, InstanceId } from "../ids.ts"
+import { DependencyFile, maxDependencyFiles } from "../signals.ts"
 import { Resources, Tier, tierDefaults } from "./resources.ts"
 import { defaultNetwork, defaultTemplate, Network, Template, TenantTemplate } from "./template.ts"
 
@@ -26,7 +27,10 @@ export const RefineProfile = Schema.TaggedStruct("RefineProfile", refinement)
 export const ScaleProfile = Schema.TaggedStruct("ScaleProfile", refinement)
 export const SetTemplate = Schema.TaggedStruct("SetTemplate", { clientId: ClientId, template: TenantTemplate })
 export const SetNetwork = Schema.TaggedStruct("SetNetwork", { clientId: ClientId, network: Network })
-export const ProfileCommand = Schema.Union([CreateProfile, RefineProfile, ScaleProfile, SetTemplate, SetNetwork])
+const DependencyFiles = Schema.Array(DependencyFile).check(Schema.isMaxLength(maxDependencyFiles))
+/** The dependency recorder's: what a shadow's agent saw the client's workload load and open while it warmed up. */
+export const RecordDependencies = Schema.TaggedStruct("RecordDependencies", { clientId: ClientId, instanceId: InstanceId, files: DependencyFiles })
+export const ProfileCommand = Schema.Union([CreateProfile, RefineProfile, ScaleProfile, SetTemplate, SetNetwork, RecordDependencies])
 export type ProfileCommand = typeof ProfileCommand.Type
 
 export const ProfileCreated = Schema.TaggedStruct("ProfileCreated", {
@@ -52,12 +56,31 @@ export const ProfileRefined = Schema.TaggedStruct("ProfileRefined", {
 })
 export const TemplateChanged = Schema.TaggedStruct("TemplateChanged", { clientId: ClientId, template: Template })
 export const NetworkChanged = Schema.TaggedStruct("NetworkChanged", { clientId: ClientId, network: Network })
-export const ProfileEvent = Schema.Union([ProfileCreated, ProfileRefined, TemplateChanged, NetworkChanged])
+const Paths = Schema.Array(Schema.String).check(Schema.isMaxLength(maxDependencyFiles))
+/**
+ * The dependencies inferred from use, as of the last warm-up reported (`files`), with what that changed. They
+ * stand beside the template's `dependencies`, which the tenant gave and inference never changes.
+ */
+export const DependenciesInferred = Schema.TaggedStruct("DependenciesInferred", {
+  clientId: ClientId,
+  instanceId: InstanceId,
+  files: DependencyFiles,
+  added: Paths,
+  dropped: Paths
+})
+export const ProfileEvent = Schema.Union([ProfileCreated, ProfileRefined, TemplateChanged, NetworkChanged, DependenciesInferred])
 export type ProfileEvent = typeof ProfileEvent.Type
 
 export const ProfileState = Schema.Union([
   Schema.TaggedStruct("Absent", {}),
-  Schema.TaggedStruct("Active", { tier: Tier, expected: Resources, template: Template, network: Network })
+  Schema.TaggedStruct("Active", {
+    tier: Tier,
+    expected: Resources,
+    template: Template,
+    network: Network,
+    // Optional: a snapshot from before inference is still right (no DependenciesInferred came before it).
+    inferred: Schema.optionalKey(DependencyFiles)
+  })
 ])
 export type ProfileState = typeof ProfileState.Type
 
@@ -91,6 +114,22 @@ const decideRefine = (command: typeof RefineProfile.Type | typeof ScaleProfile.T
   ])
 }
 
+const decideDependencies = (command: typeof RecordDependencies.Type, state: ProfileState) => {
+  if (state._tag === "Absent") return Effect.fail(missing(command.clientId))
+  const before = new Set((state.inferred ?? []).map((file) => file.path))
+  const now = new Set(command.files.map((file) => file.path))
+  const added = [...now].filter((path) => !before.has(path)).sort()
+  const dropped = [...before].filter((path) => !now.has(path)).sort()
+  if (added.length === 0 && dropped.length === 0) return Effect.succeed([])
+  return Effect.succeed<ReadonlyArray<ProfileEvent>>([
+    { _tag: "DependenciesInferred", clientId: command.clientId, instanceId: command.instanceId, files: command.files, added, dropped }
+  ])
+}
+
+/** What production reads into the page cache before its workload starts: inferred libraries and files (its state arrives by transfer). */
+export const preloadFiles = (state: ProfileState): ReadonlyArray<string> =>
+  state._tag === "Active" ? (state.inferred ?? []).filter((file) => file.kind !== "state").map((file) => file.path) : []
+
 export const profileDecider: Decider<ProfileCommand, ProfileEvent, ProfileState> = {
   initialState: { _tag: "Absent" },
   evolve: (state, event) => {
@@ -103,6 +142,8 @@ export const profileDecider: Decider<ProfileCommand, ProfileEvent, ProfileState>
         return state._tag === "Active" ? { ...state, template: event.template } : state
       case "NetworkChanged":
         return state._tag === "Active" ? { ...state, network: event.network } : state
+      case "DependenciesInferred":
+        return state._tag === "Active" ? { ...state, inferred: event.files } : state
     }
   },
   decide: (command, state) => {
@@ -120,6 +161,8 @@ export const profileDecider: Decider<ProfileCommand, ProfileEvent, ProfileState>
         return state._tag === "Absent"
           ? Effect.fail(missing(command.clientId))
           : Effect.succeed([{ _tag: "NetworkChanged", clientId: command.clientId, network: command.network }])
+      case "RecordDependencies":
+        return decideDependencies(command, state)
     }
   }
 }
@@ -131,8 +174,15 @@ export const profileAggregate: Aggregate<ProfileCommand, ProfileEvent, ProfileSt
   events: ProfileEvent,
   decider: profileDecider,
   idOf: (command) => command.clientId,
-  // CreateProfile is the connect saga's, ScaleProfile the scaling engine's; a tenant's RefineProfile is a manual override and carries its reason.
-  access: { CreateProfile: "internal", RefineProfile: "public", ScaleProfile: "internal", SetTemplate: "public", SetNetwork: "public" },
+  // CreateProfile is the connect saga's, ScaleProfile the scaling engine's, RecordDependencies the dependency recorder's; a tenant's RefineProfile is a manual override and carries its reason.
+  access: {
+    CreateProfile: "internal",
+    RefineProfile: "public",
+    ScaleProfile: "internal",
+    SetTemplate: "public",
+    SetNetwork: "public",
+    RecordDependencies: "internal"
+  },
   // Refinements pile up for as long as the client stays: a command reads the snapshot and what came after it.
   // (ProfileRefined v2 left the state as it was: its snapshots stay version 1.)
   snapshot: { version: 1, schema: ProfileState }
