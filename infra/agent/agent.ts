@@ -2,11 +2,13 @@ import type { Msg, NatsConnection as CoreConnection } from "@nats-io/transport-n
 import { Clock, Deferred, Effect, Queue, Ref, Schedule, Schema, Stream } from "effect"
 import { ControlReplyJson, ControlRequestJson, type ControlReply } from "../../domain/control.ts"
 import type { ClientId } from "../../domain/ids.ts"
-import { Heartbeat, maxMetrics, TelemetrySample } from "../../domain/signals.ts"
+import { DependencyReport, Heartbeat, maxMetrics, TelemetrySample } from "../../domain/signals.ts"
 import { subjects } from "../../domain/subjects.ts"
 import { NatsConnection } from "../nats/connection.ts"
 import type { AgentConfig } from "./agentConfig.ts"
 import { timeEchoes } from "./heartbeatRoundTrip.ts"
+import { scanDependencies } from "./dependencyScan.ts"
+import { preloadFiles } from "./preload.ts"
 import { coresBetween, detectUsageSource, readUsage } from "./cgroupUsage.ts"
 import { probeReady, trackReadiness } from "./readiness.ts"
 import { inventory, scrub, settle } from "./stateInventory.ts"
@@ -15,6 +17,7 @@ import { superviseWorkload } from "./workloadProcess.ts"
 
 const encodeHeartbeat = Schema.encodeSync(Schema.fromJsonString(Heartbeat))
 const encodeTelemetry = Schema.encodeSync(Schema.fromJsonString(TelemetrySample))
+const encodeReport = Schema.encodeSync(Schema.fromJsonString(DependencyReport))
 const encodeReply = Schema.encodeSync(ControlReplyJson)
 
 const isoNow = Clock.currentTimeMillis.pipe(Effect.map((millis) => new Date(millis).toISOString()))
@@ -107,6 +110,9 @@ export const runAgent = Effect.fn("Agent.run")(function* (config: AgentConfig) {
   const seq = yield* Ref.make(0)
   const roundTrip = yield* timeEchoes(nc, subjects.heartbeatEcho(tenant, instanceId))
 
+  if (config.preloadFiles.length > 0 && config.workload !== undefined) {
+    yield* Effect.logInfo("preloaded the workload's dependencies", yield* preloadFiles(config.preloadFiles))
+  }
   const workload = config.workload === undefined ? undefined : yield* superviseWorkload(config.workload)
   // A workload that turns ready is said at once, not at the next beat: the control plane waits on it.
   const turnedReady = yield* Queue.sliding<void>(1)
@@ -125,6 +131,17 @@ export const runAgent = Effect.fn("Agent.run")(function* (config: AgentConfig) {
   // Fixed, not spaced: a beat that waited for the CPU does not push back the ones after it.
   yield* heartbeat.pipe(Effect.repeat(Schedule.fixed(config.heartbeatMs)), Effect.forkScoped)
   yield* Queue.take(turnedReady).pipe(Effect.andThen(heartbeat), Effect.forever, Effect.forkScoped)
+
+  // What the workload loaded while it warmed up, once per start, when it is first ready: the profile learns its dependencies.
+  const reported = yield* Ref.make(false)
+  const reportDependencies = Effect.gen(function* () {
+    if (workload === undefined || (yield* Ref.get(reported)) || !(yield* readiness.current).ready) return
+    yield* Ref.set(reported, true)
+    const files = yield* scanDependencies(yield* workload.pid, config.statePaths, config.scratchPaths)
+    yield* publish(nc, subjects.signal(tenant, instanceId, "dp"), encodeReport({ instanceId, at: yield* isoNow, files }))
+    yield* Effect.logInfo("reported the workload's dependencies", { files: files.length })
+  })
+  yield* reportDependencies.pipe(Effect.repeat(Schedule.spaced(config.heartbeatMs)), Effect.forkScoped)
 
   const source = yield* detectUsageSource(config.usageSource)
   const last = yield* Ref.make(yield* readUsage(source))
@@ -161,6 +178,7 @@ export const runAgent = Effect.fn("Agent.run")(function* (config: AgentConfig) {
             Effect.andThen(workload === undefined ? Effect.void : readiness.restarting(workload.restart).pipe(
               Effect.catch((error) => Effect.logError("the workload did not start again", { message: error.message }))
             )),
+            Effect.andThen(Ref.set(reported, false)),
             Effect.andThen(Ref.get(seq))
           )
       })

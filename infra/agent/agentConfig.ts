@@ -1,5 +1,6 @@
 import { Config, Option, Schema } from "effect"
 import { ClientId, InstanceId, TenantId } from "../../domain/ids.ts"
+import { maxDependencyFiles } from "../../domain/signals.ts"
 
 /** A comma-separated list of absolute paths in the environment (none when unset). */
 const pathList = (name: string) =>
@@ -42,6 +43,10 @@ export const AgentConfig = Config.all({
   statePaths: pathList("UMBRA_STATE_PATHS"),
   /** Scratch space of the instance alone (a container's /tmp): emptied with the state when it is recycled. */
   scratchPaths: pathList("UMBRA_SCRATCH_PATHS"),
+  /** Files to read into the page cache before the workload starts (a JSON array of absolute paths): production's inferred dependencies. */
+  preloadFiles: Config.schema(Schema.fromJsonString(Schema.Array(Schema.String).check(Schema.isMaxLength(maxDependencyFiles))), "UMBRA_PRELOAD_FILES").pipe(
+    Config.withDefault([])
+  ),
   metricsFile: Config.option(Config.String("UMBRA_METRICS_FILE")).pipe(Config.map(Option.getOrUndefined)),
   /** A command line (split on spaces) the agent starts and supervises: the instance's workload. */
   workload: Config.option(Config.String("UMBRA_WORKLOAD")).pipe(
