@@ -4,6 +4,7 @@ import type { NewEvent, Position } from "../../domain/envelope.ts"
 import { ValidationFailed } from "../../domain/errors.ts"
 import { nameBasedId } from "../../domain/eventId.ts"
 import { streamName } from "../../domain/streams.ts"
+import { parseSignalSubject } from "../../domain/subjects.ts"
 import { resumingFromCheckpoint } from "../backoff.ts"
 import { Checkpoints } from "../checkpoints.ts"
 import { type DeadLetter, DeadLetters } from "../deadLetters.ts"
@@ -89,8 +90,10 @@ export const makeArchiver = Effect.gen(function* () {
    * Archives a batch; when the store refuses it, each signal alone, parking those it refuses. Signals
    * dropped by decoding are parked when they do not decode at all (an untimely one is only dropped).
    */
-  const archiveBatch = (batch: ReadonlyArray<DeliveredSignal>) =>
+  const archiveBatch = (delivered: ReadonlyArray<DeliveredSignal>) =>
     Effect.gen(function* () {
+      // Dependency reports are no observation to keep: what they change, the profile records (DependenciesInferred).
+      const batch = delivered.filter((signal) => parseSignalSubject(signal.subject)?.kind !== "dp")
       const { decoded } = yield* decodeBatch(batch, archiverReader)
       const kept = new Set(decoded.map((signal) => signal.seq))
       const bySeq = new Map(batch.map((signal) => [signal.seq, signal]))
@@ -103,7 +106,7 @@ export const makeArchiver = Effect.gen(function* () {
             archive([signal]).pipe(Effect.catchTag("ValidationFailed", (error) => park(bySeq.get(signal.seq)!, `ValidationFailed: ${error.message}`))), { discard: true })
         )
       )
-      yield* checkpoints.save(archiverReader, positionFrom(batch[batch.length - 1]!.seq))
+      yield* checkpoints.save(archiverReader, positionFrom(delivered[delivered.length - 1]!.seq))
     })
 
   /** `umbra dlq retry`: the letter as the signal it was, archived alone. */

@@ -189,12 +189,13 @@ layer(TestLayer, { excludeTestServices: true, timeout: "90 seconds" })("dead let
       assert.strictEqual((yield* umbra("dlq", "retry", String(letter!.seq))).code, 1, "the letter is gone")
     }), { timeout: 60_000 })
 
-  it.effect("the archiver parks a signal that does not decode and archives the good ones around it", () =>
+  it.effect("the archiver parks a signal that does not decode and archives the good ones around it, passing dependency reports by", () =>
     Effect.gen(function* () {
       const nc = yield* NatsConnection
       const at = new Date().toISOString()
       const publish = (subject: string, body: string) => Effect.promise(() => publishStored(nc, subject, body))
       yield* publish(subjects.signal("acme", "shd-1", "hb"), JSON.stringify({ instanceId: "shd-1", seq: 1, at, ready: true }))
+      yield* publish(subjects.signal("acme", "shd-1", "dp"), JSON.stringify({ instanceId: "shd-1", at, files: [] }))
       const junk = yield* publish(subjects.signal("acme", "shd-1", "tm"), "{\"instanceId\": \"shd-1\", \"cpu\": \"lots\"}")
       yield* publish(subjects.signal("acme", "shd-1", "tm"), JSON.stringify({ instanceId: "shd-1", at, cpu: 0.5, memBytes: 1024 }))
 
