@@ -110,7 +110,8 @@ export const launchServicesLayer = (dataDir: string, limits?: ArchiveLimits) => 
 
 /**
  * Starts the orchestrator (shadow saga, instance runner, watchdog, reconciler, launches) in the current
- * scope on the runtime `UMBRA_RUNTIME` chooses. Without a runtime the control plane still serves, and says so.
+ * scope on the runtime `UMBRA_RUNTIME` chooses, and returns that runtime (for a caller that must reach its
+ * instances, as the demo does). Without a runtime the control plane still serves, and says so.
  */
 export const startOrchestration = (config: UmbraConfig, agent?: AgentCredentials) =>
   Effect.gen(function* () {
@@ -134,6 +135,7 @@ export const startOrchestration = (config: UmbraConfig, agent?: AgentCredentials
       )
     }
     yield* orchestrate(options).pipe(Effect.provideContext(runtime.success))
+    return yield* InstanceRuntime.pipe(Effect.provideContext(runtime.success))
   })
 
 /**

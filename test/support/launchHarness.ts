@@ -5,7 +5,7 @@ import { InstanceRuntime } from "../../src/instanceRuntime.ts"
 import { endpointUrl } from "../../src/launch/endpoint.ts"
 import { requestRaw, send } from "./controlPlane.ts"
 import { eventually } from "./eventually.ts"
-import { startLoad } from "./loadGenerator.ts"
+import { startLoad } from "../../infra/demo/loadGenerator.ts"
 import { filesOf, listArchive } from "./stateArchives.ts"
 
 /** The name of a launch's stream. */

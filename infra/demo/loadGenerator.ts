@@ -32,15 +32,19 @@ const get = (agent: Agent, url: URL) =>
     req.end()
   })
 
+const loopback = new Set(["127.0.0.1", "localhost", "[::1]"])
+
 /**
  * `clients` keep-alive loops sending GET `url` back to back until stopped, or until `maxRequests` or
  * `maxMs` (every load loop is bounded); a pause of `pauseMs` between requests keeps the rate modest.
+ * Only a loopback URL is a target: a load generator aimed elsewhere would be an attack on someone.
  */
 export const startLoad = (
   url: string,
   options: { readonly clients: number; readonly maxRequests: number; readonly maxMs: number; readonly pauseMs?: number }
 ): LoadGenerator => {
   const target = new URL(url)
+  if (target.protocol !== "http:" || !loopback.has(target.hostname)) throw new Error(`load is sent to loopback HTTP only, not ${url}`)
   const agent = new Agent({ keepAlive: true, maxSockets: options.clients })
   const started = performance.now()
   const failures: Array<LoadFailure> = []
