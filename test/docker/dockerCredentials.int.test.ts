@@ -1,3 +1,4 @@
+// @module-tag docker
 import { randomUUID } from "node:crypto"
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"

@@ -1,3 +1,4 @@
+// @module-tag docker
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { stateVolumeName } from "../../infra/docker/containerSettings.ts"

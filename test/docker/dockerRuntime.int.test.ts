@@ -1,3 +1,4 @@
+// @module-tag docker
 import { randomUUID } from "node:crypto"
 import { assert, layer } from "@effect/vitest"
 import Docker from "dockerode"

@@ -1,3 +1,4 @@
+// @module-tag docker
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
 import { defaultNetwork } from "../../domain/profile/template.ts"

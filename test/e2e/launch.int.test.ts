@@ -1,4 +1,6 @@
 import { assert, layer } from "@effect/vitest"
+import { describe } from "vitest"
+import { runtimeTags } from "../setup/testGroups.ts"
 import { Effect, Stream } from "effect"
 import { productionInstanceId } from "../../domain/launch/productionInstanceId.ts"
 import { EventBus } from "../../src/eventBus.ts"
@@ -54,7 +56,7 @@ const startedWarm = (tenant: string, instanceId: string) =>
 
 for (const runtime of ["docker", "process"] as const) {
   const tenant = testTenant(runtime === "docker" ? "ln" : "lp")
-  layer(orchestratedControlPlaneLayer(tenant, runtime), { excludeTestServices: true, timeout: "600 seconds" })(`production launch (${runtime})`, (it) => {
+  describe(runtime, { tags: runtimeTags(runtime) }, () => layer(orchestratedControlPlaneLayer(tenant, runtime), { excludeTestServices: true, timeout: "600 seconds" })(`production launch (${runtime})`, (it) => {
     it.effect("shadow warm → production serving with the shadow's state, weights 5 → 100 % under load with no failed request, shadow recycled", () =>
       Effect.gen(function* () {
         const clientId = newClientId()
@@ -128,5 +130,5 @@ for (const runtime of ["docker", "process"] as const) {
         yield* eventually(instanceOf(tenant, production).pipe(Effect.map((info) => info === undefined)), 30_000, "production removed")
         assert.isTrue(yield* isRunning(tenant, shadow))
       }), 400_000)
-  })
+  }))
 }

@@ -1,6 +1,8 @@
 import { execFile } from "node:child_process"
 import { promisify } from "node:util"
 import { assert, layer } from "@effect/vitest"
+import { describe } from "vitest"
+import { runtimeTags } from "../setup/testGroups.ts"
 import { Effect, Layer } from "effect"
 import { defaultTemplate, type Template } from "../../domain/profile/template.ts"
 import { NatsConnection } from "../../infra/nats/connection.ts"
@@ -37,7 +39,7 @@ for (const runtime of ["docker", "process"] as const) {
   const hasEvent = (instanceId: string, type: string, times = 1) =>
     streamTypes(`instance-${tenant}.${instanceId}`).pipe(Effect.map((types) => countOf(types, type) >= times))
 
-  layer(controlPlane(tenant, runtime), { excludeTestServices: true, timeout: "300 seconds" })(`a pooled shadow's shared path (${runtime})`, (it) => {
+  describe(runtime, { tags: runtimeTags(runtime) }, () => layer(controlPlane(tenant, runtime), { excludeTestServices: true, timeout: "300 seconds" })(`a pooled shadow's shared path (${runtime})`, (it) => {
     it.effect("recycled then claimed: none of the last client's state, the shared cache kept and started on", () =>
       Effect.gen(function* () {
         const nc = yield* NatsConnection
@@ -82,5 +84,5 @@ for (const runtime of ["docker", "process"] as const) {
         const exported = yield* stateFiles(tenant, instanceId, sharedPath).pipe(Effect.exit)
         assert.strictEqual(exported._tag, "Failure", "the shared path is not exported")
       }), 240_000)
-  })
+  }))
 }

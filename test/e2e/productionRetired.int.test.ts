@@ -1,4 +1,6 @@
 import { assert, layer } from "@effect/vitest"
+import { describe } from "vitest"
+import { runtimeTags } from "../setup/testGroups.ts"
 import { Effect } from "effect"
 import { existsSync, readdirSync } from "node:fs"
 import { connect } from "node:net"
@@ -43,7 +45,7 @@ const leftoversOf = (runtime: "docker" | "process", tenant: string, instanceId: 
 
 for (const runtime of ["process", "docker"] as const) {
   const tenant = testTenant(runtime === "docker" ? "rd" : "rp")
-  layer(orchestratedControlPlaneLayer(tenant, runtime), { excludeTestServices: true, timeout: "600 seconds" })(`DisconnectClient after a launch (${runtime})`, (it) => {
+  describe(runtime, { tags: runtimeTags(runtime) }, () => layer(orchestratedControlPlaneLayer(tenant, runtime), { excludeTestServices: true, timeout: "600 seconds" })(`DisconnectClient after a launch (${runtime})`, (it) => {
     it.effect("the launch completes, the client disconnects: production is removed with its state, and its endpoint closed", () =>
       Effect.gen(function* () {
         const instances = yield* InstanceRuntime
@@ -69,5 +71,5 @@ for (const runtime of ["process", "docker"] as const) {
         assert.deepStrictEqual((yield* streamTypes(launchStream(tenant, launchId))).slice(-2), ["ShadowReleased", "ProductionRetired"])
         assert.strictEqual((yield* queryLaunch(tenant, launchId)).result?.stage, "retired")
       }), 400_000)
-  })
+  }))
 }

@@ -1,4 +1,6 @@
 import { assert, layer } from "@effect/vitest"
+import { describe } from "vitest"
+import { runtimeTags } from "../setup/testGroups.ts"
 import { Effect, Layer } from "effect"
 import { join } from "node:path"
 import { shadowInstanceId } from "../../domain/instance/shadowInstanceId.ts"
@@ -42,7 +44,7 @@ const killShadow = (runtime: Runtime, runtimeId: string) =>
 
 for (const runtime of ["docker", "process"] as const) {
   const tenant = testTenant(runtime === "docker" ? "sc" : "sq")
-  layer(testLayer(runtime, tenant), { excludeTestServices: true, timeout: "300 seconds" })(`shadows (${runtime}) across a crash of Umbra`, (it) => {
+  describe(runtime, { tags: runtimeTags(runtime) }, () => layer(testLayer(runtime, tenant), { excludeTestServices: true, timeout: "300 seconds" })(`shadows (${runtime}) across a crash of Umbra`, (it) => {
     it.effect("after a SIGKILL with shadows running, a restart leaves exactly the expected instances", () =>
       Effect.gen(function* () {
         const server = yield* NatsTestServer
@@ -94,5 +96,5 @@ for (const runtime of ["docker", "process"] as const) {
         assert.strictEqual(yield* countOf(kept, "InstanceRecreated"), 0)
         yield* stopProcess(second, "SIGTERM")
       }), 280_000)
-  })
+  }))
 }

@@ -1,3 +1,4 @@
+// @module-tag docker
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { defaultPhiAccrualConfig } from "../../domain/instance/phiAccrual.ts"

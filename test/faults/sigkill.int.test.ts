@@ -1,4 +1,6 @@
 import { assert, layer } from "@effect/vitest"
+import { describe } from "vitest"
+import { runtimeTags } from "../setup/testGroups.ts"
 import { Effect, Layer } from "effect"
 import { join } from "node:path"
 import { buildImages } from "../../infra/images/imageBuild.ts"
@@ -46,7 +48,7 @@ const removeTenant = (runtime: Runtime, tenant: string) =>
   )
 
 for (const runtime of ["process", "docker"] as const) {
-  layer(testLayer(runtime), { excludeTestServices: true, timeout: "900 seconds" })(`SIGKILL of umbra serve (${runtime})`, (it) => {
+  describe(runtime, { tags: runtimeTags(runtime) }, () => layer(testLayer(runtime), { excludeTestServices: true, timeout: "900 seconds" })(`SIGKILL of umbra serve (${runtime})`, (it) => {
     it.effect(`${runsOf[runtime] * killsPerRun} kill points over connect, refine, launch, disconnect: nothing lost, duplicated or orphaned`, () =>
       Effect.gen(function* () {
         const server = yield* NatsTestServer
@@ -74,5 +76,5 @@ for (const runtime of ["process", "docker"] as const) {
         assert.deepInclude(total, { duplicates: 0, lost: 0, outOfOrder: 0, orphans: 0 })
         assert.strictEqual(total.commandsAcked, 4 * runsOf[runtime])
       }), 900_000)
-  })
+  }))
 }
