@@ -11,6 +11,7 @@ import {
   InstanceResized,
   InstanceStarted,
   InstanceTerminated,
+  ProductionRequested,
   ShadowRequested
 } from "./instance/instance.ts"
 import {
@@ -54,6 +55,7 @@ const eventTypes = [
   [HeartbeatRecorded, 3],
   [TelemetryRecorded, 1],
   [ShadowRequested, 1],
+  [ProductionRequested, 1],
   [InstanceStarted, 1],
   [InstanceReady, 1],
   [InstanceResized, 2],

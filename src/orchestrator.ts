@@ -1,6 +1,7 @@
 import { Effect } from "effect"
 import { productionSaga } from "../domain/sagas/productionSaga.ts"
 import { makeShadowSaga, type ShadowSagaPolicy } from "../domain/sagas/shadowSaga.ts"
+import { runDependencyRecorder } from "./instances/dependencyRecorder.ts"
 import { runInstanceRunner } from "./instances/instanceRunner.ts"
 import { poolView } from "./instances/pool.ts"
 import { reconcile } from "./instances/reconciler.ts"
@@ -11,7 +12,7 @@ import { makeWatchdog, type WatchdogOptions } from "./instances/watchdog.ts"
 import { InstanceRuntime } from "./instanceRuntime.ts"
 import { makeLaunchDispatcher, recoverLaunches, runLaunchConsumer } from "./launch/launchDispatcher.ts"
 import { type LaunchPolicy, makeLaunchRunner } from "./launch/launchRunner.ts"
-import { loadLaunchStage } from "./launch/launchState.ts"
+import { loadLaunchView } from "./launch/launchState.ts"
 import { catchUpLiveIndex, followLiveIndex } from "./projections/liveIndex.ts"
 import { runSaga } from "./sagas/sagaRunner.ts"
 
@@ -40,7 +41,7 @@ const startLaunches = (policy: LaunchPolicy) =>
 /**
  * Starts everything that acts on the instance runtime, in the current scope: the watchdog, a
  * reconciliation of the store with the runtime, then the instance runner, the shadow and production sagas,
- * the sizing of shadows by their use and the launches. Returns the watchdog, what the reconciliation found, and the launch queue.
+ * the sizing of shadows by their use, the recording of their dependencies and the launches. Returns the watchdog, what the reconciliation found, and the launch queue.
  */
 export const startOrchestrator = Effect.fn("Orchestrator.start")(function* (options: OrchestratorOptions) {
   const runtime = yield* InstanceRuntime
@@ -54,8 +55,9 @@ export const startOrchestrator = Effect.fn("Orchestrator.start")(function* (opti
   )
   yield* runInstanceRunner({ agent: options.agent, recreation: options.recreation }, watchdog)
   yield* runSaga(makeShadowSaga(options.saga), poolView)
-  yield* runSaga(productionSaga, loadLaunchStage)
+  yield* runSaga(productionSaga, loadLaunchView)
   if (options.usageSizing !== undefined) yield* runUsageSizer(options.usageSizing)
+  yield* runDependencyRecorder()
   const launches = yield* startLaunches(options.launch)
   // Only now, so that nothing folds the index while start-up reads it; from here it follows the log.
   yield* Effect.forkScoped(followLiveIndex)

@@ -1,7 +1,7 @@
 import { Effect, Schema } from "effect"
 import type { Aggregate, Decider } from "../decider.ts"
 import { IllegalState, NotFound } from "../errors.ts"
-import { ClientId, InstanceId } from "../ids.ts"
+import { ClientId, InstanceId, LaunchId } from "../ids.ts"
 import { Tier } from "../profile/resources.ts"
 import { Network, Template } from "../profile/template.ts"
 import { resizedBeforeReasons } from "./instanceResizedV1.ts"
@@ -20,7 +20,13 @@ const shadowFields = {
   resources: ShadowResources
 }
 
+/** A shadow runs ahead of the client's request; production is the instance a launch made for the client at full size. */
+export const InstanceRole = Schema.Literals(["shadow", "production"])
+export type InstanceRole = typeof InstanceRole.Type
+
 export const DeployShadow = Schema.TaggedStruct("DeployShadow", shadowFields)
+/** A launch made production (its container, stopped until its state is in): from here on it is an instance like a shadow. */
+export const DeployProduction = Schema.TaggedStruct("DeployProduction", { ...shadowFields, launchId: LaunchId })
 export const RecordInstanceStarted = Schema.TaggedStruct("RecordInstanceStarted", { instanceId: InstanceId, runtimeId: RuntimeId })
 export const MarkInstanceReady = Schema.TaggedStruct("MarkInstanceReady", { instanceId: InstanceId })
 /** `reason` says what the size follows: the profile's new expectation, or the shadow's own observed use. */
@@ -41,6 +47,7 @@ export const ClaimPooledInstance = Schema.TaggedStruct("ClaimPooledInstance", {
 export const TerminateInstance = Schema.TaggedStruct("TerminateInstance", { instanceId: InstanceId, reason: Reason })
 export const InstanceCommand = Schema.Union([
   DeployShadow,
+  DeployProduction,
   RecordInstanceStarted,
   MarkInstanceReady,
   ResizeInstance,
@@ -54,6 +61,8 @@ export type InstanceCommand = typeof InstanceCommand.Type
 
 /** The intent to run a shadow: everything a runtime needs, so a recreation or a reconciliation reads it from here. */
 export const ShadowRequested = Schema.TaggedStruct("ShadowRequested", shadowFields)
+/** The same for production: its launch starts it (once the shadow's state is in), then it is watched, resized and recreated. */
+export const ProductionRequested = Schema.TaggedStruct("ProductionRequested", { ...shadowFields, launchId: LaunchId })
 export const InstanceStarted = Schema.TaggedStruct("InstanceStarted", { instanceId: InstanceId, runtimeId: RuntimeId })
 export const InstanceReady = Schema.TaggedStruct("InstanceReady", { instanceId: InstanceId, runtimeId: RuntimeId })
 /** Version 2 (version 1 had no reason: see `instanceResizedV1.ts`). */
@@ -80,6 +89,7 @@ export const InstanceClaimed = Schema.TaggedStruct("InstanceClaimed", {
 export const InstanceTerminated = Schema.TaggedStruct("InstanceTerminated", { instanceId: InstanceId, reason: Schema.String })
 export const InstanceEvent = Schema.Union([
   ShadowRequested,
+  ProductionRequested,
   InstanceStarted,
   InstanceReady,
   InstanceResized,
@@ -93,6 +103,7 @@ export type InstanceEvent = typeof InstanceEvent.Type
 
 /** What the instance runs and for whom; it changes by resizing and by a pooled shadow changing hands. */
 export const InstanceSpecification = Schema.Struct({
+  role: InstanceRole,
   clientId: ClientId,
   tier: Tier,
   template: Template,
@@ -157,7 +168,8 @@ const decideRecreate = (command: typeof RecreateInstance.Type, state: InstanceSt
 }
 
 const decideResize = (command: typeof ResizeInstance.Type, state: InstanceState) => {
-  if (state._tag !== "Started" && state._tag !== "Ready" && state._tag !== "Lost") return illegal(command, state)
+  // Requested: the size it is started (a shadow) or first runs (production, once its launch started it) at.
+  if (state._tag !== "Requested" && state._tag !== "Started" && state._tag !== "Ready" && state._tag !== "Lost") return illegal(command, state)
   if (sameResources(command.resources, state.spec.resources)) return none
   return emit({
     _tag: "InstanceResized",
@@ -174,7 +186,11 @@ export const instanceDecider: Decider<InstanceCommand, InstanceEvent, InstanceSt
     switch (event._tag) {
       case "ShadowRequested": {
         const { _tag, instanceId, ...spec } = event
-        return { _tag: "Requested", spec }
+        return { _tag: "Requested", spec: { ...spec, role: "shadow" } }
+      }
+      case "ProductionRequested": {
+        const { _tag, instanceId, launchId, ...spec } = event
+        return { _tag: "Requested", spec: { ...spec, role: "production" } }
       }
       case "InstanceStarted":
         return state._tag === "Requested"
@@ -183,7 +199,7 @@ export const instanceDecider: Decider<InstanceCommand, InstanceEvent, InstanceSt
       case "InstanceReady":
         return state._tag === "Started" ? { ...state, _tag: "Ready", failures: 0 } : state
       case "InstanceResized":
-        return "runtimeId" in state ? { ...state, spec: { ...state.spec, resources: event.resources } } : state
+        return state._tag === "Absent" || state._tag === "Terminated" ? state : { ...state, spec: { ...state.spec, resources: event.resources } }
       case "HeartbeatLost":
         return state._tag === "Started" || state._tag === "Ready" ? { ...state, _tag: "Lost" } : state
       case "InstanceRecreated":
@@ -207,6 +223,11 @@ export const instanceDecider: Decider<InstanceCommand, InstanceEvent, InstanceSt
         const { _tag, ...fields } = command
         return emit({ ...fields, _tag: "ShadowRequested" })
       }
+      case "DeployProduction": {
+        if (state._tag !== "Absent") return illegal(command, state)
+        const { _tag, ...fields } = command
+        return emit({ ...fields, _tag: "ProductionRequested" })
+      }
       case "RecordInstanceStarted":
         if (state._tag === "Started" && state.runtimeId === command.runtimeId) return none
         return state._tag === "Requested"
@@ -228,7 +249,8 @@ export const instanceDecider: Decider<InstanceCommand, InstanceEvent, InstanceSt
         return decideRecreate(command, state)
       case "RecycleInstance":
         if (state._tag === "Recycled") return none
-        return state._tag === "Started" || state._tag === "Ready"
+        // The pool holds shadows: production goes with its client.
+        return (state._tag === "Started" || state._tag === "Ready") && state.spec.role === "shadow"
           ? emit({ _tag: "InstanceRecycled", instanceId: command.instanceId, clientId: state.spec.clientId })
           : illegal(command, state)
       case "ClaimPooledInstance":
@@ -263,6 +285,7 @@ export const instanceAggregate: Aggregate<InstanceCommand, InstanceEvent, Instan
   idOf: (command) => command.instanceId,
   access: {
     DeployShadow: "internal",
+    DeployProduction: "internal",
     RecordInstanceStarted: "internal",
     MarkInstanceReady: "internal",
     ResizeInstance: "internal",
@@ -274,5 +297,6 @@ export const instanceAggregate: Aggregate<InstanceCommand, InstanceEvent, Instan
   },
   // Saga steps recorded before resizes said why hold the shadow saga's, which followed a refined profile.
   defaults: { ResizeInstance: () => ({ reason: resizedBeforeReasons }) },
-  snapshot: { version: 1, schema: InstanceState }
+  // Version 2: the specification says the instance's role.
+  snapshot: { version: 2, schema: InstanceState }
 }

@@ -74,8 +74,15 @@ export type LaunchCommand = typeof LaunchCommand.Type
 export const LaunchRequested = Schema.TaggedStruct("LaunchRequested", { launchId: LaunchId, clientId: ClientId, priority: Priority })
 /** The launch left the queue: the plan is fixed here, so a resumed launch builds the same production. */
 export const ProvisioningStarted = Schema.TaggedStruct("ProvisioningStarted", { ...planFields, clientId: ClientId })
+/**
+ * The client a launch is for, on the events the production saga (keyed by client) reads: absent from events
+ * stored before they said it.
+ */
+const launchClient = { clientId: Schema.optionalKey(ClientId) }
+
 export const ProductionProvisioned = Schema.TaggedStruct("ProductionProvisioned", {
   launchId: LaunchId,
+  ...launchClient,
   productionInstanceId: InstanceId,
   runtimeId: RuntimeId,
   cpuMillis: Count,
@@ -91,6 +98,7 @@ export const StateTransferCompleted = Schema.TaggedStruct("StateTransferComplete
 export const TrafficShifted = Schema.TaggedStruct("TrafficShifted", { launchId: LaunchId, weight: Weight, previous: Weight })
 export const LaunchCompleted = Schema.TaggedStruct("LaunchCompleted", {
   launchId: LaunchId,
+  ...launchClient,
   productionInstanceId: InstanceId,
   /**
    * Chosen once, with the completion, so that a release resumed after a crash carries out the same choice.
@@ -100,6 +108,7 @@ export const LaunchCompleted = Schema.TaggedStruct("LaunchCompleted", {
 })
 export const LaunchRolledBack = Schema.TaggedStruct("LaunchRolledBack", {
   launchId: LaunchId,
+  ...launchClient,
   reason: Schema.String,
   /** The stage the launch had reached. */
   stage: Schema.String
@@ -293,6 +302,7 @@ export const launchDecider: Decider<LaunchCommand, LaunchEvent, LaunchState> = {
           ? emit({
             _tag: "ProductionProvisioned",
             launchId: command.launchId,
+            clientId: state.clientId,
             productionInstanceId: state.plan.productionInstanceId,
             runtimeId: command.runtimeId,
             cpuMillis: command.cpuMillis,
@@ -321,6 +331,7 @@ export const launchDecider: Decider<LaunchCommand, LaunchEvent, LaunchState> = {
           ? emit({
             _tag: "LaunchCompleted",
             launchId: command.launchId,
+            clientId: state.clientId,
             productionInstanceId: state.plan.productionInstanceId,
             shadowDisposition: command.shadowDisposition
           })
@@ -328,7 +339,7 @@ export const launchDecider: Decider<LaunchCommand, LaunchEvent, LaunchState> = {
       case "RollBackLaunch":
         if (state._tag === "RolledBack") return none
         return isActive(state)
-          ? emit({ _tag: "LaunchRolledBack", launchId: command.launchId, reason: command.reason, stage: stageOf(state) })
+          ? emit({ _tag: "LaunchRolledBack", launchId: command.launchId, clientId: state.clientId, reason: command.reason, stage: stageOf(state) })
           : illegal(command, state)
       case "RecordShadowReleased":
         // Retired before its release was recorded: the shadow went with the client (the shadow saga's to end).

@@ -17,7 +17,7 @@ export const instanceSpec = (
   role: InstanceRole,
   tenant: string,
   instanceId: string,
-  spec: InstanceSpecification,
+  spec: Omit<InstanceSpecification, "role">,
   agent: AgentSettings
 ): InstanceSpec => {
   const port = String(instancePort(instanceId))
@@ -50,7 +50,7 @@ export const instanceSpec = (
   }
 }
 
-export const shadowSpec = (tenant: string, instanceId: string, spec: InstanceSpecification, agent: AgentSettings) =>
+export const shadowSpec = (tenant: string, instanceId: string, spec: Omit<InstanceSpecification, "role">, agent: AgentSettings) =>
   instanceSpec("shadow", tenant, instanceId, spec, agent)
 
 /** Where an instance started from `spec` answers HTTP on the host's loopback. */

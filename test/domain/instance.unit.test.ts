@@ -1,6 +1,8 @@
 import { describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import type { ClientId, InstanceId } from "../../domain/ids.ts"
+import { assert } from "@effect/vitest"
+import { fold } from "../../domain/decider.ts"
+import type { ClientId, InstanceId, LaunchId } from "../../domain/ids.ts"
 import { type InstanceEvent, instanceDecider } from "../../domain/instance/instance.ts"
 import { defaultNetwork, defaultTemplate } from "../../domain/profile/template.ts"
 import { deciderSpec } from "../support/deciderSpec.ts"
@@ -17,6 +19,14 @@ const lost: InstanceEvent = { _tag: "HeartbeatLost", instanceId, runtimeId: "rt-
 const recreated: InstanceEvent = { _tag: "InstanceRecreated", instanceId, attempt: 1, runtimeId: "rt-2", previousRuntimeId: "rt-1" }
 const recycled: InstanceEvent = { _tag: "InstanceRecycled", instanceId, clientId }
 const terminated: InstanceEvent = { _tag: "InstanceTerminated", instanceId, reason: "done" }
+
+const productionId = "prd-1" as InstanceId
+const launchId = "l1" as LaunchId
+const full = { cpuMillis: 2000, memoryMiB: 4096 }
+const deployProduction = { ...deploy, _tag: "DeployProduction", instanceId: productionId, launchId, resources: full } as const
+const productionRequested: InstanceEvent = { ...deployProduction, _tag: "ProductionRequested" }
+const productionStarted: InstanceEvent = { _tag: "InstanceStarted", instanceId: productionId, runtimeId: "rt-p" }
+const productionReady: InstanceEvent = { _tag: "InstanceReady", instanceId: productionId, runtimeId: "rt-p" }
 
 describe("Instance", () => {
   it.effect("DeployShadow requests a shadow once", () =>
@@ -50,7 +60,12 @@ describe("Instance", () => {
         .when({ _tag: "ResizeInstance", instanceId, resources: bigger, reason })
         .then([{ _tag: "InstanceResized", instanceId, resources: bigger, previous: resources, reason }])
       yield* spec.given([requested, started]).when({ _tag: "ResizeInstance", instanceId, resources, reason }).then([])
-      yield* spec.given([requested]).when({ _tag: "ResizeInstance", instanceId, resources: bigger, reason }).thenFails("IllegalState")
+      // Requested: the size it will start at.
+      yield* spec
+        .given([requested])
+        .when({ _tag: "ResizeInstance", instanceId, resources: bigger, reason })
+        .then([{ _tag: "InstanceResized", instanceId, resources: bigger, previous: resources, reason }])
+      yield* spec.given([]).when({ _tag: "ResizeInstance", instanceId, resources: bigger, reason }).thenFails("IllegalState")
       yield* spec.given([requested, started, terminated]).when({ _tag: "ResizeInstance", instanceId, resources: bigger, reason }).thenFails("IllegalState")
     }))
 
@@ -101,5 +116,46 @@ describe("Instance", () => {
       }
       yield* spec.given([requested, terminated]).when({ _tag: "TerminateInstance", instanceId, reason: "done" }).then([])
       yield* spec.given([]).when({ _tag: "TerminateInstance", instanceId, reason: "done" }).thenFails("NotFound")
+    }))
+
+  it.effect("DeployProduction requests a production instance once; its role is production from then on", () =>
+    Effect.gen(function* () {
+      yield* spec.given([]).when(deployProduction).then([productionRequested])
+      yield* spec.given([productionRequested]).when(deployProduction).thenFails("IllegalState")
+      yield* spec.given([requested]).when({ ...deployProduction, instanceId }).thenFails("IllegalState")
+      const state = fold(instanceDecider, [productionRequested, productionStarted])
+      assert.deepInclude(state, { _tag: "Started", runtimeId: "rt-p" })
+      assert.strictEqual("spec" in state && state.spec.role, "production")
+      assert.strictEqual("spec" in state && state.spec.resources, full)
+      const shadow = fold(instanceDecider, [requested])
+      assert.strictEqual("spec" in shadow && shadow.spec.role, "shadow")
+    }))
+
+  it.effect("production lives as a shadow does: started, ready, resized, lost, recreated, terminated", () =>
+    Effect.gen(function* () {
+      const reason = "profile refined"
+      const bigger = { cpuMillis: 4000, memoryMiB: 8192 }
+      yield* spec.given([productionRequested]).when({ _tag: "RecordInstanceStarted", instanceId: productionId, runtimeId: "rt-p" }).then([productionStarted])
+      yield* spec.given([productionRequested, productionStarted]).when({ _tag: "MarkInstanceReady", instanceId: productionId }).then([productionReady])
+      yield* spec
+        .given([productionRequested, productionStarted, productionReady])
+        .when({ _tag: "ResizeInstance", instanceId: productionId, resources: bigger, reason })
+        .then([{ _tag: "InstanceResized", instanceId: productionId, resources: bigger, previous: full, reason }])
+      const lostProduction: InstanceEvent = { _tag: "HeartbeatLost", instanceId: productionId, runtimeId: "rt-p", reason: "silent" }
+      yield* spec.given([productionRequested, productionStarted, productionReady]).when({ _tag: "MarkHeartbeatLost", instanceId: productionId, reason: "silent" }).then([lostProduction])
+      // Recreated on its state: the runtime may keep the container's id.
+      yield* spec
+        .given([productionRequested, productionStarted, productionReady, lostProduction])
+        .when({ _tag: "RecreateInstance", instanceId: productionId, attempt: 1, runtimeId: "rt-p" })
+        .then([{ _tag: "InstanceRecreated", instanceId: productionId, attempt: 1, runtimeId: "rt-p", previousRuntimeId: "rt-p" }])
+      yield* spec
+        .given([productionRequested, productionStarted, productionReady])
+        .when({ _tag: "TerminateInstance", instanceId: productionId, reason: "client disconnected" })
+        .then([{ _tag: "InstanceTerminated", instanceId: productionId, reason: "client disconnected" }])
+    }))
+
+  it.effect("production never goes to the pool", () =>
+    Effect.gen(function* () {
+      yield* spec.given([productionRequested, productionStarted, productionReady]).when({ _tag: "RecycleInstance", instanceId: productionId }).thenFails("IllegalState")
     }))
 })

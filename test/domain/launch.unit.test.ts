@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { decodeEvent } from "../../domain/catalog.ts"
 import { decodeCommand } from "../../domain/commands.ts"
 import type { ClientId, InstanceId, LaunchId } from "../../domain/ids.ts"
 import { fold } from "../../domain/decider.ts"
@@ -26,11 +27,12 @@ const transfer = { launchId, bytes: 1024, files: 3, checksum: "a".repeat(64), ms
 
 const requested: LaunchEvent = { _tag: "LaunchRequested", launchId, clientId, priority: 0 }
 const provisioning: LaunchEvent = { ...plan, _tag: "ProvisioningStarted", clientId }
-const provisioned: LaunchEvent = { _tag: "ProductionProvisioned", launchId, productionInstanceId: plan.productionInstanceId, runtimeId: "rt-9", cpuMillis: 2000, memoryMiB: 4096 }
+// The events the production saga reads name the client it is keyed by.
+const provisioned: LaunchEvent = { _tag: "ProductionProvisioned", launchId, clientId, productionInstanceId: plan.productionInstanceId, runtimeId: "rt-9", cpuMillis: 2000, memoryMiB: 4096 }
 const transferring: LaunchEvent = { _tag: "StateTransferStarted", launchId, fromInstanceId: plan.shadowInstanceId, toInstanceId: plan.productionInstanceId, paths: defaultTemplate.statePaths }
 const transferred: LaunchEvent = { ...transfer, _tag: "StateTransferCompleted" }
 const shifted = (weight: number, previous: number): LaunchEvent => ({ _tag: "TrafficShifted", launchId, weight, previous })
-const completed: LaunchEvent = { _tag: "LaunchCompleted", launchId, productionInstanceId: plan.productionInstanceId, shadowDisposition: "recycled" }
+const completed: LaunchEvent = { _tag: "LaunchCompleted", launchId, clientId, productionInstanceId: plan.productionInstanceId, shadowDisposition: "recycled" }
 const upTo = {
   requested: [requested],
   provisioning: [requested, provisioning],
@@ -77,11 +79,11 @@ describe("Launch", () => {
   it.effect("a launch rolls back from any stage before completion, once, saying where it was", () =>
     Effect.gen(function* () {
       yield* spec.given(upTo.requested).when({ _tag: "RollBackLaunch", launchId, reason: "no shadow" }).then([
-        { _tag: "LaunchRolledBack", launchId, reason: "no shadow", stage: "queued" }
+        { _tag: "LaunchRolledBack", launchId, clientId, reason: "no shadow", stage: "queued" }
       ])
       const atFive = [...upTo.transferred, shifted(5, 0)]
       yield* spec.given(atFive).when({ _tag: "RollBackLaunch", launchId, reason: "gate" }).then([
-        { _tag: "LaunchRolledBack", launchId, reason: "gate", stage: "shifting" }
+        { _tag: "LaunchRolledBack", launchId, clientId, reason: "gate", stage: "shifting" }
       ])
       const rolledBack: LaunchEvent = { _tag: "LaunchRolledBack", launchId, reason: "gate", stage: "shifting" }
       yield* spec.given([...atFive, rolledBack]).when({ _tag: "RollBackLaunch", launchId, reason: "again" }).then([])
@@ -125,6 +127,19 @@ describe("Launch", () => {
     const shiftingThenRolledBack = at([...upTo.transferred, shifted(5, 0), { _tag: "LaunchRolledBack", launchId, reason: "gate", stage: "shifting" }])
     assert.deepStrictEqual(shiftingThenRolledBack, { _tag: "RolledBack", clientId, priority: 0, plan: fixed, reason: "gate" })
   })
+
+  it.effect("ProductionProvisioned, LaunchCompleted and LaunchRolledBack stored before they named the client still decode", () =>
+    Effect.gen(function* () {
+      const old = [
+        { type: "ProductionProvisioned", data: { launchId, productionInstanceId: "prd-1", runtimeId: "", cpuMillis: 1, memoryMiB: 1 } },
+        { type: "LaunchCompleted", data: { launchId, productionInstanceId: "prd-1" } },
+        { type: "LaunchRolledBack", data: { launchId, reason: "gate", stage: "shifting" } }
+      ]
+      for (const [i, { type, data }] of old.entries()) {
+        const event = yield* decodeEvent({ id: `e${i}`, type, schemaVersion: 1, data })
+        assert.isFalse("clientId" in event, type)
+      }
+    }))
 
   it("stage names, weights, and which launches are active or hold a provisioning slot", () => {
     const at = (events: ReadonlyArray<LaunchEvent>) => fold(launchDecider, events)

@@ -57,6 +57,7 @@ describe("a tenant's template", () => {
 
   it("gives the agent its telemetry interval and ready path from the template's own fields", () => {
     const specification = Schema.decodeUnknownSync(InstanceSpecification)({
+      role: "shadow",
       clientId: "c1",
       tier: "basic",
       template: { ...defaultTemplate, telemetryMs: 1000, readyPath: "/healthz" },
