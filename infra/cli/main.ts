@@ -3,6 +3,7 @@ import { Effect } from "effect"
 import * as logging from "../logging/logger.ts"
 import { backtestCommand } from "../backtest/backtestCommand.ts"
 import { agentCommand } from "./agentCommand.ts"
+import { demoCommand } from "./demoCommand.ts"
 import { dlqCommand } from "./dlqCommand.ts"
 import { eventsCommand } from "./eventsCommand.ts"
 import { imageCommand } from "./imageCommand.ts"
@@ -28,6 +29,7 @@ Commands:
   replay     rebuild read models from the event log (or JetStream), and diff them with the live ones
   events     export the event log as NDJSON, import such a file into the event store
   streams    list the event store's streams (ls), print one stream's events (show)
+  demo       a guided scenario: clients, shadows, forecasts, a launch under load, a shadow killed and back
   image      build the agent and sample workload images offline (image build)
   agent      the process inside each instance: heartbeats, telemetry, control requests
   backtest   run the forecaster over CSV traces and compare it with baselines
@@ -45,6 +47,7 @@ const commands: Record<string, (argv: ReadonlyArray<string>) => Effect.Effect<nu
   events: eventsCommand,
   streams: streamsCommand,
   image: imageCommand,
+  demo: demoCommand,
   agent: agentCommand,
   backtest: (argv) => Effect.promise(() => backtestCommand(argv))
 }
