@@ -1,6 +1,7 @@
 import { Effect } from "effect"
 import { tokenPattern } from "../../domain/ids.ts"
 import { NatsAccessConfig, UmbraConfig } from "../config.ts"
+import { loadDashboardKey, operatorToken, tenantToken } from "../dashboard/dashboardTokens.ts"
 import { authPaths, readServerFile } from "../natsAuth/authDirectory.ts"
 import { addTenant, listTenants, revokeTenant } from "../natsAuth/tenantCredentials.ts"
 import { parseOptions } from "./options.ts"
@@ -9,6 +10,7 @@ import { print, usage } from "./terminal.ts"
 export const tenantHelp = `Usage: umbra tenant add <tenant> [--out <file>] [--json]
        umbra tenant ls [--json]
        umbra tenant revoke <tenant> [--json]
+       umbra tenant token <tenant>|--operator [--json]
 
 Issues and revokes tenants' NATS credentials (standard .creds files) on the server 'umbra serve' runs when
 NATS_URL is not set; run it beside the data directory (UMBRA_DATA_DIR). A tenant's credentials may send
@@ -17,22 +19,39 @@ server takes the change before the command returns. Example:
   umbra tenant add acme --out acme.creds
   umbra send ConnectClient --tenant acme --creds acme.creds --data '{"clientId": "c1", "tier": "basic"}'
 
+token prints the bearer token of the read-only dashboard and /api for one tenant (it sees only its own),
+or for the operator (every tenant): an HMAC of the name with the server's key (UMBRA_DATA_DIR/http/
+dashboard.key; deleting it and restarting voids every token). Open the dashboard with it:
+  http://127.0.0.1:8080/#token=$(umbra tenant token acme)
+
 Options:
   --out <file>   where add writes the .creds file (default UMBRA_DATA_DIR/tenants/<tenant>.creds)
+  --operator     token: the operator's token instead of a tenant's
   --json         add: {"tenant", "creds", "natsUrl"}; ls: {"tenants": [{"tenant", "active", "revoked"}]};
-                 revoke: {"tenant", "revoked"}`
+                 revoke: {"tenant", "revoked"}; token: {"tenant" (null for the operator), "token", "dashboard"}`
 
 const tenantArgument = (tenant: string | undefined, rest: ReadonlyArray<string>) =>
   tenant !== undefined && rest.length === 0 && tokenPattern.test(tenant) ? tenant : undefined
+
+const failed = (error: { readonly message: string }) =>
+  Effect.sync(() => {
+    process.stderr.write(`umbra: ${error.message}\n`)
+    return 1
+  })
 
 export const tenantCommand = (argv: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const { values, positionals } = yield* parseOptions(argv, {
       allowPositionals: true,
-      options: { out: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", default: false } }
+      options: {
+        out: { type: "string" },
+        operator: { type: "boolean", default: false },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", default: false }
+      }
     })
     if (values.help) return yield* print(tenantHelp).pipe(Effect.as(0))
-    const { dataDir } = yield* UmbraConfig
+    const { dataDir, httpHost, httpPort } = yield* UmbraConfig
     const access = yield* NatsAccessConfig
     const [action, name, ...rest] = positionals
     if (action === "ls" && name === undefined) {
@@ -40,9 +59,15 @@ export const tenantCommand = (argv: ReadonlyArray<string>) =>
       if (values.json) return yield* print(JSON.stringify({ tenants })).pipe(Effect.as(0))
       return yield* print(tenants.map((t) => `${t.tenant}\t${t.active} active\t${t.revoked} revoked`).join("\n")).pipe(Effect.as(0))
     }
+    if (action === "token" && (values.operator ? name === undefined : tenantArgument(name, rest) !== undefined)) {
+      const key = yield* loadDashboardKey(dataDir)
+      const token = name === undefined ? operatorToken(key) : tenantToken(key, name)
+      const dashboard = `http://${httpHost.includes(":") ? `[${httpHost}]` : httpHost}:${httpPort}/`
+      return yield* print(values.json ? JSON.stringify({ tenant: name ?? null, token, dashboard }) : token).pipe(Effect.as(0))
+    }
     const tenant = tenantArgument(name, rest)
     if ((action !== "add" && action !== "revoke") || tenant === undefined) {
-      return yield* usage("name add <tenant>, ls or revoke <tenant>, with a tenant matching [a-z0-9][a-z0-9_-]{0,63}", tenantHelp)
+      return yield* usage("name add <tenant>, ls, revoke <tenant> or token <tenant>|--operator, with a tenant matching [a-z0-9][a-z0-9_-]{0,63}", tenantHelp)
     }
     if (action === "add") {
       const creds = yield* addTenant(dataDir, tenant, values.out ?? authPaths(dataDir).tenantCreds(tenant))
@@ -55,10 +80,5 @@ export const tenantCommand = (argv: ReadonlyArray<string>) =>
     return revoked === 0 ? 1 : 0
   }).pipe(
     Effect.catchTag("UsageError", (error) => usage(error.message, tenantHelp)),
-    Effect.catchTag("NatsAuthError", (error) =>
-      Effect.sync(() => {
-        process.stderr.write(`umbra: ${error.message}\n`)
-        return 1
-      })
-    )
+    Effect.catchTags({ NatsAuthError: failed, DashboardKeyFailed: failed })
   )

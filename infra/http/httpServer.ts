@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
-import { Effect, Schema } from "effect"
-import { makeRouter, type Route, textResponse } from "./router.ts"
+import { Effect, Schema, Stream } from "effect"
+import { type HttpResponse, makeRouter, type Route, textResponse } from "./router.ts"
 
 export class HttpServerFailed extends Schema.TaggedError<HttpServerFailed>()("HttpServerFailed", {
   message: Schema.String
@@ -21,18 +21,30 @@ export const serveHttp = Effect.fn("HttpServer.serve")(function* (listen: HttpLi
   const route = makeRouter(routes)
   // Forked rather than run as promises: an answer cut short by shutdown is no unhandled rejection.
   const run = Effect.runForkWith(yield* Effect.context<never>())
+  const write = (response: ServerResponse, { status, headers, body }: HttpResponse) => {
+    if (typeof body === "string") return Effect.sync(() => void response.writeHead(status, headers).end(body))
+    // A stream is written chunk by chunk as it comes (no buffering in between), until it ends or the client goes.
+    return Effect.sync(() => response.writeHead(status, headers).flushHeaders()).pipe(
+      Effect.andThen(Stream.runForEach(body, (chunk) => Effect.sync(() => void response.write(chunk)))),
+      Effect.ensuring(Effect.sync(() => void response.end()))
+    )
+  }
   const respond = (request: IncomingMessage, response: ServerResponse) =>
-    route(request.method ?? "GET", request.url ?? "/").pipe(
+    route(request.method ?? "GET", request.url ?? "/", request.headers).pipe(
+      Effect.flatMap((answer) => write(response, answer)),
       Effect.catchDefect((defect) =>
-        Effect.logError("an HTTP request failed unexpectedly", { method: request.method, url: request.url, defect: String(defect) }).pipe(
-          Effect.as(textResponse(500, "Umbra failed to answer\n"))
+        Effect.logError("an HTTP request failed unexpectedly", { method: request.method, path: request.url?.split("?")[0], defect: String(defect) }).pipe(
+          Effect.andThen(Effect.sync(() => void (response.headersSent ? response.end() : response.writeHead(500, textResponse(500, "").headers).end("Umbra failed to answer\n"))))
         )
-      ),
-      Effect.map(({ status, headers, body }) => void response.writeHead(status, headers).end(body))
+      )
     )
   const server = yield* Effect.acquireRelease(
     Effect.callback<ReturnType<typeof createServer>, HttpServerFailed>((resume) => {
-      const server = createServer((request, response) => void run(respond(request, response)))
+      const server = createServer((request, response) => {
+        const fiber = run(respond(request, response))
+        // A client that goes away ends its answer: a stream of events would otherwise follow the bus for no one.
+        response.once("close", () => fiber.interruptUnsafe())
+      })
       const refused = (error: NodeJS.ErrnoException) =>
         resume(Effect.fail(new HttpServerFailed({
           message: error.code === "EADDRINUSE"

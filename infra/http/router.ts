@@ -1,20 +1,25 @@
-import { Effect } from "effect"
+import { Effect, type Stream } from "effect"
 
-/** A request as a route sees it: the path's named segments decoded, and the query. */
+/** A request's headers as Node gives them: lower-case names. */
+export type HttpHeaders = Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
+
+/** A request as a route sees it: the path's named segments decoded, the query and the headers. */
 export interface HttpRequest {
   readonly method: string
   readonly path: string
   readonly params: Readonly<Record<string, string>>
   readonly query: URLSearchParams
+  readonly headers: HttpHeaders
 }
 
+/** A whole body, or a stream of chunks written as they come until it ends or the client goes (server-sent events). */
 export interface HttpResponse {
   readonly status: number
   readonly headers: Readonly<Record<string, string>>
-  readonly body: string
+  readonly body: string | Stream.Stream<string>
 }
 
-/** A GET route; `path` is segments, `:name` for one that is a parameter (`/api/:tenant/fleet`). */
+/** A GET route; `path` is segments, `:name` for one that is a parameter (`/api/:tenant/fleet`), `/` the root. */
 export interface Route {
   readonly path: string
   readonly handle: (request: HttpRequest) => Effect.Effect<HttpResponse>
@@ -45,7 +50,7 @@ const match = (pattern: ReadonlyArray<string>, path: ReadonlyArray<string>): Rec
  */
 export const makeRouter = (routes: ReadonlyArray<Route>) => {
   const compiled = routes.map((route) => ({ route, segments: segmentsOf(route.path) }))
-  return (method: string, url: string): Effect.Effect<HttpResponse> => {
+  return (method: string, url: string, headers: HttpHeaders = {}): Effect.Effect<HttpResponse> => {
     const parsed = new URL(url, "http://umbra")
     let segments: Array<string>
     try {
@@ -60,7 +65,7 @@ export const makeRouter = (routes: ReadonlyArray<Route>) => {
         const refused = textResponse(405, `${method} is not allowed here; use GET\n`)
         return Effect.succeed({ ...refused, headers: { ...refused.headers, allow: "GET, HEAD" } })
       }
-      return route.handle({ method, path: parsed.pathname, params, query: parsed.searchParams })
+      return route.handle({ method, path: parsed.pathname, params, query: parsed.searchParams, headers })
     }
     return Effect.succeed(textResponse(404, `nothing at ${parsed.pathname}\n`))
   }

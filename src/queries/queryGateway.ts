@@ -44,6 +44,19 @@ const queries: Readonly<Record<string, QueryRoute>> = {
   Tenant: queryRoute(TenantWide, tenantQuery)
 }
 
+/**
+ * Answers the query `name` of `tenant` from the read models, its body decoded by the query's schema: what
+ * the gateway replies on NATS and the HTTP API serves, from this one place.
+ */
+export const answerQuery = (tenant: string, name: string, body: unknown) =>
+  Effect.gen(function* () {
+    const route = Object.hasOwn(queries, name) ? queries[name] : undefined
+    if (route === undefined) {
+      return yield* new NotFound({ message: `there is no query ${name}`, details: { query: name, known: Object.keys(queries) } })
+    }
+    return yield* route.answer(tenant, yield* route.decode(body))
+  })
+
 const encoder = new TextEncoder()
 const parseJson = Schema.decodeUnknownEffect(Schema.fromJsonString(Schema.Unknown))
 
@@ -57,14 +70,10 @@ export const serveQueries = Effect.fn("QueryGateway.serve")(function* (options: 
   const handle = (subject: string, data: Uint8Array) =>
     Effect.gen(function* () {
       const target = yield* requestTarget("query", subject, data, options.maxBodyBytes)
-      const route = Object.hasOwn(queries, target.name) ? queries[target.name] : undefined
-      if (route === undefined) {
-        return yield* new NotFound({ message: `there is no query ${target.name}`, details: { query: target.name, known: Object.keys(queries) } })
-      }
       const body = yield* parseJson(new TextDecoder().decode(data)).pipe(
         Effect.mapError(() => new MalformedRequest({ message: "a query body is a JSON object", details: {} }))
       )
-      const result = yield* route.answer(target.tenant, yield* route.decode(body))
+      const result = yield* answerQuery(target.tenant, target.name, body)
       return encoder.encode(JSON.stringify({ ok: true, result }))
     }).pipe(
       Effect.provideService(EventStore, store),

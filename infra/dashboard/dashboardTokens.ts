@@ -1,0 +1,71 @@
+import { Effect, Schema } from "effect"
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto"
+import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { tokenPattern } from "../../domain/ids.ts"
+
+/** Who a dashboard token speaks for: the operator sees every tenant, a tenant only itself. */
+export type Viewer = { readonly kind: "operator" } | { readonly kind: "tenant"; readonly tenant: string }
+
+export class DashboardKeyFailed extends Schema.TaggedError<DashboardKeyFailed>()("DashboardKeyFailed", {
+  message: Schema.String
+}) {}
+
+/** The server secret every dashboard token is derived from; deleting it (and restarting) voids every token. */
+export const dashboardKeyPath = (dataDir: string) => join(dataDir, "http", "dashboard.key")
+
+const keyBytes = 32
+
+/**
+ * The server secret: 32 random bytes, hex, in the data directory (0600), made on first use. Written to a file
+ * of its own and linked into place, so a `umbra serve` and a `umbra tenant token` starting together agree on one.
+ */
+export const loadDashboardKey = (dataDir: string) =>
+  Effect.try({
+    try: () => {
+      const path = dashboardKeyPath(dataDir)
+      mkdirSync(join(dataDir, "http"), { recursive: true, mode: 0o700 })
+      const draft = `${path}.${process.pid}.${randomBytes(4).toString("hex")}`
+      writeFileSync(draft, `${randomBytes(keyBytes).toString("hex")}\n`, { mode: 0o600, flag: "wx" })
+      try {
+        linkSync(draft, path)
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
+      } finally {
+        unlinkSync(draft)
+      }
+      const key = Buffer.from(readFileSync(path, "utf8").trim(), "hex")
+      if (key.length !== keyBytes) throw new Error(`${path} does not hold ${keyBytes} hex bytes; delete it to make a new one (every token changes)`)
+      return key
+    },
+    catch: (error) => new DashboardKeyFailed({ message: `the dashboard's key: ${error instanceof Error ? error.message : String(error)}` })
+  })
+
+// The purposes are apart from any tenant name (which has no `:`), so no tenant's MAC is the operator's.
+const mac = (key: Buffer, purpose: string) => createHmac("sha256", key).update(`umbra-dashboard:${purpose}`).digest("base64url")
+
+/** `tenant.<tenant>.<HMAC-SHA256(key, tenant)>`: a tenant's bearer token, the same for as long as the key is. */
+export const tenantToken = (key: Buffer, tenant: string) => `tenant.${tenant}.${mac(key, `tenant:${tenant}`)}`
+
+/** `operator.<HMAC-SHA256(key, operator)>`: sees every tenant. */
+export const operatorToken = (key: Buffer) => `operator.${mac(key, "operator")}`
+
+const sameMac = (given: string, expected: string) => {
+  const a = Buffer.from(given)
+  const b = Buffer.from(expected)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+/** Whom `token` speaks for, or undefined when the key did not make it. */
+export const viewerOf = (key: Buffer, token: string): Viewer | undefined => {
+  const parts = token.split(".")
+  if (parts.length === 2 && parts[0] === "operator") return sameMac(parts[1]!, mac(key, "operator")) ? { kind: "operator" } : undefined
+  if (parts.length === 3 && parts[0] === "tenant" && tokenPattern.test(parts[1]!)) {
+    const tenant = parts[1]!
+    return sameMac(parts[2]!, mac(key, `tenant:${tenant}`)) ? { kind: "tenant", tenant } : undefined
+  }
+  return undefined
+}
+
+/** Whether `viewer` may read `tenant`'s API and events. */
+export const mayView = (viewer: Viewer, tenant: string) => viewer.kind === "operator" || viewer.tenant === tenant

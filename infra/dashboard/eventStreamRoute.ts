@@ -1,0 +1,59 @@
+import { Effect, Stream } from "effect"
+import { subjects } from "../../domain/subjects.ts"
+import { EventBus, type EventBusShape, type FollowFrom } from "../../src/eventBus.ts"
+import { type DecodedSignal, decodeSignal } from "../../src/telemetry/signalDecoding.ts"
+import type { HttpHeaders, Route } from "../http/router.ts"
+import { accessErrorResponse, admitTenant } from "./apiAccess.ts"
+
+const sseHeaders = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-store",
+  "x-content-type-options": "nosniff",
+  // Proxies that buffer (nginx) would hold the events back.
+  "x-accel-buffering": "no"
+}
+
+/** One server-sent event: its name, JSON data, and the id a reconnecting client sends back as Last-Event-ID. */
+const frame = (event: string, data: unknown, id?: number) => `${id === undefined ? "" : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
+
+/** A reconnecting client resumes after the last event it had (its UMBRA_EVENTS sequence); a new one from now. */
+const fromOf = (headers: HttpHeaders): FollowFrom => {
+  const last = headers["last-event-id"]
+  return typeof last === "string" && /^\d{1,15}$/.test(last) ? Number(last) + 1 : "now"
+}
+
+/** Keeps the connection open through proxies and idle timeouts while nothing happens. */
+const keepAliveEvery = "15 seconds"
+
+/**
+ * The tenant's events as they arrive on UMBRA_EVENTS (`umbra`, the whole envelope) and its instances'
+ * heartbeats (`heartbeat`: instance, seq, time, ready, round trip), which are observations and never events.
+ * When the bus fails the stream says so (`unavailable`) and ends; the client reconnects.
+ */
+const tenantEvents = (bus: EventBusShape, tenant: string, from: FollowFrom) => {
+  const events = bus.followEvents({ filterSubject: subjects.eventsOf(tenant), from }).pipe(Stream.map(({ seq, event }) => frame("umbra", event, seq)))
+  const heartbeats = bus.followSignals({ filterSubject: subjects.heartbeatsOf(tenant), from: "now" }).pipe(
+    Stream.map(decodeSignal),
+    Stream.filter((signal): signal is Extract<DecodedSignal, { readonly kind: "hb" }> => signal?.kind === "hb"),
+    Stream.map(({ heartbeat: { instanceId, seq, at, ready, rttMs } }) => frame("heartbeat", { instanceId, seq, at, ready, rttMs: rttMs ?? null }))
+  )
+  const keepAlive = Stream.tick(keepAliveEvery).pipe(Stream.map(() => ": keep-alive\n\n"))
+  return Stream.concat(
+    Stream.succeed("retry: 2000\n\n"),
+    Stream.mergeAll([events, heartbeats, keepAlive], { concurrency: "unbounded" })
+  ).pipe(Stream.orElseSucceed((error) => frame("unavailable", { message: error.message })))
+}
+
+/** `/api/<tenant>/events`: server-sent events of one tenant, for a token that may see it. */
+export const eventStreamRoute = (key: Buffer) =>
+  Effect.gen(function* () {
+    const bus = yield* EventBus
+    return {
+      path: "/api/:tenant/events",
+      handle: (request) =>
+        admitTenant(key, request).pipe(
+          Effect.map((tenant) => ({ status: 200, headers: sseHeaders, body: tenantEvents(bus, tenant, fromOf(request.headers)) })),
+          Effect.catch((error) => Effect.succeed(accessErrorResponse(error)))
+        )
+    } satisfies Route
+  })

@@ -1,0 +1,188 @@
+import { assert, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import { loadDashboardKey, operatorToken, tenantToken } from "../../infra/dashboard/dashboardTokens.ts"
+import { ControlPlaneHttp, controlPlaneTestLayer, requestRaw, send, TestDataDir } from "../support/controlPlane.ts"
+import { eventually } from "../support/eventually.ts"
+import { deployAs, handleAs } from "../support/readModelSpec.ts"
+
+interface Answer {
+  readonly status: number
+  readonly headers: Headers
+  readonly body: { readonly ok: boolean; readonly result?: unknown; readonly error?: { readonly tag: string; readonly message: string; readonly details: unknown } }
+}
+
+/** A GET of the control plane's HTTP endpoint, with a bearer token when given. */
+const get = (path: string, token?: string, init: RequestInit = {}) =>
+  Effect.gen(function* () {
+    const http = (yield* ControlPlaneHttp)!
+    return yield* Effect.promise(async (): Promise<Answer> => {
+      const response = await fetch(`http://${http.host}:${http.port}${path}`, {
+        ...init,
+        headers: { ...(token === undefined ? {} : { authorization: `Bearer ${token}` }), ...(init.headers as Record<string, string> | undefined) }
+      })
+      const text = await response.text()
+      return { status: response.status, headers: response.headers, body: text.startsWith("{") ? JSON.parse(text) : { ok: false } }
+    })
+  })
+
+/** The same query over NATS, as the gateway answers it. */
+const ask = (tenant: string, name: string, body: unknown) => requestRaw(`umbra.query.${tenant}.${name}`, JSON.stringify(body))
+
+const tokens = Effect.gen(function* () {
+  const key = yield* loadDashboardKey(yield* TestDataDir)
+  return { acme: tenantToken(key, "acme"), beta: tenantToken(key, "beta"), operator: operatorToken(key) }
+})
+
+/**
+ * Reads a server-sent event stream, running `poke` every 200 ms (a consumer follows from when it is made,
+ * which is a moment after the response starts) until the text that arrived satisfies `until`; returns it.
+ */
+const sseUntil = <E, R>(path: string, token: string, poke: Effect.Effect<void, E, R>, until: (text: string) => boolean) =>
+  Effect.gen(function* () {
+    const http = (yield* ControlPlaneHttp)!
+    const abort = new AbortController()
+    const response = yield* Effect.promise(() =>
+      fetch(`http://${http.host}:${http.port}${path}`, { headers: { authorization: `Bearer ${token}` }, signal: abort.signal })
+    )
+    assert.strictEqual(response.status, 200)
+    assert.match(response.headers.get("content-type") ?? "", /^text\/event-stream/)
+    let text = ""
+    const reading = (async () => {
+      const decoder = new TextDecoder()
+      try {
+        for await (const chunk of response.body!) text += decoder.decode(chunk as Uint8Array, { stream: true })
+      } catch {
+        // aborted
+      }
+    })()
+    yield* eventually(poke.pipe(Effect.andThen(Effect.sleep("200 millis")), Effect.map(() => until(text))), 20_000, `${path} delivering`)
+    abort.abort()
+    yield* Effect.promise(() => reading)
+    return text
+  })
+
+layer(controlPlaneTestLayer, { excludeTestServices: true, timeout: "120 seconds" })("the dashboard's HTTP API", (it) => {
+  it.effect("answers each route exactly as the NATS query does, for a tenant's own token and the operator's", () =>
+    Effect.gen(function* () {
+      const token = yield* tokens
+      assert.isTrue((yield* send("acme", "ConnectClient", { clientId: "c1", tier: "basic" })).ok)
+      assert.isTrue((yield* send("beta", "ConnectClient", { clientId: "c9", tier: "premium" })).ok)
+      const now = Date.now()
+      yield* handleAs("acme", "RecordForecast", {
+        clientId: "c1",
+        metric: "cpu",
+        model: "holt",
+        horizons: [{ minutes: 60, predicted: 0.4, upper: 0.6 }],
+        quality: { modelError: 0.1, lastValueError: 0.2, meanDemand: 0.3, shortfall: 0, slack: 0.2, scoredSteps: 4 },
+        fallback: false,
+        reason: "model"
+      }, new Date(now).toISOString())
+      assert.isTrue((yield* send("acme", "RequestProduction", { clientId: "c1", launchId: "l1" })).ok)
+      yield* deployAs("acme", "shd-a", "c1")
+      yield* deployAs("beta", "shd-z", "c9")
+      yield* eventually(get("/api/acme/fleet", token.acme).pipe(Effect.map((a) => ((a.body.result as { instances: Array<unknown> }).instances.length) > 0)), 15_000, "acme's shadow")
+
+      const window = `from=${now - 3_600_000}&to=${now + 7_200_000}`
+      const pairs: ReadonlyArray<readonly [string, string, unknown]> = [
+        ["/api/acme/fleet", "Fleet", {}],
+        ["/api/acme/profiles/c1", "Profile", { clientId: "c1" }],
+        ["/api/acme/forecasts/c1", "Forecast", { clientId: "c1" }],
+        [`/api/acme/forecasts/c1?${window}`, "Forecast", { clientId: "c1", from: now - 3_600_000, to: now + 7_200_000 }],
+        ["/api/acme/launches", "Launches", {}],
+        ["/api/acme/launches?clientId=c1", "Launches", { clientId: "c1" }],
+        ["/api/acme/profiles/nobody", "Profile", { clientId: "nobody" }]
+      ]
+      for (const [path, query, body] of pairs) {
+        for (const bearer of [token.acme, token.operator]) {
+          const http = yield* get(path, bearer)
+          const nats: unknown = yield* ask("acme", query, body)
+          assert.deepStrictEqual(http.body, nats, path)
+          assert.strictEqual(http.status, http.body.ok ? 200 : 404, path)
+          assert.strictEqual(http.headers.get("cache-control"), "no-store")
+        }
+      }
+      // Liveness computes φ with the clock of the moment: the same rows, its fields as the query gives them.
+      const liveness = yield* get("/api/acme/liveness", token.acme)
+      assert.strictEqual(liveness.status, 200)
+      assert.deepStrictEqual(Object.keys(liveness.body.result as object), Object.keys(((yield* ask("acme", "Liveness", {})) as unknown as { result: object }).result))
+      const forecast = (yield* get(`/api/acme/forecasts/c1?${window}`, token.acme)).body.result as { window: { metrics: Array<{ forecast: Array<unknown> }> } }
+      assert.strictEqual(forecast.window.metrics[0]?.forecast.length, 1)
+
+      assert.deepStrictEqual((yield* get("/api/tenants", token.acme)).body.result, { tenants: ["acme"] })
+      const seen = ((yield* get("/api/tenants", token.operator)).body.result as { tenants: Array<string> }).tenants
+      assert.includeMembers(seen, ["acme", "beta"])
+    }))
+
+  it.effect("attacked: no token 401, a forged or altered token 401, another tenant's token 403 on its API and its events", () =>
+    Effect.gen(function* () {
+      const token = yield* tokens
+      const routes = ["/api/beta/fleet", "/api/beta/liveness", "/api/beta/profiles/c9", "/api/beta/forecasts/c9", "/api/beta/launches", "/api/beta/events"]
+      const [, acmeMac] = token.acme.split(".").slice(1)
+      const forged = [
+        `tenant.beta.${acmeMac}`, // acme's MAC under beta's name
+        `tenant.beta.${"A".repeat(43)}`,
+        `operator.${acmeMac}`,
+        token.beta.slice(0, -1) + (token.beta.endsWith("A") ? "B" : "A"),
+        `tenant.beta`,
+        tenantToken(Buffer.alloc(32, 7), "beta"), // made with another key
+        operatorToken(Buffer.alloc(32, 7))
+      ]
+      for (const path of routes) {
+        const none = yield* get(path)
+        assert.strictEqual(none.status, 401, path)
+        assert.strictEqual(none.body.error?.tag, "Unauthorized")
+        assert.strictEqual(none.headers.get("www-authenticate"), 'Bearer realm="umbra"')
+        assert.strictEqual((yield* get(path, undefined, { headers: { authorization: `Basic ${btoa("beta:x")}` } })).status, 401, path)
+        for (const bad of forged) assert.strictEqual((yield* get(path, bad)).status, 401, `${path} with ${bad.slice(0, 20)}…`)
+        const other = yield* get(path, token.acme)
+        assert.strictEqual(other.status, 403, path)
+        assert.strictEqual(other.body.error?.tag, "Forbidden")
+        assert.notInclude(JSON.stringify(other.body), "c9", "a refusal tells nothing of beta")
+        if (path !== "/api/beta/events") assert.strictEqual((yield* get(path, token.operator)).status, 200, `the operator reads ${path}`)
+      }
+      assert.strictEqual((yield* get("/api/tenants")).status, 401)
+      assert.strictEqual((yield* get("/api/tenants", forged[2])).status, 401)
+      // Read-only: nothing but GET and HEAD, with any token.
+      const post = yield* get("/api/acme/fleet", token.operator, { method: "POST", body: "{}" })
+      assert.strictEqual(post.status, 405)
+    }))
+
+  it.effect("bad input is a typed 400: a tenant or client that is not a name, a window that is not one", () =>
+    Effect.gen(function* () {
+      const token = yield* tokens
+      const invalidTenant = yield* get("/api/ac.me/fleet", token.operator)
+      assert.deepStrictEqual([invalidTenant.status, invalidTenant.body.error?.tag], [400, "InvalidTenant"])
+      assert.strictEqual((yield* get("/api/ACME/fleet", token.operator)).status, 400)
+      for (const path of ["/api/acme/profiles/C1", "/api/acme/forecasts/c1?from=abc&to=1", "/api/acme/forecasts/c1?from=5", "/api/acme/forecasts/c1?from=9&to=1", "/api/acme/launches?clientId=x.y"]) {
+        const refused = yield* get(path, token.acme)
+        assert.deepStrictEqual([refused.status, refused.body.error?.tag], [400, "ValidationFailed"], path)
+      }
+      assert.strictEqual((yield* get("/api/acme/nothing", token.acme)).status, 404)
+    }))
+
+  it.effect("/api/<tenant>/events streams the tenant's events as they arrive, and none of another tenant's", () =>
+    Effect.gen(function* () {
+      const token = yield* tokens
+      let n = 0
+      const text = yield* sseUntil(
+        "/api/acme/events",
+        token.acme,
+        Effect.gen(function* () {
+          n += 1
+          // beta's event is stored before acme's: were it let through, it would arrive first.
+          assert.isTrue((yield* send("beta", "ConnectClient", { clientId: `b-live${n}`, tier: "basic" })).ok)
+          assert.isTrue((yield* send("acme", "ConnectClient", { clientId: `a-live${n}`, tier: "basic" })).ok)
+        }),
+        (text) => /"clientId":"a-live\d+"/.test(text)
+      )
+      const events = text
+        .split("\n\n")
+        .filter((frame) => frame.includes("event: umbra"))
+        .map((frame) => JSON.parse(frame.split("\n").find((line) => line.startsWith("data: "))!.slice(6)) as { tenant: string; type: string; data: { clientId?: string } })
+      assert.isTrue(events.some((event) => event.type === "ClientConnected" && event.data.clientId?.startsWith("a-live") === true), text)
+      assert.isTrue(events.every((event) => event.tenant === "acme"))
+      assert.notInclude(text, "b-live")
+      assert.match(text, /^retry: 2000\n\n/)
+      assert.match(text, /id: \d+\nevent: umbra\n/)
+    }))
+})

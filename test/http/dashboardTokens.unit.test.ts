@@ -1,0 +1,53 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { dashboardKeyPath, loadDashboardKey, mayView, operatorToken, tenantToken, viewerOf } from "../../infra/dashboard/dashboardTokens.ts"
+
+const withDataDir = <A, E>(use: (dir: string) => Effect.Effect<A, E>) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => mkdtempSync(join(tmpdir(), "umbra-key-"))),
+    use,
+    (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+  )
+
+describe("dashboard tokens", () => {
+  it.effect("the key is made once, readable by its owner only, and the same for every later reader", () =>
+    withDataDir((dir) =>
+      Effect.gen(function* () {
+        const first = yield* loadDashboardKey(dir)
+        const again = yield* Effect.all([loadDashboardKey(dir), loadDashboardKey(dir)], { concurrency: 2 })
+        assert.isTrue(again.every((key) => key.equals(first)))
+        assert.strictEqual(first.length, 32)
+        assert.strictEqual(statSync(dashboardKeyPath(dir)).mode & 0o777, 0o600)
+        writeFileSync(dashboardKeyPath(dir), "short\n")
+        assert.strictEqual((yield* loadDashboardKey(dir).pipe(Effect.flip))._tag, "DashboardKeyFailed")
+      })
+    ))
+
+  it.effect("a token speaks for the tenant whose name its MAC covers, the operator's for every tenant; nothing else verifies", () =>
+    Effect.sync(() => {
+      const key = Buffer.alloc(32, 1)
+      const other = Buffer.alloc(32, 2)
+      assert.deepStrictEqual(viewerOf(key, tenantToken(key, "acme")), { kind: "tenant", tenant: "acme" })
+      assert.deepStrictEqual(viewerOf(key, operatorToken(key)), { kind: "operator" })
+      // A tenant named "operator" is a tenant like any other.
+      assert.deepStrictEqual(viewerOf(key, tenantToken(key, "operator")), { kind: "tenant", tenant: "operator" })
+      const acmeMac = tenantToken(key, "acme").split(".")[2]!
+      for (const forged of [
+        tenantToken(other, "acme"),
+        operatorToken(other),
+        `tenant.beta.${acmeMac}`,
+        `operator.${acmeMac}`,
+        `tenant.ACME.${acmeMac}`,
+        `tenant.acme.${acmeMac}.x`,
+        `tenant.acme.${acmeMac.slice(0, -2)}`,
+        "",
+        "operator"
+      ]) assert.isUndefined(viewerOf(key, forged), forged)
+      assert.isTrue(mayView({ kind: "operator" }, "beta"))
+      assert.isTrue(mayView({ kind: "tenant", tenant: "acme" }, "acme"))
+      assert.isFalse(mayView({ kind: "tenant", tenant: "acme" }, "beta"))
+    }))
+})
