@@ -2,6 +2,7 @@ import { spawn } from "node:child_process"
 import { closeSync, openSync } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { setTimeout as sleep } from "node:timers/promises"
+import { alive } from "../support/processAlive.ts"
 
 /** The flags of the engine the tests use (FIELD-NOTES.md): no docker0 bridge, no iptables rules, no NAT. */
 export const dockerdArgs = ["--bridge=none", "--iptables=false", "--ip-masq=false"] as const
@@ -28,15 +29,6 @@ export interface StartOptions {
 
 const logTail = async (logFile: string) =>
   (await readFile(logFile, "utf8").catch(() => "")).split("\n").slice(-30).join("\n")
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 /**
  * Starts dockerd with its output in `logFile` and resolves once the engine answers: `started` with its PID,

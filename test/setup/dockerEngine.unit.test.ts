@@ -2,6 +2,7 @@ import { access, chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { alive } from "../support/processAlive.ts"
 import { startDockerd, stopDockerd } from "./dockerEngine.ts"
 
 /**
@@ -10,14 +11,6 @@ import { startDockerd, stopDockerd } from "./dockerEngine.ts"
  */
 let dir = ""
 const exists = (path: string) => access(path).then(() => true, () => false)
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 /** A stand-in that logs its arguments, answers (creates `ready`) after a moment, and runs until stopped. */
 const standIn = async (name: string, body: string) => {
