@@ -215,6 +215,10 @@ export const runScenario = (context: ScenarioContext) =>
       const lost = yield* feed.waitFor(`HeartbeatLost of ${victim}`, eventOf("HeartbeatLost", (e) => e.instanceId === victim), settings.timeoutsMs.recreated, killStart)
       const recreated = yield* feed.waitFor(`InstanceRecreated of ${victim}`, eventOf("InstanceRecreated", (e) => e.instanceId === victim), settings.timeoutsMs.recreated, lost.index)
       yield* feed.waitFor(`InstanceReady of ${victim} again`, eventOf("InstanceReady", (e) => e.instanceId === victim), settings.timeoutsMs.recreated, recreated.index)
-      return { summary: `killed ${victim} (${runtimeId}); HeartbeatLost (${lost.event.reason}) → InstanceRecreated → InstanceReady`, value: undefined }
+      return {
+        summary: `killed ${victim} (${runtimeId}); HeartbeatLost (${lost.event.reason}) → InstanceRecreated → InstanceReady`,
+        details: { instanceId: victim, killedRuntimeId: runtimeId },
+        value: undefined
+      }
     }))
   })
