@@ -95,10 +95,10 @@ export class AgentNats extends Context.Service<AgentNats, { readonly url: string
 /**
  * A control plane with its orchestrator on the Docker (or process) runtime, on the test's nats-server (its
  * agents on AgentNats's) and a data directory of its own, its configuration the tests' with `overrides`;
- * every instance of the tenant is removed once the orchestrator has stopped.
+ * every instance of the tenant (or tenants) is removed once the orchestrator has stopped.
  */
 export const orchestratedControlPlaneOn = (
-  tenant: string,
+  tenant: string | ReadonlyArray<string>,
   runtime: "docker" | "process" = "docker",
   settings: typeof shadowTestSettings = shadowTestSettings,
   overrides: Partial<UmbraConfig> = {}
@@ -117,7 +117,9 @@ export const orchestratedControlPlaneOn = (
           const instances = yield* InstanceRuntime
           // Added first, so it runs last: after the orchestrator's fibers can no longer start anything.
           yield* Effect.addFinalizer(() =>
-            instances.list({ tenant }).pipe(Effect.flatMap(Effect.forEach((info) => instances.remove(info))), Effect.ignore)
+            Effect.forEach(typeof tenant === "string" ? [tenant] : tenant, (each) =>
+              instances.list({ tenant: each }).pipe(Effect.flatMap(Effect.forEach((info) => instances.remove(info))), Effect.ignore)
+            )
           )
           yield* startControlPlane(config)
           yield* orchestrate(orchestratorOptions(settings, agents.url))

@@ -147,7 +147,23 @@ class TenantView {
       if (error instanceof Unauthorized) throw error
       return // a client with no forecast row yet: no chart until it has one
     }
-    for (const metric of forecast.window?.metrics ?? []) this.renderChart(clientId, metric, forecast.metrics.find((m) => m.metric === metric.metric))
+    const metrics = forecast.window?.metrics ?? []
+    this.waiting(clientId, metrics.length === 0)
+    for (const metric of metrics) this.renderChart(clientId, metric, forecast.metrics.find((m) => m.metric === metric.metric))
+  }
+
+  /** Demand is charted against forecasts: a client the forecaster has not spoken for yet says so. */
+  waiting(clientId, waiting) {
+    const key = `${clientId}/`
+    const box = this.charts.get(key)
+    if (waiting && box === undefined) {
+      const note = el("div", { class: "chart pending", "data-client": clientId }, el("h4", {}, clientId), el("div", { class: "note" }, "no forecast yet: the first comes with a complete 5-minute bucket of demand"))
+      this.chartsBox.append(note)
+      this.charts.set(key, note)
+    } else if (!waiting && box !== undefined) {
+      box.remove()
+      this.charts.delete(key)
+    }
   }
 
   /** Demand (each 5-minute bucket's peak) against the forecast for that time and its upper bound, which shadows are provisioned to. */
