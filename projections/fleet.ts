@@ -7,8 +7,9 @@ export const fleetRoles = ["shadow", "production", "pooled"] as const
 export type FleetRole = (typeof fleetRoles)[number]
 
 /**
- * A shadow's or pooled instance's state as the instance aggregate has it (`requested`, `started`, `ready`,
- * `lost`, `recycled`); production is `provisioning` until its container is made, then `running`.
+ * An instance's state as the instance aggregate has it (`requested`, `started`, `ready`, `lost`,
+ * `recycled`); production is `provisioning` until its container is made, `running` while its launch moves
+ * traffic, then, from the launch's completion, its instance's own (`started`, `ready`, `lost`).
  */
 export const fleetStates = ["requested", "started", "ready", "lost", "recycled", "provisioning", "running"] as const
 export type FleetState = (typeof fleetStates)[number]

@@ -33,13 +33,14 @@ export const liveIndexKeys = {
 export const liveIndex: Projection = {
   name: "live-index",
   version: 1,
-  handles: new Set(["ClientConnected", "ShadowRequested", "InstanceTerminated", "LaunchRequested", "ShadowReleased", "LaunchRolledBack"]),
+  handles: new Set(["ClientConnected", "ShadowRequested", "ProductionRequested", "InstanceTerminated", "LaunchRequested", "ShadowReleased", "LaunchRolledBack"]),
   apply: (event, envelope) => {
     const tenant = envelope.tenant
     switch (event._tag) {
       case "ClientConnected":
         return [put(liveIndexKeys.tenant(tenant), { tenant })]
       case "ShadowRequested":
+      case "ProductionRequested":
         return [put(liveIndexKeys.instance(tenant, event.instanceId), { tenant, instanceId: event.instanceId } satisfies LiveInstanceRow)]
       case "InstanceTerminated":
         return [remove(liveIndexKeys.instance(tenant, event.instanceId))]

@@ -12,6 +12,7 @@ import { makeWatchdog, type WatchdogOptions } from "./instances/watchdog.ts"
 import { InstanceRuntime } from "./instanceRuntime.ts"
 import { makeLaunchDispatcher, recoverLaunches, runLaunchConsumer } from "./launch/launchDispatcher.ts"
 import { type LaunchPolicy, makeLaunchRunner } from "./launch/launchRunner.ts"
+import { runProductionEndpoint } from "./launch/productionEndpoint.ts"
 import { loadLaunchView } from "./launch/launchState.ts"
 import { catchUpLiveIndex, followLiveIndex } from "./projections/liveIndex.ts"
 import { runSaga } from "./sagas/sagaRunner.ts"
@@ -28,13 +29,14 @@ export interface OrchestratorOptions {
 
 /**
  * Starts the launches: those the store holds unfinished are resumed (or queued again), then new ones are
- * queued as they are requested. A recovery that cannot finish is logged; new launches still run.
+ * queued as they are requested; a client's endpoint then follows its production instance. A recovery that cannot finish is logged; new launches still run.
  */
 const startLaunches = (policy: LaunchPolicy) =>
   Effect.gen(function* () {
     const dispatcher = yield* makeLaunchDispatcher(yield* makeLaunchRunner(policy), policy.maxConcurrentProvisioning)
     yield* recoverLaunches(dispatcher).pipe(Effect.tapCause((cause) => Effect.logError("launch recovery failed", cause)), Effect.ignore)
     yield* runLaunchConsumer(dispatcher)
+    yield* runProductionEndpoint(policy.agent)
     return dispatcher
   })
 

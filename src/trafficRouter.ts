@@ -16,6 +16,7 @@ export interface RouteSpec {
    * port, which `routes()` and `metrics()` then report.
    */
   readonly port: number
+  /** None holds the route: it keeps its port and answers 503 until an upstream is set again. */
   readonly upstreams: ReadonlyArray<Upstream>
 }
 

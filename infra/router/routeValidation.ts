@@ -21,7 +21,8 @@ export const loopbackAddressOf = (url: string): LoopbackAddress | undefined => {
 const problemOf = (route: RouteSpec): string | undefined => {
   if (route.key === "") return "a route needs a key"
   if (!Number.isInteger(route.port) || route.port < 0 || route.port > 65535) return `port ${route.port} is not a TCP port`
-  if (route.upstreams.length === 0) return "a route needs at least one upstream"
+  // No upstream holds the route: it keeps listening and answers 503 until it has one again.
+  if (route.upstreams.length === 0) return undefined
   const ids = new Set<string>()
   for (const upstream of route.upstreams) {
     if (upstream.id === "") return "every upstream needs an id"

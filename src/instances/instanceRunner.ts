@@ -41,7 +41,8 @@ const watchIfRunning = (watchdog: Watchdog, tenant: string, instanceId: Instance
 
 /**
  * The effectful half of the instance's lifecycle: each recorded intent (an instance event) is carried out
- * on the runtime, and its result recorded as the next event. Every action first checks the stream, so a
+ * on the runtime, and its result recorded as the next event. Production's request needs nothing here: its
+ * launch made its container and starts it once the shadow's state is in. Every action first checks the stream, so a
  * redelivered event after a crash repeats only what did not happen.
  */
 export const makeInstanceStep = (options: InstanceRunnerOptions, watchdog: Watchdog) =>
@@ -55,7 +56,12 @@ export const makeInstanceStep = (options: InstanceRunnerOptions, watchdog: Watch
       switch (event._tag) {
         case "ShadowRequested":
           return yield* ensureStarted(tenant, event.instanceId, options.agent, input.correlationId)
-        case "InstanceStarted":
+        case "InstanceStarted": {
+          const state = yield* watchIfRunning(watchdog, tenant, event.instanceId)
+          // Production was started by its launch, at its plan's size: a refinement recorded meanwhile applies now.
+          if (state?.spec.role === "production") yield* runtime.resize(instanceKey(tenant, event.instanceId), state.spec.resources)
+          return
+        }
         case "InstanceRecreated":
         case "InstanceReady":
           return yield* watchIfRunning(watchdog, tenant, event.instanceId).pipe(Effect.asVoid)

@@ -57,14 +57,15 @@ const tolerated = (instanceId: string) => <A, E, R>(effect: Effect.Effect<A, E, 
 /**
  * Compares what the store says should run with what the runtime runs (by label), on start: a container
  * the store does not want is removed, one it wants is adopted, a missing one is marked lost (the instance
- * runner recreates it from ShadowRequested's spec). A crash of Umbra thus neither leaks nor loses a shadow.
+ * runner recreates it from its request's spec; production on its state). A crash of Umbra thus neither leaks
+ * nor loses an instance.
  */
 export const reconcile = Effect.fn("Reconciler.reconcile")(function* (watchdog: Watchdog, agent: AgentSettings) {
   const runtime = yield* InstanceRuntime
   const { known, tenants } = yield* knownInstances
   const containers = new Map<string, InstanceInfo>()
   // Only tenants this store has events of: another Umbra on the same engine keeps its own containers.
-  for (const info of yield* runtime.list({ role: "shadow" })) {
+  for (const info of yield* runtime.list()) {
     if (tenants.has(info.tenant)) containers.set(keyOf(info.tenant, info.instanceId), info)
   }
 
@@ -73,7 +74,10 @@ export const reconcile = Effect.fn("Reconciler.reconcile")(function* (watchdog: 
   for (const [key, info] of containers) {
     const state = known.get(key)?.state
     const wanted = state !== undefined && (shouldRun(state) || state._tag === "Requested" || state._tag === "Lost" || state._tag === "Recycled")
-    if (!wanted) {
+    // A production container with no instance yet is its launch's (provisioned, or from before production was
+    // an instance): launch recovery keeps or removes it.
+    const launchOwned = state === undefined && info.role === "production"
+    if (!wanted && !launchOwned) {
       yield* runtime.remove(info).pipe(tolerated(info.instanceId))
       report.removed.push(info.instanceId)
     }
@@ -82,6 +86,8 @@ export const reconcile = Effect.fn("Reconciler.reconcile")(function* (watchdog: 
   for (const [key, { tenant, instanceId, state, revision }] of known) {
     const running = containers.get(key)?.running === true
     if (state._tag === "Requested") {
+      // Production is started by its launch, once the shadow's state is in: launch recovery resumes that.
+      if (state.spec.role === "production") continue
       yield* ensureStarted(tenant, instanceId, agent).pipe(tolerated(instanceId))
       report.started.push(instanceId)
     } else if (shouldRun(state) && running) {
@@ -107,7 +113,7 @@ export const reconcile = Effect.fn("Reconciler.reconcile")(function* (watchdog: 
       report.dropped.push(instanceId)
     }
   }
-  yield* Effect.logInfo("reconciled shadows with the runtime", {
+  yield* Effect.logInfo("reconciled instances with the runtime", {
     adopted: report.adopted.length,
     removed: report.removed.length,
     lost: report.lost.length,

@@ -4,7 +4,7 @@ import { instanceAggregate, type InstanceSpecification } from "../../domain/inst
 import { causedBy, issueCommand, issueOrLogRefusal } from "../commands/issueCommand.ts"
 import { loadAggregate } from "../commands/loadAggregate.ts"
 import { InstanceRuntime, instanceKey } from "../instanceRuntime.ts"
-import { type AgentSettings, shadowSpec } from "./runtimeSpec.ts"
+import { type AgentSettings, instanceSpec, shadowSpec } from "./runtimeSpec.ts"
 
 export interface RecreationPolicy {
   /** Recreations in a row (without the instance becoming ready in between) before the shadow is given up. */
@@ -51,9 +51,32 @@ export const ensureStarted = Effect.fn("Orchestrator.ensureStarted")(function* (
 })
 
 /**
- * HeartbeatLost → remove the silent container → create a new one → InstanceRecreated. The old container
- * goes before the new one starts, so a profile never has two live shadows; a crash in between repeats the
- * removal and creation (the attempt number, not the container, is what makes the record happen once).
+ * A production instance starts again on its own state (the client's, transferred from its shadow): its
+ * container, stopped if it hangs, is started again with its volumes (a process again in its directory), at
+ * the size the stream says; one that is gone is created anew under the same names.
+ */
+const restartOnState = (tenant: string, instanceId: string, spec: InstanceSpecification, agent: AgentSettings) =>
+  Effect.gen(function* () {
+    const runtime = yield* InstanceRuntime
+    const key = instanceKey(tenant, instanceId)
+    if ((yield* runtime.inspect(key)) === undefined) return (yield* runtime.create(instanceSpec(spec.role, tenant, instanceId, spec, agent))).runtimeId
+    yield* runtime.stop(key)
+    yield* runtime.start(key)
+    return (yield* runtime.resize(key, spec.resources)).runtimeId
+  })
+
+/** The silent shadow's container goes before the new one starts, so a profile never has two live shadows. */
+const replace = (tenant: string, instanceId: string, spec: InstanceSpecification, agent: AgentSettings) =>
+  Effect.gen(function* () {
+    const runtime = yield* InstanceRuntime
+    yield* runtime.remove(instanceKey(tenant, instanceId))
+    return (yield* runtime.create(shadowSpec(tenant, instanceId, spec, agent))).runtimeId
+  })
+
+/**
+ * HeartbeatLost → a new run of the instance → InstanceRecreated: a shadow is replaced by a new container (its
+ * warm state is rebuilt), production restarted on its state. A crash in between repeats the placement (the
+ * attempt number, not the container, is what makes the record happen once).
  */
 export const recreate = Effect.fn("Orchestrator.recreate")(function* (
   tenant: string,
@@ -62,22 +85,25 @@ export const recreate = Effect.fn("Orchestrator.recreate")(function* (
   policy: RecreationPolicy,
   correlationId?: string
 ) {
-  const { state } = yield* loadAggregate(instanceAggregate, tenant, instanceId)
-  if (state._tag !== "Lost") return
-  if (state.failures >= policy.limit) {
-    yield* Effect.logError("shadow keeps failing; giving it up", { instanceId, recreations: state.failures })
-    yield* issueOrLogRefusal(tenant, causedBy(`give-up/${tenant}/${instanceId}/${state.recreations}`, correlationId), {
+  const lost = (yield* loadAggregate(instanceAggregate, tenant, instanceId)).state
+  if (lost._tag !== "Lost") return
+  if (lost.failures >= policy.limit) {
+    yield* Effect.logError("instance keeps failing; giving it up", { instanceId, role: lost.spec.role, recreations: lost.failures })
+    yield* issueOrLogRefusal(tenant, causedBy(`give-up/${tenant}/${instanceId}/${lost.recreations}`, correlationId), {
       _tag: "TerminateInstance",
       instanceId,
-      reason: `no heartbeat after ${state.failures} recreations`
+      reason: `no heartbeat after ${lost.failures} recreations`
     })
     return
   }
-  yield* Effect.sleep(recreationDelay(policy, state.failures))
-  const runtime = yield* InstanceRuntime
-  yield* runtime.remove(instanceKey(tenant, instanceId))
-  const { runtimeId } = yield* runtime.create(shadowSpec(tenant, instanceId, state.spec, agent))
+  yield* Effect.sleep(recreationDelay(policy, lost.failures))
+  // Read again after the wait: an instance terminated meanwhile (its client gone) is not brought back.
+  const { state } = yield* loadAggregate(instanceAggregate, tenant, instanceId)
+  if (state._tag !== "Lost" || state.recreations !== lost.recreations) return
+  const runtimeId = state.spec.role === "production"
+    ? yield* restartOnState(tenant, instanceId, state.spec, agent)
+    : yield* replace(tenant, instanceId, state.spec, agent)
   const attempt = state.recreations + 1
   yield* issueCommand(tenant, causedBy(`recreate/${tenant}/${instanceId}/${attempt}`, correlationId), { _tag: "RecreateInstance", instanceId, attempt, runtimeId })
-  yield* Effect.logInfo("shadow recreated", { instanceId, runtimeId, attempt })
+  yield* Effect.logInfo("instance recreated", { instanceId, role: state.spec.role, runtimeId, attempt })
 })

@@ -44,7 +44,7 @@ const lastSizedAt = (events: ReadonlyArray<{ readonly stored: StoredEvent; reado
  * Sizes running shadows by their own use: keeps a window of each instance's telemetry (marked warming as its
  * heartbeats say) and, every `checkEveryMs`, asks the usage-sizing decider whether the shadow should change
  * size within its bounds; a change is a ResizeInstance with the decider's reason, which the instance runner
- * carries out. Only instances with a running Instance aggregate are judged: production has none.
+ * carries out. Only running shadows are judged.
  */
 export const runUsageSizer = Effect.fn("UsageSizer.run")(function* (options: UsageSizerOptions) {
   const services = yield* Effect.context<EventStore | CommandHandler>()
@@ -74,7 +74,8 @@ export const runUsageSizer = Effect.fn("UsageSizer.run")(function* (options: Usa
     Effect.gen(function* () {
       const { tenant, instanceId } = entry
       const { state, events } = yield* loadAggregateHistory(instanceAggregate, tenant, instanceId)
-      if (state._tag !== "Started" && state._tag !== "Ready") return
+      // Production runs at the profile's full size: only shadows follow their use.
+      if ((state._tag !== "Started" && state._tag !== "Ready") || state.spec.role !== "shadow") return
       const profile = (yield* loadAggregate(profileAggregate, tenant, state.spec.clientId)).state
       if (profile._tag !== "Active") return
       const decision = decideUsageSize(options.policy, {

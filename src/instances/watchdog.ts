@@ -63,9 +63,9 @@ export interface Watchdog {
 const keyOf = (tenant: string, instanceId: string) => `${tenant}/${instanceId}`
 
 /**
- * Liveness of running shadows from their heartbeats on UMBRA_SIGNALS: the first ready heartbeat marks the
+ * Liveness of running instances (shadows, and production once its launch completed) from their heartbeats on UMBRA_SIGNALS: the first ready heartbeat marks the
  * instance ready; a silence judged by φ-accrual (or the deadline) appends HeartbeatLost, which the
- * instance runner answers by recreating the shadow. Runs in the current scope.
+ * instance runner answers by recreating the instance. Runs in the current scope.
  */
 export const makeWatchdog = Effect.fn("Watchdog.make")(function* (options: WatchdogOptions) {
   const entries = new Map<string, Watched>()
@@ -90,7 +90,7 @@ export const makeWatchdog = Effect.fn("Watchdog.make")(function* (options: Watch
 
   const markReady = (entry: Watched) =>
     issueCommand(entry.tenant, causedBy(`ready/${entry.epoch}`, entry.epoch), { _tag: "MarkInstanceReady", instanceId: entry.instanceId }).pipe(
-      Effect.tap(() => Effect.logInfo("shadow ready", { instanceId: entry.instanceId })),
+      Effect.tap(() => Effect.logInfo("instance ready", { instanceId: entry.instanceId })),
       Effect.catch((error) =>
         // Refused means the instance moved on; anything else is tried again on the next heartbeat.
         error._tag === "IllegalState"
@@ -151,7 +151,7 @@ export const makeWatchdog = Effect.fn("Watchdog.make")(function* (options: Watch
       if (verdict._tag === "Alive") continue
       entries.delete(key)
       const reason = `silent for ${verdict.silentMs} ms (${verdict.reason})`
-      yield* Effect.logWarning("shadow heartbeat lost", { instanceId: entry.instanceId, reason })
+      yield* Effect.logWarning("instance heartbeat lost", { instanceId: entry.instanceId, reason })
       yield* issueCommand(entry.tenant, causedBy(`lost/${entry.epoch}`, entry.epoch), { _tag: "MarkHeartbeatLost", instanceId: entry.instanceId, reason }).pipe(
         Effect.catch((error) =>
           error._tag === "IllegalState" || error._tag === "NotFound"
