@@ -1,4 +1,5 @@
 import { Effect, Schema } from "effect"
+import { UmbraConfig } from "../config.ts"
 import * as logging from "../logging/logger.ts"
 import { runDemo } from "../demo/runDemo.ts"
 import { parseOptions } from "./options.ts"
@@ -45,10 +46,8 @@ export const demoCommand = (argv: ReadonlyArray<string>) =>
     const port = Schema.decodeUnknownOption(Port)(values["http-port"] ?? process.env["UMBRA_HTTP_PORT"] ?? "8080")
     if (port._tag === "None") return yield* usage("--http-port (or UMBRA_HTTP_PORT) is a port number, 0 to 65535", demoHelp)
     // The control plane's own logs stay at warnings, so the terminal shows the steps (UMBRA_LOG_LEVEL says otherwise).
-    const logs = logging.layer({
-      level: process.env["UMBRA_LOG_LEVEL"] ?? "warn",
-      format: process.env["UMBRA_LOG_FORMAT"] === "json" || process.env["UMBRA_LOG_FORMAT"] === "pretty" ? process.env["UMBRA_LOG_FORMAT"] : undefined
-    })
+    const { logFormat } = yield* UmbraConfig
+    const logs = logging.layer({ level: process.env["UMBRA_LOG_LEVEL"] ?? "warn", format: logFormat })
     return yield* runDemo({
       fast: values.fast,
       json: values.json,

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import { Effect, Fiber, Schedule } from "effect"
 
 /** What a finished step says: a line for a person, and the figures `--json` carries. */
 export interface StepOutcome<A> {
@@ -16,6 +16,8 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
 export const makeDemoReport = (json: boolean) => {
   const startedAt = performance.now()
   const write = (line: string) => process.stdout.write(`${line}\n`)
+  // On a terminal a running step redraws its line with the seconds so far; elsewhere each line is written once.
+  const tty = !json && process.stdout.isTTY === true
   const elapsed = () => Math.round(performance.now() - startedAt)
 
   /** A milestone with no duration of its own (where the dashboard is, which traces play). */
@@ -25,9 +27,14 @@ export const makeDemoReport = (json: boolean) => {
   /** Runs one step, saying what it is about to do, then what happened and how long it took (or why it failed). */
   const step = <A, E, R>(milestone: string, title: string, effect: Effect.Effect<StepOutcome<A>, E, R>) =>
     Effect.gen(function* () {
-      if (!json) write(`▶ ${title}`)
       const begun = performance.now()
+      const running = () => `▶ ${title} … ${seconds(performance.now() - begun)}`
+      const ticking = tty
+        ? yield* Effect.forkChild(Effect.sync(() => process.stdout.write(`\r\x1b[2K${running()}`)).pipe(Effect.repeat(Schedule.spaced("1 second"))))
+        : undefined
+      if (!json && !tty) write(`▶ ${title}`)
       const outcome = yield* effect.pipe(
+        Effect.ensuring(ticking === undefined ? Effect.void : Fiber.interrupt(ticking).pipe(Effect.andThen(Effect.sync(() => process.stdout.write("\r\x1b[2K"))))),
         Effect.tapError((error) =>
           Effect.sync(() => {
             const message = error instanceof Error ? error.message : String(error)
