@@ -32,31 +32,28 @@ export abstract class UmbraError extends Error {
   }
 }
 
-/**
- * Umbra refused a command, with the tag of the server's error. `sent: false` when the client refused it
- * before sending, on the same schema check the server makes (a `ValidationFailed` or `UnknownCommand`).
- */
-export class CommandRejected extends UmbraError {
-  override readonly name = "CommandRejected"
-  readonly tag: CommandErrorTag
+/** Umbra refused a request, with the tag of the server's error; `sent: false` when the client refused it before sending. */
+abstract class Refused<Tag extends string> extends UmbraError {
+  readonly tag: Tag
   readonly sent: boolean
-  constructor(tag: CommandErrorTag, message: string, details: Readonly<Record<string, unknown>>, sent: boolean) {
+  constructor(tag: Tag, message: string, details: Readonly<Record<string, unknown>>, sent: boolean) {
     super(message, details)
     this.tag = tag
     this.sent = sent
   }
 }
 
-/** Umbra refused a query (`sent: false`: the client refused its body before sending). */
-export class QueryRejected extends UmbraError {
+/**
+ * A refused command. Data the server would refuse is refused before sending (`sent: false`), on the same
+ * schema check the server makes: a `ValidationFailed`, `MalformedRequest` or `UnknownCommand`.
+ */
+export class CommandRejected extends Refused<CommandErrorTag> {
+  override readonly name = "CommandRejected"
+}
+
+/** A refused query (`sent: false`: the client refused its body before sending). */
+export class QueryRejected extends Refused<QueryErrorTag> {
   override readonly name = "QueryRejected"
-  readonly tag: QueryErrorTag
-  readonly sent: boolean
-  constructor(tag: QueryErrorTag, message: string, details: Readonly<Record<string, unknown>>, sent: boolean) {
-    super(message, details)
-    this.tag = tag
-    this.sent = sent
-  }
 }
 
 /** NATS did not carry a request or a subscription: unreachable, too slow, refused by permissions, closed, or an answer that is not Umbra's. */
