@@ -3,7 +3,6 @@ import { describe } from "vitest"
 import { runtimeTags } from "../setup/testGroups.ts"
 import { Effect } from "effect"
 import { existsSync, readdirSync } from "node:fs"
-import { connect } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { endpointPort } from "../../domain/launch/endpointPort.ts"
@@ -13,22 +12,9 @@ import { InstanceRuntime } from "../../src/instanceRuntime.ts"
 import { endpointUrl } from "../../src/launch/endpoint.ts"
 import { send } from "../support/controlPlane.ts"
 import { eventually } from "../support/eventually.ts"
+import { accepts } from "../support/tcpProbe.ts"
 import { launchStream, newClientId, queryLaunch, requestProduction } from "../support/launchHarness.ts"
 import { docker, orchestratedControlPlaneLayer, shadowOf, streamTypes, testTenant } from "../support/shadowHarness.ts"
-
-/** Whether a TCP connection to the loopback port is accepted. */
-const accepts = (port: number) =>
-  Effect.callback<boolean>((resume) => {
-    const socket = connect({ host: "127.0.0.1", port })
-    socket.setTimeout(2_000)
-    const end = (ok: boolean) => {
-      socket.destroy()
-      resume(Effect.succeed(ok))
-    }
-    socket.once("connect", () => end(true))
-    socket.once("error", () => end(false))
-    socket.once("timeout", () => end(false))
-  })
 
 /** What the runtime keeps of an instance beside the instance itself: its volumes (Docker) or its directory (processes). */
 const leftoversOf = (runtime: "docker" | "process", tenant: string, instanceId: string) =>

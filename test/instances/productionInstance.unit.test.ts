@@ -19,7 +19,7 @@ import { reconcile } from "../../src/instances/reconciler.ts"
 import { catchUpLiveIndex } from "../../src/projections/liveIndex.ts"
 import { poolView } from "../../src/instances/pool.ts"
 import { instanceSpec } from "../../src/instances/runtimeSpec.ts"
-import type { Watchdog, WatchedInstance } from "../../src/instances/watchdog.ts"
+import type { Watchdog } from "../../src/instances/watchdog.ts"
 import { endpointKey } from "../../src/launch/endpoint.ts"
 import { loadLaunchView } from "../../src/launch/launchState.ts"
 import { makeProductionEndpointStep } from "../../src/launch/productionEndpoint.ts"
@@ -27,6 +27,7 @@ import { loadCurrentShadow } from "../../src/sagas/currentShadow.ts"
 import { makeSagaStep } from "../../src/sagas/sagaRunner.ts"
 import { type RouteSpec, TrafficRouter } from "../../src/trafficRouter.ts"
 import { command } from "../support/commands.ts"
+import { recordingWatchdog } from "../support/recordingWatchdog.ts"
 import { type FakeRuntime, fakeRuntimeLayer, makeFakeRuntime } from "../support/fakeRuntime.ts"
 
 const agent = { natsUrl: "nats://127.0.0.1:4222", heartbeatMs: 1_000 }
@@ -63,18 +64,6 @@ const noBus = Layer.succeed(
 
 const setup = (fake: FakeRuntime, routes: Map<string, RouteSpec>) =>
   CommandHandler.layer.pipe(Layer.provideMerge(Layer.mergeAll(memoryStore, fakeRuntimeLayer(fake), noBus, recordingRouter(routes), projectionsInMemory)))
-
-const watching = () => {
-  const watched = new Map<string, WatchedInstance>()
-  const watchdog: Watchdog = {
-    watch: (instance) => Effect.sync(() => void watched.set(instance.instanceId, instance)),
-    unwatch: (_, instanceId) => Effect.sync(() => void watched.delete(instanceId)),
-    watched: Effect.sync(() => [...watched.values()]),
-    badSignals: Effect.succeed(0),
-    latencyRises: Effect.succeed(0)
-  }
-  return { watchdog, watched }
-}
 
 /** The sagas, the instance runner and the production endpoint, fed every stored event in order until nothing new is appended. */
 const makePump = (watchdog: Watchdog) =>
@@ -149,7 +138,7 @@ describe("production as an instance (fake runtime and router)", () => {
   it.effect("a launch's production is an instance from ProductionProvisioned, watched once the launch completed", () => {
     const fake = makeFakeRuntime()
     return Effect.gen(function* () {
-      const { watchdog, watched } = watching()
+      const { watchdog, watched } = recordingWatchdog()
       const pump = yield* makePump(watchdog)
       const { created } = yield* launchedClient(fake, pump, "released")
       assert.deepStrictEqual(yield* instanceTypes(production), ["ProductionRequested", "InstanceStarted"])
@@ -168,7 +157,7 @@ describe("production as an instance (fake runtime and router)", () => {
     const fake = makeFakeRuntime()
     const routes = new Map<string, RouteSpec>()
     return Effect.gen(function* () {
-      const { watchdog } = watching()
+      const { watchdog } = recordingWatchdog()
       const pump = yield* makePump(watchdog)
       yield* launchedClient(fake, pump, "released")
       yield* handle("MarkInstanceReady", { instanceId: production })
@@ -196,7 +185,7 @@ describe("production as an instance (fake runtime and router)", () => {
     const fake = makeFakeRuntime()
     const routes = new Map<string, RouteSpec>()
     return Effect.gen(function* () {
-      const { watchdog } = watching()
+      const { watchdog } = recordingWatchdog()
       const pump = yield* makePump(watchdog)
       const { shadow } = yield* launchedClient(fake, pump, "completed")
       yield* handle("MarkInstanceReady", { instanceId: production })
@@ -212,7 +201,7 @@ describe("production as an instance (fake runtime and router)", () => {
   it.effect("RefineProfile resizes production live at the profile's full size; DisconnectClient terminates it and retires the launch", () => {
     const fake = makeFakeRuntime()
     return Effect.gen(function* () {
-      const { watchdog, watched } = watching()
+      const { watchdog, watched } = recordingWatchdog()
       const pump = yield* makePump(watchdog)
       const { created } = yield* launchedClient(fake, pump, "released")
       yield* handle("MarkInstanceReady", { instanceId: production })
@@ -235,7 +224,7 @@ describe("production as an instance (fake runtime and router)", () => {
   it.live("reconciliation: a production still in its launch is left to the launch; one that died while Umbra was down is marked lost and started again on its state", () => {
     const fake = makeFakeRuntime()
     return Effect.gen(function* () {
-      const { watchdog, watched } = watching()
+      const { watchdog, watched } = recordingWatchdog()
       const pump = yield* makePump(watchdog)
       yield* launchedClient(fake, pump, "released")
       yield* handle("MarkInstanceReady", { instanceId: production })

@@ -13,26 +13,14 @@ import { reconcile } from "../../src/instances/reconciler.ts"
 import { catchUpLiveIndex } from "../../src/projections/liveIndex.ts"
 import { makeSagaStep } from "../../src/sagas/sagaRunner.ts"
 import { poolView } from "../../src/instances/pool.ts"
-import type { Watchdog, WatchedInstance } from "../../src/instances/watchdog.ts"
+import type { Watchdog } from "../../src/instances/watchdog.ts"
 import { command } from "../support/commands.ts"
+import { recordingWatchdog } from "../support/recordingWatchdog.ts"
 import { type FakeRuntime, fakeRuntimeLayer, makeFakeRuntime } from "../support/fakeRuntime.ts"
 
 const agent = { natsUrl: "nats://127.0.0.1:4222", heartbeatMs: 1_000 }
 // Recreations wait (Effect.sleep): the tests that recreate run on the live clock, with a 1 ms backoff.
 const recreation = { limit: 2, backoffMs: 1, maxBackoffMs: 1 }
-
-/** A watchdog that only remembers what it was asked to watch. */
-const recordingWatchdog = () => {
-  const watched = new Map<string, WatchedInstance>()
-  const watchdog: Watchdog = {
-    watch: (instance) => Effect.sync(() => void watched.set(instance.instanceId, instance)),
-    unwatch: (_, instanceId) => Effect.sync(() => void watched.delete(instanceId)),
-    watched: Effect.sync(() => [...watched.values()]),
-    badSignals: Effect.succeed(0),
-    latencyRises: Effect.succeed(0)
-  }
-  return { watchdog, watched }
-}
 
 /** The agents of the fake runtime's instances, as far as the orchestrator asks them anything: scrub and assign answer ok. */
 const agentsOnly = Layer.succeed(
