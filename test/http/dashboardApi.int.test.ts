@@ -1,5 +1,8 @@
 import { assert, layer } from "@effect/vitest"
+import { jetstreamManager } from "@nats-io/jetstream"
 import { Effect } from "effect"
+import { NatsConnection } from "../../infra/nats/connection.ts"
+import { streamNames } from "../../infra/nats/jetstreamSetup.ts"
 import { loadDashboardKey, operatorToken, tenantToken } from "../../infra/dashboard/dashboardTokens.ts"
 import { ControlPlaneHttp, controlPlaneTestLayer, requestRaw, send, TestDataDir } from "../support/controlPlane.ts"
 import { eventually } from "../support/eventually.ts"
@@ -31,6 +34,17 @@ const ask = (tenant: string, name: string, body: unknown) => requestRaw(`umbra.q
 const tokens = Effect.gen(function* () {
   const key = yield* loadDashboardKey(yield* TestDataDir)
   return { acme: tenantToken(key, "acme"), beta: tenantToken(key, "beta"), operator: operatorToken(key) }
+})
+
+/** How many consumers UMBRA_EVENTS and UMBRA_SIGNALS have: a stream of events holds one of each while it is open. */
+const consumerCount = Effect.gen(function* () {
+  const nc = yield* NatsConnection
+  return yield* Effect.promise(async () => {
+    const jsm = await jetstreamManager(nc)
+    let count = 0
+    for (const stream of [streamNames.events, streamNames.signals]) count += (await jsm.consumers.list(stream).next()).length
+    return count
+  })
 })
 
 /**
@@ -163,6 +177,7 @@ layer(controlPlaneTestLayer, { excludeTestServices: true, timeout: "120 seconds"
   it.effect("/api/<tenant>/events streams the tenant's events as they arrive, and none of another tenant's", () =>
     Effect.gen(function* () {
       const token = yield* tokens
+      const consumersBefore = yield* consumerCount
       let n = 0
       const text = yield* sseUntil(
         "/api/acme/events",
@@ -184,5 +199,7 @@ layer(controlPlaneTestLayer, { excludeTestServices: true, timeout: "120 seconds"
       assert.notInclude(text, "b-live")
       assert.match(text, /^retry: 2000\n\n/)
       assert.match(text, /id: \d+\nevent: umbra\n/)
+      // The client has gone: its consumers go with it, nothing follows the bus for no one.
+      yield* eventually(consumerCount.pipe(Effect.map((count) => count === consumersBefore)), 10_000, "the stream's consumers removed")
     }))
 })
