@@ -383,11 +383,27 @@ export const layer = (options: NatsEventBusOptions = {}): Layer.Layer<EventBus |
           })).consume()
           : (await js.consumers.get(stream, { filter_subjects: filterSubject, ...deliverPolicyOf(from) })).consume({ max_messages: followChunk })
 
+      /**
+       * Closes a follower's consumer. nats.js queues a consumer's stop behind its messages, so one whose
+       * messages were never read (its follower stopped as it began) stops only once they are: they are read
+       * here, or the close never returns. A follower that has read them stops the consumer itself.
+       */
+      const closeFollowed = (messages: ConsumerMessages) =>
+        Effect.tryPromise(async () => {
+          const closing = messages.close()
+          try {
+            for await (const _ of messages);
+          } catch {
+            // "already yielding": the follower's own iterator runs the stop.
+          }
+          await closing
+        }).pipe(Effect.ignore)
+
       const follow = (stream: string, filterSubject: string, from: FollowFrom) =>
         Stream.unwrap(
           Effect.acquireRelease(
             Effect.tryPromise({ try: () => consumerOf(stream, filterSubject, from), catch: unavailable(`cannot follow ${stream}`) }),
-            (messages) => Effect.tryPromise(() => messages.close()).pipe(Effect.ignore)
+            closeFollowed
           ).pipe(
             Effect.map((messages) =>
               Stream.fromAsyncIterable(arrivedTogether(messages, followChunk), unavailable(`following ${stream}`)).pipe(Stream.flattenArray)
