@@ -5,6 +5,7 @@ import { ClientId, InstanceId, LaunchId } from "../ids.ts"
 import { ShadowResources } from "../instance/sizingPolicy.ts"
 import { Tier } from "../profile/resources.ts"
 import { Network, Template } from "../profile/template.ts"
+import { maxDependencyFiles } from "../signals.ts"
 
 /** The container or process id; empty where the runtime has none before the start (a process not yet spawned). */
 const RuntimeId = Schema.String.check(Schema.isMaxLength(128))
@@ -27,7 +28,12 @@ const planFields = {
   tier: Tier,
   template: Template,
   network: Network,
-  resources: ShadowResources
+  resources: ShadowResources,
+  /**
+   * Files production's agent reads into the page cache before its workload starts: the dependencies the
+   * profile inferred from the shadow's use. Absent from launches planned before there were any.
+   */
+  preload: Schema.optionalKey(Schema.Array(Schema.String).check(Schema.isMaxLength(maxDependencyFiles)))
 }
 const transferFields = {
   launchId: LaunchId,

@@ -38,7 +38,9 @@ export const OrchestratorConfig = Config.all({
   launchMinRequests: Config.Int("UMBRA_LAUNCH_MIN_REQUESTS").pipe(Config.withDefault(defaultLaunchWorkflowPolicy.gates.minRequests)),
   launchReadyTimeoutMs: Config.Int("UMBRA_LAUNCH_READY_TIMEOUT_MS").pipe(Config.withDefault(defaultLaunchWorkflowPolicy.readyTimeoutMs)),
   launchConcurrency: Config.Int("UMBRA_LAUNCH_CONCURRENCY").pipe(Config.withDefault(launchRunnerDefaults.maxConcurrentProvisioning)),
-  transferMaxBytes: Config.Int("UMBRA_TRANSFER_MAX_BYTES").pipe(Config.withDefault(launchRunnerDefaults.transferMaxBytes))
+  transferMaxBytes: Config.Int("UMBRA_TRANSFER_MAX_BYTES").pipe(Config.withDefault(launchRunnerDefaults.transferMaxBytes)),
+  /** `off`: production's agent does not read the profile's inferred dependencies into the page cache first. */
+  preload: Config.Literals(["on", "off"], "UMBRA_PRELOAD").pipe(Config.withDefault("on" as const), Config.map((v) => v === "on"))
 })
 export type OrchestratorConfig = Config.Success<typeof OrchestratorConfig>
 
@@ -114,7 +116,8 @@ export const orchestratorOptions = (config: OrchestratorConfig, natsUrl: string)
       readyTimeoutMs: config.launchReadyTimeoutMs,
       heartbeatLostMs: heartbeatLostAfter(config.heartbeatMs),
       maxConcurrentProvisioning: config.launchConcurrency,
-      transferMaxBytes: config.transferMaxBytes
+      transferMaxBytes: config.transferMaxBytes,
+      preloadDependencies: config.preload
     }
   }
 }

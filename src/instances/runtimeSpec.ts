@@ -18,7 +18,8 @@ export const instanceSpec = (
   tenant: string,
   instanceId: string,
   spec: Omit<InstanceSpecification, "role">,
-  agent: AgentSettings
+  agent: AgentSettings,
+  preload: ReadonlyArray<string> = []
 ): InstanceSpec => {
   const port = String(instancePort(instanceId))
   return {
@@ -40,7 +41,8 @@ export const instanceSpec = (
       UMBRA_HEARTBEAT_MS: String(agent.heartbeatMs),
       ...(spec.template.telemetryMs === undefined ? {} : { UMBRA_TELEMETRY_MS: String(spec.template.telemetryMs) }),
       ...(spec.template.readyPath === undefined ? {} : { UMBRA_READY_PATH: spec.template.readyPath }),
-      UMBRA_STATE_PATHS: spec.template.statePaths.join(",")
+      UMBRA_STATE_PATHS: spec.template.statePaths.join(","),
+      ...(preload.length === 0 ? {} : { UMBRA_PRELOAD_FILES: JSON.stringify(preload) })
     },
     statePaths: spec.template.statePaths,
     ...(spec.template.sharedStatePaths === undefined ? {} : { sharedStatePaths: spec.template.sharedStatePaths }),

@@ -19,7 +19,7 @@ export const launchSpecs = (tenant: string, clientId: ClientId, plan: LaunchPlan
   const specification = { clientId, tier: plan.tier, template: plan.template, network: plan.network, resources: plan.resources }
   return {
     shadow: instanceSpec("shadow", tenant, plan.shadowInstanceId, specification, agent),
-    production: instanceSpec("production", tenant, plan.productionInstanceId, specification, agent)
+    production: instanceSpec("production", tenant, plan.productionInstanceId, specification, agent, plan.preload)
   }
 }
 

@@ -42,6 +42,8 @@ export interface LaunchPolicy extends LaunchWorkflowPolicy {
   readonly drainMs: number
   /** How many times a step failing for want of the store, the bus or the runtime is tried again before the launch gives up. */
   readonly stepRetries: number
+  /** Whether production's agent reads the profile's inferred dependencies into the page cache before its workload starts. */
+  readonly preloadDependencies: boolean
 }
 
 /** The runner's defaults (`UMBRA_LAUNCH_CONCURRENCY`, `UMBRA_TRANSFER_MAX_BYTES` among them); the workflow has its own. */
@@ -50,7 +52,8 @@ export const launchRunnerDefaults = {
   maxConcurrentProvisioning: 2,
   transferMaxBytes: 1024 ** 3,
   drainMs: 10_000,
-  stepRetries: 30
+  stepRetries: 30,
+  preloadDependencies: true
 } as const satisfies Partial<LaunchPolicy>
 
 export const defaultLaunchPolicy = (agent: AgentSettings, pool: PoolPolicy): LaunchPolicy => ({
@@ -290,7 +293,7 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
         Effect.gen(function* () {
           switch (action._tag) {
             case "Plan":
-              return yield* planProduction(tenant, launchId, action.clientId).pipe(
+              return yield* planProduction(tenant, launchId, action.clientId, policy.preloadDependencies).pipe(
                 Effect.map((planned): LaunchObservation => planned.plan === undefined ? failed(planned.reason) : { _tag: "Planned", plan: planned.plan })
               )
             case "FixPlan":

@@ -244,13 +244,37 @@ describe("launch runner (fake runtime, router and agents)", () => {
       }
     }))
 
+  it.live("production's agent is told to preload the profile's inferred libraries and files (not its state), and nothing with preloading off", () =>
+    Effect.gen(function* () {
+      const files = [
+        { path: "/usr/lib/libssl.so.3", kind: "library", bytes: 700_000 },
+        { path: "/srv/model.bin", kind: "file", bytes: 4096 },
+        { path: "/var/lib/umbra/state/cache.json", kind: "state", bytes: 10 }
+      ]
+      const preloadOf = (launchPolicy: LaunchPolicy, launchId: string) =>
+        Effect.gen(function* () {
+          const fake = makeFakeRuntime()
+          return yield* Effect.gen(function* () {
+            yield* withShadows("c1")
+            const instanceId = fake.created[0]!.instanceId
+            yield* CommandHandler.use((handler) => handler.handle(command("RecordDependencies", { clientId: "c1", instanceId, files })))
+            yield* requestProduction("c1", launchId)
+            yield* drive(launchId, launchPolicy)
+            const production = fake.created.find((spec) => spec.role === "production")!
+            return production.env["UMBRA_PRELOAD_FILES"]
+          }).pipe(Effect.provide(setup(fake, {}, [])))
+        })
+      assert.deepStrictEqual(JSON.parse((yield* preloadOf(policy, "l1"))!), ["/usr/lib/libssl.so.3", "/srv/model.bin"])
+      assert.isUndefined(yield* preloadOf({ ...policy, preloadDependencies: false }, "l2"))
+    }))
+
   it.live("resumed after a crash mid-provisioning, it adopts the production container instead of making a second", () => {
     const fake = makeFakeRuntime()
     return Effect.gen(function* () {
       yield* withShadows("c1")
       yield* requestProduction("c1", "l1")
       // The crash: the plan recorded and the container created, its provisioning not yet recorded.
-      const { plan } = yield* planProduction("acme", "l1", "c1")
+      const { plan } = yield* planProduction("acme", "l1", "c1", true)
       yield* CommandHandler.use((handler) => handler.handle(command("StartProvisioning", { launchId: "l1", ...plan })))
       const production = productionInstanceId("acme", "l1")
       fake.instances.set(production, {
@@ -288,7 +312,7 @@ describe("launch runner (fake runtime, router and agents)", () => {
       const shadow = fake.created[0]!.instanceId
       yield* requestProduction("c1", "l1")
       // The launch as the crash left it: completed with the pool empty (so: recycle), the shadow recycled, its release not recorded.
-      const { plan } = yield* planProduction("acme", "l1", "c1")
+      const { plan } = yield* planProduction("acme", "l1", "c1", true)
       for (const [type, data] of [
         ["StartProvisioning", plan],
         ["RecordProductionProvisioned", { runtimeId: "rt-p", cpuMillis: 2000, memoryMiB: 4096 }],

@@ -84,7 +84,8 @@ export const shadowTestSettings = {
   launchMaxHeartbeatP99Ms: 1_000,
   launchReadyTimeoutMs: 60_000,
   launchConcurrency: 2,
-  transferMaxBytes: 256 * 1024 * 1024
+  transferMaxBytes: 256 * 1024 * 1024,
+  preload: true
 }
 
 /** Where the shadows' agents reach NATS: the test's own server, unless a test puts something in front of it. */
