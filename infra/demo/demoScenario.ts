@@ -121,14 +121,13 @@ export const runScenario = (context: ScenarioContext) =>
           key,
           clientId,
           shares: traces.traces[i]!.shares,
-          cores: tierDefaults[tier].cpuMillis / 1000,
-          stepsPerSecond: settings.stepsPerSecond
+          cores: tierDefaults[tier].cpuMillis / 1000
         })
       }, { concurrency: "unbounded" })
       const seconds = (performance.now() - begun) / 1000
       const hours = (settings.historySteps * 5) / 60
       return {
-        summary: `${sent.reduce((a, b) => a + b, 0)} samples on umbra.sig.${tenant}.<shadow>.tm: ${hours} h of 5-minute steps per client in ${seconds.toFixed(1)} s (≈ ${Math.round((hours * 3600) / seconds)}× real time), stamped in the past ${hours} h; the agents' own telemetry flows beside them`,
+        summary: `${sent.reduce((a, b) => a + b, 0)} samples on umbra.sig.${tenant}.<shadow>.tm: ${hours} h of 5-minute steps per client, stamped over the past ${hours} h, sent in ${seconds.toFixed(2)} s; the agents' own telemetry flows beside them`,
         details: { samples: sent, hours, seconds, source: traces.source },
         value: undefined
       }
@@ -136,14 +135,16 @@ export const runScenario = (context: ScenarioContext) =>
 
     yield* report.step("forecasts", "Forecasts appear (the scaling engine reads the 5-minute buckets)", Effect.gen(function* () {
       const lines: Array<string> = []
+      const forecasts: Record<string, { readonly predictedCores: number; readonly upperCores: number; readonly fallback: boolean }> = {}
       for (const { clientId } of demoClients) {
         const { event } = yield* feed.waitFor(`ForecastUpdated for ${clientId}`, eventOf("ForecastUpdated", (e) => e.clientId === clientId && e.metric === "cpu"), settings.timeoutsMs.forecasts)
-        const hour = event.horizons.find((h) => h.minutes === 60) ?? event.horizons[event.horizons.length - 1]
-        // The model's name up to its explanation: the event carries the whole of it.
-        const model = event.model.split(" (")[0]
-        lines.push(`${clientId}: ${millicores((hour?.predicted ?? 0) * 1000)} in 60 min, bound ${millicores((hour?.upper ?? 0) * 1000)} (${model})`)
+        const hour = event.horizons.find((h) => h.minutes === 60) ?? event.horizons[event.horizons.length - 1]!
+        forecasts[clientId] = { predictedCores: hour.predicted, upperCores: hour.upper, fallback: event.fallback }
+        // The model's name up to its explanation (the event carries the whole of it), or the fallback's reason.
+        const basis = event.fallback ? event.reason : event.model.split(" (")[0]
+        lines.push(`${clientId}: ${millicores(hour.predicted * 1000)} in 60 min, bound ${millicores(hour.upper * 1000)} (${basis})`)
       }
-      return { summary: `ForecastUpdated ×3 — ${lines.join("; ")}`, value: undefined }
+      return { summary: `ForecastUpdated ×3 — ${lines.join("; ")}`, details: { forecasts }, value: undefined }
     }))
 
     yield* report.step("refinement", "Profiles are refined from the forecasts (ProfileRefined, source scaling)", feed.waitFor("ProfileRefined", eventOf("ProfileRefined"), settings.timeoutsMs.refinement).pipe(

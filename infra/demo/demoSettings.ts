@@ -2,7 +2,6 @@
 export interface DemoSettings {
   /** 5-minute steps of telemetry played back per client (a day, or half of one). */
   readonly historySteps: number
-  readonly stepsPerSecond: number
   /** The control plane's settings for the demo, on top of the environment's (as variables of the README's table). */
   readonly config: Readonly<Record<string, string>>
   readonly timeoutsMs: {
@@ -22,7 +21,6 @@ export const demoSettings = (fast: boolean): DemoSettings => {
   const historySteps = fast ? 144 : 288
   return {
     historySteps,
-    stepsPerSecond: fast ? 120 : 48,
     config: {
       // The engine looks for new 5-minute buckets every few seconds instead of every minute.
       UMBRA_SCALING_INTERVAL_MS: fast ? "1000" : "3000",

@@ -25,8 +25,6 @@ export interface Playback {
   readonly shares: ReadonlyArray<number>
   /** The cores a share of 1 stands for: the profile's expected CPU. */
   readonly cores: number
-  /** How many 5-minute steps go out per second of the demo. */
-  readonly stepsPerSecond: number
 }
 
 const encodeSample = Schema.encodeUnknownSync(TelemetrySample)
@@ -34,29 +32,26 @@ const encodeSample = Schema.encodeUnknownSync(TelemetrySample)
 /**
  * Plays a trace back as the instance's telemetry, much faster than it happened: each step's sample is
  * stamped at its place in the recent past (the control plane is told to accept signals that old), so the
- * ingest fills the 5-minute buckets the forecaster reads. Memory is derived from CPU (traces have none):
- * 256 MiB plus up to 768 MiB with load. Returns the samples sent.
+ * ingest fills the 5-minute buckets the forecaster reads. All of it goes out at once: a forecaster that
+ * looked at the first few hours only would still lean on the tier's prior (a wide bound, a refinement to
+ * match). Memory is derived from CPU (traces have none): 256 MiB plus up to 768 MiB with load. Returns the
+ * samples sent.
  */
 export const playBack = (playback: Playback) =>
   Effect.gen(function* () {
     const nc = yield* natsConnection.NatsConnection
     const subject = subjects.signal(playback.key.tenant, playback.key.instanceId, "tm")
     const firstStep = Math.floor(Date.now() / stepMs) * stepMs - playback.shares.length * stepMs
-    // Ten ticks a second: a steady stream rather than one burst.
-    const perTick = Math.max(1, Math.round(playback.stepsPerSecond / 10))
     const encoder = new TextEncoder()
-    for (let i = 0; i < playback.shares.length; i += perTick) {
-      for (const [offset, share] of playback.shares.slice(i, i + perTick).entries()) {
-        const sample = encodeSample({
-          instanceId: playback.key.instanceId,
-          clientId: playback.clientId,
-          at: new Date(firstStep + (i + offset) * stepMs + stepMs / 2).toISOString(),
-          cpu: share * playback.cores,
-          memBytes: Math.round((256 + 768 * share) * mebibyte)
-        })
-        nc.publish(subject, encoder.encode(JSON.stringify(sample)))
-      }
-      yield* Effect.sleep("100 millis")
+    for (const [step, share] of playback.shares.entries()) {
+      const sample = encodeSample({
+        instanceId: playback.key.instanceId,
+        clientId: playback.clientId,
+        at: new Date(firstStep + step * stepMs + stepMs / 2).toISOString(),
+        cpu: share * playback.cores,
+        memBytes: Math.round((256 + 768 * share) * mebibyte)
+      })
+      nc.publish(subject, encoder.encode(JSON.stringify(sample)))
     }
     yield* Effect.promise(() => nc.flush())
     return playback.shares.length
