@@ -15,6 +15,7 @@ const plan = { launchId: "l30", shadowInstanceId: shadow.instanceId, productionI
 const internalSamples: Record<string, unknown> = {
   CreateProfile: { clientId: "c30", tier: "premium" },
   ScaleProfile: { clientId: "c30", expected: { cpuMillis: 750 }, reason: "forecast: r" },
+  RecordDependencies: { clientId: "c30", instanceId: shadow.instanceId, files: [] },
   RecordForecast: {
     clientId: "c30",
     metric: "cpu",
@@ -25,6 +26,7 @@ const internalSamples: Record<string, unknown> = {
     reason: "r"
   },
   DeployShadow: { ...shadow, resources },
+  DeployProduction: { ...shadow, resources, launchId: "l30" },
   RecordInstanceStarted: { instanceId: shadow.instanceId, runtimeId: "rt-1" },
   MarkInstanceReady: { instanceId: shadow.instanceId },
   ResizeInstance: { instanceId: shadow.instanceId, resources, reason: "r" },
