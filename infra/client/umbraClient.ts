@@ -15,7 +15,7 @@ import type { EventBus } from "../../src/eventBus.ts"
 
 export * from "./clientErrors.ts"
 export type { UmbraClientOptions } from "./clientConnection.ts"
-export type { QueryBody, QueryName, QueryResults } from "./clientQueries.ts"
+export { queryNames, type QueryBody, type QueryName, type QueryResults } from "./clientQueries.ts"
 export type { EventsFrom, UmbraEvent } from "./eventFeed.ts"
 export { publicCommands, type CommandData, type PublicCommandType } from "./publicCommands.ts"
 export type { AppendedEvent, EventType } from "./replies.ts"
@@ -99,7 +99,9 @@ export class UmbraClient {
   /**
    * The tenant's events as they are kept on JetStream, decoded: from the first kept (`"start"`), from a
    * stream sequence (an event's `seq`), or only those arriving after iteration starts (`"now"`, the
-   * default). Iteration ends on `break` or `close()`; a failure throws a BusError or an EventUnreadable.
+   * default; the consumer is made by the first `next()`, so an event stored just before is not seen: follow
+   * from a sequence or from the start where that matters). Iteration ends on `break` or `close()`; a
+   * failure throws a BusError or an EventUnreadable.
    */
   events(options: { readonly from?: EventsFrom } = {}): AsyncIterable<UmbraEvent> {
     const from = options.from ?? "now"
