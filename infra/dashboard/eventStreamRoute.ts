@@ -2,8 +2,8 @@ import { Effect, Stream } from "effect"
 import { subjects } from "../../domain/subjects.ts"
 import { EventBus, type EventBusShape, type FollowFrom } from "../../src/eventBus.ts"
 import { type DecodedSignal, decodeSignal } from "../../src/telemetry/signalDecoding.ts"
-import type { HttpHeaders, Route } from "../http/router.ts"
-import { accessErrorResponse, admitTenant } from "./apiAccess.ts"
+import type { HttpHeaders, HttpResponse, Route } from "../http/router.ts"
+import { accessErrorResponse, admitTenant, jsonResponse } from "./apiAccess.ts"
 
 const sseHeaders = {
   "content-type": "text/event-stream; charset=utf-8",
@@ -44,15 +44,36 @@ const tenantEvents = (bus: EventBusShape, tenant: string, from: FollowFrom) => {
   ).pipe(Stream.orElseSucceed((error) => frame("unavailable", { message: error.message })))
 }
 
-/** `/api/<tenant>/events`: server-sent events of one tenant, for a token that may see it. */
-export const eventStreamRoute = (key: Buffer) =>
+const tooManyStreams = (maxStreams: number): HttpResponse => {
+  const error = { tag: "TooManyStreams", message: `${maxStreams} event streams are open; try again later`, details: { maxStreams } }
+  const busy = jsonResponse(503, JSON.stringify({ ok: false, error }))
+  return { ...busy, headers: { ...busy.headers, "retry-after": "5" } }
+}
+
+/** More open streams than a loopback dashboard needs; each holds two consumers on the server. */
+export const defaultMaxStreams = 64
+
+/**
+ * `/api/<tenant>/events`: server-sent events of one tenant, for a token that may see it; at most `maxStreams`
+ * open at once (then 503 with Retry-After), so that valid tokens cannot pile up consumers on the server.
+ */
+export const eventStreamRoute = (key: Buffer, maxStreams = defaultMaxStreams) =>
   Effect.gen(function* () {
     const bus = yield* EventBus
+    let open = 0
+    const counted = (stream: Stream.Stream<string>) =>
+      Stream.unwrap(
+        Effect.acquireRelease(Effect.sync(() => void (open += 1)), () => Effect.sync(() => void (open -= 1))).pipe(Effect.as(stream))
+      )
     return {
       path: "/api/:tenant/events",
       handle: (request) =>
         admitTenant(key, request).pipe(
-          Effect.map((tenant) => ({ status: 200, headers: sseHeaders, body: tenantEvents(bus, tenant, fromOf(request.headers)) })),
+          Effect.map((tenant) =>
+            open >= maxStreams
+              ? tooManyStreams(maxStreams)
+              : { status: 200, headers: sseHeaders, body: counted(tenantEvents(bus, tenant, fromOf(request.headers))) }
+          ),
           Effect.catch((error) => Effect.succeed(accessErrorResponse(error)))
         )
     } satisfies Route

@@ -21,8 +21,10 @@ export const serveHttp = Effect.fn("HttpServer.serve")(function* (listen: HttpLi
   const route = makeRouter(routes)
   // Forked rather than run as promises: an answer cut short by shutdown is no unhandled rejection.
   const run = Effect.runForkWith(yield* Effect.context<never>())
-  const write = (response: ServerResponse, { status, headers, body }: HttpResponse) => {
+  const write = (method: string | undefined, response: ServerResponse, { status, headers, body }: HttpResponse) => {
     if (typeof body === "string") return Effect.sync(() => void response.writeHead(status, headers).end(body))
+    // HEAD has no body to stream: the stream is never started.
+    if (method === "HEAD") return Effect.sync(() => void response.writeHead(status, headers).end())
     // A stream is written chunk by chunk as it comes (no buffering in between), until it ends or the client goes.
     return Effect.sync(() => response.writeHead(status, headers).flushHeaders()).pipe(
       Effect.andThen(Stream.runForEach(body, (chunk) => Effect.sync(() => void response.write(chunk)))),
@@ -31,7 +33,7 @@ export const serveHttp = Effect.fn("HttpServer.serve")(function* (listen: HttpLi
   }
   const respond = (request: IncomingMessage, response: ServerResponse) =>
     route(request.method ?? "GET", request.url ?? "/", request.headers).pipe(
-      Effect.flatMap((answer) => write(response, answer)),
+      Effect.flatMap((answer) => write(request.method, response, answer)),
       Effect.catchDefect((defect) =>
         Effect.logError("an HTTP request failed unexpectedly", { method: request.method, path: request.url?.split("?")[0], defect: String(defect) }).pipe(
           Effect.andThen(Effect.sync(() => void (response.headersSent ? response.end() : response.writeHead(500, textResponse(500, "").headers).end("Umbra failed to answer\n"))))

@@ -374,14 +374,14 @@ export const layer = (options: NatsEventBusOptions = {}): Layer.Layer<EventBus |
        * and receive on its inbox, and need no pull request (`MSG.NEXT` names a consumer, not a filter, so a
        * tenant allowed it could pull from any consumer whose name it knows). Signals, Umbra's own, are pulled.
        */
-      const consumerOf = async (stream: string, filterSubject: string, from: FollowFrom) =>
-        stream === streamNames.events
-          ? (await followJs.consumers.getPushConsumer(stream, {
-            filter_subjects: filterSubject,
-            deliver_prefix: createInbox(inboxPrefix),
-            ...deliverPolicyOf(from)
-          })).consume()
-          : (await js.consumers.get(stream, { filter_subjects: filterSubject, ...deliverPolicyOf(from) })).consume({ max_messages: followChunk })
+      const consumerOf = async (stream: string, filterSubject: string, from: FollowFrom) => {
+        if (stream === streamNames.events) {
+          const pushed = await followJs.consumers.getPushConsumer(stream, { filter_subjects: filterSubject, deliver_prefix: createInbox(inboxPrefix), ...deliverPolicyOf(from) })
+          return { messages: await pushed.consume(), remove: () => pushed.delete() }
+        }
+        const pulled = await js.consumers.get(stream, { filter_subjects: filterSubject, ...deliverPolicyOf(from) })
+        return { messages: await pulled.consume({ max_messages: followChunk }), remove: () => pulled.delete() }
+      }
 
       /**
        * Closes a follower's consumer. nats.js queues a consumer's stop behind its messages, so one whose
@@ -399,13 +399,23 @@ export const layer = (options: NatsEventBusOptions = {}): Layer.Layer<EventBus |
           await closing
         }).pipe(Effect.ignore)
 
+      /**
+       * Closing an ordered consumer only unsubscribes: the server keeps it for its inactivity threshold (5 min).
+       * Umbra deletes its own at once, so that a dashboard's reconnects leave none behind; a tenant may not
+       * delete consumers, and its own go when that threshold has passed.
+       */
+      const release = ({ messages, remove }: Awaited<ReturnType<typeof consumerOf>>) =>
+        closeFollowed(messages).pipe(
+          Effect.andThen(isTenantInboxPrefix(inboxPrefix) ? Effect.void : Effect.tryPromise(remove).pipe(Effect.ignore))
+        )
+
       const follow = (stream: string, filterSubject: string, from: FollowFrom) =>
         Stream.unwrap(
           Effect.acquireRelease(
             Effect.tryPromise({ try: () => consumerOf(stream, filterSubject, from), catch: unavailable(`cannot follow ${stream}`) }),
-            closeFollowed
+            release
           ).pipe(
-            Effect.map((messages) =>
+            Effect.map(({ messages }) =>
               Stream.fromAsyncIterable(arrivedTogether(messages, followChunk), unavailable(`following ${stream}`)).pipe(Stream.flattenArray)
             )
           )

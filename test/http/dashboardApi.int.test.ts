@@ -3,6 +3,8 @@ import { jetstreamManager } from "@nats-io/jetstream"
 import { Effect } from "effect"
 import { NatsConnection } from "../../infra/nats/connection.ts"
 import { streamNames } from "../../infra/nats/jetstreamSetup.ts"
+import { eventStreamRoute } from "../../infra/dashboard/eventStreamRoute.ts"
+import { serveHttp } from "../../infra/http/httpServer.ts"
 import { loadDashboardKey, operatorToken, tenantToken } from "../../infra/dashboard/dashboardTokens.ts"
 import { ControlPlaneHttp, controlPlaneTestLayer, requestRaw, send, TestDataDir } from "../support/controlPlane.ts"
 import { eventually } from "../support/eventually.ts"
@@ -201,5 +203,27 @@ layer(controlPlaneTestLayer, { excludeTestServices: true, timeout: "120 seconds"
       assert.match(text, /id: \d+\nevent: umbra\n/)
       // The client has gone: its consumers go with it, nothing follows the bus for no one.
       yield* eventually(consumerCount.pipe(Effect.map((count) => count === consumersBefore)), 10_000, "the stream's consumers removed")
+    }))
+
+  it.effect("at most so many event streams are open at once: one more is a 503 until one closes; HEAD opens none", () =>
+    Effect.gen(function* () {
+      const key = yield* loadDashboardKey(yield* TestDataDir)
+      const { host, port } = yield* serveHttp({ host: "127.0.0.1", port: 0 }, [yield* eventStreamRoute(key, 2)])
+      const url = `http://${host}:${port}/api/acme/events`
+      const headers = { authorization: `Bearer ${tenantToken(key, "acme")}` }
+      const aborts = [new AbortController(), new AbortController()]
+      const open = (signal?: AbortSignal) => Effect.promise(() => fetch(url, { headers, ...(signal === undefined ? {} : { signal }) }))
+      const head = yield* Effect.promise(() => fetch(url, { method: "HEAD", headers }))
+      assert.strictEqual(head.status, 200)
+      for (const abort of aborts) assert.strictEqual((yield* open(abort.signal)).status, 200)
+      const refused = yield* open()
+      assert.strictEqual(refused.status, 503)
+      assert.strictEqual(refused.headers.get("retry-after"), "5")
+      assert.strictEqual(((yield* Effect.promise(() => refused.json())) as { error: { tag: string } }).error.tag, "TooManyStreams")
+      aborts[0]!.abort()
+      const again = new AbortController()
+      yield* eventually(open(again.signal).pipe(Effect.map((response) => response.status === 200)), 10_000, "a stream once one closed")
+      again.abort()
+      aborts[1]!.abort()
     }))
 })
