@@ -7,6 +7,8 @@ import { ReadModelDatabase } from "./readModelDatabase.ts"
 const failed = (action: string) => (error: unknown) =>
   new StoreUnavailable({ message: `projection ${action} failed: ${error instanceof Error ? error.message : String(error)}` })
 
+const byKey = ([a]: readonly [string, unknown], [b]: readonly [string, unknown]) => (a < b ? -1 : a > b ? 1 : 0)
+
 /** The stored value of a row a batch wrote without reading it: unlike any value, so the row is written. */
 const notRead = Symbol("not read")
 
@@ -34,6 +36,12 @@ export const layer = Layer.effect(
       removeRange: db.prepare("DELETE FROM projection_rows WHERE projection = ? AND key >= ? AND key < ?")
     }
 
+    /** A row as stored, parsed; undefined when there is none. */
+    const storedRow = (projection: string, key: string): unknown => {
+      const text = sql.row.get(projection, key)?.["value"]
+      return text === undefined ? undefined : JSON.parse(text as string)
+    }
+
     const inTransaction = <A>(run: () => A): A => {
       db.exec("BEGIN IMMEDIATE")
       try {
@@ -53,8 +61,7 @@ export const layer = Layer.effect(
       const current = (key: string) => {
         const seen = batch.get(key)
         if (seen !== undefined) return seen.value
-        const text = sql.row.get(projection, key)?.["value"]
-        const stored = text === undefined ? undefined : JSON.parse(text as string)
+        const stored = storedRow(projection, key)
         batch.set(key, { stored, value: stored })
         return stored
       }
@@ -68,7 +75,8 @@ export const layer = Layer.effect(
         else if (change._tag === "Delete") set(change.key, undefined)
         else set(change.key, change.update(current(change.key)))
       }
-      for (const [key, { stored, value }] of batch) {
+      // In key order, each write finds the B-tree pages the one before it left in place.
+      for (const [key, { stored, value }] of [...batch].sort(byKey)) {
         // An update that returned the row it was given changed nothing.
         if (value === stored) continue
         if (value === undefined) sql.remove.run(projection, key)
@@ -105,11 +113,18 @@ export const layer = Layer.effect(
             }),
           catch: failed("reset")
         }),
-      row: (projection, key) =>
+      row: (projection, key) => Effect.try({ try: () => storedRow(projection, key), catch: failed("read") }),
+      rowsAt: (projection, keys) =>
         Effect.try({
+          // One read transaction for them all: outside one, each read would take and release the WAL's read lock.
           try: () => {
-            const stored = sql.row.get(projection, key)?.["value"]
-            return stored === undefined ? undefined : JSON.parse(stored as string)
+            if (keys.length === 0) return []
+            db.exec("BEGIN")
+            try {
+              return keys.map((key) => storedRow(projection, key))
+            } finally {
+              db.exec("COMMIT")
+            }
           },
           catch: failed("read")
         }),

@@ -37,8 +37,9 @@ export const makeProjectionRunner = (projection: Projection) =>
     const rows = yield* ProjectionStore
     const progress = yield* ProjectionProgress
 
-    const fold = makePageFold([projection])
-    const applyPage = (page: ReadonlyArray<StoredEvent>) => fold(page).pipe(Effect.provideService(ProjectionStore, rows))
+    const pages = makePageFold([projection])
+    const applyPage = (page: ReadonlyArray<StoredEvent>) =>
+      page.length === 0 ? Effect.void : pages.fold(page).pipe(Effect.andThen(pages.commit(page[page.length - 1]!.position)), Effect.provideService(ProjectionStore, rows))
 
     const catchUp = (options: CatchUpOptions = {}) =>
       Effect.gen(function* () {

@@ -29,6 +29,8 @@ export class ProjectionStore extends Context.Service<
     readonly reset: (projection: string, version: number, through: Position | undefined) => Effect.Effect<void, StoreUnavailable>
     /** The row at `key`, if there is one. */
     readonly row: (projection: string, key: string) => Effect.Effect<unknown, StoreUnavailable>
+    /** The rows at `keys` (undefined where there is none), in their order, read in one transaction. */
+    readonly rowsAt: (projection: string, keys: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<unknown>, StoreUnavailable>
     /** The rows whose key starts with `prefix`, in key order; from the key `from` on, when given. */
     readonly rows: (projection: string, prefix: string, from?: string) => Effect.Effect<ReadonlyArray<{ readonly key: string; readonly value: unknown }>, StoreUnavailable>
   }

@@ -24,8 +24,8 @@ export interface ReplayOutcome {
 /**
  * Rebuilds read models from a log of pages in position order (the store's, or JetStream's copy of it): each
  * projection's rows are cleared and its checkpoint set to `from`, then every page is folded into every
- * projection, each page's rows committing with the checkpoint, so a replay cut short resumes where it stopped
- * when the control plane next catches up.
+ * projection, the rows committing with the checkpoint every few pages, so a replay cut short resumes where
+ * it stopped when the control plane next catches up.
  */
 const pagesPerCommit = 3
 
@@ -38,25 +38,31 @@ export const replayReadModels = <E>(pages: Stream.Stream<ReadonlyArray<StoredEve
     let through = options.from
     let folded = 0
     let skipped = 0
+    let pending = 0
 
-    // Pages are read as the raw reader reads them best; folding three at a time writes a row the events of
-    // those pages change once, and commits a third as often.
-    yield* Stream.runForEach(Stream.grouped(pages, pagesPerCommit), (group) =>
+    // Pages are read as the raw reader reads them best, and each is folded as it comes; committing every
+    // few pages writes a row the events of those pages change once, and commits a third as often.
+    const commit = Effect.suspend(() => {
+      if (pending === 0) return Effect.void
+      pending = 0
+      return fold.commit(through!)
+    })
+    yield* Stream.runForEach(pages, (page) =>
       Effect.gen(function* () {
         const fresh: Array<StoredEvent> = []
-        let read = 0
-        for (const page of group) read += page.length
-        for (const event of group.flat()) {
+        for (const event of page) {
           if (through !== undefined && event.position <= through) continue
           fresh.push(event)
           through = event.position
         }
-        skipped += read - fresh.length
+        skipped += page.length - fresh.length
         if (fresh.length === 0) return
-        yield* fold(fresh)
+        yield* fold.fold(fresh)
         folded += fresh.length
+        if (++pending === pagesPerCommit) yield* commit
         if (options.onPage !== undefined) yield* options.onPage(folded)
       })
     )
+    yield* commit
     return { projections: projections.map((projection) => projection.name), folded, skipped, through } satisfies ReplayOutcome
   }).pipe(Effect.withSpan("Replay.readModels"))
