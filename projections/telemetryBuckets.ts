@@ -79,8 +79,11 @@ export const telemetryKeys = {
   blocks: (scope: Scope, key: string, metric: string, size: BucketSize) => `bucket/${scope}/${key}/${metric}/${size}/`,
   /** The row of the block that holds the bucket (or the time) `start`. */
   block: (bucket: BucketKey) =>
-    telemetryKeys.blocks(bucket.scope, bucket.key, bucket.metric, bucket.size) + String(blockStart(bucket.size, bucket.start)).padStart(startDigits, "0")
+    telemetryKeys.blocks(bucket.scope, bucket.key, bucket.metric, bucket.size) + blockSuffix(blockStart(bucket.size, bucket.start))
 }
+
+/** The end of a block's key after its series' prefix: its start. */
+const blockSuffix = (start: number) => String(start).padStart(startDigits, "0")
 
 const sizes = Object.keys(bucketSizes) as Array<BucketSize>
 
@@ -97,28 +100,33 @@ const withMetric = (row: SeriesRow, metric: string): SeriesRow => (row.metrics.i
 /** A sample with the keys its series go by (the ingest puts the tenant in them and attributes the client). */
 export interface SampleInput {
   readonly sample: TelemetrySample
+  /** The sample's `at` in epoch milliseconds when its decoder parsed it already (else parsed here). */
+  readonly atMs?: number
   readonly instanceKey: TenantKey
   readonly clientKey: TenantKey | undefined
 }
 
 /** Adds what a batch gathered for a block's buckets to the block as stored, keeping its buckets in time order. */
 const mergeBlock = (stored: BlockRow | undefined, gathered: ReadonlyArray<Gathered>): BlockRow => {
-  const buckets = new Map((stored?.buckets ?? []).map((bucket) => [bucket.start, bucket]))
-  for (const bucket of gathered) buckets.set(bucket.start, merge(buckets.get(bucket.start), bucket))
-  return { buckets: [...buckets.values()].sort((a, b) => a.start - b.start) }
+  // A block holds at most `bucketsPerBlock` buckets: a linear search finds a bucket sooner than a map is built.
+  const buckets = stored === undefined ? [] : [...stored.buckets]
+  for (const bucket of gathered) {
+    const at = buckets.findIndex((held) => held.start >= bucket.start)
+    if (at === -1) buckets.push(bucket)
+    else if (buckets[at]!.start === bucket.start) buckets[at] = merge(buckets[at]!, bucket)
+    else buckets.splice(at, 0, bucket)
+  }
+  return { buckets }
 }
 
 /** Adds what a batch gathered for a bucket to the bucket as stored. */
-const merge = (stored: Bucket | undefined, gathered: Bucket): Bucket =>
-  stored === undefined
-    ? gathered
-    : {
-        start: stored.start,
-        count: stored.count + gathered.count,
-        sum: stored.sum + gathered.sum,
-        max: Math.max(stored.max, gathered.max),
-        values: stored.values.length < valuesKept ? [...stored.values, ...gathered.values].slice(0, valuesKept) : stored.values
-      }
+const merge = (stored: Bucket, gathered: Bucket): Bucket => ({
+  start: stored.start,
+  count: stored.count + gathered.count,
+  sum: stored.sum + gathered.sum,
+  max: Math.max(stored.max, gathered.max),
+  values: stored.values.length < valuesKept ? [...stored.values, ...gathered.values].slice(0, valuesKept) : stored.values
+})
 
 /** A bucket's share of one batch: the batch's own object, so it grows in place. */
 interface Gathered {
@@ -129,25 +137,43 @@ interface Gathered {
   readonly values: Array<number>
 }
 
-const gather = (gathered: Gathered | undefined, start: number, value: number): Gathered => {
-  if (gathered === undefined) return { start, count: 1, sum: value, max: value, values: [value] }
-  gathered.count += 1
-  gathered.sum += value
-  gathered.max = Math.max(gathered.max, value)
-  if (gathered.values.length < valuesKept) gathered.values.push(value)
-  return gathered
-}
-
 /** What a batch gathered for one series: per metric, per bucket start. */
 interface GatheredSeries {
   readonly row: SeriesRow
+  readonly bucketMs: number
   readonly metrics: Map<string, Map<number, Gathered>>
 }
 
 const gatherValue = (series: GatheredSeries, metric: string, start: number, value: number) => {
   let starts = series.metrics.get(metric)
   if (starts === undefined) series.metrics.set(metric, (starts = new Map()))
-  starts.set(start, gather(starts.get(start), start, value))
+  const gathered = starts.get(start)
+  if (gathered === undefined) {
+    starts.set(start, { start, count: 1, sum: value, max: value, values: [value] })
+    return
+  }
+  gathered.count += 1
+  gathered.sum += value
+  if (value > gathered.max) gathered.max = value
+  if (gathered.values.length < valuesKept) gathered.values.push(value)
+}
+
+/** The row changes of one series: its series row, and one per block of buckets the batch touched, per metric. */
+const seriesChanges = ({ row, metrics }: GatheredSeries, seriesKey: string, changes: Array<RowChange>) => {
+  changes.push(upsert<SeriesRow>(seriesKey, (stored) => [...metrics.keys()].reduce(withMetric, stored ?? row)))
+  for (const [metric, starts] of metrics) {
+    const blocks = new Map<number, Array<Gathered>>()
+    for (const bucket of starts.values()) {
+      const block = blockStart(row.size, bucket.start)
+      const held = blocks.get(block)
+      if (held === undefined) blocks.set(block, [bucket])
+      else held.push(bucket)
+    }
+    const prefix = telemetryKeys.blocks(row.scope, row.key, metric, row.size)
+    for (const [block, buckets] of blocks) {
+      changes.push(upsert<BlockRow>(prefix + blockSuffix(block), (stored) => mergeBlock(stored, buckets)))
+    }
+  }
 }
 
 /**
@@ -166,7 +192,9 @@ export const telemetryBuckets: Projection<ReadonlyArray<SampleInput>, unknown> =
     const seriesOf = (scope: Scope, size: BucketSize, key: TenantKey) => {
       const seriesKey = telemetryKeys.series(scope, size, key)
       let series = gathered.get(seriesKey)
-      if (series === undefined) gathered.set(seriesKey, (series = { row: { scope, size, key, metrics: [] }, metrics: new Map() }))
+      if (series === undefined) {
+        gathered.set(seriesKey, (series = { row: { scope, size, key, metrics: [] }, bucketMs: bucketSizes[size].ms, metrics: new Map() }))
+      }
       return series
     }
     // The series an instance's samples feed (per instance, and per client when it serves one), found once a batch.
@@ -181,11 +209,10 @@ export const telemetryBuckets: Projection<ReadonlyArray<SampleInput>, unknown> =
       feeds.set(instanceKey, { clientKey, series })
       return series
     }
-    for (const { sample, instanceKey, clientKey } of inputs) {
-      const atMs = Date.parse(sample.at)
+    for (const { sample, atMs = Date.parse(sample.at), instanceKey, clientKey } of inputs) {
       if (!Number.isFinite(atMs)) continue
       for (const series of feedsOf(instanceKey, clientKey)) {
-        const start = atMs - (atMs % bucketSizes[series.row.size].ms)
+        const start = atMs - (atMs % series.bucketMs)
         // CPU cores, memory bytes, and what the workload reports.
         gatherValue(series, "cpu", start, sample.cpu)
         gatherValue(series, "memBytes", start, sample.memBytes)
@@ -198,17 +225,7 @@ export const telemetryBuckets: Projection<ReadonlyArray<SampleInput>, unknown> =
       }
     }
     const changes: Array<RowChange> = []
-    for (const [seriesKey, { row, metrics }] of gathered) {
-      changes.push(upsert<SeriesRow>(seriesKey, (stored) => [...metrics.keys()].reduce(withMetric, stored ?? row)))
-      for (const [metric, starts] of metrics) {
-        const blocks = new Map<string, Array<Gathered>>()
-        for (const bucket of starts.values()) {
-          const blockKey = telemetryKeys.block({ ...row, metric, start: bucket.start })
-          blocks.set(blockKey, [...(blocks.get(blockKey) ?? []), bucket])
-        }
-        for (const [blockKey, buckets] of blocks) changes.push(upsert<BlockRow>(blockKey, (stored) => mergeBlock(stored, buckets)))
-      }
-    }
+    for (const [seriesKey, series] of gathered) seriesChanges(series, seriesKey, changes)
     return changes
   }
 }

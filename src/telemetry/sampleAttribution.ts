@@ -35,6 +35,6 @@ export const attributeSamples = (samples: ReadonlyArray<Sample>) =>
     return samples.flatMap((signal): Array<SampleInput> => {
       const instanceKey = tenantKey(signal.tenant, signal.sample.instanceId)
       const client = clients.get(instanceKey)
-      return client === undefined ? [] : [{ sample: signal.sample, instanceKey, clientKey: client.clientKey }]
+      return client === undefined ? [] : [{ sample: signal.sample, atMs: signal.atMs, instanceKey, clientKey: client.clientKey }]
     })
   })

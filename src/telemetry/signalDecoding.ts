@@ -4,9 +4,10 @@ import { Heartbeat, TelemetrySample } from "../../domain/signals.ts"
 import { parseSignalSubject } from "../../domain/subjects.ts"
 import type { DeliveredSignal } from "../eventBus.ts"
 
+/** A decoded signal, with its `at` as epoch milliseconds (parsed once, here). */
 export type DecodedSignal =
-  | { readonly kind: "hb"; readonly seq: number; readonly tenant: string; readonly heartbeat: Heartbeat }
-  | { readonly kind: "tm"; readonly seq: number; readonly tenant: string; readonly sample: TelemetrySample }
+  | { readonly kind: "hb"; readonly seq: number; readonly tenant: string; readonly atMs: number; readonly heartbeat: Heartbeat }
+  | { readonly kind: "tm"; readonly seq: number; readonly tenant: string; readonly atMs: number; readonly sample: TelemetrySample }
 
 const decodeHeartbeat = Schema.decodeUnknownResult(Heartbeat)
 const decodeSample = Schema.decodeUnknownResult(TelemetrySample)
@@ -32,13 +33,13 @@ export const decodeSignal = (signal: DeliveredSignal): DecodedSignal | undefined
   if (parts.kind === "hb") {
     const decoded = decodeHeartbeat(body)
     return decoded._tag === "Success" && decoded.success.instanceId === parts.instanceId
-      ? { kind: "hb", seq: signal.seq, tenant: parts.tenant, heartbeat: decoded.success }
+      ? { kind: "hb", seq: signal.seq, tenant: parts.tenant, atMs: Date.parse(decoded.success.at), heartbeat: decoded.success }
       : undefined
   }
   if (parts.kind === "tm") {
     const decoded = decodeSample(body)
     return decoded._tag === "Success" && decoded.success.instanceId === parts.instanceId
-      ? { kind: "tm", seq: signal.seq, tenant: parts.tenant, sample: decoded.success }
+      ? { kind: "tm", seq: signal.seq, tenant: parts.tenant, atMs: Date.parse(decoded.success.at), sample: decoded.success }
       : undefined
   }
   return undefined
@@ -52,8 +53,6 @@ export const defaultSignalClockSkewMs = 5 * 60_000
  * clock, or a forged one) would file a sample under another day's buckets and archive it out of its retention.
  */
 export const SignalClockSkew = Context.Reference<number>("umbra/SignalClockSkew", { defaultValue: () => defaultSignalClockSkewMs })
-
-const timeOf = (signal: DecodedSignal) => Date.parse(signal.kind === "hb" ? signal.heartbeat.at : signal.sample.at)
 
 /**
  * Decodes a batch, keeping the signals whose time is within `SignalClockSkew` of when JetStream stored them
@@ -69,7 +68,7 @@ export const decodeBatch = (batch: ReadonlyArray<DeliveredSignal>, reader: strin
     for (const signal of batch) {
       const one = decodeSignal(signal)
       if (one === undefined) continue
-      if (Math.abs(timeOf(one) - (signal.storedAt ?? now)) <= skew) decoded.push(one)
+      if (Math.abs(one.atMs - (signal.storedAt ?? now)) <= skew) decoded.push(one)
       else untimely++
     }
     const dropped = batch.length - decoded.length
