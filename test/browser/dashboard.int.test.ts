@@ -11,7 +11,7 @@ import { natsTestLayer } from "../harness/natsServer.ts"
 import { send } from "../support/controlPlane.ts"
 import { eventually } from "../support/eventually.ts"
 import { loadOnEndpoint, newClientId, requestProduction } from "../support/launchHarness.ts"
-import { handleAs } from "../support/readModelSpec.ts"
+import { recordForecast } from "../support/recordedForecasts.ts"
 import { AgentNats, orchestratedControlPlaneOn, shadowOf, shadowTestSettings, streamTypes, testTenant } from "../support/shadowHarness.ts"
 
 const chromiumPath = "/usr/bin/chromium"
@@ -113,16 +113,7 @@ layer(controlPlane, { excludeTestServices: true, timeout: "300 seconds" })("the 
 
       // The chart: demand against forecast, drawn once the client has a forecast and redrawn as forecasts come.
       // (The scaling engine forecasts on complete 5-minute buckets; the test records forecasts the way it does.)
-      const forecast = (horizons: ReadonlyArray<{ minutes: number; predicted: number; upper: number }>) =>
-        handleAs(watched, "RecordForecast", {
-          clientId: mine,
-          metric: "cpu",
-          model: "holt",
-          horizons,
-          quality: { modelError: 0.1, lastValueError: 0.2, meanDemand: 0.05, shortfall: 0, slack: 0.2, scoredSteps: 4 },
-          fallback: false,
-          reason: "model"
-        }, new Date().toISOString())
+      const forecast = (horizons: ReadonlyArray<{ minutes: number; predicted: number; upper: number }>) => recordForecast(watched, mine, horizons)
       const chart = `${section} .chart[data-client="${mine}"][data-metric="cpu"]`
       const pointsInChart = Effect.promise(() => page.$eval(chart, (box) => Number(box.getAttribute("data-points")))).pipe(Effect.orElseSucceed(() => 0))
       yield* forecast([{ minutes: 60, predicted: 0.07, upper: 0.12 }])

@@ -8,7 +8,8 @@ import { serveHttp } from "../../infra/http/httpServer.ts"
 import { loadDashboardKey, operatorToken, tenantToken } from "../../infra/dashboard/dashboardTokens.ts"
 import { ControlPlaneHttp, controlPlaneTestLayer, requestRaw, send, TestDataDir } from "../support/controlPlane.ts"
 import { eventually } from "../support/eventually.ts"
-import { deployAs, handleAs } from "../support/readModelSpec.ts"
+import { deployAs } from "../support/readModelSpec.ts"
+import { recordForecast } from "../support/recordedForecasts.ts"
 
 interface Answer {
   readonly status: number
@@ -84,15 +85,7 @@ layer(controlPlaneTestLayer, { excludeTestServices: true, timeout: "120 seconds"
       assert.isTrue((yield* send("acme", "ConnectClient", { clientId: "c1", tier: "basic" })).ok)
       assert.isTrue((yield* send("beta", "ConnectClient", { clientId: "c9", tier: "premium" })).ok)
       const now = Date.now()
-      yield* handleAs("acme", "RecordForecast", {
-        clientId: "c1",
-        metric: "cpu",
-        model: "holt",
-        horizons: [{ minutes: 60, predicted: 0.4, upper: 0.6 }],
-        quality: { modelError: 0.1, lastValueError: 0.2, meanDemand: 0.3, shortfall: 0, slack: 0.2, scoredSteps: 4 },
-        fallback: false,
-        reason: "model"
-      }, new Date(now).toISOString())
+      yield* recordForecast("acme", "c1", [{ minutes: 60, predicted: 0.4, upper: 0.6 }], new Date(now).toISOString())
       assert.isTrue((yield* send("acme", "RequestProduction", { clientId: "c1", launchId: "l1" })).ok)
       yield* deployAs("acme", "shd-a", "c1")
       yield* deployAs("beta", "shd-z", "c9")
