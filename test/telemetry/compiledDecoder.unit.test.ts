@@ -1,0 +1,57 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Result, Schema } from "effect"
+import fc from "fast-check"
+import { Heartbeat, TelemetrySample } from "../../domain/signals.ts"
+import { compiledDecoder } from "../../src/telemetry/compiledDecoder.ts"
+
+/** Values near and across each field's bounds, of the right type and of others. */
+const anyValue = fc.oneof(
+  fc.constantFrom("shd-1", "c-7", "Shd", "", "a".repeat(65), "2026-12-02T12:00:00.000Z", "2026-12-02T12:00:00Z", "2026-13-45T99:99:99Z", "2026-12-02T12:00:00+02:00", "now"),
+  fc.constantFrom(0, -0, -1, 0.5, 4096, 4097, 2 ** 46, 2 ** 47, Number.NaN, Number.POSITIVE_INFINITY, 3.7),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constant(undefined),
+  fc.constant([1]),
+  fc.dictionary(fc.constantFrom("requests", "bad name!", "_q.p50", "9lives", "__proto__"), fc.oneof(fc.double(), fc.constant("7")), { maxKeys: 4 })
+)
+const fields = ["instanceId", "clientId", "at", "cpu", "memBytes", "metrics", "seq", "ready", "rttMs", "warming", "extra"]
+const valid = { instanceId: "shd-1", clientId: "c1", at: "2026-12-02T12:00:00.000Z", cpu: 0.5, memBytes: 1024, seq: 3, ready: true }
+/** Valid signals with some fields removed or replaced by any value, and anything else. */
+const input = fc.oneof(
+  fc.record(Object.fromEntries(fields.map((field) => [field, fc.option(anyValue, { nil: undefined })])), { requiredKeys: [] }).map((changes) => {
+    const signal: Record<string, unknown> = { ...valid }
+    for (const [field, value] of Object.entries(changes)) {
+      if (value === undefined) delete signal[field]
+      else signal[field] = value
+    }
+    return signal
+  }),
+  anyValue
+)
+
+const same = (schema: Schema.Top, value: unknown) => {
+  const expected = Schema.decodeUnknownResult(schema as Schema.Codec<unknown, unknown>)(value)
+  const actual = compiledDecoder(schema)(value)
+  assert.strictEqual(Result.isSuccess(actual), Result.isSuccess(expected), JSON.stringify(value))
+  // The same keys in the same order, and the same values.
+  if (Result.isSuccess(actual) && Result.isSuccess(expected)) assert.strictEqual(JSON.stringify(actual.success), JSON.stringify(expected.success))
+  if (Result.isSuccess(actual) && Result.isSuccess(expected)) assert.deepStrictEqual(actual.success, expected.success)
+}
+
+describe("compiled signal decoders", () => {
+  it("compile the heartbeat and the telemetry sample", () => {
+    assert.isTrue(compiledDecoder(TelemetrySample).compiled)
+    assert.isTrue(compiledDecoder(Heartbeat).compiled)
+  })
+
+  it("decode exactly as the schema does, whatever the input", () => {
+    fc.assert(fc.property(input, (value) => {
+      same(TelemetrySample, value)
+      same(Heartbeat, value)
+    }), { numRuns: 3_000 })
+  })
+
+  it("take a valid sample with metrics as the schema does, extra keys left out", () => {
+    same(TelemetrySample, { ...valid, metrics: { requests: 7, "q.p99": 0.25 }, extra: 1 })
+  })
+})
