@@ -18,6 +18,7 @@ import { makeRelay } from "../src/relay.ts"
 import { startTestNatsServer } from "../test/harness/natsServer.ts"
 import { runQuiet } from "./runQuiet.ts"
 import { type Benchmark, result } from "./benchmark.ts"
+import { cpuPerUnit, measureCpu, startCpu } from "./cpuTime.ts"
 import { rawJetStreamPublish } from "./jetstreamPublish.ts"
 
 const count = 30_000
@@ -34,7 +35,7 @@ const newEvent = (n: number): NewEvent => ({
   data: { clientId: `c${n % 500}`, expected: { cpuMillis: 1000 + n, memoryMiB: 2048, storageGiB: 20 }, reason: "forecast" }
 })
 
-const relayRate = (url: string, file: string) =>
+const relayRate = (url: string, serverPid: number, file: string) =>
   runQuiet(
     Effect.gen(function* () {
       const store = yield* EventStore
@@ -43,12 +44,13 @@ const relayRate = (url: string, file: string) =>
       }
       const relay = yield* makeRelay
       const started = performance.now()
+      const cpuSince = startCpu(serverPid)
       yield* Effect.forkScoped(relay.run)
       yield* relay.status.pipe(
         Effect.repeat({ until: (status) => status.published >= count, schedule: Schedule.spaced("5 millis") }),
         Effect.timeout("120 seconds")
       )
-      return (count * 1000) / (performance.now() - started)
+      return { perSecond: (count * 1000) / (performance.now() - started), cpu: cpuSince() }
     }).pipe(
       Effect.scoped,
       Effect.provide(
@@ -72,17 +74,20 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
       const dir = mkdtempSync(join(tmpdir(), "umbra-bench-"))
       try {
         const envelopeBytes = Buffer.byteLength(JSON.stringify({ ...newEvent(1), stream: "profile-acme.c1", revision: 0, position: "0".repeat(20) }))
-        const before = await rawJetStreamPublish(nats.url, count, window, { payloadBytes: envelopeBytes })
-        const relayed = await relayRate(nats.url, join(dir, "events.db"))
-        const after = await rawJetStreamPublish(nats.url, count, window, { payloadBytes: envelopeBytes })
-        const baseline = (before.perSecond + after.perSecond) / 2
+        const raw = () => measureCpu(nats.pid(), () => rawJetStreamPublish(nats.url, count, window, { payloadBytes: envelopeBytes }))
+        const before = await raw()
+        const relayed = await relayRate(nats.url, nats.pid(), join(dir, "events.db"))
+        const after = await raw()
+        const baseline = (before.value.perSecond + after.value.perSecond) / 2
         return [
           result(
             "relay",
             "events/s",
-            relayed,
+            relayed.perSecond,
             baseline,
-            `${count} stored events of ~${envelopeBytes} B, window ${window}; raw pipelined publish measured before and after (mean)`
+            `${count} stored events of ~${envelopeBytes} B, window ${window}; raw pipelined publish measured before and after (mean); ` +
+              `CPU per event: relay ${cpuPerUnit(relayed.cpu, count)} (its publish loop only, not the appends before it); ` +
+              `raw ${cpuPerUnit(before.cpu, count)} / ${cpuPerUnit(after.cpu, count)}`
           )
         ]
       } finally {
