@@ -51,13 +51,20 @@ export interface OutgoingMessages {
   readonly at: (index: number) => OutgoingMessage | undefined
 }
 
+/** Headers encoded with Buffer's UTF-8 encoder, about twice as fast as the TextEncoder the client uses. */
+class PublishHeaders extends MsgHdrsImpl {
+  override encode(): Uint8Array {
+    return Buffer.from(this.toString(), "utf8")
+  }
+}
+
 /**
  * A message's headers, written straight into a fresh set's map: the names are canonical already, and
  * `append`/`set` search the set's keys and re-canonicalize each name, which cost the relay a tenth of its
  * time. Values are checked as `append` would (no line breaks).
  */
 const headersOf = (message: OutgoingMessage, previousId: string | undefined): MsgHdrsImpl => {
-  const h = new MsgHdrsImpl()
+  const h = new PublishHeaders()
   const put = (name: string, value: string) => {
     if (lineBreak.test(value)) throw new Error(`the header ${name} has a line break`)
     h.headers.set(name, [value])
@@ -91,7 +98,14 @@ export const publishPipelined = (
     : Effect.callback<PipelineSummary, BusUnavailable>((resume) => {
       const inbox = createInbox()
       const total = messages.length
-      const acked = new Uint8Array(total)
+      // Each refill is a socket write here and a read on the server: refilled an eighth of the window at a
+      // time, both handle messages in groups instead of one per acknowledgement.
+      const refillBelow = options.window - Math.max(1, Math.floor(options.window / 8))
+      // Replies come on one of `slots` subjects, each taken again only once its message is answered: a
+      // subject per message cost the server a fresh subject match (and cache entry) per acknowledgement.
+      const slots = options.window * 2
+      const replyTo = Array.from({ length: slots }, (_, slot) => `${inbox}.${slot}`)
+      const awaitedOn = new Int32Array(slots).fill(-1)
       const sizes = new Uint32Array(total)
       let next = 0
       // Made but held back by the byte window.
@@ -119,13 +133,17 @@ export const publishPipelined = (
       const pump = () => {
         try {
           while (outstanding < options.window && next < total) {
+            const slot = next % slots
+            // Taken only when acknowledgements come out of order.
+            if (awaitedOn[slot] !== -1) break
             const message = waiting ?? messages.at(next)!
             waiting = undefined
             if (outstanding > 0 && outstandingBytes + message.data.length > options.windowBytes) {
               waiting = message
               break
             }
-            nc.publish(message.subject, message.data, { reply: `${inbox}.${next}`, headers: headersOf(message, previousId) })
+            nc.publish(message.subject, message.data, { reply: replyTo[slot]!, headers: headersOf(message, previousId) })
+            awaitedOn[slot] = next
             previousId = message.msgId
             sizes[next] = message.data.length
             next++
@@ -140,13 +158,14 @@ export const publishPipelined = (
       const onAck = (error: Error | null, msg: Msg) => {
         if (finished) return
         if (error !== null) return fail(error.message)
-        const index = Number(msg.subject.slice(inbox.length + 1))
-        if (!(index >= 0 && index < next) || acked[index] === 1) return
+        const slot = Number(msg.subject.slice(inbox.length + 1))
+        const index = slot >= 0 && slot < slots ? awaitedOn[slot]! : -1
+        if (index === -1) return
         if (msg.headers?.hasError === true) return fail(`${msg.headers.code} ${msg.headers.description}`)
         const reply = readPubAck(msg.string())
         if (reply._tag === "Undecodable") return fail(`undecodable acknowledgement: ${reply.reason}`)
         if (reply._tag === "Refused") return fail(reply.reason)
-        acked[index] = 1
+        awaitedOn[slot] = -1
         outstanding--
         outstandingBytes -= sizes[index]!
         settled++
@@ -157,7 +176,7 @@ export const publishPipelined = (
           stop()
           return resume(Effect.succeed({ stored, duplicates, maxOutstanding }))
         }
-        pump()
+        if (outstanding <= refillBelow) pump()
       }
 
       const sub = nc.subscribe(`${inbox}.*`, { callback: onAck })

@@ -102,4 +102,15 @@ layer(natsTestLayer, { excludeTestServices: true, timeout: "30 seconds" })("pipe
       assert.isAtMost(summary.maxOutstanding, 3)
       assert.deepStrictEqual(yield* storedNumbers("LAZY"), Array.from({ length: 40 }, (_, n) => n))
     }))
+
+  it.effect("takes each reply subject again once its message is answered: many windows' worth, each stored once and in order", () =>
+    Effect.gen(function* () {
+      const jsm = yield* manager
+      yield* Effect.promise(() => jsm.streams.add({ name: "SLOTS", subjects: ["slots.>"], duplicate_window: 60e9 }))
+      // A window of 3 has 6 reply subjects: 100 messages take each about 17 times.
+      const messages = Array.from({ length: 100 }, (_, n) => ({ ...numbered(n), subject: `slots.${n % 4}` }))
+      const summary = yield* publishPipelined(yield* NatsConnection, messages, { ...options, window: 3 })
+      assert.deepStrictEqual({ stored: summary.stored, duplicates: summary.duplicates, maxOutstanding: summary.maxOutstanding }, { stored: 100, duplicates: 0, maxOutstanding: 3 })
+      assert.deepStrictEqual(yield* storedNumbers("SLOTS"), Array.from({ length: 100 }, (_, n) => n))
+    }))
 })
