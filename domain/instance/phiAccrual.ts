@@ -67,7 +67,17 @@ export const phiOf = (elapsedMs: number, mean: number, stdDev: number): number =
 
 export type Liveness =
   | { readonly _tag: "Alive"; readonly phi: number }
-  | { readonly _tag: "Silent"; readonly reason: "phi" | "deadline" | "never-heard"; readonly phi: number; readonly silentMs: number }
+  | { readonly _tag: "Silent"; readonly reason: "phi" | "deadline" | "never-heard" | "silent-while-warming"; readonly phi: number; readonly silentMs: number }
+
+/**
+ * The verdict on an instance whose last heartbeat said its workload is still warming up: lost only after a
+ * silence as long as the startup grace. A warm-up may keep the instance's CPU quota so busy that its agent's
+ * beats come seconds late; a late beat is progress, not death (a dead agent is still found, later).
+ */
+export const livenessWhileWarming = (history: ArrivalHistory, nowMs: number, config: PhiAccrualConfig): Liveness => {
+  const silentMs = nowMs - (history.lastArrivalMs ?? history.sinceMs)
+  return silentMs >= config.startupGraceMs ? { _tag: "Silent", reason: "silent-while-warming", phi: Infinity, silentMs } : { _tag: "Alive", phi: 0 }
+}
 
 /** The verdict at `nowMs`; `jitter` in [0, 1) picks how much of `maxJitter` comes off the deadline. */
 export const liveness = (history: ArrivalHistory, nowMs: number, config: PhiAccrualConfig, jitter: number): Liveness => {

@@ -2,6 +2,7 @@ import { Clock, Effect, Random, Ref, Schedule } from "effect"
 import {
   type ArrivalHistory,
   liveness,
+  livenessWhileWarming,
   type PhiAccrualConfig,
   recordArrival,
   startWatching
@@ -28,6 +29,8 @@ interface Watched {
   readonly jitter: number
   history: ArrivalHistory
   ready: boolean
+  /** As its last heartbeat said: a warming instance is judged by a longer silence. */
+  warming: boolean
   readonly readyFromSeq: number
   /** The heartbeat round trips its agent measured, newest last. */
   rttMs: ReadonlyArray<number>
@@ -83,7 +86,7 @@ export const makeWatchdog = Effect.fn("Watchdog.make")(function* (options: Watch
       if (entries.get(key)?.epoch === instance.epoch) return
       const now = yield* Clock.currentTimeMillis
       const jitter = yield* Random.next
-      entries.set(key, { ...instance, readyFromSeq: instance.readyFromSeq ?? 0, jitter, history: startWatching(now), rttMs: [], rising: false })
+      entries.set(key, { ...instance, readyFromSeq: instance.readyFromSeq ?? 0, jitter, history: startWatching(now), rttMs: [], rising: false, warming: false })
     })
 
   const unwatch = (tenant: string, instanceId: string) => Effect.sync(() => void entries.delete(keyOf(tenant, instanceId)))
@@ -130,6 +133,8 @@ export const makeWatchdog = Effect.fn("Watchdog.make")(function* (options: Watch
       const entry = entries.get(keyOf(decoded.tenant, decoded.heartbeat.instanceId))
       if (entry === undefined) return
       entry.history = recordArrival(entry.history, yield* Clock.currentTimeMillis, options.phi)
+      // An agent from before `warming` does not say: its workload is judged as warm.
+      entry.warming = decoded.heartbeat.warming === true && !decoded.heartbeat.ready
       if (decoded.heartbeat.rttMs !== undefined) yield* recordLatency(entry, decoded.heartbeat.rttMs)
       if (decoded.heartbeat.ready && !entry.ready && decoded.heartbeat.seq >= entry.readyFromSeq) {
         entry.ready = true
@@ -147,7 +152,7 @@ export const makeWatchdog = Effect.fn("Watchdog.make")(function* (options: Watch
     // Recreating every shadow because NATS was unreachable would be the outage's worst consequence.
     if (signalPathDown(now)) return yield* Effect.logDebug("no heartbeat from any shadow; judging paused")
     for (const [key, entry] of [...entries]) {
-      const verdict = liveness(entry.history, now, options.phi, entry.jitter)
+      const verdict = entry.warming ? livenessWhileWarming(entry.history, now, options.phi) : liveness(entry.history, now, options.phi, entry.jitter)
       if (verdict._tag === "Alive") continue
       entries.delete(key)
       const reason = `silent for ${verdict.silentMs} ms (${verdict.reason})`

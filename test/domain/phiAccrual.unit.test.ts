@@ -3,6 +3,7 @@ import {
   type ArrivalHistory,
   defaultPhiAccrualConfig as config,
   liveness,
+  livenessWhileWarming,
   phiOf,
   recordArrival,
   startWatching
@@ -62,5 +63,14 @@ describe("φ-accrual detector", () => {
 
   it("keeps only the window of recent intervals", () => {
     assert.strictEqual(arrivals(1_000, 500_000).intervalsMs.length, config.windowSize)
+  })
+
+  it("keeps a warming instance whose beats come seconds late alive, and declares it lost after a silence as long as the startup grace", () => {
+    const history = arrivals(1_000, 10_000)
+    const late = history.lastArrivalMs! + 2_600
+    assert.strictEqual(liveness(history, late, config, 0)._tag, "Silent", "a warm instance this late is lost")
+    assert.strictEqual(livenessWhileWarming(history, late, config)._tag, "Alive")
+    assert.deepInclude(livenessWhileWarming(history, history.lastArrivalMs! + config.startupGraceMs, config), { _tag: "Silent", reason: "silent-while-warming" })
+    assert.strictEqual(livenessWhileWarming(startWatching(0), config.startupGraceMs, config)._tag, "Silent", "never heard at all")
   })
 })

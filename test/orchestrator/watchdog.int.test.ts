@@ -74,6 +74,29 @@ layer(testLayer, { excludeTestServices: true, timeout: "120 seconds" })("watchdo
       assert.deepStrictEqual(yield* watchdog.watched, [])
     }).pipe(Effect.scoped))
 
+  it.effect("waits out a warming instance's late beats, and declares it lost only after a silence as long as the startup grace", () =>
+    Effect.gen(function* () {
+      const instanceId = yield* startedShadow("shd-warming")
+      const watchdog = yield* makeWatchdog({
+        phi: { ...defaultPhiAccrualConfig, expectedIntervalMs: 200, acceptablePauseMs: 200, startupGraceMs: 4_000 },
+        checkEveryMs: 50
+      })
+      yield* watchdog.watch({ tenant: "acme", instanceId, epoch: "acme/shd-warming/rt-1/0/c1", ready: false })
+      let seq = 0
+      const beat = Effect.suspend(() =>
+        publish(subjects.signal("acme", instanceId, "hb"), JSON.stringify({ instanceId, seq: seq++, at: "2026-11-30T12:00:00.000Z", ready: false, warming: true }))
+      )
+      const seen = watchdog.watched.pipe(Effect.map((all) => all.some((one) => one.instanceId === instanceId && one.latency === undefined)))
+      yield* eventually(beat.pipe(Effect.andThen(Effect.sleep("200 millis")), Effect.andThen(seen)), 10_000, "beats seen")
+      for (let i = 0; i < 5; i++) yield* beat.pipe(Effect.andThen(Effect.sleep("200 millis")))
+      // A warm-up holding the quota: 1.5 s between beats, over seven intervals, several times over.
+      for (let i = 0; i < 3; i++) yield* beat.pipe(Effect.andThen(Effect.sleep("1500 millis")))
+      assert.deepStrictEqual(yield* types(`instance-acme.${instanceId}`), ["ShadowRequested", "InstanceStarted"])
+      yield* eventually(types(`instance-acme.${instanceId}`).pipe(Effect.map((all) => all.includes("HeartbeatLost"))), 15_000, "HeartbeatLost")
+      const lost = (yield* EventStore.use((store) => store.readStream(`instance-acme.${instanceId}`))).at(-1)!
+      assert.match((lost.data as { reason: string }).reason, /silent-while-warming/)
+    }).pipe(Effect.scoped))
+
   it.effect("keeps last, p50 and p99 of the agent's round trips, and counts a sustained rise once", () =>
     Effect.gen(function* () {
       const instanceId = "shd-latency" as InstanceId
