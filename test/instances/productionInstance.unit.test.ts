@@ -101,7 +101,12 @@ const instanceTypes = (instanceId: string) => readStream(`instance-acme.${instan
  * A connected client whose launch has gone as far as `until`, its steps recorded as the launch runner
  * records them and production's container made (stopped, then started) as the runner makes it.
  */
-const launchedClient = <E, R>(fake: FakeRuntime, pump: Effect.Effect<void, E, R>, until: "completed" | "released") =>
+const launchedClient = <E, R>(
+  fake: FakeRuntime,
+  pump: Effect.Effect<void, E, R>,
+  until: "completed" | "released",
+  duringLaunch: Effect.Effect<unknown, unknown, CommandHandler> = Effect.void
+) =>
   Effect.gen(function* () {
     const runtime = yield* InstanceRuntime
     yield* handle("ConnectClient", { clientId, tier: "standard" })
@@ -126,6 +131,8 @@ const launchedClient = <E, R>(fake: FakeRuntime, pump: Effect.Effect<void, E, R>
     yield* pump
     yield* handle("StartStateTransfer", { launchId })
     yield* handle("RecordStateTransfer", { launchId, bytes: 1, files: 1, checksum: "c".repeat(64), ms: 1, reset: [] })
+    yield* duringLaunch
+    yield* pump
     yield* runtime.start({ tenant: "acme", instanceId: production })
     yield* handle("ShiftTraffic", { launchId, weight: 100 })
     yield* handle("CompleteLaunch", { launchId, shadowDisposition: "terminated" })
@@ -244,6 +251,18 @@ describe("production as an instance (fake runtime and router)", () => {
       assert.deepStrictEqual((yield* instanceTypes(production)).slice(-2), ["HeartbeatLost", "InstanceRecreated"])
       assert.isTrue(fake.instances.get(production)!.running)
       assert.notInclude(fake.removed, production)
+    }).pipe(Effect.provide(setup(fake, new Map())))
+  })
+
+  it.effect("a refinement recorded while the launch still moves traffic applies once production is an instance that runs", () => {
+    const fake = makeFakeRuntime()
+    return Effect.gen(function* () {
+      const { watchdog } = recordingWatchdog()
+      const pump = yield* makePump(watchdog)
+      const refine = handle("RefineProfile", { clientId, expected: { cpuMillis: 3000, memoryMiB: 6144 }, reason: "forecast" })
+      yield* launchedClient(fake, pump, "released", refine)
+      assert.deepStrictEqual(yield* instanceTypes(production), ["ProductionRequested", "InstanceResized", "InstanceStarted"])
+      assert.deepInclude(fake.instances.get(production)!, { running: true, cpuMillis: 3000, memoryMiB: 6144 })
     }).pipe(Effect.provide(setup(fake, new Map())))
   })
 })
