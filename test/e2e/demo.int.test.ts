@@ -16,12 +16,14 @@ const Milestone = Schema.StructWithRest(
   [Schema.Record(Schema.String, Schema.Unknown)]
 )
 type Milestone = typeof Milestone.Type
-const decodeMilestone = Schema.decodeUnknownSync(Schema.fromJsonString(Milestone))
+const decodeMilestone = Schema.decodeUnknownOption(Schema.fromJsonString(Milestone))
 
 interface DemoRun {
   readonly code: number | null
   readonly milestones: ReadonlyArray<Milestone>
   readonly stderr: string
+  /** Lines of stdout that are no milestone: with --json there must be none. */
+  readonly strays: ReadonlyArray<string>
   /** What `probe` found when `interruptAfter` was printed. */
   readonly probed?: unknown
 }
@@ -38,6 +40,7 @@ const runDemo = (args: ReadonlyArray<string>, interruptAfter?: string, probe: (m
       stdio: ["ignore", "pipe", "pipe"]
     })
     const milestones: Array<Milestone> = []
+    const strays: Array<string> = []
     let probed: unknown
     let pending = ""
     let stderr = ""
@@ -46,7 +49,12 @@ const runDemo = (args: ReadonlyArray<string>, interruptAfter?: string, probe: (m
       const lines = pending.split("\n")
       pending = lines.pop()!
       for (const line of lines) {
-        const milestone = decodeMilestone(line)
+        const decoded = decodeMilestone(line)
+        if (decoded._tag === "None") {
+          strays.push(line)
+          continue
+        }
+        const milestone = decoded.value
         milestones.push(milestone)
         if (milestone.milestone === interruptAfter) {
           void probe(milestones).then((found) => {
@@ -57,7 +65,7 @@ const runDemo = (args: ReadonlyArray<string>, interruptAfter?: string, probe: (m
       }
     })
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
-    child.once("close", (code) => resume(Effect.succeed({ code, milestones, stderr, probed })))
+    child.once("close", (code) => resume(Effect.succeed({ code, milestones, stderr, strays, probed })))
     return Effect.sync(() => child.kill("SIGKILL"))
   })
 
@@ -100,6 +108,7 @@ describe("umbra demo", () => {
       }))
       assert.strictEqual(run.code, 0, `${JSON.stringify(run.milestones, null, 1)}\n${run.stderr}`)
       const milestones = run.milestones
+      assert.deepStrictEqual(run.strays, [], "stdout carries milestones only")
       assert.isTrue(milestones.every((m) => m.ok), JSON.stringify(milestones.filter((m) => !m.ok)))
 
       assert.strictEqual(find(milestones, "control-plane")["runtime"], "process")
@@ -141,6 +150,7 @@ describe("umbra demo", () => {
       const dataDir = (milestones: ReadonlyArray<Milestone>) => String(find(milestones, "control-plane")["dataDir"])
       const run = yield* runDemo([], "shadows", async (milestones) => processesNaming(dataDir(milestones)).length)
       assert.strictEqual(run.code, 0, run.stderr)
+      assert.deepStrictEqual(run.strays, [], "stdout carries milestones only")
       assert.isAbove(Number(run.probed), 3, "its processes ran when it was interrupted")
       assert.strictEqual(find(run.milestones, "cleanup")["removed"], 3)
       assert.isFalse(run.milestones.some((m) => m.milestone === "telemetry"), "interrupted before the telemetry step")
