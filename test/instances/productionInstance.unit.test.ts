@@ -28,6 +28,7 @@ import { makeSagaStep } from "../../src/sagas/sagaRunner.ts"
 import { type RouteSpec, TrafficRouter } from "../../src/trafficRouter.ts"
 import { command } from "../support/commands.ts"
 import { recordingWatchdog } from "../support/recordingWatchdog.ts"
+import { pumpStoredEvents } from "../support/eventPump.ts"
 import { type FakeRuntime, fakeRuntimeLayer, makeFakeRuntime } from "../support/fakeRuntime.ts"
 
 const agent = { natsUrl: "nats://127.0.0.1:4222", heartbeatMs: 1_000 }
@@ -68,7 +69,6 @@ const setup = (fake: FakeRuntime, routes: Map<string, RouteSpec>) =>
 /** The sagas, the instance runner and the production endpoint, fed every stored event in order until nothing new is appended. */
 const makePump = (watchdog: Watchdog) =>
   Effect.gen(function* () {
-    const store = yield* EventStore
     const steps = [
       yield* makeSagaStep(connectSaga),
       yield* makeSagaStep(makeShadowSaga({ sizing: { fraction: 0.25, floor: { cpuMillis: 100, memoryMiB: 128 } }, pool: { size: 1 } }), poolView),
@@ -77,16 +77,7 @@ const makePump = (watchdog: Watchdog) =>
       yield* makeProductionEndpointStep(agent)
     ]
     const delivered = new Set<string>()
-    return Effect.gen(function* () {
-      for (;;) {
-        const fresh = (yield* store.readAll()).filter((event) => !delivered.has(event.id))
-        if (fresh.length === 0) return
-        for (const event of fresh) {
-          delivered.add(event.id)
-          for (const step of steps) yield* step(event)
-        }
-      }
-    })
+    return pumpStoredEvents(steps, delivered).pipe(Effect.asVoid)
   })
 
 const decodePlan = Schema.decodeUnknownEffect(Schema.Struct({ tier: Tier, template: Template, network: Network, resources: ShadowResources }))

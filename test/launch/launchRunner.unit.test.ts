@@ -21,6 +21,7 @@ import { StateTransfer, TransferFailed } from "../../src/stateTransfer.ts"
 import { latencyBucketsMs, type RouteSpec, TrafficRouter, type UpstreamMetrics } from "../../src/trafficRouter.ts"
 import type { Watchdog } from "../../src/instances/watchdog.ts"
 import { command } from "../support/commands.ts"
+import { pumpStoredEvents } from "../support/eventPump.ts"
 import { eventually } from "../support/eventually.ts"
 import { type FakeRuntime, fakeRuntimeLayer, makeFakeRuntime } from "../support/fakeRuntime.ts"
 
@@ -141,21 +142,11 @@ const withShadows = (...clientIds: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const handler = yield* CommandHandler
     for (const clientId of clientIds) yield* handler.handle(command("ConnectClient", { clientId, tier: "standard" }))
-    const store = yield* EventStore
-    const steps = [
+    yield* pumpStoredEvents([
       yield* makeSagaStep(connectSaga),
       yield* makeSagaStep(makeShadowSaga({ sizing: { fraction: 0.25, floor: { cpuMillis: 100, memoryMiB: 128 } }, pool: { size: 1 } }), poolView),
       yield* makeInstanceStep({ agent, recreation: { limit: 1, backoffMs: 1, maxBackoffMs: 1 } }, noWatchdog)
-    ]
-    const delivered = new Set<string>()
-    for (;;) {
-      const fresh = (yield* store.readAll()).filter((event) => !delivered.has(event.id))
-      if (fresh.length === 0) return
-      for (const event of fresh) {
-        delivered.add(event.id)
-        for (const step of steps) yield* step(event)
-      }
-    }
+    ])
   })
 
 const requestProduction = (clientId: string, launchId: string, priority = 0) =>

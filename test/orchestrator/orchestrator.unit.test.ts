@@ -16,6 +16,7 @@ import { poolView } from "../../src/instances/pool.ts"
 import type { Watchdog } from "../../src/instances/watchdog.ts"
 import { command } from "../support/commands.ts"
 import { recordingWatchdog } from "../support/recordingWatchdog.ts"
+import { pumpStoredEvents } from "../support/eventPump.ts"
 import { type FakeRuntime, fakeRuntimeLayer, makeFakeRuntime } from "../support/fakeRuntime.ts"
 
 const agent = { natsUrl: "nats://127.0.0.1:4222", heartbeatMs: 1_000 }
@@ -47,20 +48,12 @@ const setup = (fake: FakeRuntime) =>
 /** Feeds every stored event, in order, to the sagas and the instance runner until nothing new is appended (the bus, in one process). */
 const pump = (watchdog: Watchdog, delivered: Set<string> = new Set()) =>
   Effect.gen(function* () {
-    const store = yield* EventStore
-    const connect = yield* makeSagaStep(connectSaga)
-    const shadow = yield* makeSagaStep(makeShadowSaga({ sizing: { fraction: 0.25, floor: { cpuMillis: 100, memoryMiB: 128 } }, pool: { size: 1 } }), poolView)
-    const instance = yield* makeInstanceStep({ agent, recreation }, watchdog)
-    for (;;) {
-      const fresh = (yield* store.readAll()).filter((event) => !delivered.has(event.id))
-      if (fresh.length === 0) return delivered
-      for (const event of fresh) {
-        delivered.add(event.id)
-        yield* connect(event)
-        yield* shadow(event)
-        yield* instance(event)
-      }
-    }
+    const steps = [
+      yield* makeSagaStep(connectSaga),
+      yield* makeSagaStep(makeShadowSaga({ sizing: { fraction: 0.25, floor: { cpuMillis: 100, memoryMiB: 128 } }, pool: { size: 1 } }), poolView),
+      yield* makeInstanceStep({ agent, recreation }, watchdog)
+    ]
+    return yield* pumpStoredEvents(steps, delivered)
   })
 
 const instanceStreams = Effect.gen(function* () {
