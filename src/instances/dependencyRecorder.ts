@@ -15,7 +15,7 @@ const text = new TextDecoder()
 
 /**
  * Turns each instance's dependency report into its client's profile: `RecordDependencies`, for the client
- * the instance runs for by its own aggregate (never the client a report might claim), while it runs. A
+ * the instance runs for by its own aggregate (never the client a report might claim), while it is to run. A
  * report that does not decode, or names another instance than its subject, is dropped and logged.
  */
 export const runDependencyRecorder = Effect.fn("DependencyRecorder.run")(function* () {
@@ -30,7 +30,8 @@ export const runDependencyRecorder = Effect.fn("DependencyRecorder.run")(functio
       }
       const { tenant, instanceId } = parts
       const instance = (yield* loadAggregate(instanceAggregate, tenant, instanceId)).state
-      if (!shouldRun(instance)) return
+      // Requested too: a workload may be ready before its InstanceStarted is recorded.
+      if (instance._tag !== "Requested" && !shouldRun(instance)) return
       const { clientId } = instance.spec
       // Keyed by the signal's place in UMBRA_SIGNALS: a second node taking the same report sends the same command.
       const cause = causedBy(`dependencies/${tenant}/${instanceId}/${signal.seq}`)
