@@ -10,7 +10,7 @@ import { timeEchoes } from "./heartbeatRoundTrip.ts"
 import { scanDependencies } from "./dependencyScan.ts"
 import { preloadFiles } from "./preload.ts"
 import { coresBetween, detectUsageSource, readUsage } from "./cgroupUsage.ts"
-import { probeReady, trackReadiness } from "./readiness.ts"
+import { probeReady, probeSchedule, trackReadiness } from "./readiness.ts"
 import { inventory, scrub, settle } from "./stateInventory.ts"
 import { readWorkloadMetrics } from "./workloadMetrics.ts"
 import { superviseWorkload } from "./workloadProcess.ts"
@@ -116,7 +116,7 @@ export const runAgent = Effect.fn("Agent.run")(function* (config: AgentConfig) {
   const workload = config.workload === undefined ? undefined : yield* superviseWorkload(config.workload)
   // A workload that turns ready is said at once, not at the next beat: the control plane waits on it.
   const turnedReady = yield* Queue.sliding<void>(1)
-  const readiness = yield* trackReadiness(probeReady(config.readyUrl), config.heartbeatMs, Queue.offer(turnedReady, undefined).pipe(Effect.asVoid))
+  const readiness = yield* trackReadiness(probeReady(config.readyUrl), probeSchedule(config.heartbeatMs), Queue.offer(turnedReady, undefined).pipe(Effect.asVoid))
 
   const heartbeat = Effect.gen(function* () {
     // Numbered before it reads the readiness: a beat numbered after an assign knows of the workload it restarted.
