@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import { Effect, Fiber } from "effect"
 import { decodeEvent } from "../../domain/catalog.ts"
 import type { StoredEvent } from "../../domain/envelope.ts"
 import type { InstanceId } from "../../domain/ids.ts"
@@ -68,9 +68,11 @@ export const makeInstanceStep = (options: InstanceRunnerOptions, watchdog: Watch
         case "InstanceClaimed": {
           const state = yield* runningState(tenant, event.instanceId)
           if (state === undefined) return
-          yield* runtime.resize(instanceKey(tenant, event.instanceId), state.spec.resources)
+          // Resized while its workload restarts, not before: limits apply live, and the new client waits on the restart alone.
+          const resizing = yield* Effect.forkChild(runtime.resize(instanceKey(tenant, event.instanceId), state.spec.resources))
           // Watched once assigned: until its workload has started again, its heartbeats may say the last client's was ready.
           const readyFromSeq = yield* assignClaimed(tenant, event.instanceId, event.clientId)
+          yield* Fiber.join(resizing)
           return yield* watchIfRunning(watchdog, tenant, event.instanceId, readyFromSeq).pipe(Effect.asVoid)
         }
         case "InstanceResized": {
