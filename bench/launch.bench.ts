@@ -5,7 +5,13 @@
  * created and started through the engine API until it answers the same way. Interleaved in one run; medians.
  * The ratio is what the state transfer saves, so it grows with the workload's warm-up: measured with a cache
  * that takes a real service's warm-up (about 25 s to build here) and with the sample's light default (about 1 s).
+ *
+ * `launch.time-to-serving.preload`: the same launch (light cache) with production's agent preloading the
+ * dependencies the shadow's workload was seen to load, against launches with UMBRA_PRELOAD=off, each on a control
+ * plane of its own, runs alternated; as root the page cache is dropped before each RequestProduction (what a
+ * running shadow keeps mapped stays cached: on one machine the two share the image's files).
  */
+import { writeFile } from "node:fs/promises"
 import { Effect } from "effect"
 import type { ClientId } from "../domain/ids.ts"
 import { instancePort } from "../domain/instance/instancePort.ts"
@@ -53,13 +59,16 @@ const firstAnswer = (url: string, timeoutMs: number) =>
   until(Effect.promise(() => fetch(url).then((r) => (r.ok ? Date.now() : undefined), () => undefined)), timeoutMs, `an answer from ${url}`)
 
 /** A warm shadow (connected, ready, its cache built), then RequestProduction until production answers. */
-const launchRun = (tenant: string, clientId: string, template: Template) =>
+const launchRun = (tenant: string, clientId: string, template: Template, beforeRequest: Effect.Effect<unknown> = Effect.void) =>
   Effect.gen(function* () {
     yield* sendOk(tenant, "ConnectClient", { clientId, tier, template })
     const created = yield* until(eventOf(`profile-${tenant}.${clientId}`, "ProfileCreated"), 20_000, `ProfileCreated for ${clientId}`)
     const shadow = shadowInstanceId(tenant, clientId, created.id)
     yield* firstAnswer(`http://127.0.0.1:${instancePort(shadow)}/`, 240_000)
     const launchId = `l-${clientId}`
+    // What production preloads is what the shadow reported once ready: the profile has it before the plan reads it.
+    yield* until(eventOf(`profile-${tenant}.${clientId}`, "DependenciesInferred"), 20_000, `DependenciesInferred for ${clientId}`)
+    yield* beforeRequest
     const started = Date.now()
     yield* sendOk(tenant, "RequestProduction", { clientId, launchId })
     const served = yield* firstAnswer(`http://127.0.0.1:${instancePort(productionInstanceId(tenant, launchId))}/`, 120_000)
@@ -88,6 +97,49 @@ const coldRun = async (natsUrl: string, tenant: string, template: Template, n: n
     if (containerId !== undefined) await docker.getContainer(containerId).remove({ force: true }).catch(() => undefined)
     await docker.getVolume(stateVolumeName(tenant, instanceId, 0)).remove().catch(() => undefined)
   }
+}
+
+/** Drops the page cache where this process may (root); whether it did. */
+const dropPageCache = () => writeFile("/proc/sys/vm/drop_caches", "3").then(() => true, () => false)
+
+/** One launch on a control plane of its own, preloading or not; its time to a serving production. */
+const preloadRun = (natsUrl: string, tenant: string, clientId: string, preload: boolean) =>
+  onControlPlane(
+    natsUrl,
+    { ...orchestratorEnv(heartbeatMs), UMBRA_POOL_SIZE: "0", UMBRA_SHADOW_FRACTION: "1", UMBRA_LAUNCH_HOLD_MS: "500", UMBRA_PRELOAD: preload ? "on" : "off" },
+    launchRun(tenant, clientId, templateOf(8_000), Effect.promise(dropPageCache))
+  )
+
+const preloadEffect = async (): Promise<ReadonlyArray<BenchResult>> => {
+  const tenant = tenantOf("bpl")
+  return withImagesAndNats(tenant, async (natsUrl) => {
+    const withPreload: Array<number> = []
+    const without: Array<number> = []
+    let stopped = ""
+    const startedAll = Date.now()
+    try {
+      for (let n = 0; n < runs && Date.now() - startedAll < runsMillis; n++) {
+        const plain = await preloadRun(natsUrl, tenant, `off${n}`, false)
+        withPreload.push(await preloadRun(natsUrl, tenant, `on${n}`, true))
+        without.push(plain)
+        process.stderr.write(`  run ${n + 1}: preloading ${withPreload.at(-1)} ms, not preloading ${without.at(-1)} ms\n`)
+      }
+    } catch (error) {
+      if (!(error instanceof Timeout)) throw error
+      stopped = `; ${error.message}`
+    }
+    const dropped = await dropPageCache()
+    const preloadMs = quantile(withPreload, 0.5)
+    const plainMs = quantile(without, 0.5)
+    return [
+      inverseLatency(
+        "launch.time-to-serving.preload",
+        preloadMs,
+        plainMs,
+        `RequestProduction → production answering (light cache), production's agent preloading the shadow's inferred dependencies: p50 ${ms(preloadMs)} ms over ${withPreload.length} launches; the same with UMBRA_PRELOAD=off: p50 ${ms(plainMs)} ms; ratio = without / with; page cache ${dropped ? "dropped before each request" : "not dropped (not root)"}${stopped}`
+      )
+    ]
+  })
 }
 
 const timeToServing = (name: string, rounds: number) => async (): Promise<ReadonlyArray<BenchResult>> => {
@@ -130,5 +182,6 @@ const timeToServing = (name: string, rounds: number) => async (): Promise<Readon
 
 export const benchmarks: ReadonlyArray<Benchmark> = [
   { name: "launch.time-to-serving", run: timeToServing("launch.time-to-serving", 200_000) },
-  { name: "launch.time-to-serving.light-cache", run: timeToServing("launch.time-to-serving.light-cache", 8_000) }
+  { name: "launch.time-to-serving.light-cache", run: timeToServing("launch.time-to-serving.light-cache", 8_000) },
+  { name: "launch.time-to-serving.preload", run: preloadEffect }
 ]
