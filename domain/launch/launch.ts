@@ -57,8 +57,23 @@ export const RecordProductionProvisioned = Schema.TaggedStruct("RecordProduction
 })
 export const StartStateTransfer = Schema.TaggedStruct("StartStateTransfer", { launchId: LaunchId })
 export const RecordStateTransfer = Schema.TaggedStruct("RecordStateTransfer", transferFields)
-export const ShiftTraffic = Schema.TaggedStruct("ShiftTraffic", { launchId: LaunchId, weight: Weight })
-export const CompleteLaunch = Schema.TaggedStruct("CompleteLaunch", { launchId: LaunchId, shadowDisposition: Disposition })
+const Millis = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
+/**
+ * What a held step passed its gates with: how long it held, what production served in it as the router
+ * measured it (absent when the router had no figures) and the p99 of production's heartbeat round trips
+ * (absent when its agent measures none).
+ */
+export const StepReading = Schema.Struct({
+  heldMs: Millis,
+  traffic: Schema.optionalKey(Schema.Struct({ requests: Count, errors: Count, p99Ms: Millis })),
+  heartbeatP99Ms: Schema.optionalKey(Millis)
+})
+export type StepReading = typeof StepReading.Type
+/** The step before this one passed with these readings; absent for the first step and a resumed launch's repeat. */
+const passedStep = { passed: Schema.optionalKey(StepReading) }
+
+export const ShiftTraffic = Schema.TaggedStruct("ShiftTraffic", { launchId: LaunchId, weight: Weight, ...passedStep })
+export const CompleteLaunch = Schema.TaggedStruct("CompleteLaunch", { launchId: LaunchId, shadowDisposition: Disposition, ...passedStep })
 export const RollBackLaunch = Schema.TaggedStruct("RollBackLaunch", { launchId: LaunchId, reason: Reason })
 export const RecordShadowReleased = Schema.TaggedStruct("RecordShadowReleased", { launchId: LaunchId, disposition: Disposition })
 /** The client is gone: its production instance and endpoint go too. */
@@ -101,7 +116,8 @@ export const StateTransferStarted = Schema.TaggedStruct("StateTransferStarted", 
   paths: Schema.Array(Schema.String)
 })
 export const StateTransferCompleted = Schema.TaggedStruct("StateTransferCompleted", transferFields)
-export const TrafficShifted = Schema.TaggedStruct("TrafficShifted", { launchId: LaunchId, weight: Weight, previous: Weight })
+/** `passed` is what the step at `previous` passed with; absent from events stored before steps' readings were. */
+export const TrafficShifted = Schema.TaggedStruct("TrafficShifted", { launchId: LaunchId, weight: Weight, previous: Weight, ...passedStep })
 export const LaunchCompleted = Schema.TaggedStruct("LaunchCompleted", {
   launchId: LaunchId,
   ...launchClient,
@@ -110,7 +126,9 @@ export const LaunchCompleted = Schema.TaggedStruct("LaunchCompleted", {
    * Chosen once, with the completion, so that a release resumed after a crash carries out the same choice.
    * Absent from launches completed before the choice was recorded: their shadow is terminated.
    */
-  shadowDisposition: Schema.optionalKey(Disposition)
+  shadowDisposition: Schema.optionalKey(Disposition),
+  /** What the last step (100 %) passed with; absent from launches completed before steps' readings were recorded. */
+  ...passedStep
 })
 export const LaunchRolledBack = Schema.TaggedStruct("LaunchRolledBack", {
   launchId: LaunchId,
@@ -239,6 +257,8 @@ const emit = (...events: ReadonlyArray<LaunchEvent>) => Effect.succeed<ReadonlyA
 /** What a placed launch keeps from stage to stage. */
 const placed = (state: Placed): Placed => ({ clientId: state.clientId, priority: state.priority, plan: state.plan, runtimeId: state.runtimeId })
 
+const passedOf = (command: { readonly passed?: StepReading }) => (command.passed === undefined ? {} : { passed: command.passed })
+
 const decideShift = (command: typeof ShiftTraffic.Type, state: LaunchState) => {
   if (state._tag !== "Transferred" && state._tag !== "Shifting") return illegal(command, state)
   const current = weightOf(state)
@@ -251,7 +271,7 @@ const decideShift = (command: typeof ShiftTraffic.Type, state: LaunchState) => {
       })
     )
   }
-  return emit({ _tag: "TrafficShifted", launchId: command.launchId, weight: command.weight, previous: current })
+  return emit({ _tag: "TrafficShifted", launchId: command.launchId, weight: command.weight, previous: current, ...passedOf(command) })
 }
 
 /**
@@ -339,7 +359,8 @@ export const launchDecider: Decider<LaunchCommand, LaunchEvent, LaunchState> = {
             launchId: command.launchId,
             clientId: state.clientId,
             productionInstanceId: state.plan.productionInstanceId,
-            shadowDisposition: command.shadowDisposition
+            shadowDisposition: command.shadowDisposition,
+            ...passedOf(command)
           })
           : illegal(command, state)
       case "RollBackLaunch":

@@ -1,7 +1,17 @@
 import type { ClientId } from "../ids.ts"
 import { defaultPhiAccrualConfig } from "../instance/phiAccrual.ts"
 import { defaultPoolPolicy, type PoolPolicy, shouldRecycle } from "../instance/poolPolicy.ts"
-import { type ActiveLaunch, type Disposition, isActive, type LaunchPlan, type LaunchStage, type LaunchState, type LaunchStateOf, stageOf } from "./launch.ts"
+import {
+  type ActiveLaunch,
+  type Disposition,
+  isActive,
+  type LaunchPlan,
+  type LaunchStage,
+  type LaunchState,
+  type LaunchStateOf,
+  stageOf,
+  type StepReading
+} from "./launch.ts"
 import type { LatencySummary } from "../instance/heartbeatLatency.ts"
 import { defaultTrafficGates, gateBreach, heartbeatLatencyBreach, remainingSteps, type StepWindow, type TrafficGates } from "./trafficGate.ts"
 
@@ -48,6 +58,16 @@ export interface HoldReading {
   readonly window: StepWindow | undefined
 }
 
+/** The part of a hold's reading a passed step records. */
+export const stepReadingOf = (reading: HoldReading): StepReading => ({
+  heldMs: reading.heldMs,
+  ...(reading.window === undefined ? {} : { traffic: reading.window }),
+  ...(reading.heartbeatLatency === undefined ? {} : { heartbeatP99Ms: reading.heartbeatLatency.p99Ms })
+})
+
+/** Where given, what the step before passed with. */
+type Passed = { readonly passed?: StepReading }
+
 /** What the runner saw when it performed the last action (or, first, that it read the launch's stream). */
 export type LaunchObservation =
   /** The run (re)started: only the stream is known, nothing this run did. */
@@ -62,7 +82,7 @@ export type LaunchObservation =
   | { readonly _tag: "Shifted"; readonly weight: number }
   | { readonly _tag: "Held"; readonly reading: HoldReading }
   /** Shadows in the pool of the launch's image and tier, before this one goes. */
-  | { readonly _tag: "PoolCounted"; readonly size: number }
+  | ({ readonly _tag: "PoolCounted"; readonly size: number } & Passed)
   /** All traffic goes to production and the shadow's requests in flight are finished. */
   | { readonly _tag: "HandedOver" }
   | { readonly _tag: "RecycleRefused" }
@@ -89,13 +109,16 @@ export type LaunchAction =
   /** Start production and wait, at most `readyTimeoutMs`, for its agent to report ready. */
   | { readonly _tag: "StartProduction"; readonly plan: LaunchPlan; readonly readyTimeoutMs: number }
   /** Record the step and give production `weight` percent of the client's traffic. */
-  | { readonly _tag: "Shift"; readonly clientId: ClientId; readonly plan: LaunchPlan; readonly weight: number }
+  | ({ readonly _tag: "Shift"; readonly clientId: ClientId; readonly plan: LaunchPlan; readonly weight: number } & Passed)
   /** Read production's heartbeat and the router's figures for the step until the workflow stops holding. */
   | { readonly _tag: "Hold"; readonly clientId: ClientId; readonly plan: LaunchPlan; readonly weight: number }
-  /** Count the pool the shadow would go to: the choice between recycling and terminating it is made once, here. */
-  | { readonly _tag: "CountPool"; readonly plan: LaunchPlan }
-  /** Record the completion with what becomes of the shadow. */
-  | { readonly _tag: "Complete"; readonly plan: LaunchPlan; readonly shadowDisposition: Disposition }
+  /**
+   * Count the pool the shadow would go to: the choice between recycling and terminating it is made once, here.
+   * The last step's readings come back with the count, for the completion to record.
+   */
+  | ({ readonly _tag: "CountPool"; readonly plan: LaunchPlan } & Passed)
+  /** Record the completion with what becomes of the shadow (and what the last step passed with). */
+  | ({ readonly _tag: "Complete"; readonly plan: LaunchPlan; readonly shadowDisposition: Disposition } & Passed)
   /** All traffic to production and the shadow's requests in flight finished. */
   | { readonly _tag: "HandOver"; readonly clientId: ClientId; readonly plan: LaunchPlan }
   /** Recycle the shadow into the pool or terminate it, as the completion recorded, and record which was done. */
@@ -120,7 +143,7 @@ export type LaunchAction =
 /** A step's hold: still going, passed, or broken with a reason. */
 export type HoldVerdict =
   | { readonly _tag: "Holding" }
-  | { readonly _tag: "Passed" }
+  | { readonly _tag: "Passed"; readonly passed: StepReading }
   | { readonly _tag: "Breached"; readonly reason: string }
 
 /** Production must keep beating, stay ready and keep the gates for the whole hold. */
@@ -135,7 +158,7 @@ export const judgeHold = (reading: HoldReading, policy: LaunchWorkflowPolicy): H
   const slowNetwork = heartbeatLatencyBreach(reading.heartbeatLatency, policy.gates)
   if (slowNetwork !== undefined) return { _tag: "Breached", reason: slowNetwork }
   if (!reading.ready) return { _tag: "Breached", reason: "production's agent reports not ready" }
-  return reading.heldMs >= policy.holdMs ? { _tag: "Passed" } : { _tag: "Holding" }
+  return reading.heldMs >= policy.holdMs ? { _tag: "Passed", passed: stepReadingOf(reading) } : { _tag: "Holding" }
 }
 
 /** The longest reason a rollback records. */
@@ -160,7 +183,7 @@ export const launchWorkflow = (policy: LaunchWorkflowPolicy) => {
   const shifting = (state: LaunchStateOf<"Transferred" | "Shifting">, observation: LaunchObservation): LaunchAction => {
     const current = state._tag === "Shifting" ? state.weight : 0
     const { clientId, plan } = state
-    const shift = (weight: number): LaunchAction => ({ _tag: "Shift", clientId, plan, weight })
+    const shift = (weight: number, passed?: StepReading): LaunchAction => ({ _tag: "Shift", clientId, plan, weight, ...(passed === undefined ? {} : { passed }) })
     const hold: LaunchAction = { _tag: "Hold", clientId, plan, weight: current }
     switch (observation._tag) {
       case "ReadyTimedOut":
@@ -181,14 +204,19 @@ export const launchWorkflow = (policy: LaunchWorkflowPolicy) => {
             return rollBack(state, verdict.reason)
           case "Passed": {
             const next = remainingSteps(current, policy.steps)[0]
-            return next === undefined ? { _tag: "CountPool", plan } : shift(next)
+            return next === undefined ? { _tag: "CountPool", plan, passed: verdict.passed } : shift(next, verdict.passed)
           }
         }
         break
       }
       case "PoolCounted":
         if (current !== 100) break
-        return { _tag: "Complete", plan, shadowDisposition: shouldRecycle(policy.pool, observation.size) ? "recycled" : "terminated" }
+        return {
+          _tag: "Complete",
+          plan,
+          shadowDisposition: shouldRecycle(policy.pool, observation.size) ? "recycled" : "terminated",
+          ...(observation.passed === undefined ? {} : { passed: observation.passed })
+        }
     }
     // Nothing this run did says production is up: start it (again) and wait for it to be ready.
     return { _tag: "StartProduction", plan, readyTimeoutMs: policy.readyTimeoutMs }

@@ -198,9 +198,9 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
           )
         })
 
-      const shift = ({ clientId, plan, weight }: ActionOf<"Shift">) =>
+      const shift = ({ clientId, plan, weight, passed }: ActionOf<"Shift">) =>
         Effect.gen(function* () {
-          yield* record({ _tag: "ShiftTraffic", weight })
+          yield* record({ _tag: "ShiftTraffic", weight, ...(passed === undefined ? {} : { passed }) })
           const refused = yield* routeOrFail(clientId, plan, weight)
           if (refused !== undefined) return refused
           yield* Effect.logInfo("traffic shifted", { weight })
@@ -235,9 +235,9 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
           return { _tag: "Held", reading: last } satisfies LaunchObservation
         })
 
-      const countPool = ({ plan }: ActionOf<"CountPool">) =>
+      const countPool = ({ plan, passed }: ActionOf<"CountPool">) =>
         poolView(tenant, poolKeyOf(plan.tier, plan.template)).pipe(
-          Effect.map((pool) => ({ _tag: "PoolCounted", size: pool.size }) satisfies LaunchObservation)
+          Effect.map((pool) => ({ _tag: "PoolCounted", size: pool.size, ...(passed === undefined ? {} : { passed }) }) satisfies LaunchObservation)
         )
 
       /** Production has all traffic: the shadow finishes what it was serving. */
@@ -316,7 +316,11 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
             case "CountPool":
               return yield* countPool(action)
             case "Complete":
-              return yield* record({ _tag: "CompleteLaunch", shadowDisposition: action.shadowDisposition }).pipe(
+              return yield* record({
+                _tag: "CompleteLaunch",
+                shadowDisposition: action.shadowDisposition,
+                ...(action.passed === undefined ? {} : { passed: action.passed })
+              }).pipe(
                 Effect.andThen(Effect.logInfo("launch completed", {
                   productionInstanceId: action.plan.productionInstanceId,
                   shadowDisposition: action.shadowDisposition

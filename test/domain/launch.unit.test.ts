@@ -76,6 +76,30 @@ describe("Launch", () => {
       ])
     }))
 
+  it.effect("a step's readings are recorded with the shift past it, and the last step's with the completion", () =>
+    Effect.gen(function* () {
+      const passed = { heldMs: 10_000, traffic: { requests: 412, errors: 0, p99Ms: 38 }, heartbeatP99Ms: 4 }
+      yield* spec.given([...upTo.transferred, shifted(5, 0)]).when({ _tag: "ShiftTraffic", launchId, weight: 25, passed })
+        .then([{ _tag: "TrafficShifted", launchId, weight: 25, previous: 5, passed }])
+      yield* spec.given(shifting).when({ _tag: "CompleteLaunch", launchId, shadowDisposition: "recycled", passed })
+        .then([{ ...completed, passed }])
+      const decoded = yield* decodeCommand("ShiftTraffic", { launchId, weight: 25, passed: { heldMs: -1 } }, "cmd-1")!.pipe(Effect.flip)
+      assert.strictEqual(decoded._tag, "ValidationFailed", "a negative hold is not a reading")
+    }))
+
+  it.effect("TrafficShifted and LaunchCompleted stored before steps' readings were recorded still decode", () =>
+    Effect.gen(function* () {
+      const shift = yield* decodeEvent({ id: "e1", type: "TrafficShifted", schemaVersion: 1, data: { launchId, weight: 25, previous: 5 } })
+      assert.deepStrictEqual<unknown>(shift, { _tag: "TrafficShifted", launchId, weight: 25, previous: 5 })
+      const done = yield* decodeEvent({
+        id: "e2",
+        type: "LaunchCompleted",
+        schemaVersion: 1,
+        data: { launchId, clientId, productionInstanceId: "prd-1", shadowDisposition: "recycled" }
+      })
+      assert.isFalse("passed" in done)
+    }))
+
   it.effect("a launch rolls back from any stage before completion, once, saying where it was", () =>
     Effect.gen(function* () {
       yield* spec.given(upTo.requested).when({ _tag: "RollBackLaunch", launchId, reason: "no shadow" }).then([

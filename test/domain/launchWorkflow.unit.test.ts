@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { fold } from "../../domain/decider.ts"
 import type { ClientId, InstanceId, LaunchId } from "../../domain/ids.ts"
-import { type Disposition, type LaunchEvent, type LaunchPlan, type LaunchStage, launchDecider } from "../../domain/launch/launch.ts"
+import { type Disposition, type LaunchEvent, type LaunchPlan, type LaunchStage, launchDecider, type StepReading } from "../../domain/launch/launch.ts"
 import {
   defaultLaunchWorkflowPolicy,
   type HoldReading,
@@ -30,7 +30,13 @@ const provisioning: LaunchEvent = { ...plan, _tag: "ProvisioningStarted", launch
 const provisioned: LaunchEvent = { _tag: "ProductionProvisioned", launchId, productionInstanceId: plan.productionInstanceId, runtimeId: "rt-9", cpuMillis: 2000, memoryMiB: 4096 }
 const transferring: LaunchEvent = { _tag: "StateTransferStarted", launchId, fromInstanceId: plan.shadowInstanceId, toInstanceId: plan.productionInstanceId, paths: defaultTemplate.statePaths }
 const transferred: LaunchEvent = { _tag: "StateTransferCompleted", launchId, bytes: 1024, files: 3, checksum: "a".repeat(64), ms: 40, reset: [] }
-const shifted = (weight: number, previous: number): LaunchEvent => ({ _tag: "TrafficShifted", launchId, weight, previous })
+const shifted = (weight: number, previous: number, passed?: StepReading): LaunchEvent => ({
+  _tag: "TrafficShifted",
+  launchId,
+  weight,
+  previous,
+  ...(passed === undefined ? {} : { passed })
+})
 const completedWith = (shadowDisposition: Disposition): LaunchEvent => ({ _tag: "LaunchCompleted", launchId, productionInstanceId: plan.productionInstanceId, shadowDisposition })
 const completed = completedWith("recycled")
 const released: LaunchEvent = { _tag: "ShadowReleased", launchId, clientId, shadowInstanceId: plan.shadowInstanceId, disposition: "recycled" }
@@ -50,7 +56,7 @@ const recorded: LaunchObservation = { _tag: "Recorded" }
 const ready: LaunchObservation = { _tag: "ProductionReady" }
 const settled: LaunchObservation = { _tag: "Settled" }
 const handedOver: LaunchObservation = { _tag: "HandedOver" }
-const poolOf = (size: number): LaunchObservation => ({ _tag: "PoolCounted", size })
+const poolOf = (size: number, passed?: StepReading): LaunchObservation => ({ _tag: "PoolCounted", size, ...(passed === undefined ? {} : { passed }) })
 const failed = (reason: string): LaunchObservation => ({ _tag: "Failed", reason })
 const shiftedTo = (weight: number): LaunchObservation => ({ _tag: "Shifted", weight })
 /** A reading of a healthy step: beating, ready, a clean window. */
@@ -65,13 +71,20 @@ const reading = (weight: number, heldMs: number, change: Partial<HoldReading> = 
 })
 const held = (weight: number, heldMs: number, change: Partial<HoldReading> = {}): LaunchObservation => ({ _tag: "Held", reading: reading(weight, heldMs, change) })
 const passed = (weight: number) => held(weight, policy.holdMs)
+/** What a healthy step held for the policy's hold passes with. */
+const healthy: StepReading = { heldMs: policy.holdMs, traffic: { requests: 500, errors: 0, p99Ms: 40 }, heartbeatP99Ms: 5 }
 
 // Actions
-const shift = (weight: number): LaunchAction => ({ _tag: "Shift", clientId, plan, weight })
+const shift = (weight: number, passed?: StepReading): LaunchAction => ({ _tag: "Shift", clientId, plan, weight, ...(passed === undefined ? {} : { passed }) })
 const hold = (weight: number): LaunchAction => ({ _tag: "Hold", clientId, plan, weight })
 const startProduction: LaunchAction = { _tag: "StartProduction", plan, readyTimeoutMs: policy.readyTimeoutMs }
-const countPool: LaunchAction = { _tag: "CountPool", plan }
-const complete = (shadowDisposition: Disposition): LaunchAction => ({ _tag: "Complete", plan, shadowDisposition })
+const countPool: LaunchAction = { _tag: "CountPool", plan, passed: healthy }
+const complete = (shadowDisposition: Disposition, passed?: StepReading): LaunchAction => ({
+  _tag: "Complete",
+  plan,
+  shadowDisposition,
+  ...(passed === undefined ? {} : { passed })
+})
 const release = (disposition: Disposition): LaunchAction => ({ _tag: "ReleaseShadow", plan, disposition })
 const done: LaunchAction = { _tag: "Done" }
 const rollBack = (stage: LaunchStage, reason: string, withPlan: { readonly plan: LaunchPlan | undefined } = { plan }): LaunchAction => ({
@@ -112,14 +125,14 @@ describe("launch workflow", () => {
       .when(ready).then(shift(5), shifted(5, 0))
       .when(shiftedTo(5)).then(hold(5))
       .when(held(5, policy.holdMs - 1)).then(hold(5))
-      .when(passed(5)).then(shift(25), shifted(25, 5))
+      .when(passed(5)).then(shift(25, healthy), shifted(25, 5, healthy))
       .when(shiftedTo(25)).then(hold(25))
-      .when(passed(25)).then(shift(50), shifted(50, 25))
+      .when(passed(25)).then(shift(50, healthy), shifted(50, 25, healthy))
       .when(shiftedTo(50)).then(hold(50))
-      .when(passed(50)).then(shift(100), shifted(100, 50))
+      .when(passed(50)).then(shift(100, healthy), shifted(100, 50, healthy))
       .when(shiftedTo(100)).then(hold(100))
       .when(passed(100)).then(countPool)
-      .when(poolOf(0)).then(complete("recycled"), completed)
+      .when(poolOf(0, healthy)).then(complete("recycled", healthy), completed)
       .when(recorded).then({ _tag: "HandOver", clientId, plan })
       .when(handedOver).then(release("recycled"), released)
       .when(settled).then(done)
@@ -129,8 +142,8 @@ describe("launch workflow", () => {
     const custom = launchWorkflow({ ...policy, steps: [50, 10] })
     given(upTo.transferred, custom)
       .when(ready).then(shift(10), shifted(10, 0))
-      .when(passed(10)).then(shift(50), shifted(50, 10))
-      .when(passed(50)).then(shift(100), shifted(100, 50))
+      .when(passed(10)).then(shift(50, healthy), shifted(50, 10))
+      .when(passed(50)).then(shift(100, healthy), shifted(100, 50))
       .when(passed(100)).then(countPool)
   })
 
@@ -161,7 +174,10 @@ describe("launch workflow", () => {
     given(atWeight(25))
       .when(held(25, 100, { heartbeatLatency: slow }))
       .then(rollBack("shifting", "heartbeat round trip p99 1800 ms over 16 heartbeats is above the gate of 1000 ms"), rolledBack("shifting"))
-    assert.deepStrictEqual(judgeHold(reading(5, policy.holdMs, { heartbeatLatency: undefined }), policy), { _tag: "Passed" })
+    assert.deepStrictEqual(judgeHold(reading(5, policy.holdMs, { heartbeatLatency: undefined }), policy), {
+      _tag: "Passed",
+      passed: { heldMs: policy.holdMs, traffic: healthy.traffic! }
+    })
   })
 
   it("production not ready in time, or a failure to start it, rolls back before any traffic moves", () => {
@@ -200,7 +216,7 @@ describe("launch workflow", () => {
       .when(loaded).then(startProduction)
       .when(ready).then(shift(25))
       .when(shiftedTo(25)).then(hold(25))
-      .when(passed(25)).then(shift(50))
+      .when(passed(25)).then(shift(50, healthy))
   })
 
   it("an observation that does not fit the stream starts the shift over from what the stream says", () => {
@@ -281,8 +297,12 @@ describe("a retired launch", () => {
 describe("a step's hold", () => {
   it("passes once held long enough with production beating, ready and inside the gates", () => {
     assert.deepStrictEqual(judgeHold(reading(5, policy.holdMs - 1), policy), { _tag: "Holding" })
-    assert.deepStrictEqual(judgeHold(reading(5, policy.holdMs), policy), { _tag: "Passed" })
-    assert.deepStrictEqual(judgeHold(reading(5, policy.holdMs, { window: undefined }), policy), { _tag: "Passed" }, "no figures: nothing to judge")
+    assert.deepStrictEqual(judgeHold(reading(5, policy.holdMs), policy), { _tag: "Passed", passed: healthy }, "with the readings it passed with")
+    assert.deepStrictEqual(
+      judgeHold(reading(5, policy.holdMs, { window: undefined }), policy),
+      { _tag: "Passed", passed: { heldMs: policy.holdMs, heartbeatP99Ms: 5 } },
+      "no figures: nothing to judge, and none recorded"
+    )
   })
 
   it("judges rate and latency only once the step has enough requests", () => {
