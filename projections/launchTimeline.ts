@@ -1,4 +1,4 @@
-import { launchDecider, type LaunchEvent, type LaunchStage, type LaunchState, stageOf, weightOf } from "../domain/launch/launch.ts"
+import { launchDecider, type LaunchEvent, type LaunchStage, type LaunchState, stageOf, type StepReading, weightOf } from "../domain/launch/launch.ts"
 
 /** One stage a launch reached: when, how long after the request, and how long after the stage before. */
 export interface StageTime {
@@ -7,6 +7,8 @@ export interface StageTime {
   readonly at: string
   readonly sinceRequestMs: number
   readonly sincePreviousMs: number
+  /** On a `weight-<n>` stage, the gate readings it passed with (recorded with the step after it). */
+  readonly passed?: StepReading
 }
 
 /** A launch as the `Launch` query answers it. */
@@ -79,6 +81,18 @@ const detailsOf = (event: LaunchEvent): Partial<LaunchTimeline> => {
   }
 }
 
+/** The step a passed reading belongs to: the one a shift left, or 100 % for the completion. */
+const passedStepOf = (event: LaunchEvent): { readonly stage: string; readonly passed: StepReading } | undefined => {
+  if (event._tag === "TrafficShifted" && event.passed !== undefined) return { stage: `weight-${event.previous}`, passed: event.passed }
+  if (event._tag === "LaunchCompleted" && event.passed !== undefined) return { stage: "weight-100", passed: event.passed }
+  return undefined
+}
+
+const withPassed = (stages: ReadonlyArray<StageTime>, event: LaunchEvent): ReadonlyArray<StageTime> => {
+  const step = passedStepOf(event)
+  return step === undefined ? stages : stages.map((stage) => (stage.stage === step.stage ? { ...stage, passed: step.passed } : stage))
+}
+
 /**
  * Folds one more event of a launch (with the time it was recorded) into its timeline; undefined until its
  * request, since a launch starts there.
@@ -109,7 +123,7 @@ export const foldLaunchTimeline = (current: LaunchTimelineFold | undefined, even
       ...detailsOf(event),
       stage: stageOf(state),
       weight: weightOf(state),
-      stages: [...timeline.stages, { stage: stageReachedBy(event), at, sinceRequestMs: time - requestedAt, sincePreviousMs: time - previous }]
+      stages: [...withPassed(timeline.stages, event), { stage: stageReachedBy(event), at, sinceRequestMs: time - requestedAt, sincePreviousMs: time - previous }]
     }
   }
 }

@@ -15,7 +15,8 @@ const isLaunchEvent = (event: { readonly _tag: string }): event is LaunchEvent =
 /** Every launch's timeline (a row of `LaunchTimelineFold`), folded as its events arrive. */
 export const launches: Projection = {
   name: "launches",
-  version: 1,
+  /** 2: each weight step keeps the gate readings it passed with. */
+  version: 2,
   handles: new Set(["ClientConnected", ...launchEventTypes]),
   apply: (event, envelope) => {
     if (event._tag === "ClientConnected") return [put(launchesKeys.client(envelope.tenant, event.clientId), { clientId: event.clientId })]

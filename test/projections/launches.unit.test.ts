@@ -14,6 +14,9 @@ import { catchUp, handleAs, readModelLayers, rebuildOf, whileRebuilding } from "
 const start = Date.parse("2026-11-30T12:00:00.000Z")
 const iso = (ms: number) => new Date(ms).toISOString()
 
+/** What the step before `weight` passed with, told apart by its request count. */
+const readingAfter = (weight: number) => ({ heldMs: 10_000, traffic: { requests: 400 + weight, errors: 0, p99Ms: 38 }, heartbeatP99Ms: 4 })
+
 /** Drives a launch of `clientId` through every step to its shadow's release, a second apart. */
 const fullLaunch = (tenant: string, launchId: string, clientId: string, fromMs = start) =>
   Effect.gen(function* () {
@@ -31,8 +34,8 @@ const fullLaunch = (tenant: string, launchId: string, clientId: string, fromMs =
     yield* next("RecordProductionProvisioned", { runtimeId: "p1", cpuMillis: 500, memoryMiB: 512 })
     yield* next("StartStateTransfer", {})
     yield* next("RecordStateTransfer", { bytes: 2048, files: 3, checksum: "a".repeat(64), ms: 40, reset: ["identity.json"] })
-    for (const weight of [5, 25, 50, 100]) yield* next("ShiftTraffic", { weight })
-    yield* next("CompleteLaunch", { shadowDisposition: "recycled" })
+    for (const weight of [5, 25, 50, 100]) yield* next("ShiftTraffic", weight === 5 ? { weight } : { weight, passed: readingAfter(weight) })
+    yield* next("CompleteLaunch", { shadowDisposition: "recycled", passed: readingAfter(101) })
     yield* next("RecordShadowReleased", { disposition: "recycled" })
   })
 
@@ -52,6 +55,11 @@ describe("Launches and Launch", () => {
       ])
       assert.deepStrictEqual(answer.stages.at(-1), { stage: "shadowReleased", at: iso(start + 10_000), sinceRequestMs: 10_000, sincePreviousMs: 1_000 })
       assert.deepStrictEqual(answer.transfer, { bytes: 2048, files: 3, checksum: "a".repeat(64), ms: 40 })
+      assert.deepStrictEqual(
+        answer.stages.filter((stage) => stage.stage.startsWith("weight-")).map((stage) => [stage.stage, stage.passed]),
+        [["weight-5", readingAfter(25)], ["weight-25", readingAfter(50)], ["weight-50", readingAfter(100)], ["weight-100", readingAfter(101)]],
+        "each step keeps the readings it passed with"
+      )
     }).pipe(Effect.provide(readModelLayers)))
 
   it.effect("given launches of two clients, one rolled back, then Launches lists each with its outcome, all or one client's", () =>
@@ -72,6 +80,7 @@ describe("Launches and Launch", () => {
         ["l-c", "c1", "queued", "underWay"]
       ])
       assert.deepStrictEqual(all[1]!.rollback, { reason: "error rate", stage: "queued" })
+      assert.deepStrictEqual(all[0]!.stages.find((stage) => stage.stage === "weight-50")?.passed, readingAfter(100), "Launches answers the readings")
       const ofC1 = (yield* launchesQuery("acme", { clientId: "c1" as ClientId })).launches
       assert.deepStrictEqual(ofC1.map((launch) => launch.launchId), ["l-b", "l-c"])
       assert.deepStrictEqual((yield* launchesQuery("acme", { clientId: "c3" as ClientId })).launches, [])
