@@ -135,6 +135,11 @@ layer(controlPlane, { excludeTestServices: true, timeout: "300 seconds" })("the 
       assert.deepStrictEqual(result.failures, [])
       const stages = yield* Effect.promise(() => page.$$eval(`${timeline} li[data-stage]`, (items) => items.map((item) => item.getAttribute("data-stage"))))
       assert.includeMembers(stages, ["queued", "provisioning", "transferred", "weight-5", "weight-25", "weight-50", "weight-100", "completed"])
+      // Each step shows the gate readings it passed with, the last one's from the completion.
+      for (const step of ["weight-5", "weight-100"]) {
+        const passed = yield* Effect.promise(() => page.$eval(`${timeline} li[data-stage="${step}"] small.passed`, (small) => small.textContent ?? ""))
+        assert.match(passed, /^\d+ req · \d+ errors · p99 \d+ ms · (hb p99 \d+ ms · )?held \d+\.\d s$/, step)
+      }
 
       mkdirSync(outputDir, { recursive: true })
       yield* Effect.promise(() => page.screenshot({ path: join(outputDir, "dashboard-tenant.png"), fullPage: true }))

@@ -50,6 +50,14 @@ const ago = (at) => {
 const ms = (value) => (value === null || value === undefined ? "–" : `${Math.round(value * 10) / 10} ms`)
 const bytes = (value) => (value >= 1 << 20 ? `${(value / (1 << 20)).toFixed(1)} MiB` : `${(value / 1024).toFixed(1)} KiB`)
 
+/** The gate readings a weight step passed with, e.g. "412 req · 0 errors · p99 38 ms · hb p99 4 ms"; only those measured. */
+const passedText = (passed) =>
+  [
+    ...(passed.traffic ? [`${passed.traffic.requests} req`, `${passed.traffic.errors} errors`, `p99 ${Math.round(passed.traffic.p99Ms)} ms`] : []),
+    ...(passed.heartbeatP99Ms === undefined ? [] : [`hb p99 ${Math.round(passed.heartbeatP99Ms)} ms`]),
+    `held ${(passed.heldMs / 1000).toFixed(1)} s`
+  ].join(" · ")
+
 /** One tenant's section: its fleet, a chart per client and metric, a timeline per launch. */
 class TenantView {
   constructor(token, tenant) {
@@ -239,6 +247,7 @@ class TenantView {
                 "li",
                 { class: stage.stage.startsWith("weight-") ? "weight" : stage.stage, "data-stage": stage.stage },
                 stage.stage.startsWith("weight-") ? `${stage.stage.slice(7)} %` : stage.stage,
+                stage.passed ? el("small", { class: "passed" }, passedText(stage.passed)) : null,
                 el("small", {}, `+${(stage.sincePreviousMs / 1000).toFixed(1)} s`)
               )
             )
