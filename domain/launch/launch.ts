@@ -257,7 +257,8 @@ const emit = (...events: ReadonlyArray<LaunchEvent>) => Effect.succeed<ReadonlyA
 /** What a placed launch keeps from stage to stage. */
 const placed = (state: Placed): Placed => ({ clientId: state.clientId, priority: state.priority, plan: state.plan, runtimeId: state.runtimeId })
 
-const passedOf = (command: { readonly passed?: StepReading }) => (command.passed === undefined ? {} : { passed: command.passed })
+/** `{ passed }` where there is a reading, nothing where there is none (the field is optional, never undefined). */
+export const passedOf = (passed: StepReading | undefined): { readonly passed?: StepReading } => (passed === undefined ? {} : { passed })
 
 const decideShift = (command: typeof ShiftTraffic.Type, state: LaunchState) => {
   if (state._tag !== "Transferred" && state._tag !== "Shifting") return illegal(command, state)
@@ -271,7 +272,7 @@ const decideShift = (command: typeof ShiftTraffic.Type, state: LaunchState) => {
       })
     )
   }
-  return emit({ _tag: "TrafficShifted", launchId: command.launchId, weight: command.weight, previous: current, ...passedOf(command) })
+  return emit({ _tag: "TrafficShifted", launchId: command.launchId, weight: command.weight, previous: current, ...passedOf(command.passed) })
 }
 
 /**
@@ -360,7 +361,7 @@ export const launchDecider: Decider<LaunchCommand, LaunchEvent, LaunchState> = {
             clientId: state.clientId,
             productionInstanceId: state.plan.productionInstanceId,
             shadowDisposition: command.shadowDisposition,
-            ...passedOf(command)
+            ...passedOf(command.passed)
           })
           : illegal(command, state)
       case "RollBackLaunch":

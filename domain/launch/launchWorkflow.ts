@@ -6,6 +6,7 @@ import {
   type Disposition,
   isActive,
   type LaunchPlan,
+  passedOf,
   type LaunchStage,
   type LaunchState,
   type LaunchStateOf,
@@ -183,7 +184,7 @@ export const launchWorkflow = (policy: LaunchWorkflowPolicy) => {
   const shifting = (state: LaunchStateOf<"Transferred" | "Shifting">, observation: LaunchObservation): LaunchAction => {
     const current = state._tag === "Shifting" ? state.weight : 0
     const { clientId, plan } = state
-    const shift = (weight: number, passed?: StepReading): LaunchAction => ({ _tag: "Shift", clientId, plan, weight, ...(passed === undefined ? {} : { passed }) })
+    const shift = (weight: number, passed?: StepReading): LaunchAction => ({ _tag: "Shift", clientId, plan, weight, ...passedOf(passed) })
     const hold: LaunchAction = { _tag: "Hold", clientId, plan, weight: current }
     switch (observation._tag) {
       case "ReadyTimedOut":
@@ -215,7 +216,7 @@ export const launchWorkflow = (policy: LaunchWorkflowPolicy) => {
           _tag: "Complete",
           plan,
           shadowDisposition: shouldRecycle(policy.pool, observation.size) ? "recycled" : "terminated",
-          ...(observation.passed === undefined ? {} : { passed: observation.passed })
+          ...passedOf(observation.passed)
         }
     }
     // Nothing this run did says production is up: start it (again) and wait for it to be ready.

@@ -3,7 +3,7 @@ import type { ClientId, InstanceId, LaunchId } from "../../domain/ids.ts"
 import { summarizeLatency } from "../../domain/instance/heartbeatLatency.ts"
 import type { PoolPolicy } from "../../domain/instance/poolPolicy.ts"
 import { poolKeyOf } from "../../domain/instance/poolKey.ts"
-import { isProvisioning, type LaunchCommand, type LaunchPlan } from "../../domain/launch/launch.ts"
+import { isProvisioning, type LaunchCommand, type LaunchPlan, passedOf } from "../../domain/launch/launch.ts"
 import {
   defaultLaunchWorkflowPolicy,
   type HoldReading,
@@ -200,7 +200,7 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
 
       const shift = ({ clientId, plan, weight, passed }: ActionOf<"Shift">) =>
         Effect.gen(function* () {
-          yield* record({ _tag: "ShiftTraffic", weight, ...(passed === undefined ? {} : { passed }) })
+          yield* record({ _tag: "ShiftTraffic", weight, ...passedOf(passed) })
           const refused = yield* routeOrFail(clientId, plan, weight)
           if (refused !== undefined) return refused
           yield* Effect.logInfo("traffic shifted", { weight })
@@ -237,7 +237,7 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
 
       const countPool = ({ plan, passed }: ActionOf<"CountPool">) =>
         poolView(tenant, poolKeyOf(plan.tier, plan.template)).pipe(
-          Effect.map((pool) => ({ _tag: "PoolCounted", size: pool.size, ...(passed === undefined ? {} : { passed }) }) satisfies LaunchObservation)
+          Effect.map((pool) => ({ _tag: "PoolCounted", size: pool.size, ...passedOf(passed) }) satisfies LaunchObservation)
         )
 
       /** Production has all traffic: the shadow finishes what it was serving. */
@@ -319,7 +319,7 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
               return yield* record({
                 _tag: "CompleteLaunch",
                 shadowDisposition: action.shadowDisposition,
-                ...(action.passed === undefined ? {} : { passed: action.passed })
+                ...passedOf(action.passed)
               }).pipe(
                 Effect.andThen(Effect.logInfo("launch completed", {
                   productionInstanceId: action.plan.productionInstanceId,

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { fold } from "../../domain/decider.ts"
 import type { ClientId, InstanceId, LaunchId } from "../../domain/ids.ts"
-import { type Disposition, type LaunchEvent, type LaunchPlan, type LaunchStage, launchDecider, type StepReading } from "../../domain/launch/launch.ts"
+import { type Disposition, type LaunchEvent, type LaunchPlan, type LaunchStage, launchDecider, passedOf, type StepReading } from "../../domain/launch/launch.ts"
 import {
   defaultLaunchWorkflowPolicy,
   type HoldReading,
@@ -35,7 +35,7 @@ const shifted = (weight: number, previous: number, passed?: StepReading): Launch
   launchId,
   weight,
   previous,
-  ...(passed === undefined ? {} : { passed })
+  ...passedOf(passed)
 })
 const completedWith = (shadowDisposition: Disposition): LaunchEvent => ({ _tag: "LaunchCompleted", launchId, productionInstanceId: plan.productionInstanceId, shadowDisposition })
 const completed = completedWith("recycled")
@@ -56,7 +56,7 @@ const recorded: LaunchObservation = { _tag: "Recorded" }
 const ready: LaunchObservation = { _tag: "ProductionReady" }
 const settled: LaunchObservation = { _tag: "Settled" }
 const handedOver: LaunchObservation = { _tag: "HandedOver" }
-const poolOf = (size: number, passed?: StepReading): LaunchObservation => ({ _tag: "PoolCounted", size, ...(passed === undefined ? {} : { passed }) })
+const poolOf = (size: number, passed?: StepReading): LaunchObservation => ({ _tag: "PoolCounted", size, ...passedOf(passed) })
 const failed = (reason: string): LaunchObservation => ({ _tag: "Failed", reason })
 const shiftedTo = (weight: number): LaunchObservation => ({ _tag: "Shifted", weight })
 /** A reading of a healthy step: beating, ready, a clean window. */
@@ -75,7 +75,7 @@ const passed = (weight: number) => held(weight, policy.holdMs)
 const healthy: StepReading = { heldMs: policy.holdMs, traffic: { requests: 500, errors: 0, p99Ms: 40 }, heartbeatP99Ms: 5 }
 
 // Actions
-const shift = (weight: number, passed?: StepReading): LaunchAction => ({ _tag: "Shift", clientId, plan, weight, ...(passed === undefined ? {} : { passed }) })
+const shift = (weight: number, passed?: StepReading): LaunchAction => ({ _tag: "Shift", clientId, plan, weight, ...passedOf(passed) })
 const hold = (weight: number): LaunchAction => ({ _tag: "Hold", clientId, plan, weight })
 const startProduction: LaunchAction = { _tag: "StartProduction", plan, readyTimeoutMs: policy.readyTimeoutMs }
 const countPool: LaunchAction = { _tag: "CountPool", plan, passed: healthy }
@@ -83,7 +83,7 @@ const complete = (shadowDisposition: Disposition, passed?: StepReading): LaunchA
   _tag: "Complete",
   plan,
   shadowDisposition,
-  ...(passed === undefined ? {} : { passed })
+  ...passedOf(passed)
 })
 const release = (disposition: Disposition): LaunchAction => ({ _tag: "ReleaseShadow", plan, disposition })
 const done: LaunchAction = { _tag: "Done" }
