@@ -20,6 +20,9 @@ FILE layouts: "timestamp,value" (put on the 5-minute grid, short gaps forward-fi
   --json                 print one JSON document on stdout instead of tables
   -h, --help             show this text
 
+Example:
+  umbra backtest --horizon 30 --json ../shared/traces/*.csv
+
 Exit codes: 0 done, 2 bad arguments or unreadable files.`
 
 const HORIZONS = [15, 30, 60] as const

@@ -5,14 +5,15 @@ import { readCredentialsFile } from "../agent/credentialsFile.ts"
 import { runAgent } from "../agent/agent.ts"
 import * as logging from "../logging/logger.ts"
 import * as NatsConnectionLayer from "../nats/connection.ts"
-import { print, usage } from "./terminal.ts"
+import { exitCodesHelp, print, usage } from "./terminal.ts"
 
 export const agentHelp = `Usage: umbra agent
 
 The agent inside an instance: publishes heartbeats on umbra.sig.<tenant>.<instanceId>.hb and telemetry on
 umbra.sig.<tenant>.<instanceId>.tm, answers control requests on umbra.ctl.<tenant>.<instanceId>
 ({"op": "statePaths" | "prepareTransfer" | "drain"}), and supervises the workload when UMBRA_WORKLOAD is set.
-SIGTERM drains (a last heartbeat says not ready), stops the workload and exits 0.
+SIGTERM drains (a last heartbeat says not ready), stops the workload and exits 0. Runtimes start it. Example, by hand:
+  UMBRA_TENANT=acme UMBRA_INSTANCE_ID=shd-1 NATS_CREDS=shd-1.creds umbra agent
 
 Environment:
   NATS_URL              default nats://127.0.0.1:4222 (reconnects forever)
@@ -25,7 +26,9 @@ Environment:
   UMBRA_STATE_PATHS     comma-separated state directories
   UMBRA_METRICS_FILE    optional JSON file of numeric metrics written by the workload
   UMBRA_WORKLOAD        optional command line (split on spaces) started and supervised by the agent
-  UMBRA_USAGE_SOURCE    auto (cgroup v1, v2, else the process) | cgroup | process`
+  UMBRA_USAGE_SOURCE    auto (cgroup v1, v2, else the process) | cgroup | process
+
+${exitCodesHelp("drained and stopped on SIGTERM", "the configuration is invalid or the agent failed (logged on stderr)")}`
 
 /** Until NATS first answers the agent keeps trying; after that the client reconnects by itself. */
 const firstConnect = Schedule.min([Schedule.exponential("200 millis"), Schedule.spaced("5 seconds")])

@@ -3,7 +3,7 @@ import { UmbraConfig } from "../config.ts"
 import * as logging from "../logging/logger.ts"
 import { runDemo } from "../demo/runDemo.ts"
 import { parseOptions } from "./options.ts"
-import { failed, print, usage } from "./terminal.ts"
+import { exitCodesHelp, failed, print, usage } from "./terminal.ts"
 
 export const demoHelp = `Usage: umbra demo [--fast] [--json] [--data-dir <dir>] [--http-port <port>] [--stay]
 
@@ -24,7 +24,7 @@ Options:
   --http-port <port>  the dashboard's port (default UMBRA_HTTP_PORT, else 8080; 0: a free one)
   --stay              keep the control plane and its dashboard running after the scenario, until Ctrl-C
 
-Exit codes: 0 the scenario completed, 1 a step failed (it says which and why), 2 a usage error.`
+${exitCodesHelp("the scenario completed", "a step failed (it says which and why)")}`
 
 const Port = Schema.FiniteFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 0, maximum: 65535 }))
 

@@ -4,13 +4,15 @@ import { listDeadLetters, readDeadLetter, requestRetry, type RetryReply } from "
 import type { DeadLetter } from "../../src/deadLetters.ts"
 import { busUnavailable, cliConnectionLayer } from "./busClient.ts"
 import { parseOptions } from "./options.ts"
-import { print, usage } from "./terminal.ts"
+import { exitCodesHelp, print, usage } from "./terminal.ts"
 
 export const dlqHelp = `Usage: umbra dlq ls|show|retry [options]
 
 Dead letters: messages a consumer could not handle, parked in JetStream UMBRA_DLQ with why and where
 they came from. Run 'umbra dlq <ls|show|retry> --help' for each. Example:
-  umbra dlq ls --consumer saga-connect-client`
+  umbra dlq ls --consumer saga-connect-client
+
+${exitCodesHelp("done", "it could not (each subcommand's help says when)")}`
 
 export const lsHelp = `Usage: umbra dlq ls [--consumer <name>] [--limit <n>] [--json]
 
@@ -21,7 +23,9 @@ Example:
 Options:
   --consumer <name>  only this consumer's (a durable such as orchestrator-instances, or archiver)
   --limit <n>        at most this many (default 1000)
-  --json             one JSON document per line, without the message body`
+  --json             one JSON document per line, without the message body
+
+${exitCodesHelp("listed (none is no error)", "NATS did not answer")}`
 
 export const showHelp = `Usage: umbra dlq show <seq> [--json]
 
@@ -29,7 +33,9 @@ Prints one dead letter with its original message body. Example:
   umbra dlq show 12
 
 Options:
-  --json   one JSON document: the letter's fields and "data" (UTF-8 text, or base64 with "dataEncoding")`
+  --json   one JSON document: the letter's fields and "data" (UTF-8 text, or base64 with "dataEncoding")
+
+${exitCodesHelp("printed", "UMBRA_DLQ holds no such letter, or NATS did not answer")}`
 
 export const retryHelp = `Usage: umbra dlq retry <seq>|--all [--consumer <name>] [--timeout <ms>] [--json]
 
@@ -43,7 +49,9 @@ Options:
   --all              every dead letter (of --consumer, if given), oldest first, up to 1000
   --consumer <name>  with --all: only this consumer's
   --timeout <ms>     how long to wait for each answer (default 30000)
-  --json             one JSON document per letter: {"seq", "consumer", "ok", "reason"?}`
+  --json             one JSON document per letter: {"seq", "consumer", "ok", "reason"?}
+
+${exitCodesHelp("every letter was handled", "a letter failed again, was not there, or its consumer's process did not answer")}`
 
 const parseSeq = (text: string | undefined) => {
   const seq = Number(text)

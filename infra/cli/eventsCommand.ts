@@ -11,7 +11,7 @@ import { eventStoreLayer } from "../serve/eventStoreLayer.ts"
 import { parseOptions } from "./options.ts"
 import { parsePosition } from "./positionOption.ts"
 import { makeProgressReport } from "./progressReport.ts"
-import { failed, print, usage } from "./terminal.ts"
+import { exitCodesHelp, failed, print, usage } from "./terminal.ts"
 
 export const eventsHelp = `Usage: umbra events export|import [options]
 
@@ -19,7 +19,9 @@ Moves the event log in and out of the configured event store (UMBRA_EVENT_STORE)
 per line, {"id", "type", "stream", "revision", "position", "at", "tenant", "correlationId",
 "causationId", "schemaVersion", "data"}. Run 'umbra events <export|import> --help' for each. Example:
   umbra events export --out umbra-events.ndjson
-  UMBRA_DATA_DIR=/srv/umbra-new umbra events import umbra-events.ndjson`
+  UMBRA_DATA_DIR=/srv/umbra-new umbra events import umbra-events.ndjson
+
+${exitCodesHelp("done", "it could not (each subcommand's help says when)")}`
 
 export const exportHelp = `Usage: umbra events export [--tenant <t>] [--from <position>] [--to <position>] [--out <file>] [--json]
 
@@ -33,7 +35,9 @@ Options:
                      (a plain number is the SQLite store's position that many events in)
   --to <position>    only up to this position (inclusive)
   --out <file>       write there instead of stdout
-  --json             with --out: print {"exported", "out"} on stdout when done`
+  --json             with --out: print {"exported", "out"} on stdout when done
+
+${exitCodesHelp("exported", "the event store could not be read")}`
 
 export const importHelp = `Usage: umbra events import <file> [--json]
 
@@ -47,7 +51,9 @@ stays imported, and importing again goes on from there once the cause is fixed. 
   umbra events import umbra-events.ndjson --json
 
 Options:
-  --json   print {"imported", "skipped"}; a refused file {"error": {"tag", "message", "lines"}}`
+  --json   print {"imported", "skipped"}; a refused file {"error": {"tag", "message", "lines"}}
+
+${exitCodesHelp("imported (or nothing new to import)", "a bad line, a conflicting stream, an unreadable file or an unavailable store")}`
 
 /** Writes `text`, waiting while the destination's buffer is full (a pipe whose reader is slower). */
 const writeTo = (out: Writable, text: string) =>

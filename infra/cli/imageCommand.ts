@@ -1,18 +1,22 @@
 import { Effect } from "effect"
 import { parseArgs } from "node:util"
 import { buildImages } from "../images/imageBuild.ts"
-import { print, usage } from "./terminal.ts"
+import { exitCodesHelp, print, usage } from "./terminal.ts"
 
 export const imageHelp = `Usage: umbra image build [--base <image>] [--force] [--json]
 
 Builds, without any registry, the agent image umbra/agent:latest (FROM scratch: this machine's node binary,
 its shared libraries, busybox as /bin/sh, Umbra's sources and the packages the agent imports) and the
 sample workload umbra/sample-workload:latest on top of it. An image whose sources have not changed is kept.
+Example:
+  umbra image build --json
 
 Options:
   --base <image>   build the agent on this local image instead of scratch (it is never pulled)
   --force          rebuild even when nothing changed
-  --json           print {"images": [{"image", "id", "sizeBytes", "built", "buildMs"}]}`
+  --json           print {"images": [{"image", "id", "sizeBytes", "built", "buildMs"}]}
+
+${exitCodesHelp("built, or kept unchanged", "a build failed (the image and why are logged on stderr); is a Docker engine running?")}`
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 

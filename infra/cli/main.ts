@@ -10,7 +10,7 @@ import { imageCommand } from "./imageCommand.ts"
 import { queryCommand } from "./queryCommand.ts"
 import { replayCommand } from "./replayCommand.ts"
 import { runMain } from "../runMain.ts"
-import { print, usage } from "./terminal.ts"
+import { exitCodesHelp, print, usage } from "./terminal.ts"
 import { sendCommand } from "./sendCommand.ts"
 import { serveCommand } from "./serveCommand.ts"
 import { streamsCommand } from "./streamsCommand.ts"
@@ -34,7 +34,13 @@ Commands:
   agent      the process inside each instance: heartbeats, telemetry, control requests
   backtest   run the forecaster over CSV traces and compare it with baselines
 
-Run 'umbra <command> --help' for a command's options. Configuration is read from the environment: see README.md.`
+Run 'umbra <command> --help' for a command's options. Configuration is read from the environment: see README.md.
+Example:
+  umbra serve &
+  umbra tenant add acme --out acme.creds
+  umbra send ConnectClient --tenant acme --creds acme.creds --data '{"clientId": "c1", "tier": "basic"}'
+
+${exitCodesHelp("the command did what was asked", "it could not (it says why on stderr)")}`
 
 const commands: Record<string, (argv: ReadonlyArray<string>) => Effect.Effect<number, unknown>> = {
   serve: serveCommand,

@@ -21,7 +21,7 @@ import { busUnavailable, cliConnectionLayer } from "./busClient.ts"
 import { parseOptions } from "./options.ts"
 import { parsePosition } from "./positionOption.ts"
 import { makeProgressReport } from "./progressReport.ts"
-import { failed, print, usage } from "./terminal.ts"
+import { exitCodesHelp, failed, print, usage } from "./terminal.ts"
 
 const names = allProjections.map((projection) => projection.name).join(", ")
 
@@ -61,7 +61,9 @@ Options:
                         (NATS_URL, NATS_CREDS or --creds say where and as whom)
   --creds <file>        with --source jetstream: a NATS .creds file
   --json                one JSON document: {"projections", "events", "skipped", "through", "into",
-                        "differences": [{"projection", "key", "live", "rebuilt"}] (with --diff)}`
+                        "differences": [{"projection", "key", "live", "rebuilt"}] (with --diff)}
+
+${exitCodesHelp("rebuilt (with --diff: and no row differs)", "with --diff: rows differ; else the log could not be read or holds an event this version cannot fold")}`
 
 /** Where a replay reads the log from: pages in position order, and how many events there are when known. */
 interface EventLog {

@@ -18,8 +18,17 @@ export interface RequestCommand {
   readonly what: string
   readonly extra: Readonly<Record<string, { readonly type: "string" }>>
   readonly subject: (tenant: string, name: string) => string
-  /** The request body from the decoded `--data` and the command's own options. */
-  readonly body: (data: unknown, options: Readonly<Record<string, string | undefined>>) => unknown
+  /**
+   * The request body from the decoded `--data` and the command's own options; `echo`, fields printed with the
+   * reply (send: the commandId it used); `note`, a line for people on stderr (send: the id it made up).
+   */
+  readonly body: (data: unknown, options: Readonly<Record<string, string | undefined>>) => RequestBody
+}
+
+export interface RequestBody {
+  readonly request: unknown
+  readonly echo?: Readonly<Record<string, unknown>>
+  readonly note?: string
 }
 
 /**
@@ -59,8 +68,11 @@ export const requestCommand = (spec: RequestCommand) => (argv: ReadonlyArray<str
     const own = Object.fromEntries(Object.keys(spec.extra).map((key) => [key, typeof all[key] === "string" ? all[key] : undefined]))
     return yield* Effect.gen(function* () {
       const bus = yield* EventBus
-      const reply = yield* bus.request(spec.subject(tenant, name), new TextEncoder().encode(JSON.stringify(spec.body(data, own))), timeout)
-      const parsed = JSON.parse(new TextDecoder().decode(reply)) as { readonly ok?: boolean }
+      const { request, echo, note } = spec.body(data, own)
+      if (note !== undefined) yield* Effect.sync(() => void process.stderr.write(`umbra: ${note}\n`))
+      const reply = yield* bus.request(spec.subject(tenant, name), new TextEncoder().encode(JSON.stringify(request)), timeout)
+      // The reply's own fields first and unchanged: scripts read ok, duplicate, events, result and error.
+      const parsed = { ...(JSON.parse(new TextDecoder().decode(reply)) as { readonly ok?: boolean }), ...echo }
       yield* print(values.json === true ? JSON.stringify(parsed) : JSON.stringify(parsed, null, 2))
       return parsed.ok === true ? 0 : 1
     }).pipe(Effect.provide(busClientLayer(values.creds)))

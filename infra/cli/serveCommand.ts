@@ -5,7 +5,7 @@ import * as logging from "../logging/logger.ts"
 import { controlPlaneLayer, runControlPlane } from "../serve/controlPlane.ts"
 import { ensureNats } from "../serve/embeddedNats.ts"
 import { parseOptions } from "./options.ts"
-import { print, usage } from "./terminal.ts"
+import { exitCodesHelp, print, usage } from "./terminal.ts"
 
 export const serveHelp = `Usage: umbra serve
 
@@ -16,7 +16,10 @@ README): NATS_URL, NATS_CREDS, UMBRA_DATA_DIR, UMBRA_NATS_PORT, UMBRA_EVENT_STOR
 Without NATS_URL it runs its own nats-server (JetStream, loopback only, UMBRA_NATS_PORT or a free port when
 that is taken) that refuses anonymous connections; its URL and Umbra's credentials are kept under
 UMBRA_DATA_DIR/nats, where the CLI run beside the data directory finds them. 'umbra tenant add' issues
-tenants' credentials. SIGINT or SIGTERM shuts down cleanly.`
+tenants' credentials. SIGINT or SIGTERM shuts down cleanly. Example:
+  UMBRA_DATA_DIR=./.umbra UMBRA_HTTP_PORT=8080 umbra serve
+
+${exitCodesHelp("shut down cleanly on SIGINT or SIGTERM", "it could not start, or stopped on an error (logged on stderr)")}`
 
 export const serveCommand = (argv: ReadonlyArray<string>) =>
   Effect.gen(function* () {

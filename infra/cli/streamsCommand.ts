@@ -6,14 +6,16 @@ import { streamsOf } from "../../src/replay/streamListing.ts"
 import { UmbraConfig } from "../config.ts"
 import { eventStoreLayer } from "../serve/eventStoreLayer.ts"
 import { parseOptions } from "./options.ts"
-import { failed, print, usage } from "./terminal.ts"
+import { exitCodesHelp, failed, print, usage } from "./terminal.ts"
 
 export const streamsHelp = `Usage: umbra streams ls|show [options]
 
 Looks into the configured event store (UMBRA_EVENT_STORE): which streams it holds, and one stream's events.
 Run 'umbra streams <ls|show> --help' for each. Example:
   umbra streams ls --tenant acme --category instance
-  umbra streams show instance-acme.shd-7f3a`
+  umbra streams show instance-acme.shd-7f3a
+
+${exitCodesHelp("done", "it could not (each subcommand's help says when)")}`
 
 export const lsHelp = `Usage: umbra streams ls [--tenant <t>] [--category <c>] [--json]
 
@@ -24,7 +26,9 @@ A stream is named <category>-<tenant>.<id>. On KurrentDB this reads the whole lo
 Options:
   --tenant <t>     only this tenant's streams
   --category <c>   only this category's (client, profile, instance, launch, forecast, heartbeat, telemetry, saga)
-  --json           one JSON document per line: {"stream", "revision"}`
+  --json           one JSON document per line: {"stream", "revision"}
+
+${exitCodesHelp("listed (none is no error)", "the event store could not be read")}`
 
 export const showHelp = `Usage: umbra streams show <stream> [--from <revision>] [--limit <n>] [--json]
 
@@ -35,7 +39,9 @@ stream holds no events. Example:
 Options:
   --from <revision>   start at this revision (default 0)
   --limit <n>         at most this many events
-  --json              one envelope per line, as 'events export' writes them`
+  --json              one envelope per line, as 'events export' writes them
+
+${exitCodesHelp("printed", "the stream holds no events (from --from), or the event store could not be read")}`
 
 const count = (text: string | undefined, least: number) => {
   const n = Number(text)

@@ -6,7 +6,7 @@ import { NatsAccessConfig } from "../config.ts"
 import { credsTenant } from "../natsAuth/natsAccess.ts"
 import { busClientLayer, busUnavailable } from "./busClient.ts"
 import { parseOptions } from "./options.ts"
-import { print, usage } from "./terminal.ts"
+import { exitCodesHelp, print, usage } from "./terminal.ts"
 
 export const tailHelp = `Usage: umbra tail [--tenant <t>] [--type <EventType>] [--from start|now|<seq>] [--creds <file>] [--json]
 
@@ -18,7 +18,9 @@ Options:
   --creds <file>   a .creds file to connect with (default NATS_CREDS, else Umbra's own in UMBRA_DATA_DIR)
   --type <T>       only events of this type, e.g. ProfileCreated
   --from <where>   start (everything kept), now (only new events; the default) or a stream sequence
-  --json           one JSON document per line: {"seq", "event": {...the envelope...}}`
+  --json           one JSON document per line: {"seq", "event": {...the envelope...}}
+
+${exitCodesHelp("interrupted (Ctrl-C) or the stream ended", "NATS did not answer, or the credentials may not read these events")}`
 
 const parseFrom = (from: string): FollowFrom | undefined => {
   if (from === "start" || from === "now") return from

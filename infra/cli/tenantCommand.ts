@@ -5,7 +5,7 @@ import { loadDashboardKey, operatorToken, tenantToken } from "../dashboard/dashb
 import { authPaths, readServerFile } from "../natsAuth/authDirectory.ts"
 import { addTenant, listTenants, revokeTenant } from "../natsAuth/tenantCredentials.ts"
 import { parseOptions } from "./options.ts"
-import { print, usage } from "./terminal.ts"
+import { exitCodesHelp, print, usage } from "./terminal.ts"
 
 export const tenantHelp = `Usage: umbra tenant add <tenant> [--out <file>] [--json]
        umbra tenant ls [--json]
@@ -28,7 +28,9 @@ Options:
   --out <file>   where add writes the .creds file (default UMBRA_DATA_DIR/tenants/<tenant>.creds)
   --operator     token: the operator's token instead of a tenant's
   --json         add: {"tenant", "creds", "natsUrl"}; ls: {"tenants": [{"tenant", "active", "revoked"}]};
-                 revoke: {"tenant", "revoked"}; token: {"tenant" (null for the operator), "token", "dashboard"}`
+                 revoke: {"tenant", "revoked"}; token: {"tenant" (null for the operator), "token", "dashboard"}
+
+${exitCodesHelp("done", "revoke found no credentials in force, or the data directory could not be read or written")}`
 
 const tenantArgument = (tenant: string | undefined, rest: ReadonlyArray<string>) =>
   tenant !== undefined && rest.length === 0 && tokenPattern.test(tenant) ? tenant : undefined

@@ -1,5 +1,12 @@
 import { Effect } from "effect"
 
+/**
+ * The paragraph that ends every command's help. 0, 1 and 2 mean the same in every command (README's table
+ * of exit codes); `done` and `failed` say what they mean for this one.
+ */
+export const exitCodesHelp = (done: string, failed: string) =>
+  `Exit codes:\n  0  ${done}\n  1  ${failed}\n  2  a usage error: what was wrong is said first, then this help`
+
 /** A usage error: said on stderr with the command's help, exit code 2. */
 export const usage = (message: string, help: string) =>
   Effect.sync(() => {
