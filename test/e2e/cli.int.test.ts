@@ -7,11 +7,11 @@ import { controlPlaneTestLayer } from "../support/controlPlane.ts"
 
 const main = join(import.meta.dirname, "..", "..", "infra", "cli", "main.ts")
 
-/** `umbra <args>` as its own process against the test's nats-server: exit code and stdout. */
+/** `umbra <args>` as its own process against the test's nats-server: exit code, stdout and stderr. */
 const umbra = (natsUrl: string, ...args: ReadonlyArray<string>) =>
-  Effect.callback<{ readonly code: number; readonly stdout: string }>((resume) => {
-    execFile(process.execPath, [main, ...args], { env: { ...process.env, NATS_URL: natsUrl, UMBRA_LOG_LEVEL: "error" } }, (error, stdout) => {
-      resume(Effect.succeed({ code: error === null ? 0 : Number(error.code ?? 1), stdout }))
+  Effect.callback<{ readonly code: number; readonly stdout: string; readonly stderr: string }>((resume) => {
+    execFile(process.execPath, [main, ...args], { env: { ...process.env, NATS_URL: natsUrl, UMBRA_LOG_LEVEL: "error" } }, (error, stdout, stderr) => {
+      resume(Effect.succeed({ code: error === null ? 0 : Number(error.code ?? 1), stdout, stderr }))
     })
   })
 
@@ -46,5 +46,26 @@ layer(controlPlaneTestLayer, { excludeTestServices: true, timeout: "90 seconds" 
       assert.strictEqual(JSON.parse(twice.stdout).error.tag, "IllegalState")
       assert.strictEqual((yield* umbra(url, "query", "Launch", "--tenant", "acme", "--data", "{not json")).code, 2)
       assert.strictEqual((yield* umbra(url, "send", "RequestProduction", "--data", "{}")).code, 2)
+    }))
+
+  it.effect("send without --command-id says the id it made up, and sending again with it is answered as a duplicate", () =>
+    Effect.gen(function* () {
+      const { url } = yield* NatsTestServer
+      const data = '{"clientId": "dup1", "tier": "basic"}'
+      const first = yield* umbra(url, "send", "ConnectClient", "--tenant", "acme", "--data", data, "--json")
+      assert.strictEqual(first.code, 0, first.stderr)
+      const reply = JSON.parse(first.stdout)
+      assert.match(reply.commandId, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+      assert.include(first.stderr, `--command-id ${reply.commandId}`)
+      assert.deepInclude(reply, { ok: true, duplicate: false })
+      assert.strictEqual(reply.events[0].type, "ClientConnected")
+
+      // Without --json the reply is printed for people, with the id in it too.
+      const again = yield* umbra(url, "send", "ConnectClient", "--tenant", "acme", "--data", data, "--command-id", reply.commandId)
+      assert.strictEqual(again.code, 0, again.stderr)
+      assert.deepInclude(JSON.parse(again.stdout), { ok: true, duplicate: true, commandId: reply.commandId })
+      assert.deepStrictEqual(JSON.parse(again.stdout).events, reply.events)
+      // An id given is not said again on stderr.
+      assert.notInclude(again.stderr, reply.commandId)
     }))
 })
