@@ -46,6 +46,8 @@ interface ControlActions {
   readonly markDraining: Effect.Effect<void>
   /** Serves another client; the sequence number of the first heartbeat that speaks for its workload. */
   readonly assign: (clientId: ClientId) => Effect.Effect<number>
+  /** Stops the last client's workload before its state goes, until the next assign. */
+  readonly stopWorkload: Effect.Effect<void>
 }
 
 const answer = (request: Msg, paths: ReadonlyArray<string>, scratch: ReadonlyArray<string>, actions: ControlActions) =>
@@ -79,8 +81,10 @@ const answer = (request: Msg, paths: ReadonlyArray<string>, scratch: ReadonlyArr
               readyFromSeq
             })))
         case "scrub":
-          // The scratch space too: what the last client's workload left in /tmp is no next client's.
-          return Effect.forEach([...paths, ...scratch], scrub).pipe(
+          // The scratch space too: what the last client's workload left in /tmp is no next client's. Its workload
+          // stops first: running on in the pool, it would write there again, and keep that client's data in memory.
+          return actions.stopWorkload.pipe(
+            Effect.andThen(Effect.forEach([...paths, ...scratch], scrub)),
             Effect.map((removed) => ({
               ok: true as const,
               op: "scrub" as const,
@@ -170,8 +174,11 @@ export const runAgent = Effect.fn("Agent.run")(function* (config: AgentConfig) {
     Stream.runForEach((request) =>
       answer(request, config.statePaths, config.scratchPaths, {
         markDraining,
-        // A claimed pooled shadow: its state was emptied for the pool, so its workload starts afresh for the new
-        // client, on the shared paths (never scrubbed: the agent knows only the state paths) still warm.
+        stopWorkload: workload === undefined
+          ? Effect.void
+          : readiness.restarting(workload.stop).pipe(Effect.andThen(Effect.logInfo("workload stopped for the pool"))),
+        // A claimed pooled shadow: its state was emptied and its workload stopped for the pool, so its workload starts
+        // afresh for the new client, on the shared paths (never scrubbed: the agent knows only the state paths) still warm.
         assign: (clientId) =>
           Ref.set(client, clientId).pipe(
             Effect.andThen(Effect.logInfo("assigned to a client", { clientId })),

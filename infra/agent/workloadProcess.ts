@@ -57,7 +57,10 @@ export const startWorkload = (argv: ReadonlyArray<string>) =>
 /** The workload as the agent supervises it: restarted on demand; `exited` completes when it ends by itself. */
 export interface SupervisedWorkload {
   readonly pid: Effect.Effect<number>
+  /** Starts it again (after a stop, or in place of the run that is going). */
   readonly restart: Effect.Effect<void, WorkloadFailed>
+  /** Stops the run that is going, until the next restart: a stop is not the workload ending. */
+  readonly stop: Effect.Effect<void>
   readonly exited: Deferred.Deferred<number>
 }
 
@@ -81,12 +84,15 @@ export const superviseWorkload = (argv: ReadonlyArray<string>) =>
       return running
     })
     let current = yield* run
-    const restart = Effect.gen(function* () {
+    const stop = Effect.gen(function* () {
       current.replaced = true
       yield* Scope.close(current.scope, Exit.void)
+    })
+    const restart = Effect.gen(function* () {
+      yield* stop
       // A workload that cannot start again ends the agent, as one that exits does.
       current = yield* run.pipe(Effect.tapError(() => Deferred.succeed(exited, 1)))
       yield* Effect.logInfo("workload restarted").pipe(Effect.annotateLogs({ pid: current.workload.pid }))
     })
-    return { pid: Effect.sync(() => current.workload.pid), restart, exited } satisfies SupervisedWorkload
+    return { pid: Effect.sync(() => current.workload.pid), restart, stop, exited } satisfies SupervisedWorkload
   })
