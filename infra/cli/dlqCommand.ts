@@ -4,7 +4,7 @@ import { listDeadLetters, readDeadLetter, requestRetry, type RetryReply } from "
 import type { DeadLetter } from "../../src/deadLetters.ts"
 import { busUnavailable, cliConnectionLayer } from "./busClient.ts"
 import { parseOptions } from "./options.ts"
-import { exitCodesHelp, print, usage } from "./terminal.ts"
+import { exitCodesHelp, failed, print, usage } from "./terminal.ts"
 
 export const dlqHelp = `Usage: umbra dlq ls|show|retry [options]
 
@@ -70,11 +70,7 @@ const bodyOf = (data: Uint8Array) => {
 }
 
 /** What `show` and `retry` say of a seq UMBRA_DLQ does not hold (never held, retried, or aged out). */
-const missing = (seq: number) =>
-  Effect.sync(() => {
-    process.stderr.write(`umbra: UMBRA_DLQ holds no dead letter ${seq}\n`)
-    return 1
-  })
+const missing = (seq: number) => failed(`UMBRA_DLQ holds no dead letter ${seq}`)
 
 const line = (letter: DeadLetter) =>
   `${letter.seq}\t${letter.parkedAt}\t${letter.consumer}\t${letter.stream}#${letter.streamSeq}\t${letter.subject}\t${letter.reason}`

@@ -5,7 +5,7 @@ import { loadDashboardKey, operatorToken, tenantToken } from "../dashboard/dashb
 import { authPaths, readServerFile } from "../natsAuth/authDirectory.ts"
 import { addTenant, listTenants, revokeTenant } from "../natsAuth/tenantCredentials.ts"
 import { parseOptions } from "./options.ts"
-import { exitCodesHelp, print, usage } from "./terminal.ts"
+import { exitCodesHelp, failed, print, usage } from "./terminal.ts"
 
 export const tenantHelp = `Usage: umbra tenant add <tenant> [--out <file>] [--json]
        umbra tenant ls [--json]
@@ -34,12 +34,6 @@ ${exitCodesHelp("done", "revoke found no credentials in force, or the data direc
 
 const tenantArgument = (tenant: string | undefined, rest: ReadonlyArray<string>) =>
   tenant !== undefined && rest.length === 0 && tokenPattern.test(tenant) ? tenant : undefined
-
-const failed = (error: { readonly message: string }) =>
-  Effect.sync(() => {
-    process.stderr.write(`umbra: ${error.message}\n`)
-    return 1
-  })
 
 export const tenantCommand = (argv: ReadonlyArray<string>) =>
   Effect.gen(function* () {
@@ -82,5 +76,5 @@ export const tenantCommand = (argv: ReadonlyArray<string>) =>
     return revoked === 0 ? 1 : 0
   }).pipe(
     Effect.catchTag("UsageError", (error) => usage(error.message, tenantHelp)),
-    Effect.catchTags({ NatsAuthError: failed, DashboardKeyFailed: failed })
+    Effect.catchTags({ NatsAuthError: (error) => failed(error.message), DashboardKeyFailed: (error) => failed(error.message) })
   )
