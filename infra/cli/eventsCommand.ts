@@ -43,7 +43,7 @@ export const importHelp = `Usage: umbra events import <file> [--json]
 
 Appends an export to the configured event store, keeping each event's id, stream and revision (each run of
 a stream's events is appended with the expected revision before it; positions are the store's own).
-Every line is checked against the envelope's schema first: a bad line is reported with its number and
+Progress goes to stderr. Every line is checked against the envelope's schema first: a bad line is reported with its number and
 nothing of the file is applied. Importing the same file again adds nothing: events the store already
 holds are skipped. A stream that the store holds other events in (or an export that starts a stream
 part-way, as --from can make one) stops the import at that line with exit code 1; what came before it
@@ -112,6 +112,26 @@ const fileLines = (file: string) =>
     (error) => new FileUnreadable({ message: `cannot read ${file}: ${error instanceof Error ? error.message : String(error)}` })
   )
 
+/**
+ * Each run of `lines` reports its progress under the next label (the import reads its file twice: to check
+ * every line, then to append); a run after the first knows how many lines there are, so it shows a bar.
+ */
+const withProgress = <E>(lines: Stream.Stream<string, E>, labels: readonly [string, ...Array<string>]) => {
+  let runs = 0
+  let total: number | undefined
+  return Stream.suspend(() => {
+    const progress = makeProgressReport(labels[Math.min(runs++, labels.length - 1)]!, total)
+    let done = 0
+    return lines.pipe(
+      Stream.tap(() => progress.update(++done)),
+      Stream.onEnd(Effect.suspend(() => {
+        total = done
+        return progress.finish(done)
+      }))
+    )
+  })
+}
+
 const importLog = (argv: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const { values, positionals } = yield* parseOptions(argv, {
@@ -125,7 +145,7 @@ const importLog = (argv: ReadonlyArray<string>) =>
     const config = yield* UmbraConfig
     const refuse = (message: string, error: object) =>
       values.json ? print(JSON.stringify({ error })).pipe(Effect.as(1)) : failed(message)
-    return yield* importEvents(fileLines(file)).pipe(
+    return yield* importEvents(withProgress(fileLines(file), ["checking", "importing"])).pipe(
       Effect.provide(eventStoreLayer(config)),
       Effect.flatMap(({ imported, skipped }) =>
         print(values.json ? JSON.stringify({ imported, skipped }) : `imported ${imported} events, skipped ${skipped} already stored`).pipe(Effect.as(0))

@@ -108,6 +108,8 @@ describe("events export and import", () => {
       const first = yield* umbra(to, ["events", "import", file, "--json"])
       assert.strictEqual(first.code, 0, first.stderr)
       assert.deepStrictEqual(JSON.parse(first.stdout), { imported: lines.length, skipped: 0 })
+      // Progress on stderr for both passes over the file, the second knowing how many lines there are.
+      assert.match(first.stderr, new RegExp(`checking: ${lines.length} events[\\s\\S]*importing: ${lines.length}/${lines.length} events`))
       assert.deepStrictEqual(JSON.parse((yield* umbra(to, ["events", "import", file, "--json"])).stdout), { imported: 0, skipped: lines.length })
 
       const corrupt = join(yield* tempDir("umbra-events-test-"), "corrupt.ndjson")
