@@ -6,7 +6,7 @@ import { imagePaths } from "../../infra/images/imageContext.ts"
 import { NatsConnection } from "../../infra/nats/connection.ts"
 import { send } from "../support/controlPlane.ts"
 import { eventually } from "../support/eventually.ts"
-import { followHeartbeats, heartbeatGaps } from "../support/heartbeatArrivals.ts"
+import { followHeartbeats, heartbeatGaps, sendingGaps } from "../support/heartbeatArrivals.ts"
 import {
   containersOf,
   countOf,
@@ -52,7 +52,8 @@ layer(controlPlane, { excludeTestServices: true, timeout: "300 seconds" })("a sh
       yield* Effect.logInfo("heartbeats of the warming shadow").pipe(Effect.annotateLogs({
         beats: beats.length,
         warming: beats.filter((beat) => beat.warming === true).length,
-        longestGapsMs: heartbeatGaps(mine).slice(0, 5)
+        longestSendingGapsMs: sendingGaps(mine).slice(0, 5),
+        longestArrivalGapsMs: heartbeatGaps(mine).slice(0, 5)
       }))
       const types = yield* streamTypes(stream)
       assert.strictEqual(countOf(types, "HeartbeatLost"), 0, types.join(", "))
@@ -65,9 +66,11 @@ layer(controlPlane, { excludeTestServices: true, timeout: "300 seconds" })("a sh
       assert.isAtLeast(firstReady, 10)
       assert.isTrue(beats.slice(0, firstReady).every((beat) => beat.warming === true && !beat.ready))
       assert.isTrue(beats.slice(firstReady).every((beat) => beat.warming === false))
-      // No silence as long as the watchdog's shortest deadline, whatever φ made of the arrivals before it.
+      // The agent fell silent for no longer than the watchdog's shortest deadline, whatever φ made of the
+      // arrivals before it. Timed by when it sent: the arrivals here also carry this process's own pauses
+      // (it runs the control plane and the test, on a machine running other test files).
       const { deadlineIntervals, maxJitter } = defaultPhiAccrualConfig
-      assert.isBelow(heartbeatGaps(mine)[0]!, deadlineIntervals * shadowTestSettings.heartbeatMs * (1 - maxJitter))
+      assert.isBelow(sendingGaps(mine)[0]!, deadlineIntervals * shadowTestSettings.heartbeatMs * (1 - maxJitter))
     }), 240_000)
 
   it.effect("its workload runs below the agent's priority on every thread, and cannot raise it back inside its container", () =>

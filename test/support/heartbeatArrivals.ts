@@ -28,6 +28,15 @@ export const followHeartbeats = (nc: CoreConnection, tenant: string) =>
     return Ref.get(arrivals)
   })
 
-/** The silences between consecutive heartbeats, in ms, the longest first. */
+/** The silences between consecutive heartbeats as they arrived here, in ms, the longest first. */
 export const heartbeatGaps = (arrivals: ReadonlyArray<Arrival>): ReadonlyArray<number> =>
   arrivals.slice(1).map((arrival, index) => Math.round(arrival.arrivedMs - arrivals[index]!.arrivedMs)).sort((a, b) => b - a)
+
+/**
+ * The silences between consecutive heartbeats as the agent sent them (their `at`, by the host's clock that
+ * every container shares), in ms, the longest first: what the agent did, without this process's own pauses.
+ */
+export const sendingGaps = (arrivals: ReadonlyArray<Arrival>): ReadonlyArray<number> => {
+  const sent = arrivals.map((arrival) => Date.parse(arrival.heartbeat.at)).sort((a, b) => a - b)
+  return sent.slice(1).map((at, index) => at - sent[index]!).sort((a, b) => b - a)
+}
