@@ -57,7 +57,12 @@ export const AssignReply = Schema.Struct({
    * The first heartbeat that speaks for the workload started for this client: earlier ones may still say
    * the last client's was ready. Absent from an agent from before it was sent.
    */
-  readyFromSeq: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
+  readyFromSeq: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
+  /**
+   * Its workload was ready when assigned: started in the pool after the scrub, it served no one before this
+   * client, so it is not started again and no heartbeat needs to be waited for.
+   */
+  ready: Schema.optionalKey(Schema.Boolean)
 })
 
 export const ControlFailure = Schema.Struct({

@@ -44,10 +44,10 @@ const withRoundTrip = (metrics: Record<string, number> | undefined, rttMs: numbe
 /** What control requests may change in the running agent. */
 interface ControlActions {
   readonly markDraining: Effect.Effect<void>
-  /** Serves another client; the sequence number of the first heartbeat that speaks for its workload. */
-  readonly assign: (clientId: ClientId) => Effect.Effect<number>
-  /** Stops the last client's workload before its state goes, until the next assign. */
-  readonly stopWorkload: Effect.Effect<void>
+  /** Serves another client: the sequence number of the first heartbeat that speaks for its workload, and whether it is ready now. */
+  readonly assign: (clientId: ClientId) => Effect.Effect<{ readonly readyFromSeq: number; readonly ready: boolean }>
+  /** Empties the state and scratch paths for the pool: the last client's workload stopped first, one for no client started after. */
+  readonly recycle: (paths: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<{ readonly removedFiles: number; readonly bytes: number }>>
 }
 
 const answer = (request: Msg, paths: ReadonlyArray<string>, scratch: ReadonlyArray<string>, actions: ControlActions) =>
@@ -74,17 +74,16 @@ const answer = (request: Msg, paths: ReadonlyArray<string>, scratch: ReadonlyArr
         case "assign":
           return decoded.clientId === undefined
             ? Effect.succeed<ControlReply>({ ok: false, error: { tag: "ValidationFailed", message: "assign needs a clientId" } })
-            : actions.assign(decoded.clientId).pipe(Effect.map((readyFromSeq) => ({
+            : actions.assign(decoded.clientId).pipe(Effect.map(({ readyFromSeq, ready }) => ({
               ok: true as const,
               op: "assign" as const,
               clientId: decoded.clientId!,
-              readyFromSeq
+              readyFromSeq,
+              ready
             })))
         case "scrub":
-          // The scratch space too: what the last client's workload left in /tmp is no next client's. Its workload
-          // stops first: running on in the pool, it would write there again, and keep that client's data in memory.
-          return actions.stopWorkload.pipe(
-            Effect.andThen(Effect.forEach([...paths, ...scratch], scrub)),
+          // The scratch space too: what the last client's workload left in /tmp is no next client's.
+          return actions.recycle([...paths, ...scratch]).pipe(
             Effect.map((removed) => ({
               ok: true as const,
               op: "scrub" as const,
@@ -170,24 +169,43 @@ export const runAgent = Effect.fn("Agent.run")(function* (config: AgentConfig) {
     (sub) => Effect.sync(() => sub.unsubscribe())
   )
   const markDraining = Ref.set(draining, true).pipe(Effect.andThen(Effect.logInfo("draining: heartbeats say not ready")))
+  /** Whether the workload running now was started in the pool and has served no client yet. */
+  const startedForPool = yield* Ref.make(false)
   yield* Stream.fromAsyncIterable(subscription, (cause) => cause).pipe(
     Stream.runForEach((request) =>
       answer(request, config.statePaths, config.scratchPaths, {
         markDraining,
-        stopWorkload: workload === undefined
-          ? Effect.void
-          : readiness.restarting(workload.stop).pipe(Effect.andThen(Effect.logInfo("workload stopped for the pool"))),
-        // A claimed pooled shadow: its state was emptied and its workload stopped for the pool, so its workload starts
-        // afresh for the new client, on the shared paths (never scrubbed: the agent knows only the state paths) still warm.
+        // The last client's workload stops before its state goes (running on in the pool, it would write there
+        // again, and keep that client's data in memory); once the paths are empty, a run for no client starts on
+        // the shared paths (never scrubbed: the agent knows only the state paths), so that a claim finds it warm.
+        recycle: (paths) =>
+          Effect.gen(function* () {
+            if (workload !== undefined) yield* readiness.restarting(workload.stop)
+            yield* Ref.set(client, undefined)
+            const removed = yield* Effect.forEach(paths, scrub)
+            if (workload !== undefined) {
+              yield* readiness.restarting(workload.restart).pipe(
+                Effect.andThen(Ref.set(startedForPool, true)),
+                Effect.andThen(Effect.logInfo("workload started again for the pool")),
+                Effect.catch((error) => Effect.logError("the workload did not start again for the pool", { message: error.message }))
+              )
+            }
+            return removed
+          }),
+        // A claimed pooled shadow: a workload started for the pool serves its first client as it is; any other
+        // run (one that served a client, or one that could not start) starts afresh for the new one.
         assign: (clientId) =>
-          Ref.set(client, clientId).pipe(
-            Effect.andThen(Effect.logInfo("assigned to a client", { clientId })),
-            Effect.andThen(workload === undefined ? Effect.void : readiness.restarting(workload.restart).pipe(
-              Effect.catch((error) => Effect.logError("the workload did not start again", { message: error.message }))
-            )),
-            Effect.andThen(Ref.set(reported, false)),
-            Effect.andThen(Ref.get(seq))
-          )
+          Effect.gen(function* () {
+            yield* Ref.set(client, clientId)
+            yield* Effect.logInfo("assigned to a client", { clientId })
+            if (workload !== undefined && !(yield* Ref.getAndSet(startedForPool, false))) {
+              yield* readiness.restarting(workload.restart).pipe(
+                Effect.catch((error) => Effect.logError("the workload did not start again", { message: error.message }))
+              )
+            }
+            yield* Ref.set(reported, false)
+            return { readyFromSeq: yield* Ref.get(seq), ready: (yield* readiness.current).ready }
+          })
       })
     ),
     Effect.ignore,

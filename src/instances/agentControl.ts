@@ -45,15 +45,16 @@ export const scrubRecycled = Effect.fn("Orchestrator.scrubRecycled")(function* (
 })
 
 /**
- * Tells a claimed shadow's agent which client it now serves (its telemetry then counts for that client; its
- * workload starts again): the first heartbeat that speaks for the new workload, when the agent says.
+ * Tells a claimed shadow's agent which client it now serves (its telemetry then counts for that client; a
+ * workload that served another starts again): the first heartbeat that speaks for the new client's
+ * workload, and whether it is ready already, when the agent says.
  */
 export const assignClaimed = Effect.fn("Orchestrator.assignClaimed")(function* (tenant: string, instanceId: string, clientId: ClientId) {
   const assigned = answered(yield* askAgent(tenant, instanceId, { op: "assign", clientId }), "assign")
   if (assigned === undefined) {
     yield* Effect.logWarning("a claimed shadow's agent did not take its new client; its telemetry still names the last one", { instanceId, clientId })
   }
-  return assigned?.readyFromSeq
+  return { readyFromSeq: assigned?.readyFromSeq, ready: assigned?.ready === true }
 })
 
 /**

@@ -24,8 +24,8 @@ export interface InstanceRunnerOptions {
 const runningState = (tenant: string, instanceId: InstanceId) =>
   loadAggregate(instanceAggregate, tenant, instanceId).pipe(Effect.map(({ state }) => (shouldRun(state) ? state : undefined)))
 
-/** Watches the instance if, now, it should be running; `readyFromSeq`: the first heartbeat whose readiness counts. */
-const watchIfRunning = (watchdog: Watchdog, tenant: string, instanceId: InstanceId, readyFromSeq?: number) =>
+/** Watches the instance if, now, it should be running; `assigned`: what its agent said of the workload a claim gave it. */
+const watchIfRunning = (watchdog: Watchdog, tenant: string, instanceId: InstanceId, assigned?: { readonly readyFromSeq: number | undefined; readonly ready: boolean }) =>
   Effect.gen(function* () {
     const state = yield* runningState(tenant, instanceId)
     if (state === undefined) return undefined
@@ -34,7 +34,8 @@ const watchIfRunning = (watchdog: Watchdog, tenant: string, instanceId: Instance
       instanceId,
       epoch: epochOf(tenant, instanceId, state),
       ready: state._tag === "Ready",
-      ...(readyFromSeq === undefined ? {} : { readyFromSeq })
+      ...(assigned?.readyFromSeq === undefined ? {} : { readyFromSeq: assigned.readyFromSeq }),
+      ...(assigned?.ready === true ? { readyNow: true } : {})
     })
     return state
   })
@@ -71,9 +72,9 @@ export const makeInstanceStep = (options: InstanceRunnerOptions, watchdog: Watch
           // Resized while its workload restarts, not before: limits apply live, and the new client waits on the restart alone.
           const resizing = yield* Effect.forkChild(runtime.resize(instanceKey(tenant, event.instanceId), state.spec.resources))
           // Watched once assigned: until its workload has started again, its heartbeats may say the last client's was ready.
-          const readyFromSeq = yield* assignClaimed(tenant, event.instanceId, event.clientId)
+          const assigned = yield* assignClaimed(tenant, event.instanceId, event.clientId)
           yield* Fiber.join(resizing)
-          return yield* watchIfRunning(watchdog, tenant, event.instanceId, readyFromSeq).pipe(Effect.asVoid)
+          return yield* watchIfRunning(watchdog, tenant, event.instanceId, assigned).pipe(Effect.asVoid)
         }
         case "InstanceResized": {
           // The current size, not the event's: an older resize redelivered late must not undo a newer one.

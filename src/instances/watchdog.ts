@@ -11,6 +11,7 @@ import { latencyRise, type LatencySummary, recordRtt, summarizeLatency } from ".
 import { subjects } from "../../domain/subjects.ts"
 import type { InstanceId } from "../../domain/ids.ts"
 import { causedBy, issueCommand } from "../commands/issueCommand.ts"
+import { CommandHandler } from "../commands/commandHandler.ts"
 import type { DeliveredSignal } from "../eventBus.ts"
 import { followLiveSignals } from "../telemetry/liveSignals.ts"
 import { decodeSignal } from "../telemetry/signalDecoding.ts"
@@ -45,6 +46,8 @@ export interface WatchedInstance {
   readonly ready: boolean
   /** The first heartbeat whose readiness counts (a claimed shadow's earlier ones speak for its last client's workload). */
   readonly readyFromSeq?: number
+  /** Its agent said its workload is ready (a pooled shadow's, claimed): marked ready now, not at the next heartbeat. */
+  readonly readyNow?: boolean
 }
 
 export interface WatchedLatency extends WatchedInstance {
@@ -79,6 +82,8 @@ export const makeWatchdog = Effect.fn("Watchdog.make")(function* (options: Watch
    * every shadow: judging pauses, for at most the startup grace, after which all of them did die (an engine restart).
    */
   let lastSignalMs = yield* Clock.currentTimeMillis
+  // Its callers watch from their own fibers: a command it issues for them goes through the handler it was made with.
+  const handler = yield* CommandHandler
 
   const watch = (instance: WatchedInstance) =>
     Effect.gen(function* () {
@@ -86,7 +91,13 @@ export const makeWatchdog = Effect.fn("Watchdog.make")(function* (options: Watch
       if (entries.get(key)?.epoch === instance.epoch) return
       const now = yield* Clock.currentTimeMillis
       const jitter = yield* Random.next
-      entries.set(key, { ...instance, readyFromSeq: instance.readyFromSeq ?? 0, jitter, history: startWatching(now), rttMs: [], rising: false, warming: false })
+      const { readyNow, ...watched } = instance
+      const entry: Watched = { ...watched, readyFromSeq: instance.readyFromSeq ?? 0, jitter, history: startWatching(now), rttMs: [], rising: false, warming: false }
+      entries.set(key, entry)
+      if (readyNow === true && !entry.ready) {
+        entry.ready = true
+        yield* markReady(entry).pipe(Effect.provideService(CommandHandler, handler))
+      }
     })
 
   const unwatch = (tenant: string, instanceId: string) => Effect.sync(() => void entries.delete(keyOf(tenant, instanceId)))

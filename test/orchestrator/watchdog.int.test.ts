@@ -134,4 +134,16 @@ layer(testLayer, { excludeTestServices: true, timeout: "120 seconds" })("watchdo
       yield* beat(readyFromSeq)
       yield* eventually(types(`instance-acme.${instanceId}`).pipe(Effect.map((all) => all.includes("InstanceReady"))), 10_000, "InstanceReady")
     }).pipe(Effect.scoped))
+
+  it.effect("a claimed shadow whose agent said its workload is ready (started in the pool) is marked ready at once, without a heartbeat", () =>
+    Effect.gen(function* () {
+      const instanceId = yield* startedShadow("shd-pooled-ready")
+      const watchdog = yield* makeWatchdog({ phi: { ...defaultPhiAccrualConfig, startupGraceMs: 60_000 }, checkEveryMs: 1_000 })
+      const watched = { tenant: "acme", instanceId, epoch: "acme/shd-pooled-ready/rt-1/0/c2", ready: false, readyFromSeq: 7, readyNow: true }
+      yield* watchdog.watch(watched)
+      assert.deepStrictEqual(yield* types(`instance-acme.${instanceId}`), ["ShadowRequested", "InstanceStarted", "InstanceReady"])
+      // Watched again for the same run (a redelivered claim): nothing more.
+      yield* watchdog.watch(watched)
+      assert.deepStrictEqual(yield* types(`instance-acme.${instanceId}`), ["ShadowRequested", "InstanceStarted", "InstanceReady"])
+    }).pipe(Effect.scoped))
 })
