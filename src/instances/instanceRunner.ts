@@ -69,12 +69,13 @@ export const makeInstanceStep = (options: InstanceRunnerOptions, watchdog: Watch
         case "InstanceClaimed": {
           const state = yield* runningState(tenant, event.instanceId)
           if (state === undefined) return
-          // Resized while its workload restarts, not before: limits apply live, and the new client waits on the restart alone.
+          // Resized while it is assigned and marked ready, not before: limits apply live, and the new client waits on
+          // neither. The step ends once the resize has, so that a redelivered claim repeats what did not happen.
           const resizing = yield* Effect.forkChild(runtime.resize(instanceKey(tenant, event.instanceId), state.spec.resources))
-          // Watched once assigned: until its workload has started again, its heartbeats may say the last client's was ready.
+          // Watched once assigned: until then, its heartbeats may speak for a run of its workload that served the last client.
           const assigned = yield* assignClaimed(tenant, event.instanceId, event.clientId)
-          yield* Fiber.join(resizing)
-          return yield* watchIfRunning(watchdog, tenant, event.instanceId, assigned).pipe(Effect.asVoid)
+          yield* watchIfRunning(watchdog, tenant, event.instanceId, assigned)
+          return yield* Fiber.join(resizing)
         }
         case "InstanceResized": {
           // The current size, not the event's: an older resize redelivered late must not undo a newer one.
