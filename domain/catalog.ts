@@ -1,4 +1,5 @@
 import { Effect, Result, Schema } from "effect"
+import { compiledDecoder } from "./compiledDecoder.ts"
 import { ClientConnected, ClientDisconnected } from "./client/client.ts"
 import type { StoredEvent } from "./envelope.ts"
 import { ValidationFailed } from "./errors.ts"
@@ -96,8 +97,9 @@ export interface EncodedEvent {
 }
 
 const encodeDomainEvent = Schema.encodeSync(DomainEvent)
+// Compiled where an event's schema is simple enough (heartbeats, most of a log): a read model folds millions.
 const decoderOf = new Map<string, (input: unknown) => Result.Result<DomainEvent, Schema.SchemaError>>(
-  eventTypes.map(([schema]) => [schema.fields._tag.schema.literal, Schema.decodeUnknownResult(schema as Schema.Codec<DomainEvent, unknown>)])
+  eventTypes.map(([schema]) => [schema.fields._tag.schema.literal, compiledDecoder(schema as Schema.Codec<DomainEvent, unknown>)])
 )
 
 export const encodeEvent = (event: DomainEvent): EncodedEvent => {

@@ -3,7 +3,7 @@ import { tokenPattern } from "../../domain/ids.ts"
 import { Heartbeat, TelemetrySample } from "../../domain/signals.ts"
 import { parseSignalSubject } from "../../domain/subjects.ts"
 import type { DeliveredSignal } from "../eventBus.ts"
-import { compiledDecoder } from "./compiledDecoder.ts"
+import { compiledDecoder } from "../../domain/compiledDecoder.ts"
 
 /** A decoded signal, with its `at` as epoch milliseconds (parsed once, here). */
 export type DecodedSignal =

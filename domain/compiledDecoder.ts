@@ -31,6 +31,24 @@ const compile = (ast: SchemaAST.AST): Decode | undefined => {
       const type = ast._tag.toLowerCase()
       return (input) => (typeof input === type && checked(input) ? ok(input) : undefined)
     }
+    case "Literal": {
+      const literal = ast.literal
+      if (typeof literal === "bigint") return undefined
+      return (input) => (input === literal && checked(input) ? ok(input) : undefined)
+    }
+    case "Union": {
+      // "anyOf", the default: the first member that takes the input, as the schema's own parser does.
+      if (ast.options?.mode === "oneOf") return undefined
+      const members = ast.types.map(compile)
+      if (members.some((member) => member === undefined)) return undefined
+      return (input) => {
+        for (const member of members) {
+          const decoded = member!(input)
+          if (decoded !== undefined) return checked(decoded.value) ? decoded : undefined
+        }
+        return undefined
+      }
+    }
     case "Objects": {
       if (ast.propertySignatures.length > 0 && ast.indexSignatures.length === 0) {
         const fields = ast.propertySignatures.map((field) => ({

@@ -1,12 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Result, Schema } from "effect"
 import fc from "fast-check"
-import { Heartbeat, TelemetrySample } from "../../domain/signals.ts"
-import { compiledDecoder } from "../../src/telemetry/compiledDecoder.ts"
+import { Heartbeat, HeartbeatRecorded, TelemetrySample } from "../../domain/signals.ts"
+import { compiledDecoder } from "../../domain/compiledDecoder.ts"
 
 /** Values near and across each field's bounds, of the right type and of others. */
 const anyValue = fc.oneof(
-  fc.constantFrom("shd-1", "c-7", "Shd", "", "a".repeat(65), "2026-12-02T12:00:00.000Z", "2026-12-02T12:00:00Z", "2026-13-45T99:99:99Z", "2026-12-02T12:00:00+02:00", "now"),
+  fc.constantFrom("shd-1", "c-7", "Shd", "HeartbeatRecorded", "HeartbeatLost", "", "a".repeat(65), "2026-12-02T12:00:00.000Z", "2026-12-02T12:00:00Z", "2026-13-45T99:99:99Z", "2026-12-02T12:00:00+02:00", "now"),
   fc.constantFrom(0, -0, -1, 0.5, 4096, 4097, 2 ** 46, 2 ** 47, Number.NaN, Number.POSITIVE_INFINITY, 3.7),
   fc.boolean(),
   fc.constant(null),
@@ -14,8 +14,11 @@ const anyValue = fc.oneof(
   fc.constant([1]),
   fc.dictionary(fc.constantFrom("requests", "bad name!", "_q.p50", "9lives", "__proto__"), fc.oneof(fc.double(), fc.constant("7")), { maxKeys: 4 })
 )
-const fields = ["instanceId", "clientId", "at", "cpu", "memBytes", "metrics", "seq", "ready", "rttMs", "warming", "extra"]
-const valid = { instanceId: "shd-1", clientId: "c1", at: "2026-12-02T12:00:00.000Z", cpu: 0.5, memBytes: 1024, seq: 3, ready: true }
+const fields = ["instanceId", "clientId", "at", "cpu", "memBytes", "metrics", "seq", "ready", "rttMs", "warming", "extra", "_tag", "recordedAt"]
+const valid = {
+  instanceId: "shd-1", clientId: "c1", at: "2026-12-02T12:00:00.000Z", cpu: 0.5, memBytes: 1024, seq: 3, ready: true,
+  _tag: "HeartbeatRecorded", recordedAt: "2026-12-02T12:00:00.010Z"
+}
 /** Valid signals with some fields removed or replaced by any value, and anything else. */
 const input = fc.oneof(
   fc.record(Object.fromEntries(fields.map((field) => [field, fc.option(anyValue, { nil: undefined })])), { requiredKeys: [] }).map((changes) => {
@@ -38,17 +41,24 @@ const same = (schema: Schema.Top, value: unknown) => {
   if (Result.isSuccess(actual) && Result.isSuccess(expected)) assert.deepStrictEqual(actual.success, expected.success)
 }
 
-describe("compiled signal decoders", () => {
-  it("compile the heartbeat and the telemetry sample", () => {
+describe("compiled decoders", () => {
+  const role = Schema.Struct({ role: Schema.Literals(["shadow", "production"]), weight: Schema.optionalKey(Schema.Union([Schema.Literal(0), Schema.Int])) })
+
+  it("compile the heartbeat, the telemetry sample, the archived heartbeat (a tagged event) and unions of literals", () => {
     assert.isTrue(compiledDecoder(TelemetrySample).compiled)
     assert.isTrue(compiledDecoder(Heartbeat).compiled)
+    assert.isTrue(compiledDecoder(HeartbeatRecorded).compiled)
+    assert.isTrue(compiledDecoder(role).compiled)
   })
 
   it("decode exactly as the schema does, whatever the input", () => {
     fc.assert(fc.property(input, (value) => {
       same(TelemetrySample, value)
       same(Heartbeat, value)
+      same(HeartbeatRecorded, value)
     }), { numRuns: 3_000 })
+    const roles = fc.record({ role: fc.constantFrom("shadow", "production", "pooled", 0, undefined), weight: fc.constantFrom(0, 1, 0.5, -3, "0", undefined) }, { requiredKeys: [] })
+    fc.assert(fc.property(roles, (value) => same(role, value)), { numRuns: 500 })
   })
 
   it("take a valid sample with metrics as the schema does, extra keys left out", () => {
