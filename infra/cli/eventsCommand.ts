@@ -43,11 +43,12 @@ export const importHelp = `Usage: umbra events import <file> [--json]
 
 Appends an export to the configured event store, keeping each event's id, stream and revision (each run of
 a stream's events is appended with the expected revision before it; positions are the store's own).
-Progress goes to stderr. Every line is checked against the envelope's schema first: a bad line is reported with its number and
+Every line is checked against the envelope's schema first: a bad line is reported with its number and
 nothing of the file is applied. Importing the same file again adds nothing: events the store already
 holds are skipped. A stream that the store holds other events in (or an export that starts a stream
 part-way, as --from can make one) stops the import at that line with exit code 1; what came before it
-stays imported, and importing again goes on from there once the cause is fixed. Example:
+stays imported, and importing again goes on from there once the cause is fixed. Progress goes to stderr.
+Example:
   umbra events import umbra-events.ndjson --json
 
 Options:
