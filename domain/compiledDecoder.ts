@@ -49,6 +49,22 @@ const compile = (ast: SchemaAST.AST): Decode | undefined => {
         return undefined
       }
     }
+    case "Arrays": {
+      // A list of one kind of item (`Schema.Array`); tuples go through the schema.
+      if (ast.elements.length > 0 || ast.rest.length !== 1) return undefined
+      const item = compile(ast.rest[0]!)
+      if (item === undefined) return undefined
+      return (input) => {
+        if (!Array.isArray(input)) return undefined
+        const output = new Array<unknown>(input.length)
+        for (let i = 0; i < input.length; i++) {
+          const decoded = item(input[i])
+          if (decoded === undefined) return undefined
+          output[i] = decoded.value
+        }
+        return checked(output) ? ok(output) : undefined
+      }
+    }
     case "Objects": {
       if (ast.propertySignatures.length > 0 && ast.indexSignatures.length === 0) {
         const fields = ast.propertySignatures.map((field) => ({

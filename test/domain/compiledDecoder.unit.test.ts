@@ -1,7 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Result, Schema } from "effect"
+import { Effect, Layer, Result, Schema } from "effect"
 import fc from "fast-check"
+import { DomainEvent } from "../../domain/catalog.ts"
 import { Heartbeat, HeartbeatRecorded, TelemetrySample } from "../../domain/signals.ts"
+import { layer as memoryStore } from "../../infra/eventStore/memoryEventStore.ts"
+import { CommandHandler } from "../../src/commands/commandHandler.ts"
+import { EventStore } from "../../src/eventStore/eventStore.ts"
+import { scenario } from "../replay/scenario.ts"
 import { compiledDecoder } from "../../domain/compiledDecoder.ts"
 
 /** Values near and across each field's bounds, of the right type and of others. */
@@ -42,7 +47,11 @@ const same = (schema: Schema.Top, value: unknown) => {
 }
 
 describe("compiled decoders", () => {
-  const role = Schema.Struct({ role: Schema.Literals(["shadow", "production"]), weight: Schema.optionalKey(Schema.Union([Schema.Literal(0), Schema.Int])) })
+  const role = Schema.Struct({
+    role: Schema.Literals(["shadow", "production"]),
+    weight: Schema.optionalKey(Schema.Union([Schema.Literal(0), Schema.Int])),
+    paths: Schema.optionalKey(Schema.Array(Schema.String.check(Schema.isMinLength(2))).check(Schema.isMaxLength(2)))
+  })
 
   it("compile the heartbeat, the telemetry sample, the archived heartbeat (a tagged event) and unions of literals", () => {
     assert.isTrue(compiledDecoder(TelemetrySample).compiled)
@@ -57,11 +66,31 @@ describe("compiled decoders", () => {
       same(Heartbeat, value)
       same(HeartbeatRecorded, value)
     }), { numRuns: 3_000 })
-    const roles = fc.record({ role: fc.constantFrom("shadow", "production", "pooled", 0, undefined), weight: fc.constantFrom(0, 1, 0.5, -3, "0", undefined) }, { requiredKeys: [] })
+    const roles = fc.record({
+      role: fc.constantFrom("shadow", "production", "pooled", 0, undefined),
+      weight: fc.constantFrom(0, 1, 0.5, -3, "0", undefined),
+      paths: fc.oneof(fc.array(fc.constantFrom("/a", "/bc", "x", 3, null), { maxLength: 3 }), fc.constantFrom("/a", undefined, {}))
+    }, { requiredKeys: [] })
     fc.assert(fc.property(roles, (value) => same(role, value)), { numRuns: 500 })
   })
 
   it("take a valid sample with metrics as the schema does, extra keys left out", () => {
     same(TelemetrySample, { ...valid, metrics: { requests: 7, "q.p99": 0.25 }, extra: 1 })
   })
+
+  it.effect("decode every event of a log (clients, profiles, shadows, heartbeats, a launch) as their schemas do", () =>
+    Effect.gen(function* () {
+      yield* scenario
+      const log = yield* EventStore.use((store) => store.readAll())
+      const schemaOf = new Map(DomainEvent.members.map((member) => [member.fields._tag.schema.literal as string, member]))
+      for (const event of log) {
+        const schema = schemaOf.get(event.type)!
+        const data = { ...(event.data as object), _tag: event.type }
+        same(schema, data)
+        assert.isTrue(Result.isSuccess(compiledDecoder(schema)(data)), event.type)
+      }
+      // Most event types compile now: lists of one kind of item, literals and their unions.
+      const compiled = [...new Set(log.map((event) => event.type))].filter((type) => compiledDecoder(schemaOf.get(type)!).compiled)
+      assert.isAbove(compiled.length, 15, compiled.join(", "))
+    }).pipe(Effect.provide(CommandHandler.layer.pipe(Layer.provideMerge(memoryStore)))))
 })
