@@ -30,7 +30,6 @@ import { makeKeyedLock } from "../../src/keyedLock.ts"
 import { NatsConnection } from "./connection.ts"
 import { park, type Parcel, readDeadLetter, reasonOf, removeDeadLetter, RetryReply, RetryRequest } from "./deadLetters.ts"
 import { streamNames } from "./jetstreamSetup.ts"
-import { sequenceAndStoredAt } from "./storedAt.ts"
 import { type OutgoingMessage, publishPipelined } from "./pipelinedPublisher.ts"
 import { arrivedTogether } from "./arrivedTogether.ts"
 import { isTenantInboxPrefix, mayAnswerOn, tenantJsApiPrefix } from "./tenantConnection.ts"
@@ -440,10 +439,12 @@ export const layer = (options: NatsEventBusOptions = {}): Layer.Layer<EventBus |
 
       const followSignals: EventBusShape["followSignals"] = ({ filterSubject, from }) =>
         follow(streamNames.signals, filterSubject, from).pipe(
-          Stream.map((msg): DeliveredSignal => {
-            const { seq, storedAtMs } = sequenceAndStoredAt(msg)
-            return { seq, subject: msg.subject, data: msg.data, storedAt: storedAtMs }
-          })
+          Stream.map((msg): DeliveredSignal => ({
+            seq: msg.seq,
+            subject: msg.subject,
+            data: msg.data,
+            storedAt: Math.floor(Number(msg.info.timestampNanos) / 1e6)
+          }))
         )
 
       const parkSignal: DeadLetters["Service"]["parkSignal"] = (consumer, signal, reason) =>
