@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Schema, Stream } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import type { ClientId } from "../../domain/ids.ts"
 import { ShadowResources } from "../../domain/instance/sizingPolicy.ts"
 import { Tier } from "../../domain/profile/resources.ts"
@@ -11,7 +11,6 @@ import { makeShadowSaga } from "../../domain/sagas/shadowSaga.ts"
 import { layer as memoryStore } from "../../infra/eventStore/memoryEventStore.ts"
 import { layerInMemory as projectionsInMemory } from "../../infra/readModels/sqliteProjections.ts"
 import { CommandHandler } from "../../src/commands/commandHandler.ts"
-import { EventBus } from "../../src/eventBus.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
 import { InstanceRuntime } from "../../src/instanceRuntime.ts"
 import { makeInstanceStep } from "../../src/instances/instanceRunner.ts"
@@ -27,6 +26,7 @@ import { loadCurrentShadow } from "../../src/sagas/currentShadow.ts"
 import { makeSagaStep } from "../../src/sagas/sagaRunner.ts"
 import { type RouteSpec, TrafficRouter } from "../../src/trafficRouter.ts"
 import { command } from "../support/commands.ts"
+import { agentsOnlyBus } from "../support/agentsOnlyBus.ts"
 import { recordingWatchdog } from "../support/recordingWatchdog.ts"
 import { pumpStoredEvents } from "../support/eventPump.ts"
 import { type FakeRuntime, fakeRuntimeLayer, makeFakeRuntime } from "../support/fakeRuntime.ts"
@@ -50,18 +50,7 @@ const recordingRouter = (routes: Map<string, RouteSpec>) =>
   )
 
 /** No agent answers and no bus runs: every step here is driven by the test, in order. */
-const noBus = Layer.succeed(
-  EventBus,
-  EventBus.of({
-    request: () => Effect.die("no agent in these tests"),
-    publishEvents: () => Effect.die("no bus in these tests"),
-    serveRequests: () => Effect.die("no bus in these tests"),
-    consumeEvents: () => Effect.die("no bus in these tests"),
-    consumers: Effect.die("no bus in these tests"),
-    followEvents: () => Stream.die("no bus in these tests"),
-    followSignals: () => Stream.die("no bus in these tests")
-  })
-)
+const noBus = agentsOnlyBus(() => Effect.die("no agent in these tests"))
 
 const setup = (fake: FakeRuntime, routes: Map<string, RouteSpec>) =>
   CommandHandler.layer.pipe(Layer.provideMerge(Layer.mergeAll(memoryStore, fakeRuntimeLayer(fake), noBus, recordingRouter(routes), projectionsInMemory)))

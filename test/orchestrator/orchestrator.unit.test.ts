@@ -1,12 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Stream } from "effect"
+import { Effect, Layer } from "effect"
 import type { StoredEvent } from "../../domain/envelope.ts"
 import { connectSaga } from "../../domain/sagas/connectSaga.ts"
 import { makeShadowSaga } from "../../domain/sagas/shadowSaga.ts"
 import { layer as memoryStore } from "../../infra/eventStore/memoryEventStore.ts"
 import { layerInMemory as projectionsInMemory } from "../../infra/readModels/sqliteProjections.ts"
 import { CommandHandler } from "../../src/commands/commandHandler.ts"
-import { EventBus } from "../../src/eventBus.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
 import { makeInstanceStep } from "../../src/instances/instanceRunner.ts"
 import { reconcile } from "../../src/instances/reconciler.ts"
@@ -15,6 +14,7 @@ import { makeSagaStep } from "../../src/sagas/sagaRunner.ts"
 import { poolView } from "../../src/instances/pool.ts"
 import type { Watchdog } from "../../src/instances/watchdog.ts"
 import { command } from "../support/commands.ts"
+import { agentsOnlyBus } from "../support/agentsOnlyBus.ts"
 import { recordingWatchdog } from "../support/recordingWatchdog.ts"
 import { pumpStoredEvents } from "../support/eventPump.ts"
 import { type FakeRuntime, fakeRuntimeLayer, makeFakeRuntime } from "../support/fakeRuntime.ts"
@@ -24,22 +24,11 @@ const agent = { natsUrl: "nats://127.0.0.1:4222", heartbeatMs: 1_000 }
 const recreation = { limit: 2, backoffMs: 1, maxBackoffMs: 1 }
 
 /** The agents of the fake runtime's instances, as far as the orchestrator asks them anything: scrub and assign answer ok. */
-const agentsOnly = Layer.succeed(
-  EventBus,
-  EventBus.of({
-    request: (_subject, data) => {
-      const request = JSON.parse(new TextDecoder().decode(data)) as { op: string; clientId?: string }
-      const reply = request.op === "assign" ? { ok: true, op: "assign", clientId: request.clientId } : { ok: true, op: "scrub", removedFiles: 0, bytes: 0 }
-      return Effect.succeed(new TextEncoder().encode(JSON.stringify(reply)))
-    },
-    publishEvents: () => Effect.die("no bus in these tests"),
-    serveRequests: () => Effect.die("no bus in these tests"),
-    consumeEvents: () => Effect.die("no bus in these tests"),
-    consumers: Effect.die("no bus in these tests"),
-    followEvents: () => Stream.die("no bus in these tests"),
-    followSignals: () => Stream.die("no bus in these tests")
-  })
-)
+const agentsOnly = agentsOnlyBus((_subject, data) => {
+  const request = JSON.parse(new TextDecoder().decode(data)) as { op: string; clientId?: string }
+  const reply = request.op === "assign" ? { ok: true, op: "assign", clientId: request.clientId } : { ok: true, op: "scrub", removedFiles: 0, bytes: 0 }
+  return Effect.succeed(new TextEncoder().encode(JSON.stringify(reply)))
+})
 
 /** The store, the command handler, a fake runtime and its agents: the orchestrator without NATS. */
 const setup = (fake: FakeRuntime) =>
