@@ -128,13 +128,15 @@ export const makeFoldedStreams = <State>(store: EventStoreShape, options: FoldOp
     })
 
   /**
-   * The state this process last folded, without asking the store: enough for a decision appended with its
-   * revision as the expected one (the store refuses it if another writer came first), not for a refusal.
+   * The state to decide on without asking the store: what this process last folded, or a new stream's when it
+   * folded none. Enough for a decision appended with its revision as the expected one (the store refuses it
+   * if the stream is further on), never for a refusal. A stream seen for the first time is most often a new
+   * one (a client connecting, its profile, its saga): three reads of nothing saved for each.
    */
-  const cached = (stream: string): Folded<State> | undefined => cache.get(stream)
+  const guess = (stream: string): Folded<State> => cache.get(stream) ?? empty
 
   /** Forgets a stream's cached state (after a conflict: another writer appended). */
   const forget = (stream: string) => Effect.sync(() => void cache.delete(stream))
 
-  return { current, cached, advance, forget }
+  return { current, guess, advance, forget }
 }

@@ -1,4 +1,4 @@
-import { DateTime, Effect, Schedule } from "effect"
+import { DateTime, Effect, Predicate, Schedule } from "effect"
 import { decodeEvent, encodeEvent } from "../../domain/catalog.ts"
 import { decodeCommand, type DomainCommand, encodeCommand } from "../../domain/commands.ts"
 import type { StoredEvent } from "../../domain/envelope.ts"
@@ -8,7 +8,7 @@ import type { CommandId } from "../../domain/ids.ts"
 import type { SagaCommand, SagaFold, SagaStep } from "../../domain/sagas/saga.ts"
 import type { SagaStepRecorded } from "../../domain/sagaStep.ts"
 import { EventStore, type EventStoreShape } from "../eventStore/eventStore.ts"
-import { makeFoldedStreams, recentCause } from "../eventStore/foldedStreams.ts"
+import { type Folded, makeFoldedStreams, recentCause } from "../eventStore/foldedStreams.ts"
 
 const decodeRecorded = (recorded: { readonly commandId: string; readonly type: string; readonly data: unknown }) =>
   (decodeCommand(recorded.type, recorded.data, recorded.commandId) ??
@@ -85,48 +85,51 @@ export const makeStepRecorder = <State>(saga: SagaFold<State>) =>
       key: string,
       input: StoredEvent,
       decide: (state: State) => Effect.Effect<ReadonlyArray<DomainCommand>, E, R>
-    ) =>
-      Effect.gen(function* () {
-        const folded = yield* folds.current(stream)
-        const earlier = recentCause(folded, key)
-        if (earlier !== undefined) {
-          const commands = yield* recorded(stream, earlier.from, key)
-          if (commands !== undefined) return commands
-        }
-        const commands: ReadonlyArray<SagaCommand> = (yield* decide(folded.state)).map((command, index) => ({
-          commandId: nameBasedId(`${input.tenant}/${saga.name}/${key}/${index}`) as CommandId,
-          command
-        }))
-        const step = encodeEvent({
-          _tag: "SagaStepRecorded",
-          saga: saga.name,
-          input: { eventId: key, type: input.type, stream: input.stream, schemaVersion: input.schemaVersion, data: input.data },
-          commands: commands.map(({ commandId, command }) => ({ commandId, ...encodeCommand(command) }))
+    ) => {
+      const stepOn = (folded: Folded<State>) =>
+        Effect.gen(function* () {
+          const earlier = recentCause(folded, key)
+          if (earlier !== undefined) {
+            const commands = yield* recorded(stream, earlier.from, key)
+            if (commands !== undefined) return commands
+          }
+          const commands: ReadonlyArray<SagaCommand> = (yield* decide(folded.state)).map((command, index) => ({
+            commandId: nameBasedId(`${input.tenant}/${saga.name}/${key}/${index}`) as CommandId,
+            command
+          }))
+          const step = encodeEvent({
+            _tag: "SagaStepRecorded",
+            saga: saga.name,
+            input: { eventId: key, type: input.type, stream: input.stream, schemaVersion: input.schemaVersion, data: input.data },
+            commands: commands.map(({ commandId, command }) => ({ commandId, ...encodeCommand(command) }))
+          })
+          const event = {
+            id: nameBasedId(`${input.tenant}/${stream}/${saga.name}/${key}`),
+            type: step.type,
+            at: DateTime.formatIso(yield* DateTime.now),
+            tenant: input.tenant,
+            correlationId: input.correlationId,
+            causationId: input.id,
+            schemaVersion: step.schemaVersion,
+            data: step.data
+          }
+          const result = yield* store.append(stream, folded.revision === -1 ? "no_stream" : folded.revision, [event]).pipe(
+            Effect.tapError((error) => (error._tag === "ConcurrencyConflict" ? folds.forget(stream) : Effect.void))
+          )
+          if (result.appended) yield* folds.advance(stream, folded, [{ ...event, stream, revision: result.revision, position: result.position }])
+          return commands
         })
-        const event = {
-          id: nameBasedId(`${input.tenant}/${stream}/${saga.name}/${key}`),
-          type: step.type,
-          at: DateTime.formatIso(yield* DateTime.now),
-          tenant: input.tenant,
-          correlationId: input.correlationId,
-          causationId: input.id,
-          schemaVersion: step.schemaVersion,
-          data: step.data
-        }
-        const result = yield* store.append(stream, folded.revision === -1 ? "no_stream" : folded.revision, [event]).pipe(
-          Effect.tapError((error) => (error._tag === "ConcurrencyConflict" ? folds.forget(stream) : Effect.void))
-        )
-        if (result.appended) yield* folds.advance(stream, folded, [{ ...event, stream, revision: result.revision, position: result.position }])
-        return commands
-      }).pipe(
+      const onRead = Effect.flatMap(Effect.suspend(() => folds.current(stream)), stepOn).pipe(
+        Effect.retry({ while: (error) => Predicate.isTagged(error, "ConcurrencyConflict"), schedule: Schedule.exponential("5 millis"), times: 8 })
+      )
+      // First on what this process knows of the stream (see `guess`); when that was behind (a conflict) or
+      // failed for any other reason than the store, the step is decided again on the stream as read, at once.
+      return stepOn(folds.guess(stream)).pipe(
+        Effect.catch((error) => (Predicate.isTagged(error, "StoreUnavailable") || Predicate.isTagged(error, "DuplicateEventId") ? Effect.fail(error) : onRead)),
         // A step recorded long ago (no longer among the recent ones) is found by its id: its commands, as recorded.
         Effect.catchTag("DuplicateEventId", (error) =>
           recorded(stream, undefined, key).pipe(Effect.flatMap((commands) => (commands === undefined ? Effect.fail(error) : Effect.succeed(commands))))
-        ),
-        Effect.retry({
-          while: (error) => typeof error === "object" && error !== null && "_tag" in error && error._tag === "ConcurrencyConflict",
-          schedule: Schedule.exponential("5 millis"),
-          times: 8
-        })
+        )
       )
+    }
   })

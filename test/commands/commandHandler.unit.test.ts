@@ -7,6 +7,7 @@ import { type CommandEnvelope, CommandHandler, makeCommandHandler } from "../../
 import { defaultFoldLimits } from "../../src/eventStore/foldedStreams.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
 import { command } from "../support/commands.ts"
+import { countingStore } from "../support/countingStore.ts"
 
 const handlerLayer = CommandHandler.layer.pipe(Layer.provideMerge(memoryStore))
 
@@ -40,6 +41,24 @@ describe("CommandHandler", () => {
       yield* elsewhere.handle(command("DisconnectClient", { clientId: "c9" }))
       const again = yield* here.handle(command("ConnectClient", { clientId: "c9", tier: "basic" }))
       assert.deepStrictEqual(again.events.map((e) => [e.type, e.revision]), [["ClientConnected", 6]])
+    }).pipe(Effect.provide(memoryStore)))
+
+  it.effect("decides on a stream it never folded as on a new one, reading nothing; a guess that was behind is decided again on the store's state", () =>
+    Effect.gen(function* () {
+      const counts = { reads: 0, events: 0 }
+      const here = yield* makeCommandHandler(defaultFoldLimits).pipe(Effect.provide(countingStore(counts)))
+      const elsewhere = yield* makeCommandHandler(defaultFoldLimits)
+      const connected = yield* here.handle(command("ConnectClient", { clientId: "c5", tier: "basic" }))
+      assert.deepStrictEqual(connected.events.map((e) => [e.type, e.revision]), [["ClientConnected", 0]])
+      assert.strictEqual(counts.reads, 0, "a new client's stream is not read")
+      // c6 is connected by another handler: `here` guesses a new stream, the store refuses the append, `here` reads.
+      yield* elsewhere.handle(command("ConnectClient", { clientId: "c6", tier: "basic" }))
+      const refused = yield* here.handle(command("ConnectClient", { clientId: "c6", tier: "basic" })).pipe(Effect.flip)
+      assert.strictEqual(refused._tag, "IllegalState")
+      const disconnected = yield* here.handle(command("DisconnectClient", { clientId: "c6" }))
+      assert.deepStrictEqual(disconnected.events.map((e) => [e.type, e.revision]), [["ClientDisconnected", 1]])
+      assert.isAbove(counts.reads, 0)
+      assert.lengthOf(yield* (yield* EventStore).readStream("client-acme.c6"), 2)
     }).pipe(Effect.provide(memoryStore)))
 
   it.effect("returns typed errors and stores nothing", () =>

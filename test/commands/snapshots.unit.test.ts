@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Ref } from "effect"
+import { Effect } from "effect"
 import { layer as memoryStore } from "../../infra/eventStore/memoryEventStore.ts"
 import { fold } from "../../domain/decider.ts"
 import { profileAggregate } from "../../domain/profile/profile.ts"
@@ -11,22 +11,10 @@ import { makeCommandHandler } from "../../src/commands/commandHandler.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
 import { defaultFoldLimits } from "../../src/eventStore/foldedStreams.ts"
 import { command } from "../support/commands.ts"
+import { countingStore } from "../support/countingStore.ts"
 
 const stream = "profile-acme.c1"
 const length = 20_000
-
-/** The store in context, counting the events its stream reads return. */
-const countingStore = (returned: Ref.Ref<number>) =>
-  Layer.effect(
-    EventStore,
-    Effect.gen(function* () {
-      const store = yield* EventStore
-      return EventStore.of({
-        ...store,
-        readStream: (name, options) => store.readStream(name, options).pipe(Effect.tap((events) => Ref.update(returned, (n) => n + events.length)))
-      })
-    })
-  )
 
 const refine = (i: number) => command("RefineProfile", { clientId: "c1", expected: { cpuMillis: 1000 + i }, reason: `step ${i}` })
 
@@ -61,15 +49,15 @@ const decidedOnFullFold = (next: ReturnType<typeof refine>) =>
 
 /** A cold handler (nothing cached) on a counting store handles one more command; what did it read? */
 const coldCommand = Effect.gen(function* () {
-  const returned = yield* Ref.make(0)
+  const counts = { reads: 0, events: 0 }
   const next = refine(length + 7)
   const expected = yield* decidedOnFullFold(next)
   const outcome = yield* Effect.gen(function* () {
     const handler = yield* makeCommandHandler(defaultFoldLimits)
     return yield* handler.handle(next)
-  }).pipe(Effect.provide(countingStore(returned)))
+  }).pipe(Effect.provide(countingStore(counts)))
   const decided = yield* Effect.forEach(outcome.events, decodeEvent)
-  return { read: yield* Ref.get(returned), decided, expected }
+  return { read: counts.events, decided, expected }
 })
 
 describe("command state from snapshots", () => {
