@@ -1,4 +1,4 @@
-import { Duration, Effect, Layer, Schedule } from "effect"
+import { Duration, Effect, Layer, References, Schedule } from "effect"
 import { join } from "node:path"
 import { connectSaga } from "../../domain/sagas/connectSaga.ts"
 import { serveCommands } from "../../src/commands/commandGateway.ts"
@@ -53,7 +53,9 @@ export const controlPlaneLayer = (
     Layer.provide(ReadModelDatabase.layer(join(config.dataDir, "readmodels.db")))
   )
   const signalClockSkew = Layer.effect(SignalClockSkew, SignalClockSkewConfig)
-  return Layer.mergeAll(CommandHandler.layer.pipe(Layer.provideMerge(store)), bus, readModels, signalClockSkew, prometheusMetrics.layer)
+  // No tracer exports spans (logs and /metrics tell what happens): none are made, which a command would pay for.
+  const noSpans = Layer.succeed(References.TracerEnabled, false)
+  return Layer.mergeAll(CommandHandler.layer.pipe(Layer.provideMerge(store)), bus, readModels, signalClockSkew, prometheusMetrics.layer, noSpans)
 }
 
 /**

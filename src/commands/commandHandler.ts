@@ -132,7 +132,7 @@ export const makeCommandHandler = (limits: FoldLimits) =>
           ))
       )
 
-    const handle = Effect.fn("CommandHandler.handle")(function* (
+    const handle = Effect.fnUntraced(function* (
       envelope: CommandEnvelope
     ): Effect.fn.Return<CommandOutcome, CommandError> {
       const route = routeOf(envelope.command)

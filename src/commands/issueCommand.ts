@@ -21,7 +21,7 @@ export const causedBy = (key: string, correlationId: string = key): Cause => ({
 })
 
 /** Sends one of Umbra's own commands, in process, to the command handler. */
-export const issueCommand = Effect.fn("Commands.issue")(function* (tenant: string, cause: Cause, command: DomainCommand) {
+export const issueCommand = Effect.fnUntraced(function* (tenant: string, cause: Cause, command: DomainCommand) {
   const handler = yield* CommandHandler
   return yield* handler.handle({
     tenant,

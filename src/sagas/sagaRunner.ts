@@ -36,7 +36,7 @@ export const makeSagaStep = <State, Lookup, View, E = never, R = never>(
         Effect.annotateLogs({ commandId, commandType: command._tag })
       )
 
-    const step = Effect.fn("Saga.step")(function* (input: StoredEvent) {
+    const step = Effect.fnUntraced(function* (input: StoredEvent) {
       if (!(saga.handles as ReadonlyArray<string>).includes(input.type)) return
       const event = yield* decodeEvent(input)
       const stream = sagaStream(saga.name, input.tenant, saga.keyOf(event))
