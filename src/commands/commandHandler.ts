@@ -108,7 +108,7 @@ export const makeCommandHandler = (limits: FoldLimits) =>
           Effect.tapError((error) => (error._tag === "ConcurrencyConflict" ? folds.forget(stream) : Effect.void))
         )
         const stored = yield* storedOf(stream, result.revision - events.length + 1, events, result.position)
-        if (result.appended) yield* folds.advance(stream, folded, stored)
+        if (result.appended) yield* folds.advance(stream, folded, stored, (state, index) => route.aggregate.decider.evolve(state, decided[index]!))
         return { duplicate: !result.appended, events: stored }
       })
 

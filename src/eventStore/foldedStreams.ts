@@ -74,11 +74,12 @@ export const makeFoldedStreams = <State>(store: EventStoreShape, options: FoldOp
     if (cache.size > limits.maxStreams) cache.delete(cache.keys().next().value!)
   }
 
-  const foldIn = (folded: Folded<State>, events: ReadonlyArray<StoredEvent>) =>
+  const foldIn = (folded: Folded<State>, events: ReadonlyArray<StoredEvent>, evolveDecoded?: (state: State, index: number) => State) =>
     Effect.gen(function* () {
       let { state, recent, revision } = folded
-      for (const event of events) {
-        state = yield* options.evolve(state, event)
+      for (let index = 0; index < events.length; index++) {
+        const event = events[index]!
+        state = evolveDecoded === undefined ? yield* options.evolve(state, event) : evolveDecoded(state, index)
         recent = remember(recent, event, options.causeOf(event), limits.recentCauses)
         revision = event.revision
       }
@@ -111,10 +112,12 @@ export const makeFoldedStreams = <State>(store: EventStoreShape, options: FoldOp
   /**
    * Folds in events this process has just appended after `folded`, and writes a snapshot when the stream's
    * revision passed a multiple of `snapshotEvery` (a failed snapshot is only a slower next cold start).
+   * `evolveDecoded` folds the appended event at `index` from what the caller decided, which decoding the
+   * stored copy would give again.
    */
-  const advance = (stream: string, folded: Folded<State>, appended: ReadonlyArray<StoredEvent>) =>
+  const advance = (stream: string, folded: Folded<State>, appended: ReadonlyArray<StoredEvent>, evolveDecoded?: (state: State, index: number) => State) =>
     Effect.gen(function* () {
-      const next = yield* foldIn(folded, appended)
+      const next = yield* foldIn(folded, appended, evolveDecoded)
       keep(stream, next)
       const every = limits.snapshotEvery
       if (encodeSnapshot !== undefined && snapshot !== undefined && Math.floor((folded.revision + 1) / every) < Math.floor((next.revision + 1) / every)) {

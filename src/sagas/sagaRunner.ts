@@ -43,7 +43,7 @@ export const makeSagaStep = <State, Lookup, View, E = never, R = never>(
       yield* withSagaLock(
         stream,
         Effect.gen(function* () {
-          const decided = yield* recordStep(stream, input.id, input, (state) => {
+          const decided = yield* recordStep(stream, input.id, input, event, (state) => {
             const lookup = saga.lookup?.(event, state)
             const view: Effect.Effect<View | undefined, E, R> = lookup === undefined ? Effect.succeed(undefined) : lookUp(input.tenant, lookup)
             return view.pipe(
@@ -53,7 +53,7 @@ export const makeSagaStep = <State, Lookup, View, E = never, R = never>(
           for (const sent of decided) {
             if ((yield* send(input, sent)) || saga.insteadOf === undefined) continue
             const sagaInput: SagaInput<View> = { tenant: input.tenant, eventId: input.id, event, view: undefined }
-            const instead = yield* recordStep(stream, `${input.id}/instead-of/${sent.commandId}`, input, (state) =>
+            const instead = yield* recordStep(stream, `${input.id}/instead-of/${sent.commandId}`, input, event, (state) =>
               Effect.succeed(saga.insteadOf!(sent.command, sagaInput, state)))
             for (const command of instead) yield* send(input, command)
           }

@@ -1,5 +1,5 @@
 import { DateTime, Effect, Predicate, Schedule } from "effect"
-import { decodeEvent, encodeEvent } from "../../domain/catalog.ts"
+import { decodeEvent, type DomainEvent, encodeEvent } from "../../domain/catalog.ts"
 import { decodeCommand, type DomainCommand, encodeCommand } from "../../domain/commands.ts"
 import type { StoredEvent } from "../../domain/envelope.ts"
 import { ValidationFailed } from "../../domain/errors.ts"
@@ -84,6 +84,7 @@ export const makeStepRecorder = <State>(saga: SagaFold<State>) =>
       stream: string,
       key: string,
       input: StoredEvent,
+      event: DomainEvent,
       decide: (state: State) => Effect.Effect<ReadonlyArray<DomainCommand>, E, R>
     ) => {
       const stepOn = (folded: Folded<State>) =>
@@ -103,7 +104,7 @@ export const makeStepRecorder = <State>(saga: SagaFold<State>) =>
             input: { eventId: key, type: input.type, stream: input.stream, schemaVersion: input.schemaVersion, data: input.data },
             commands: commands.map(({ commandId, command }) => ({ commandId, ...encodeCommand(command) }))
           })
-          const event = {
+          const recordedStep = {
             id: nameBasedId(`${input.tenant}/${stream}/${saga.name}/${key}`),
             type: step.type,
             at: DateTime.formatIso(yield* DateTime.now),
@@ -113,10 +114,13 @@ export const makeStepRecorder = <State>(saga: SagaFold<State>) =>
             schemaVersion: step.schemaVersion,
             data: step.data
           }
-          const result = yield* store.append(stream, folded.revision === -1 ? "no_stream" : folded.revision, [event]).pipe(
+          const result = yield* store.append(stream, folded.revision === -1 ? "no_stream" : folded.revision, [recordedStep]).pipe(
             Effect.tapError((error) => (error._tag === "ConcurrencyConflict" ? folds.forget(stream) : Effect.void))
           )
-          if (result.appended) yield* folds.advance(stream, folded, [{ ...event, stream, revision: result.revision, position: result.position }])
+          if (result.appended) {
+            yield* folds.advance(stream, folded, [{ ...recordedStep, stream, revision: result.revision, position: result.position }], (state) =>
+              saga.evolve(state, { event, commands }))
+          }
           return commands
         })
       const onRead = Effect.flatMap(Effect.suspend(() => folds.current(stream)), stepOn).pipe(
