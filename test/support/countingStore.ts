@@ -1,5 +1,5 @@
-import { Effect, Layer } from "effect"
-import { EventStore } from "../../src/eventStore/eventStore.ts"
+import { Effect } from "effect"
+import { wrappedStore } from "./wrappedStore.ts"
 
 /** What the store was asked to read: stream and snapshot reads, and the events the stream reads returned. */
 export interface ReadCounts {
@@ -9,18 +9,11 @@ export interface ReadCounts {
 
 /** The store in context, counting into `counts` what is read from it. */
 export const countingStore = (counts: ReadCounts) =>
-  Layer.effect(
-    EventStore,
-    Effect.gen(function* () {
-      const store = yield* EventStore
-      return EventStore.of({
-        ...store,
-        readStream: (name, options) =>
-          store.readStream(name, options).pipe(Effect.tap((events) => Effect.sync(() => {
-            counts.reads++
-            counts.events += events.length
-          }))),
-        readSnapshot: (name) => store.readSnapshot(name).pipe(Effect.tap(() => Effect.sync(() => void counts.reads++)))
-      })
-    })
-  )
+  wrappedStore((store) => ({
+    readStream: (name, options) =>
+      store.readStream(name, options).pipe(Effect.tap((events) => Effect.sync(() => {
+        counts.reads++
+        counts.events += events.length
+      }))),
+    readSnapshot: (name) => store.readSnapshot(name).pipe(Effect.tap(() => Effect.sync(() => void counts.reads++)))
+  }))

@@ -1,5 +1,5 @@
-import { Effect, Layer, Random, Ref } from "effect"
-import { EventStore } from "../../src/eventStore/eventStore.ts"
+import { Effect, Random, Ref } from "effect"
+import { wrappedStore } from "./wrappedStore.ts"
 
 /**
  * Wraps the EventStore in context so that every stream read takes up to `maxDelayMs` before it answers, as a
@@ -7,18 +7,11 @@ import { EventStore } from "../../src/eventStore/eventStore.ts"
  * meets real ConcurrencyConflicts. Counts the conflicts the store refuses appends with.
  */
 export const racingStore = (maxDelayMs: number, conflicts: Ref.Ref<number>) =>
-  Layer.effect(
-    EventStore,
-    Effect.gen(function* () {
-      const store = yield* EventStore
-      return EventStore.of({
-        ...store,
-        readStream: (stream, options) =>
-          store.readStream(stream, options).pipe(Effect.tap(() => Random.nextBetween(0, maxDelayMs).pipe(Effect.flatMap((ms) => Effect.sleep(ms))))),
-        append: (stream, expected, events) =>
-          store.append(stream, expected, events).pipe(
-            Effect.tapError((error) => (error._tag === "ConcurrencyConflict" ? Ref.update(conflicts, (n) => n + 1) : Effect.void))
-          )
-      })
-    })
-  )
+  wrappedStore((store) => ({
+    readStream: (stream, options) =>
+      store.readStream(stream, options).pipe(Effect.tap(() => Random.nextBetween(0, maxDelayMs).pipe(Effect.flatMap((ms) => Effect.sleep(ms))))),
+    append: (stream, expected, events) =>
+      store.append(stream, expected, events).pipe(
+        Effect.tapError((error) => (error._tag === "ConcurrencyConflict" ? Ref.update(conflicts, (n) => n + 1) : Effect.void))
+      )
+  }))
