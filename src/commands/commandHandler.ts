@@ -115,15 +115,20 @@ export const makeCommandHandler = (limits: FoldLimits) =>
     /**
      * Decide on the state this process folded last, or on a new stream's when it folded none (no read: the
      * expected revision guards the append), and again on the state read from the store when that refused,
-     * decided nothing or met a newer revision (the guess was behind: read on at once, no backoff).
+     * decided nothing or met a newer revision (the guess was behind: read on at once, no backoff). A new
+     * stream of an aggregate with retention is not guessed: its metadata is written before its first event,
+     * on the store's word that it is new.
      */
     const attempt = (envelope: CommandEnvelope, route: CommandRoute, stream: string) =>
       Effect.gen(function* () {
         const folds = foldsOf(route.aggregate)
-        const optimistic = yield* decideAndAppend(envelope, route, stream, folds.guess(stream)).pipe(
-          Effect.catch((error) => (error._tag === "StoreUnavailable" || error._tag === "DuplicateEventId" ? Effect.fail(error) : Effect.undefined))
-        )
-        if (optimistic !== undefined) return optimistic
+        const guessed = folds.guess(stream)
+        if (guessed.revision !== -1 || route.aggregate.retention === undefined) {
+          const optimistic = yield* decideAndAppend(envelope, route, stream, guessed).pipe(
+            Effect.catch((error) => (error._tag === "StoreUnavailable" || error._tag === "DuplicateEventId" ? Effect.fail(error) : Effect.undefined))
+          )
+          if (optimistic !== undefined) return optimistic
+        }
         return (yield* decideAndAppend(envelope, route, stream, yield* folds.current(stream))) ?? { duplicate: false, events: [] }
       }).pipe(
         Effect.catchTag("DuplicateEventId", (error) =>

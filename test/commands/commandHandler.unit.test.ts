@@ -8,6 +8,7 @@ import { defaultFoldLimits } from "../../src/eventStore/foldedStreams.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
 import { command } from "../support/commands.ts"
 import { countingStore } from "../support/countingStore.ts"
+import { wrappedStore } from "../support/wrappedStore.ts"
 
 const handlerLayer = CommandHandler.layer.pipe(Layer.provideMerge(memoryStore))
 
@@ -59,6 +60,30 @@ describe("CommandHandler", () => {
       assert.deepStrictEqual(disconnected.events.map((e) => [e.type, e.revision]), [["ClientDisconnected", 1]])
       assert.isAbove(counts.reads, 0)
       assert.lengthOf(yield* (yield* EventStore).readStream("client-acme.c6"), 2)
+    }).pipe(Effect.provide(memoryStore)))
+
+  it.effect("writes a stream's retention once, when the store says the stream is new, however cold the handler", () =>
+    Effect.gen(function* () {
+      const written: Array<string> = []
+      const recording = wrappedStore((store) => ({
+        setStreamMetadata: (stream, metadata) => store.setStreamMetadata(stream, metadata).pipe(Effect.tap(() => Effect.sync(() => void written.push(stream))))
+      }))
+      const forecast = (reason: string) =>
+        command("RecordForecast", {
+          clientId: "c7",
+          metric: "cpu",
+          model: "m",
+          horizons: [],
+          quality: { modelError: 0, lastValueError: 0, meanDemand: 0, shortfall: 0, slack: 0, scoredSteps: 0 },
+          fallback: false,
+          reason
+        })
+      for (const reason of ["first", "second", "third"]) {
+        const cold = yield* makeCommandHandler(defaultFoldLimits).pipe(Effect.provide(recording))
+        yield* cold.handle(forecast(reason))
+      }
+      assert.deepStrictEqual(written, ["forecast-acme.c7"])
+      assert.lengthOf(yield* (yield* EventStore).readStream("forecast-acme.c7"), 3)
     }).pipe(Effect.provide(memoryStore)))
 
   it.effect("returns typed errors and stores nothing", () =>
