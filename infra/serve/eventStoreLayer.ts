@@ -3,7 +3,6 @@ import { join } from "node:path"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
 import { StoreUnavailable } from "../../src/eventStore/errors.ts"
 import type { UmbraConfig } from "../config.ts"
-import * as kurrent from "../eventStore/kurrentEventStore.ts"
 import * as sqlite from "../eventStore/sqliteEventStore.ts"
 
 /** The configured event store: SQLite under the data directory (the default), or KurrentDB. */
@@ -17,5 +16,7 @@ export const eventStoreLayer = (config: UmbraConfig): Layer.Layer<EventStore, St
       )
     )
   }
-  return kurrent.layer(config.kurrentUrl)
+  const url = config.kurrentUrl
+  // Loaded only when chosen: the KurrentDB client (gRPC, protobuf) is a few hundred modules to load.
+  return Layer.unwrap(Effect.promise(() => import("../eventStore/kurrentEventStore.ts")).pipe(Effect.map((kurrent) => kurrent.layer(url))))
 }

@@ -5,12 +5,20 @@
  * The stand-in keeps time by the suite's TestClock; a real server ages events by its own clock, so against it
  * the max-age cases wait real seconds.
  */
-import { Effect, Layer } from "effect"
+import { ConfigProvider, Effect, Layer } from "effect"
+import { UmbraConfig } from "../../infra/config.ts"
 import { layer } from "../../infra/eventStore/kurrentEventStore.ts"
+import { eventStoreLayer } from "../../infra/serve/eventStoreLayer.ts"
 import { KurrentStandIn } from "../kurrent/standIn.ts"
 import { eventStoreConformance } from "./conformance.ts"
 
-const overStandIn = Layer.unwrap(Effect.map(KurrentStandIn.scoped, (standIn) => layer(standIn.connectionString)))
+// Reached as `umbra serve` reaches a KurrentDB: the event store its configuration names.
+const overStandIn = Layer.unwrap(
+  Effect.gen(function* () {
+    const standIn = yield* KurrentStandIn.scoped
+    return eventStoreLayer(yield* UmbraConfig.parse(ConfigProvider.fromUnknown({ UMBRA_EVENT_STORE: "kurrentdb", KURRENTDB_URL: standIn.connectionString })))
+  })
+)
 
 // KurrentDB checks event-id idempotency only within a stream.
 eventStoreConformance("kurrentdb (stand-in)", overStandIn, { uniqueIdsAcrossStreams: false, time: "test" })
