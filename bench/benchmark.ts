@@ -14,6 +14,9 @@ export interface Benchmark {
   readonly run: () => Promise<ReadonlyArray<BenchResult>>
 }
 
+/** The arithmetic mean of the rounds' figures. */
+export const mean = (values: ReadonlyArray<number>) => values.reduce((sum, value) => sum + value, 0) / values.length
+
 export interface Rate {
   readonly perSecond: number
   readonly count: number

@@ -44,6 +44,12 @@ export const measureCpu = async <A>(otherPid: number, run: () => Promise<A>): Pr
   return { value, cpu: stop() }
 }
 
+/** The CPU of several runs together (the other process's only when every run could say). */
+export const totalCpu = (runs: ReadonlyArray<CpuTimes>): CpuTimes => ({
+  selfMicros: runs.reduce((sum, run) => sum + run.selfMicros, 0),
+  otherMicros: runs.every((run) => run.otherMicros !== undefined) ? runs.reduce((sum, run) => sum + run.otherMicros!, 0) : undefined
+})
+
 /** "12.3 µs here, 10.1 µs in nats-server" per unit. */
 export const cpuPerUnit = (cpu: CpuTimes, units: number): string =>
   `${(cpu.selfMicros / units).toFixed(1)} µs here` +
