@@ -7,7 +7,11 @@ import { InstanceRuntime, instanceKey } from "../instanceRuntime.ts"
 import { type AgentSettings, instanceSpec, shadowSpec } from "./runtimeSpec.ts"
 
 export interface RecreationPolicy {
-  /** Recreations in a row (without the instance becoming ready in between) before the shadow is given up. */
+  /**
+   * Recreations in a row (without the instance becoming ready in between) before a shadow is given up.
+   * Production never is: its state is the client's, so past the limit it is started again on it at the
+   * longest wait, for as long as it stays lost (or until its client retires it).
+   */
   readonly limit: number
   /** The wait before the first recreation, doubled for each further one. */
   readonly backoffMs: number
@@ -87,7 +91,10 @@ export const recreate = Effect.fn("Orchestrator.recreate")(function* (
 ) {
   const lost = (yield* loadAggregate(instanceAggregate, tenant, instanceId)).state
   if (lost._tag !== "Lost") return
-  if (lost.failures >= policy.limit) {
+  const pastLimit = lost.failures >= policy.limit
+  if (pastLimit && lost.spec.role === "production") {
+    yield* Effect.logError("production keeps failing; starting it again on its state", { instanceId, recreations: lost.failures })
+  } else if (pastLimit) {
     yield* Effect.logError("instance keeps failing; giving it up", { instanceId, role: lost.spec.role, recreations: lost.failures })
     yield* issueOrLogRefusal(tenant, causedBy(`give-up/${tenant}/${instanceId}/${lost.recreations}`, correlationId), {
       _tag: "TerminateInstance",

@@ -168,6 +168,30 @@ describe("production as an instance (fake runtime and router)", () => {
     }).pipe(Effect.provide(setup(fake, routes)))
   })
 
+  // Recreations wait (Effect.sleep, 1 ms here): on the live clock.
+  it.live("past the recreation limit production is started again on its state, never given up", () => {
+    const fake = makeFakeRuntime()
+    return Effect.gen(function* () {
+      const { watchdog } = recordingWatchdog()
+      const pump = yield* makePump(watchdog)
+      yield* launchedClient(fake, pump, "released")
+      yield* handle("MarkInstanceReady", { instanceId: production })
+      yield* pump
+      // Lost again after each recreation, without ever turning ready: twice the limit.
+      for (let i = 0; i < 2 * recreation.limit; i++) {
+        fake.kill(production)
+        yield* handle("MarkHeartbeatLost", { instanceId: production, reason: "silent" })
+        yield* pump
+      }
+      const types = yield* instanceTypes(production)
+      assert.notInclude(types, "InstanceTerminated")
+      assert.strictEqual(types.filter((type) => type === "InstanceRecreated").length, 2 * recreation.limit)
+      assert.notInclude(fake.removed, production)
+      assert.strictEqual(fake.created.filter((spec) => spec.role === "production").length, 1, "the one container, with its state")
+      assert.isTrue(fake.instances.get(production)!.running)
+    }).pipe(Effect.provide(setup(fake, new Map())))
+  })
+
   it.effect("lost while the client still has its shadow: its traffic is held on the shadow", () => {
     const fake = makeFakeRuntime()
     const routes = new Map<string, RouteSpec>()
