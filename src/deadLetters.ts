@@ -21,11 +21,13 @@ export interface DeadLetter {
 }
 
 /**
- * Failures that heal by themselves (the store or the bus is down): a consumer waits them out, and never
- * parks what failed with one of them.
+ * Failures that heal by themselves (the store, the bus or the runtime's engine is down): a consumer waits
+ * them out, and never parks what failed with one of them.
  */
 export const isOutage = (error: unknown): boolean =>
-  typeof error === "object" && error !== null && "_tag" in error && (error._tag === "StoreUnavailable" || error._tag === "BusUnavailable")
+  typeof error === "object" && error !== null && "_tag" in error &&
+  (error._tag === "StoreUnavailable" || error._tag === "BusUnavailable" ||
+    (error._tag === "RuntimeFailed" && "engineUnavailable" in error && error.engineUnavailable === true))
 
 /**
  * Where messages that cannot be handled go instead of being retried forever. Durable consumers of

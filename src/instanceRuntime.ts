@@ -59,7 +59,12 @@ export interface ResourceUsage {
 /** The runtime refused or failed an operation; `instanceId` says on what. */
 export class RuntimeFailed extends Schema.TaggedError<RuntimeFailed>()("RuntimeFailed", {
   message: Schema.String,
-  instanceId: Schema.String
+  instanceId: Schema.String,
+  /**
+   * The runtime's engine did not answer (its socket gone or refusing, as while Docker restarts): that heals
+   * by itself, so a consumer waits it out as it waits out the store or the bus, instead of parking the event.
+   */
+  engineUnavailable: Schema.optional(Schema.Boolean)
 }) {}
 
 export interface InstanceRuntimeShape {

@@ -14,6 +14,7 @@ import {
   RuntimeFailed
 } from "../../src/instanceRuntime.ts"
 import { makeAgentPaths } from "./agentPath.ts"
+import { failure, statusOf } from "./dockerFailure.ts"
 import { parseCidr } from "./cidr.ts"
 import {
   candidateSubnet,
@@ -59,22 +60,6 @@ export interface DockerRuntimeOptions {
   readonly stopTimeoutSeconds?: number
   /** The most CPU an instance may be given (the engine refuses more than the host has): all of the host's by default. */
   readonly maxCpuMillis?: number
-}
-
-interface DockerError {
-  readonly statusCode?: number
-  readonly json?: { readonly message?: string }
-  readonly message?: string
-}
-
-const statusOf = (cause: unknown) => (cause as DockerError | undefined)?.statusCode
-
-const failure = (instanceId: string, what: string) => (cause: unknown) => {
-  // An archive stream that failed while the engine read it surfaces as its own error.
-  if (cause instanceof RuntimeFailed) return cause
-  const error = cause as DockerError | undefined
-  const detail = error?.json?.message ?? error?.message ?? String(cause)
-  return new RuntimeFailed({ instanceId, message: `docker ${what} of ${instanceId} failed: ${detail}` })
 }
 
 /**
