@@ -1,14 +1,19 @@
-import { Effect, Option, Schema } from "effect"
+import { Effect, Option, Schema, Stream } from "effect"
 import { tokenPattern } from "../../domain/ids.ts"
 import { instanceAggregate, shouldRun } from "../../domain/instance/instance.ts"
 import { DependencyReport } from "../../domain/signals.ts"
 import { parseSignalSubject } from "../../domain/subjects.ts"
+import { resumingFromCheckpoint } from "../backoff.ts"
+import { Checkpoints } from "../checkpoints.ts"
 import type { CommandHandler } from "../commands/commandHandler.ts"
 import { causedBy, issueOrLogRefusal } from "../commands/issueCommand.ts"
 import { loadAggregate } from "../commands/loadAggregate.ts"
-import type { DeliveredSignal } from "../eventBus.ts"
+import { isOutage } from "../deadLetters.ts"
+import { type DeliveredSignal, EventBus } from "../eventBus.ts"
 import type { EventStore } from "../eventStore/eventStore.ts"
-import { followLiveSignals } from "../telemetry/liveSignals.ts"
+import { positionFrom, positionToBigInt } from "../eventStore/position.ts"
+
+export const dependencyRecorderReader = "dependency-recorder"
 
 const decodeReport = Schema.decodeUnknownOption(Schema.fromJsonString(DependencyReport))
 const text = new TextDecoder()
@@ -16,12 +21,16 @@ const text = new TextDecoder()
 /**
  * Turns each instance's dependency report into its client's profile: `RecordDependencies`, for the client
  * the instance runs for by its own aggregate (never the client a report might claim), while it is to run. A
- * report that does not decode, or names another instance than its subject, is dropped and logged.
+ * report that does not decode, or names another instance than its subject, is dropped and logged. Reports
+ * are read from UMBRA_SIGNALS after the recorder's checkpoint, so those sent while Umbra was down are
+ * recorded when it is back; an outage of the store or the bus is waited out from the checkpoint.
  */
 export const runDependencyRecorder = Effect.fn("DependencyRecorder.run")(function* () {
   const services = yield* Effect.context<EventStore | CommandHandler>()
+  const bus = yield* EventBus
+  const checkpoints = yield* Checkpoints
 
-  const onSignal = (signal: DeliveredSignal) =>
+  const record = (signal: DeliveredSignal) =>
     Effect.gen(function* () {
       const parts = parseSignalSubject(signal.subject)
       const report = decodeReport(text.decode(signal.data))
@@ -33,14 +42,26 @@ export const runDependencyRecorder = Effect.fn("DependencyRecorder.run")(functio
       // Requested too: a workload may be ready before its InstanceStarted is recorded.
       if (instance._tag !== "Requested" && !shouldRun(instance)) return
       const { clientId } = instance.spec
-      // Keyed by the signal's place in UMBRA_SIGNALS: a second node taking the same report sends the same command.
+      // Keyed by the signal's place in UMBRA_SIGNALS: a report taken again (a second node, a restart before
+      // the checkpoint moved) sends the same command.
       const cause = causedBy(`dependencies/${tenant}/${instanceId}/${signal.seq}`)
       const outcome = yield* issueOrLogRefusal(tenant, cause, { _tag: "RecordDependencies", clientId, instanceId: report.value.instanceId, files: report.value.files })
       if (Option.isSome(outcome) && outcome.value.events.length > 0) yield* Effect.logInfo("dependencies inferred from use", { tenant, clientId, instanceId })
     }).pipe(
-      Effect.catchCause((cause) => Effect.logWarning("cannot record an instance's dependencies; its next warm-up reports them again", { subject: signal.subject, cause })),
+      Effect.catch((error) =>
+        isOutage(error)
+          ? Effect.fail(error)
+          : Effect.logWarning("cannot record an instance's dependencies; its next warm-up reports them again", { subject: signal.subject, error })
+      ),
       Effect.provideContext(services)
     )
 
-  yield* followLiveSignals("umbra.sig.*.*.dp", "dependency recorder", onSignal)
+  const follow = Effect.gen(function* () {
+    const checkpoint = yield* checkpoints.load(dependencyRecorderReader)
+    const from = checkpoint === undefined ? 1 : Number(positionToBigInt(checkpoint)) + 1
+    yield* bus.followSignals({ filterSubject: "umbra.sig.*.*.dp", from }).pipe(
+      Stream.runForEach((signal) => record(signal).pipe(Effect.andThen(checkpoints.save(dependencyRecorderReader, positionFrom(signal.seq)))))
+    )
+  })
+  yield* resumingFromCheckpoint("dependency recorder")(follow).pipe(Effect.forkScoped)
 })

@@ -7,6 +7,7 @@ import { layer as memoryStore } from "../../infra/eventStore/memoryEventStore.ts
 import { NatsConnection } from "../../infra/nats/connection.ts"
 import * as jetstreamSetup from "../../infra/nats/jetstreamSetup.ts"
 import * as natsEventBus from "../../infra/nats/natsEventBus.ts"
+import * as memoryCheckpoints from "../../infra/readModels/memoryCheckpoints.ts"
 import { CommandHandler } from "../../src/commands/commandHandler.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
 import { runDependencyRecorder } from "../../src/instances/dependencyRecorder.ts"
@@ -15,7 +16,7 @@ import { command } from "../support/commands.ts"
 import { eventually } from "../support/eventually.ts"
 import { publishStored } from "../support/publishStored.ts"
 
-const testLayer = Layer.mergeAll(natsEventBus.layer(), jetstreamSetup.layer(), CommandHandler.layer.pipe(Layer.provideMerge(memoryStore))).pipe(
+const testLayer = Layer.mergeAll(natsEventBus.layer(), jetstreamSetup.layer(), memoryCheckpoints.layer, CommandHandler.layer.pipe(Layer.provideMerge(memoryStore))).pipe(
   Layer.provideMerge(natsTestLayer)
 )
 
@@ -47,8 +48,8 @@ layer(testLayer, { excludeTestServices: true, timeout: "120 seconds" })("depende
       const mine = yield* clientWithShadow("c1", "shd-mine")
       const theirs = yield* clientWithShadow("c2", "shd-theirs")
       yield* runDependencyRecorder()
-      // The follower starts from "now": report until one is recorded.
-      yield* eventually(send("acme", mine, report(mine, "/lib/first.so")).pipe(Effect.andThen(inferred("c1")), Effect.map((all) => all.length === 1)), 20_000, "c1's first report recorded")
+      yield* send("acme", mine, report(mine, "/lib/first.so"))
+      yield* eventually(inferred("c1").pipe(Effect.map((all) => all.length === 1)), 20_000, "c1's first report recorded")
 
       // From c1's instance: a report naming c2's instance, one that does not decode, and one for an instance of no client.
       yield* send("acme", mine, report(theirs, "/lib/forged.so"))
@@ -62,5 +63,21 @@ layer(testLayer, { excludeTestServices: true, timeout: "120 seconds" })("depende
       assert.deepStrictEqual(yield* inferred("c1"), [["/lib/first.so"], ["/lib/second.so"]])
       assert.deepStrictEqual(yield* inferred("c2"), [], "nothing for the client a forged report named")
       assert.deepStrictEqual(yield* EventStore.use((store) => store.readStream("profile-acme.nobody")), [])
+    }).pipe(Effect.scoped))
+
+  it.effect("records a report sent while the recorder was down once it runs again, from its checkpoint, and none twice", () =>
+    Effect.gen(function* () {
+      const instance = yield* clientWithShadow("c3", "shd-three")
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          yield* runDependencyRecorder()
+          yield* send("acme", instance, report(instance, "/lib/before.so"))
+          yield* eventually(inferred("c3").pipe(Effect.map((all) => all.length === 1)), 20_000, "the report before the stop recorded")
+        })
+      )
+      yield* send("acme", instance, report(instance, "/lib/while-down.so"))
+      yield* runDependencyRecorder()
+      yield* eventually(inferred("c3").pipe(Effect.map((all) => all.length === 2)), 20_000, "the report sent while down recorded")
+      assert.deepStrictEqual(yield* inferred("c3"), [["/lib/before.so"], ["/lib/while-down.so"]])
     }).pipe(Effect.scoped))
 })
