@@ -30,6 +30,10 @@ export const runDependencyRecorder = Effect.fn("DependencyRecorder.run")(functio
   const bus = yield* EventBus
   const checkpoints = yield* Checkpoints
 
+  /** A report this recorder cannot take is not retried: the instance reports again at its next warm-up. */
+  const giveUp = (signal: DeliveredSignal, cause: unknown) =>
+    Effect.logWarning("cannot record an instance's dependencies; its next warm-up reports them again", { subject: signal.subject, cause })
+
   const record = (signal: DeliveredSignal) =>
     Effect.gen(function* () {
       const parts = parseSignalSubject(signal.subject)
@@ -48,11 +52,8 @@ export const runDependencyRecorder = Effect.fn("DependencyRecorder.run")(functio
       const outcome = yield* issueOrLogRefusal(tenant, cause, { _tag: "RecordDependencies", clientId, instanceId: report.value.instanceId, files: report.value.files })
       if (Option.isSome(outcome) && outcome.value.events.length > 0) yield* Effect.logInfo("dependencies inferred from use", { tenant, clientId, instanceId })
     }).pipe(
-      Effect.catch((error) =>
-        isOutage(error)
-          ? Effect.fail(error)
-          : Effect.logWarning("cannot record an instance's dependencies; its next warm-up reports them again", { subject: signal.subject, error })
-      ),
+      Effect.catch((error) => (isOutage(error) ? Effect.fail(error) : giveUp(signal, error))),
+      Effect.catchDefect((defect) => giveUp(signal, defect)),
       Effect.provideContext(services)
     )
 
