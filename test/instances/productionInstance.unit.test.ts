@@ -121,6 +121,17 @@ const launchedClient = <E, R>(
     return { shadow, created }
   })
 
+/** A client whose launch released its shadow, with production ready: what a loss of production starts from. */
+const readyProduction = (fake: FakeRuntime) =>
+  Effect.gen(function* () {
+    const { watchdog } = recordingWatchdog()
+    const pump = yield* makePump(watchdog)
+    yield* launchedClient(fake, pump, "released")
+    yield* handle("MarkInstanceReady", { instanceId: production })
+    yield* pump
+    return pump
+  })
+
 describe("production as an instance (fake runtime and router)", () => {
   it.effect("a launch's production is an instance from ProductionProvisioned, watched once the launch completed", () => {
     const fake = makeFakeRuntime()
@@ -144,11 +155,7 @@ describe("production as an instance (fake runtime and router)", () => {
     const fake = makeFakeRuntime()
     const routes = new Map<string, RouteSpec>()
     return Effect.gen(function* () {
-      const { watchdog } = recordingWatchdog()
-      const pump = yield* makePump(watchdog)
-      yield* launchedClient(fake, pump, "released")
-      yield* handle("MarkInstanceReady", { instanceId: production })
-      yield* pump
+      const pump = yield* readyProduction(fake)
       fake.kill(production)
       const key = endpointKey("acme", clientId)
       yield* handle("MarkHeartbeatLost", { instanceId: production, reason: "silent" })
@@ -172,11 +179,7 @@ describe("production as an instance (fake runtime and router)", () => {
   it.live("past the recreation limit production is started again on its state, never given up", () => {
     const fake = makeFakeRuntime()
     return Effect.gen(function* () {
-      const { watchdog } = recordingWatchdog()
-      const pump = yield* makePump(watchdog)
-      yield* launchedClient(fake, pump, "released")
-      yield* handle("MarkInstanceReady", { instanceId: production })
-      yield* pump
+      const pump = yield* readyProduction(fake)
       // Lost again after each recreation, without ever turning ready: twice the limit.
       for (let i = 0; i < 2 * recreation.limit; i++) {
         fake.kill(production)
