@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import { tokenPattern } from "../../domain/ids.ts"
 import { NatsAccessConfig, UmbraConfig } from "../config.ts"
-import { loadDashboardKey, operatorToken, tenantToken } from "../dashboard/dashboardTokens.ts"
+import { loadDashboardKey, operatorToken, revocationsIn, tenantToken } from "../dashboard/dashboardTokens.ts"
 import { authPaths, readServerFile } from "../natsAuth/authDirectory.ts"
 import { addTenant, listTenants, revokeTenant } from "../natsAuth/tenantCredentials.ts"
 import { parseOptions } from "./options.ts"
@@ -20,8 +20,9 @@ server takes the change before the command returns. Example:
   umbra send ConnectClient --tenant acme --creds acme.creds --data '{"clientId": "c1", "tier": "basic"}'
 
 token prints the bearer token of the read-only dashboard and /api for one tenant (it sees only its own),
-or for the operator (every tenant): an HMAC of the name with the server's key (UMBRA_DATA_DIR/http/
-dashboard.key; deleting it and restarting voids every token). Open the dashboard with it:
+or for the operator (every tenant): an HMAC of the name (and the tenant's revocations: revoke voids its
+tokens) with the server's key (UMBRA_DATA_DIR/http/dashboard.key; deleting it and restarting voids every
+token). Open the dashboard with it:
   http://127.0.0.1:8080/#token=$(umbra tenant token acme)
 
 Options:
@@ -57,7 +58,7 @@ export const tenantCommand = (argv: ReadonlyArray<string>) =>
     }
     if (action === "token" && (values.operator ? name === undefined : tenantArgument(name, rest) !== undefined)) {
       const key = yield* loadDashboardKey(dataDir)
-      const token = name === undefined ? operatorToken(key) : tenantToken(key, name)
+      const token = name === undefined ? operatorToken(key) : tenantToken(key, name, yield* revocationsIn(dataDir)(name))
       const dashboard = `http://${httpHost.includes(":") ? `[${httpHost}]` : httpHost}:${httpPort}/`
       return yield* print(values.json ? JSON.stringify({ tenant: name ?? null, token, dashboard }) : token).pipe(Effect.as(0))
     }

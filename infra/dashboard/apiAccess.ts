@@ -3,7 +3,7 @@ import { tokenPattern } from "../../domain/ids.ts"
 import { InvalidTenant } from "../../src/commands/commandErrors.ts"
 import { errorReply } from "../../src/commands/commandGateway.ts"
 import type { HttpHeaders, HttpRequest, HttpResponse } from "../http/router.ts"
-import { mayView, type Viewer, viewerOf } from "./dashboardTokens.ts"
+import { mayView, type TokenCheck, type Viewer, viewerOf } from "./dashboardTokens.ts"
 
 const Details = Schema.Record(Schema.String, Schema.Unknown)
 
@@ -46,19 +46,26 @@ const bearerOf = (headers: HttpHeaders) => {
 }
 
 /** Whom the request's `Authorization: Bearer <token>` speaks for. The token itself is never logged or echoed. */
-export const authenticate = (key: Buffer, headers: HttpHeaders): Effect.Effect<Viewer, Unauthorized> => {
+export const authenticate = (check: TokenCheck, headers: HttpHeaders): Effect.Effect<Viewer, Unauthorized> => {
   const token = bearerOf(headers)
   if (token === undefined) {
     return Effect.fail(new Unauthorized({ message: "send Authorization: Bearer <token> (umbra tenant token <tenant>)", details: {} }))
   }
-  const viewer = viewerOf(key, token)
-  return viewer === undefined ? Effect.fail(new Unauthorized({ message: "the token is not one this server issued", details: {} })) : Effect.succeed(viewer)
+  return viewerOf(check, token).pipe(
+    // Closed when the revocations cannot be read: a token is never taken on trust.
+    Effect.catchTag("DashboardKeyFailed", (error) => Effect.fail(new Unauthorized({ message: `the token cannot be checked now: ${error.message}`, details: {} }))),
+    Effect.flatMap((viewer) =>
+      viewer === undefined
+        ? Effect.fail(new Unauthorized({ message: "the token is not one this server issued, or its tenant's credentials were revoked since", details: {} }))
+        : Effect.succeed(viewer)
+    )
+  )
 }
 
 /** The tenant a `/api/<tenant>/…` request names, once its token is valid, the name is a token and the viewer may see it. */
-export const admitTenant = (key: Buffer, request: HttpRequest): Effect.Effect<string, AccessError> =>
+export const admitTenant = (check: TokenCheck, request: HttpRequest): Effect.Effect<string, AccessError> =>
   Effect.gen(function* () {
-    const viewer = yield* authenticate(key, request.headers)
+    const viewer = yield* authenticate(check, request.headers)
     const tenant = request.params["tenant"] ?? ""
     if (!tokenPattern.test(tenant)) {
       return yield* new InvalidTenant({ message: "the tenant in /api/<tenant>/… must match [a-z0-9][a-z0-9_-]{0,63}", details: {} })

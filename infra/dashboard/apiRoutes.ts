@@ -6,6 +6,7 @@ import { answerQuery } from "../../src/queries/queryGateway.ts"
 import type { TelemetryReadModel } from "../../src/telemetry/telemetryReadModel.ts"
 import type { HttpRequest, Route } from "../http/router.ts"
 import { accessErrorResponse, admitTenant, authenticate, errorResponse, jsonResponse } from "./apiAccess.ts"
+import type { TokenCheck } from "./dashboardTokens.ts"
 
 /** How a query's typed error answers over HTTP. */
 const statusOf = (tag: string) => (tag === "NotFound" ? 404 : tag === "StoreUnavailable" ? 503 : 400)
@@ -34,13 +35,13 @@ const queryRoutes: ReadonlyArray<{ readonly path: string; readonly query: string
  * (the same function, the same `{ok, result}` or `{ok: false, error}`), for a bearer token that may see that
  * tenant; `/api/tenants` lists the tenants the token may see (the operator's: every tenant with events).
  */
-export const apiRoutes = (key: Buffer) =>
+export const apiRoutes = (check: TokenCheck) =>
   Effect.gen(function* () {
     const context = yield* Effect.context<EventStore | ProjectionStore | TelemetryReadModel>()
     const answered = queryRoutes.map(({ path, query, body }): Route => ({
       path,
       handle: (request) =>
-        admitTenant(key, request).pipe(
+        admitTenant(check, request).pipe(
           Effect.flatMap((tenant) => answerQuery(tenant, query, body(request))),
           Effect.map((result) => jsonResponse(200, JSON.stringify({ ok: true, result }))),
           Effect.catch((error) =>
@@ -56,7 +57,7 @@ export const apiRoutes = (key: Buffer) =>
     const tenants: Route = {
       path: "/api/tenants",
       handle: (request) =>
-        authenticate(key, request.headers).pipe(
+        authenticate(check, request.headers).pipe(
           Effect.flatMap((viewer) =>
             viewer.kind === "tenant"
               ? Effect.succeed([viewer.tenant])

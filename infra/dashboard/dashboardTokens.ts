@@ -3,6 +3,7 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto"
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { tokenPattern } from "../../domain/ids.ts"
+import { listTenants } from "../natsAuth/tenantCredentials.ts"
 
 /** Who a dashboard token speaks for: the operator sees every tenant, a tenant only itself. */
 export type Viewer = { readonly kind: "operator" } | { readonly kind: "tenant"; readonly tenant: string }
@@ -44,8 +45,27 @@ export const loadDashboardKey = (dataDir: string) =>
 // The purposes are apart from any tenant name (which has no `:`), so no tenant's MAC is the operator's.
 const mac = (key: Buffer, purpose: string) => createHmac("sha256", key).update(`umbra-dashboard:${purpose}`).digest("base64url")
 
-/** `tenant.<tenant>.<HMAC-SHA256(key, tenant)>`: a tenant's bearer token, the same for as long as the key is. */
-export const tenantToken = (key: Buffer, tenant: string) => `tenant.${tenant}.${mac(key, `tenant:${tenant}`)}`
+/**
+ * How many of a tenant's NATS credentials were ever revoked: a tenant's token covers this count, so
+ * `umbra tenant revoke` voids every token made before it (0 for a tenant Umbra never issued credentials).
+ */
+export type RevocationCount = (tenant: string) => Effect.Effect<number, DashboardKeyFailed>
+
+/** What a token is checked against: the server's key, and each tenant's revocations as the data directory has them now. */
+export interface TokenCheck {
+  readonly key: Buffer
+  readonly revocations: RevocationCount
+}
+
+/** Revocations as `umbra tenant ls` counts them, read anew at each call: a revocation takes effect at once. */
+export const revocationsIn = (dataDir: string): RevocationCount => (tenant) =>
+  listTenants(dataDir).pipe(
+    Effect.map((tenants) => tenants.find((summary) => summary.tenant === tenant)?.revoked ?? 0),
+    Effect.mapError((error) => new DashboardKeyFailed({ message: `cannot read the tenants' revocations: ${error.message}` }))
+  )
+
+/** `tenant.<tenant>.<HMAC-SHA256(key, tenant and its revocations)>`: a tenant's bearer token, until its credentials are next revoked. */
+export const tenantToken = (key: Buffer, tenant: string, revocations: number) => `tenant.${tenant}.${mac(key, `tenant:${tenant}:${revocations}`)}`
 
 /** `operator.<HMAC-SHA256(key, operator)>`: sees every tenant. */
 export const operatorToken = (key: Buffer) => `operator.${mac(key, "operator")}`
@@ -56,15 +76,21 @@ const sameMac = (given: string, expected: string) => {
   return a.length === b.length && timingSafeEqual(a, b)
 }
 
-/** Whom `token` speaks for, or undefined when the key did not make it. */
-export const viewerOf = (key: Buffer, token: string): Viewer | undefined => {
+/** Whom `token` speaks for, or undefined when the key did not make it or a revocation since voided it. */
+export const viewerOf = (check: TokenCheck, token: string): Effect.Effect<Viewer | undefined, DashboardKeyFailed> => {
   const parts = token.split(".")
-  if (parts.length === 2 && parts[0] === "operator") return sameMac(parts[1]!, mac(key, "operator")) ? { kind: "operator" } : undefined
+  if (parts.length === 2 && parts[0] === "operator") {
+    return Effect.succeed(sameMac(parts[1]!, mac(check.key, "operator")) ? { kind: "operator" } : undefined)
+  }
   if (parts.length === 3 && parts[0] === "tenant" && tokenPattern.test(parts[1]!)) {
     const tenant = parts[1]!
-    return sameMac(parts[2]!, mac(key, `tenant:${tenant}`)) ? { kind: "tenant", tenant } : undefined
+    return check.revocations(tenant).pipe(
+      Effect.map((revocations): Viewer | undefined =>
+        sameMac(parts[2]!, mac(check.key, `tenant:${tenant}:${revocations}`)) ? { kind: "tenant", tenant } : undefined
+      )
+    )
   }
-  return undefined
+  return Effect.succeed(undefined)
 }
 
 /** Whether `viewer` may read `tenant`'s API and events. */

@@ -1,9 +1,10 @@
-import { Effect, Stream } from "effect"
+import { Effect, Schedule, Stream } from "effect"
 import { subjects } from "../../domain/subjects.ts"
 import { EventBus, type EventBusShape, type FollowFrom } from "../../src/eventBus.ts"
 import { type DecodedSignal, decodeSignal } from "../../src/telemetry/signalDecoding.ts"
-import type { HttpHeaders, HttpResponse, Route } from "../http/router.ts"
-import { accessErrorResponse, admitTenant, jsonResponse } from "./apiAccess.ts"
+import type { HttpHeaders, HttpRequest, HttpResponse, Route } from "../http/router.ts"
+import { accessErrorResponse, admitTenant, authenticate, jsonResponse } from "./apiAccess.ts"
+import type { TokenCheck } from "./dashboardTokens.ts"
 
 const sseHeaders = {
   "content-type": "text/event-stream; charset=utf-8",
@@ -50,14 +51,25 @@ const tooManyStreams = (maxStreams: number): HttpResponse => {
   return { ...busy, headers: { ...busy.headers, "retry-after": "5" } }
 }
 
+/** How often an open stream checks its token again: a revocation ends it within this. */
+const recheckEvery = "5 seconds"
+
+/** Ends when the request's token no longer verifies (its tenant's credentials revoked since it was opened). */
+const tokenVoided = (check: TokenCheck, request: HttpRequest) =>
+  authenticate(check, request.headers).pipe(
+    Effect.repeat(Schedule.spaced(recheckEvery)),
+    Effect.ignore
+  )
+
 /** More open streams than a loopback dashboard needs; each holds two consumers on the server. */
 export const defaultMaxStreams = 64
 
 /**
- * `/api/<tenant>/events`: server-sent events of one tenant, for a token that may see it; at most `maxStreams`
- * open at once (then 503 with Retry-After), so that valid tokens cannot pile up consumers on the server.
+ * `/api/<tenant>/events`: server-sent events of one tenant, for a token that may see it, for as long as it
+ * still does; at most `maxStreams` open at once (then 503 with Retry-After), so that valid tokens cannot pile
+ * up consumers on the server.
  */
-export const eventStreamRoute = (key: Buffer, maxStreams = defaultMaxStreams) =>
+export const eventStreamRoute = (check: TokenCheck, maxStreams = defaultMaxStreams) =>
   Effect.gen(function* () {
     const bus = yield* EventBus
     let open = 0
@@ -68,11 +80,15 @@ export const eventStreamRoute = (key: Buffer, maxStreams = defaultMaxStreams) =>
     return {
       path: "/api/:tenant/events",
       handle: (request) =>
-        admitTenant(key, request).pipe(
+        admitTenant(check, request).pipe(
           Effect.map((tenant) =>
             open >= maxStreams
               ? tooManyStreams(maxStreams)
-              : { status: 200, headers: sseHeaders, body: counted(tenantEvents(bus, tenant, fromOf(request.headers))) }
+              : {
+                status: 200,
+                headers: sseHeaders,
+                body: counted(tenantEvents(bus, tenant, fromOf(request.headers)).pipe(Stream.interruptWhen(tokenVoided(check, request))))
+              }
           ),
           Effect.catch((error) => Effect.succeed(accessErrorResponse(error)))
         )

@@ -2,7 +2,7 @@ import { Effect } from "effect"
 import type { UmbraConfig } from "../config.ts"
 import { apiRoutes } from "../dashboard/apiRoutes.ts"
 import { assetRoutes } from "../dashboard/assetRoutes.ts"
-import { loadDashboardKey } from "../dashboard/dashboardTokens.ts"
+import { loadDashboardKey, revocationsIn } from "../dashboard/dashboardTokens.ts"
 import { eventStreamRoute } from "../dashboard/eventStreamRoute.ts"
 import { serveHttp } from "../http/httpServer.ts"
 import { metricsRoute } from "../http/metricsRoute.ts"
@@ -10,8 +10,8 @@ import { metricsRoute } from "../http/metricsRoute.ts"
 /** The dashboard's page, its JSON API and its events; none without the key its tokens are checked with. */
 const dashboardRoutes = (dataDir: string) =>
   Effect.gen(function* () {
-    const key = yield* loadDashboardKey(dataDir)
-    return [...(yield* assetRoutes), ...(yield* apiRoutes(key)), yield* eventStreamRoute(key)]
+    const check = { key: yield* loadDashboardKey(dataDir), revocations: revocationsIn(dataDir) }
+    return [...(yield* assetRoutes), ...(yield* apiRoutes(check)), yield* eventStreamRoute(check)]
   }).pipe(
     Effect.catchTags({
       DashboardKeyFailed: (error) => Effect.logError("no dashboard or /api: the control plane serves /metrics alone", { message: error.message }).pipe(Effect.as([])),

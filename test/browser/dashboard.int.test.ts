@@ -97,7 +97,7 @@ layer(controlPlane, { excludeTestServices: true, timeout: "300 seconds" })("the 
       })
 
       const opened = yield* browser
-      const { page, problems } = yield* openDashboard(opened, tenantToken(key, watched))
+      const { page, problems } = yield* openDashboard(opened, tenantToken(key, watched, 0))
       const section = `section[data-tenant="${watched}"]`
       yield* waitFor(page, `${section}[data-live="true"]`, "the live connection")
 
@@ -148,7 +148,7 @@ layer(controlPlane, { excludeTestServices: true, timeout: "300 seconds" })("the 
       const html = yield* Effect.promise(() => page.content())
       for (const foreign of [other, theirs, theirShadow]) assert.notInclude(html, foreign)
       assert.deepStrictEqual(problems, [])
-      const theirPage = yield* openDashboard(opened, tenantToken(key, other))
+      const theirPage = yield* openDashboard(opened, tenantToken(key, other, 0))
       yield* waitFor(theirPage.page, `section[data-tenant="${other}"] tr[data-instance="${theirShadow}"]`, "the other tenant's shadow")
       const theirHtml = yield* Effect.promise(() => theirPage.page.content())
       for (const foreign of [watched, mine, shadow, launchId]) assert.notInclude(theirHtml, foreign)

@@ -1,11 +1,13 @@
 import { assert, layer } from "@effect/vitest"
 import { jetstreamManager } from "@nats-io/jetstream"
 import { Effect } from "effect"
+import { join } from "node:path"
 import { NatsConnection } from "../../infra/nats/connection.ts"
 import { streamNames } from "../../infra/nats/jetstreamSetup.ts"
 import { eventStreamRoute } from "../../infra/dashboard/eventStreamRoute.ts"
 import { serveHttp } from "../../infra/http/httpServer.ts"
 import { loadDashboardKey, operatorToken, tenantToken } from "../../infra/dashboard/dashboardTokens.ts"
+import { addTenant, revokeTenant } from "../../infra/natsAuth/tenantCredentials.ts"
 import { ControlPlaneHttp, controlPlaneTestLayer, requestRaw, send, TestDataDir } from "../support/controlPlane.ts"
 import { eventually } from "../support/eventually.ts"
 import { deployAs } from "../support/readModelSpec.ts"
@@ -36,7 +38,7 @@ const ask = (tenant: string, name: string, body: unknown) => requestRaw(`umbra.q
 
 const tokens = Effect.gen(function* () {
   const key = yield* loadDashboardKey(yield* TestDataDir)
-  return { acme: tenantToken(key, "acme"), beta: tenantToken(key, "beta"), operator: operatorToken(key) }
+  return { acme: tenantToken(key, "acme", 0), beta: tenantToken(key, "beta", 0), operator: operatorToken(key) }
 })
 
 /** How many consumers UMBRA_EVENTS and UMBRA_SIGNALS have: a stream of events holds one of each while it is open. */
@@ -133,7 +135,7 @@ layer(controlPlaneTestLayer, { excludeTestServices: true, timeout: "120 seconds"
         `operator.${acmeMac}`,
         token.beta.slice(0, -1) + (token.beta.endsWith("A") ? "B" : "A"),
         `tenant.beta`,
-        tenantToken(Buffer.alloc(32, 7), "beta"), // made with another key
+        tenantToken(Buffer.alloc(32, 7), "beta", 0), // made with another key
         operatorToken(Buffer.alloc(32, 7))
       ]
       for (const path of routes) {
@@ -198,12 +200,35 @@ layer(controlPlaneTestLayer, { excludeTestServices: true, timeout: "120 seconds"
       yield* eventually(consumerCount.pipe(Effect.map((count) => count === consumersBefore)), 10_000, "the stream's consumers removed")
     }))
 
+  it.effect("revoked: a tenant's token made before its credentials were revoked is refused and its open event stream ends; one made after works", () =>
+    Effect.gen(function* () {
+      const dataDir = yield* TestDataDir
+      const http = (yield* ControlPlaneHttp)!
+      const key = yield* loadDashboardKey(dataDir)
+      yield* addTenant(dataDir, "gamma", join(dataDir, "gamma.creds"))
+      const before = tenantToken(key, "gamma", 0)
+      assert.strictEqual((yield* get("/api/gamma/fleet", before)).status, 200)
+      const response = yield* Effect.promise(() => fetch(`http://${http.host}:${http.port}/api/gamma/events`, { headers: { authorization: `Bearer ${before}` } }))
+      assert.strictEqual(response.status, 200)
+      // Read to its end: the server closes it once the token no longer verifies.
+      const ended = response.text()
+
+      yield* revokeTenant(dataDir, "gamma")
+      const refused = yield* get("/api/gamma/fleet", before)
+      assert.strictEqual(refused.status, 401)
+      assert.match(refused.body.error!.message, /revoked/)
+      const closed = yield* Effect.promise(() => ended).pipe(Effect.timeout("20 seconds"))
+      assert.match(closed, /^retry: 2000\n\n/)
+      assert.strictEqual((yield* get("/api/gamma/fleet", tenantToken(key, "gamma", 1))).status, 200)
+      assert.strictEqual((yield* get("/api/acme/fleet", (yield* tokens).acme)).status, 200, "another tenant's token is untouched")
+    }))
+
   it.effect("at most so many event streams are open at once: one more is a 503 until one closes; HEAD opens none", () =>
     Effect.gen(function* () {
       const key = yield* loadDashboardKey(yield* TestDataDir)
-      const { host, port } = yield* serveHttp({ host: "127.0.0.1", port: 0 }, [yield* eventStreamRoute(key, 2)])
+      const { host, port } = yield* serveHttp({ host: "127.0.0.1", port: 0 }, [yield* eventStreamRoute({ key, revocations: () => Effect.succeed(0) }, 2)])
       const url = `http://${host}:${port}/api/acme/events`
-      const headers = { authorization: `Bearer ${tenantToken(key, "acme")}` }
+      const headers = { authorization: `Bearer ${tenantToken(key, "acme", 0)}` }
       const aborts = [new AbortController(), new AbortController()]
       const open = (signal?: AbortSignal) => Effect.promise(() => fetch(url, { headers, ...(signal === undefined ? {} : { signal }) }))
       const head = yield* Effect.promise(() => fetch(url, { method: "HEAD", headers }))

@@ -27,16 +27,17 @@ describe("dashboard tokens", () => {
     ))
 
   it.effect("a token speaks for the tenant whose name its MAC covers, the operator's for every tenant; nothing else verifies", () =>
-    Effect.sync(() => {
+    Effect.gen(function* () {
       const key = Buffer.alloc(32, 1)
       const other = Buffer.alloc(32, 2)
-      assert.deepStrictEqual(viewerOf(key, tenantToken(key, "acme")), { kind: "tenant", tenant: "acme" })
-      assert.deepStrictEqual(viewerOf(key, operatorToken(key)), { kind: "operator" })
+      const check = { key, revocations: () => Effect.succeed(0) }
+      assert.deepStrictEqual(yield* viewerOf(check, tenantToken(key, "acme", 0)), { kind: "tenant", tenant: "acme" })
+      assert.deepStrictEqual(yield* viewerOf(check, operatorToken(key)), { kind: "operator" })
       // A tenant named "operator" is a tenant like any other.
-      assert.deepStrictEqual(viewerOf(key, tenantToken(key, "operator")), { kind: "tenant", tenant: "operator" })
-      const acmeMac = tenantToken(key, "acme").split(".")[2]!
+      assert.deepStrictEqual(yield* viewerOf(check, tenantToken(key, "operator", 0)), { kind: "tenant", tenant: "operator" })
+      const acmeMac = tenantToken(key, "acme", 0).split(".")[2]!
       for (const forged of [
-        tenantToken(other, "acme"),
+        tenantToken(other, "acme", 0),
         operatorToken(other),
         `tenant.beta.${acmeMac}`,
         `operator.${acmeMac}`,
@@ -45,9 +46,22 @@ describe("dashboard tokens", () => {
         `tenant.acme.${acmeMac.slice(0, -2)}`,
         "",
         "operator"
-      ]) assert.isUndefined(viewerOf(key, forged), forged)
+      ]) assert.isUndefined(yield* viewerOf(check, forged), forged)
       assert.isTrue(mayView({ kind: "operator" }, "beta"))
       assert.isTrue(mayView({ kind: "tenant", tenant: "acme" }, "acme"))
       assert.isFalse(mayView({ kind: "tenant", tenant: "acme" }, "beta"))
+    }))
+
+  it.effect("a revocation of a tenant's credentials voids the tenant's tokens made before it, and no one else's", () =>
+    Effect.gen(function* () {
+      const key = Buffer.alloc(32, 1)
+      const revoked = new Map<string, number>()
+      const check = { key, revocations: (tenant: string) => Effect.succeed(revoked.get(tenant) ?? 0) }
+      const before = tenantToken(key, "acme", 0)
+      revoked.set("acme", 1)
+      assert.isUndefined(yield* viewerOf(check, before))
+      assert.deepStrictEqual(yield* viewerOf(check, tenantToken(key, "acme", 1)), { kind: "tenant", tenant: "acme" })
+      assert.deepStrictEqual(yield* viewerOf(check, tenantToken(key, "beta", 0)), { kind: "tenant", tenant: "beta" })
+      assert.deepStrictEqual(yield* viewerOf(check, operatorToken(key)), { kind: "operator" })
     }))
 })
