@@ -49,7 +49,9 @@ export const latencyBucketsMs: ReadonlyArray<number> = [
 
 export class RouterFailed extends Schema.TaggedError<RouterFailed>()("RouterFailed", {
   message: Schema.String,
-  key: Schema.String
+  key: Schema.String,
+  /** The route's port is taken (by another route or another program): another port may do. */
+  portInUse: Schema.optionalKey(Schema.Boolean)
 }) {}
 
 export interface TrafficRouterShape {

@@ -33,7 +33,12 @@ const planFields = {
    * Files production's agent reads into the page cache before its workload starts: the dependencies the
    * profile inferred from the shadow's use. Absent from launches planned before there were any.
    */
-  preload: Schema.optionalKey(Schema.Array(Schema.String).check(Schema.isMaxLength(maxDependencyFiles)))
+  preload: Schema.optionalKey(Schema.Array(Schema.String).check(Schema.isMaxLength(maxDependencyFiles))),
+  /**
+   * The loopback port the client's endpoint took on the traffic router when the plan was fixed, so that it
+   * stays the same after a restart. Absent from launches planned before it was recorded (see `endpointPortOf`).
+   */
+  endpointPort: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 65535 })))
 }
 const transferFields = {
   launchId: LaunchId,

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto"
 import { Effect, Schedule, Schema } from "effect"
 import type { DomainEvent } from "../../domain/catalog.ts"
 import type { StoredEvent } from "../../domain/envelope.ts"
+import { endpointPortOf } from "../../domain/launch/endpointPort.ts"
 import { subjects } from "../../domain/subjects.ts"
 import { type Tier, tierDefaults } from "../../domain/profile/resources.ts"
 import { EventBus } from "../../src/eventBus.ts"
@@ -159,17 +160,19 @@ export const runScenario = (context: ScenarioContext) =>
     ))
 
     const launchStart = feed.count()
-    const url = endpointUrl(tenant, launching)
-    const load = yield* report.step("launch", `${launching} requests production (RequestProduction), load from a generator on ${url}`, Effect.gen(function* () {
+    const load = yield* report.step("launch", `${launching} requests production (RequestProduction), load from a generator on its endpoint`, Effect.gen(function* () {
       yield* send(tenant, "RequestProduction", { clientId: launching, priority: 1, launchId })
       yield* launchStage(feed, "LaunchRequested", eventOf("LaunchRequested", (e) => e.launchId === launchId), 10_000, launchStart)
+      // The plan names the port the client's endpoint took.
+      const { event: planned } = yield* launchStage(feed, "ProvisioningStarted", eventOf("ProvisioningStarted", (e) => e.launchId === launchId), settings.timeoutsMs.launchStage, launchStart)
+      const url = endpointUrl(endpointPortOf(tenant, launching, planned.endpointPort))
       yield* Effect.promise(() => fetch(url).then((r) => r.ok, () => false)).pipe(
         Effect.filterOrFail((ok) => ok, () => "not yet"),
         Effect.retry({ times: 300, schedule: Schedule.spaced("100 millis") }),
         Effect.mapError(() => new DemoStepFailed({ message: `the endpoint ${url} did not answer` }))
       )
       const generator = yield* Effect.acquireRelease(Effect.sync(() => startLoad(url, settings.load)), (g) => Effect.promise(() => g.stop()))
-      return { summary: `LaunchRequested ${launchId}; the endpoint answers and ${settings.load.clients} keep-alive clients load it (at most ${settings.load.maxRequests} requests, ${settings.load.maxMs / 1000} s)`, value: generator }
+      return { summary: `LaunchRequested ${launchId}; the endpoint ${url} answers and ${settings.load.clients} keep-alive clients load it (at most ${settings.load.maxRequests} requests, ${settings.load.maxMs / 1000} s)`, value: generator }
     }))
 
     yield* report.step("provisioned", "Production is provisioned at the profile's full size", launchStage(feed, "ProductionProvisioned", eventOf("ProductionProvisioned", (e) => e.launchId === launchId), settings.timeoutsMs.launchStage, launchStart).pipe(

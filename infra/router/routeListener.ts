@@ -8,12 +8,11 @@ export const listen = (key: string, port: number, handler: RequestListener): Eff
   Effect.callback<Server, RouterFailed>((resume) => {
     const server = createServer(handler)
     const refused = (error: NodeJS.ErrnoException) =>
-      resume(Effect.fail(new RouterFailed({
-        key,
-        message: error.code === "EADDRINUSE"
-          ? `port ${port} on 127.0.0.1 is already in use`
-          : `cannot listen on 127.0.0.1:${port}: ${error.message}`
-      })))
+      resume(Effect.fail(
+        error.code === "EADDRINUSE"
+          ? new RouterFailed({ key, message: `port ${port} on 127.0.0.1 is already in use`, portInUse: true })
+          : new RouterFailed({ key, message: `cannot listen on 127.0.0.1:${port}: ${error.message}` })
+      ))
     server.once("error", refused)
     server.listen(port, "127.0.0.1", () => {
       server.off("error", refused)

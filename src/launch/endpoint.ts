@@ -1,6 +1,5 @@
 import type { ClientId } from "../../domain/ids.ts"
 import type { LaunchPlan } from "../../domain/launch/launch.ts"
-import { endpointPort } from "../../domain/launch/endpointPort.ts"
 import type { InstanceSpec } from "../instanceRuntime.ts"
 import { type AgentSettings, instanceSpec, upstreamUrl } from "../instances/runtimeSpec.ts"
 import type { RouteSpec, Upstream } from "../trafficRouter.ts"
@@ -9,7 +8,7 @@ import type { RouteSpec, Upstream } from "../trafficRouter.ts"
 export const endpointKey = (tenant: string, clientId: string) => `${tenant}/${clientId}`
 
 /** The URL a client's traffic goes to: the router's listener for it on loopback. */
-export const endpointUrl = (tenant: string, clientId: string) => `http://127.0.0.1:${endpointPort(tenant, clientId)}`
+export const endpointUrl = (port: number) => `http://127.0.0.1:${port}`
 
 /**
  * The runtime specs of a launch's two instances, as they were (shadow) or will be (production) started; the
@@ -23,10 +22,11 @@ export const launchSpecs = (tenant: string, clientId: ClientId, plan: LaunchPlan
   }
 }
 
-/** The client's route with production taking `weight` percent of its traffic and the shadow the rest. */
+/** The client's route on `port` with production taking `weight` percent of its traffic and the shadow the rest. */
 export const endpointRoute = (
   tenant: string,
   clientId: string,
+  port: number,
   instances: { readonly shadow?: InstanceSpec | undefined; readonly production?: InstanceSpec | undefined },
   weight: number
 ): RouteSpec => {
@@ -35,5 +35,5 @@ export const endpointRoute = (
   if (instances.production !== undefined && weight > 0) shares.push({ id: instances.production.instanceId, url: upstreamUrl(instances.production), weight })
   const [only, ...others] = shares
   const upstreams = only !== undefined && others.length === 0 ? [{ ...only, weight: 100 }] : shares
-  return { key: endpointKey(tenant, clientId), port: endpointPort(tenant, clientId), upstreams }
+  return { key: endpointKey(tenant, clientId), port, upstreams }
 }

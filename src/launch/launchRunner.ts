@@ -3,6 +3,7 @@ import type { ClientId, InstanceId, LaunchId } from "../../domain/ids.ts"
 import { summarizeLatency } from "../../domain/instance/heartbeatLatency.ts"
 import type { PoolPolicy } from "../../domain/instance/poolPolicy.ts"
 import { poolKeyOf } from "../../domain/instance/poolKey.ts"
+import { endpointPortOf, endpointPorts } from "../../domain/launch/endpointPort.ts"
 import { isProvisioning, type LaunchCommand, type LaunchPlan, passedOf } from "../../domain/launch/launch.ts"
 import {
   defaultLaunchWorkflowPolicy,
@@ -23,7 +24,7 @@ import { prepareTransfer } from "../instances/agentControl.ts"
 import { poolView } from "../instances/pool.ts"
 import type { AgentSettings } from "../instances/runtimeSpec.ts"
 import { StateTransfer } from "../stateTransfer.ts"
-import { type RouteMetrics, TrafficRouter } from "../trafficRouter.ts"
+import { type RouteMetrics, type RouterFailed, TrafficRouter } from "../trafficRouter.ts"
 import { windowOf } from "../trafficWindow.ts"
 import { endpointKey, endpointRoute, launchSpecs } from "./endpoint.ts"
 import { type LastBeat, watchHeartbeats } from "./heartbeatWatch.ts"
@@ -111,13 +112,18 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
 
       /** Points the client's endpoint at production for `weight` percent. */
       const routeTo = (clientId: ClientId, plan: LaunchPlan, weight: number) =>
-        router.setRoute(endpointRoute(tenant, clientId, launchSpecs(tenant, clientId, plan, policy.agent), weight))
+        router.setRoute(
+          endpointRoute(tenant, clientId, endpointPortOf(tenant, clientId, plan.endpointPort), launchSpecs(tenant, clientId, plan, policy.agent), weight)
+        )
 
-      /** The same, for a step of an unfinished launch: a router that refuses it fails the launch. */
+      /** A router that refuses a step of an unfinished launch fails the launch. */
+      const refusedRoute = (error: RouterFailed) => failed(`the traffic router refused the route: ${error.message}`)
+
+      /** Points the client's endpoint at production for `weight` percent, in a step of an unfinished launch. */
       const routeOrFail = (clientId: ClientId, plan: LaunchPlan, weight: number) =>
         routeTo(clientId, plan, weight).pipe(
           Effect.as(undefined),
-          Effect.catchTag("RouterFailed", (error) => Effect.succeed(failed(`the traffic router refused the route: ${error.message}`)))
+          Effect.catchTag("RouterFailed", (error) => Effect.succeed(refusedRoute(error)))
         )
 
       /** All traffic back to the shadow (a router that refuses is logged: the rollback itself must not stop). */
@@ -141,13 +147,24 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
           return watchHeartbeats(tenant, instanceId).pipe(Effect.tap((lastBeat) => Effect.sync(() => void followed.set(instanceId, lastBeat))))
         })
 
+      /** Opens the client's endpoint on the first of `ports` that is free, all traffic on the shadow; the plan records which. */
+      const openOn = (clientId: ClientId, plan: LaunchPlan, ports: ReadonlyArray<number>): Effect.Effect<LaunchPlan, RouterFailed> => {
+        const [port, ...others] = ports
+        const planned: LaunchPlan = { ...plan, endpointPort: port! }
+        return routeTo(clientId, planned, 0).pipe(
+          Effect.as(planned),
+          Effect.catchIf((error) => error.portInUse === true && others.length > 0, () => openOn(clientId, plan, others))
+        )
+      }
+
       const fixPlan = ({ clientId, plan }: ActionOf<"FixPlan">) =>
         Effect.gen(function* () {
-          const refused = yield* routeOrFail(clientId, plan, 0)
-          if (refused !== undefined) return refused
-          yield* record({ _tag: "StartProvisioning", ...plan })
+          // An endpoint an earlier launch of the client opened keeps its port; a new one takes the first of the client's ports that is free.
+          const live = yield* router.metrics(endpointKey(tenant, clientId))
+          const planned = yield* openOn(clientId, plan, live === undefined ? endpointPorts(tenant, clientId) : [live.port])
+          yield* record({ _tag: "StartProvisioning", ...planned })
           return recorded
-        })
+        }).pipe(Effect.catchTag("RouterFailed", (error) => Effect.succeed(refusedRoute(error))))
 
       const provision = ({ clientId, plan }: ActionOf<"Provision">) =>
         Effect.gen(function* () {

@@ -1,12 +1,16 @@
 import { Effect } from "effect"
 import { decodeEvent } from "../../domain/catalog.ts"
 import type { StoredEvent } from "../../domain/envelope.ts"
+import type { InstanceId } from "../../domain/ids.ts"
 import { instanceAggregate, shouldRun } from "../../domain/instance/instance.ts"
+import { endpointPortOf } from "../../domain/launch/endpointPort.ts"
+import { launchAggregate } from "../../domain/launch/launch.ts"
 import { subjects } from "../../domain/subjects.ts"
 import { loadAggregate } from "../commands/loadAggregate.ts"
 import { EventBus } from "../eventBus.ts"
 import { EventStore } from "../eventStore/eventStore.ts"
 import { instanceSpec, type AgentSettings } from "../instances/runtimeSpec.ts"
+import { loadCurrentProduction } from "../sagas/currentProduction.ts"
 import { loadCurrentShadow } from "../sagas/currentShadow.ts"
 import { TrafficRouter } from "../trafficRouter.ts"
 import { endpointRoute } from "./endpoint.ts"
@@ -18,6 +22,15 @@ const runningShadow = (tenant: string, clientId: string, agent: AgentSettings) =
     if (shadow === undefined) return undefined
     const { state } = yield* loadAggregate(instanceAggregate, tenant, shadow.instanceId)
     return shouldRun(state) ? instanceSpec("shadow", tenant, shadow.instanceId, state.spec, agent) : undefined
+  })
+
+/** The port of the client's endpoint as the launch that made `productionId` recorded it, while that is the client's production. */
+const endpointPortFor = (tenant: string, clientId: string, productionId: InstanceId) =>
+  Effect.gen(function* () {
+    const current = yield* loadCurrentProduction(tenant, clientId)
+    if (current?.instanceId !== productionId) return undefined
+    const { state } = yield* loadAggregate(launchAggregate, tenant, current.launchId)
+    return endpointPortOf(tenant, clientId, "plan" in state ? state.plan?.endpointPort : undefined)
   })
 
 /**
@@ -38,14 +51,17 @@ export const makeProductionEndpointStep = (agent: AgentSettings) =>
       const { state } = yield* loadAggregate(instanceAggregate, tenant, event.instanceId)
       if (!("spec" in state) || state.spec.role !== "production") return
       const { clientId } = state.spec
+      const port = yield* endpointPortFor(tenant, clientId, event.instanceId)
+      // The client's production is another by now: this one's events no longer move its endpoint.
+      if (port === undefined) return
       if (state._tag === "Ready") {
         const production = instanceSpec("production", tenant, event.instanceId, state.spec, agent)
-        yield* router.setRoute(endpointRoute(tenant, clientId, { production }, 100))
+        yield* router.setRoute(endpointRoute(tenant, clientId, port, { production }, 100))
         return yield* Effect.logInfo("the client's endpoint is back on its production", { instanceId: event.instanceId })
       }
       if (state._tag !== "Lost") return
       const shadow = yield* runningShadow(tenant, clientId, agent)
-      yield* router.setRoute(endpointRoute(tenant, clientId, { shadow }, 0))
+      yield* router.setRoute(endpointRoute(tenant, clientId, port, { shadow }, 0))
       yield* Effect.logWarning(shadow === undefined ? "production lost: the client's endpoint answers 503 until it is back" : "production lost: the client's traffic held on its shadow", {
         instanceId: event.instanceId,
         ...(shadow === undefined ? {} : { shadowInstanceId: shadow.instanceId })

@@ -125,7 +125,7 @@ layer(controlPlane, { excludeTestServices: true, timeout: "300 seconds" })("the 
 
       // A launch: its timeline appears and steps through the weights to the end, live, production joins the fleet.
       const launchId = yield* requestProduction(watched, mine)
-      const load = yield* loadOnEndpoint(watched, mine)
+      const load = yield* loadOnEndpoint(watched, launchId)
       const timeline = `${section} .launch[data-launch="${launchId}"]`
       yield* waitFor(page, timeline, "the launch's timeline")
       yield* waitFor(page, `${timeline} li[data-stage="weight-5"]`, "the first weight step", 120_000)

@@ -31,7 +31,9 @@ const warmShadow = (tenant: string, clientId: string, template = sharedTemplate)
     assert.isTrue((yield* send(tenant, "ConnectClient", { clientId, tier: "basic", template })).ok)
     yield* eventually(shadowOf(tenant, clientId).pipe(Effect.map((id) => id !== undefined)), 20_000, "a profile")
     const shadow = (yield* shadowOf(tenant, clientId))!
-    yield* eventually(streamTypes(`instance-${tenant}.${shadow}`).pipe(Effect.map((types) => types.includes("InstanceReady"))), 90_000, "shadow ready")
+    const types = streamTypes(`instance-${tenant}.${shadow}`)
+    const seen = Effect.all([types, instanceOf(tenant, shadow)]).pipe(Effect.map(([events, info]) => `events ${events.join(", ")}; runtime ${JSON.stringify(info)}`))
+    yield* eventually(types.pipe(Effect.map((events) => events.includes("InstanceReady"))), 90_000, "shadow ready", seen)
     yield* eventually(stateFiles(tenant, shadow, statePath).pipe(Effect.map((files) => "manifest.json" in files)), 30_000, "shadow cache built")
     return shadow
   })
@@ -65,7 +67,7 @@ for (const runtime of ["docker", "process"] as const) {
 
         const launchId = yield* requestProduction(tenant, clientId)
         const production = productionInstanceId(tenant, launchId)
-        const load = yield* loadOnEndpoint(tenant, clientId)
+        const load = yield* loadOnEndpoint(tenant, launchId)
         yield* launchEnded(tenant, launchId, "ShadowReleased")
         const result = yield* Effect.promise(() => load.stop())
 
@@ -107,7 +109,7 @@ for (const runtime of ["docker", "process"] as const) {
         const shadow = yield* warmShadow(tenant, clientId, faulty)
         const launchId = yield* requestProduction(tenant, clientId)
         const production = productionInstanceId(tenant, launchId)
-        const load = yield* loadOnEndpoint(tenant, clientId)
+        const load = yield* loadOnEndpoint(tenant, launchId)
         yield* launchEnded(tenant, launchId, "LaunchRolledBack")
         const rolledBackAt = Date.now()
         const sentAtRollback = load.sent()

@@ -5,17 +5,15 @@ import { Effect, Stream } from "effect"
 import { existsSync, readdirSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { endpointPort } from "../../domain/launch/endpointPort.ts"
 import { productionInstanceId } from "../../domain/launch/productionInstanceId.ts"
 import { instanceDir } from "../../infra/process/processRegistry.ts"
 import { EventBus } from "../../src/eventBus.ts"
 import { InstanceRuntime } from "../../src/instanceRuntime.ts"
-import { endpointUrl } from "../../src/launch/endpoint.ts"
 import { decodeSignal } from "../../src/telemetry/signalDecoding.ts"
 import { requestRaw, send } from "../support/controlPlane.ts"
 import { eventually } from "../support/eventually.ts"
 import { accepts } from "../support/tcpProbe.ts"
-import { launchStream, newClientId, requestProduction, stateFiles } from "../support/launchHarness.ts"
+import { endpointOf, launchStream, newClientId, requestProduction, stateFiles } from "../support/launchHarness.ts"
 import {
   countOf,
   docker,
@@ -37,7 +35,7 @@ const instanceStream = (tenant: string, instanceId: string) => `instance-${tenan
 const hasEvent = (tenant: string, instanceId: string, type: string, times = 1) =>
   streamTypes(instanceStream(tenant, instanceId)).pipe(Effect.map((types) => countOf(types, type) >= times))
 
-const serves = (tenant: string, clientId: string) => Effect.promise(() => fetch(endpointUrl(tenant, clientId)).then((r) => r.ok, () => false))
+const serves = (url: string) => Effect.promise(() => fetch(url).then((r) => r.ok, () => false))
 
 /** What production's workload said of its cache in its first telemetry sample after `sinceMs`: 1 when it found it warm. */
 const cacheReusedSince = (tenant: string, instanceId: string, sinceMs: number) =>
@@ -92,6 +90,7 @@ for (const runtime of ["docker", "process"] as const) {
         const launchId = yield* requestProduction(tenant, clientId)
         const production = productionInstanceId(tenant, launchId)
         yield* eventually(streamTypes(launchStream(tenant, launchId)).pipe(Effect.map((types) => types.includes("ShadowReleased"))), 150_000, "launch released")
+        const endpoint = yield* endpointOf(tenant, launchId)
         yield* eventually(hasEvent(tenant, production, "InstanceReady"), 30_000, "production ready as an instance")
         // Its lifecycle from the start; a refinement of the profile during the launch may resize it on the way.
         const lifecycle = (yield* streamTypes(instanceStream(tenant, production))).filter((type) => type !== "InstanceResized")
@@ -113,7 +112,7 @@ for (const runtime of ["docker", "process"] as const) {
         const types = yield* streamTypes(instanceStream(tenant, production))
         assert.strictEqual(countOf(types, "HeartbeatLost"), 1)
         assert.strictEqual(countOf(types, "InstanceRecreated"), 1)
-        yield* eventually(serves(tenant, clientId), 30_000, "the endpoint serving again")
+        yield* eventually(serves(endpoint), 30_000, "the endpoint serving again")
         const { ["identity.json"]: __, ...after } = yield* stateFiles(tenant, production, statePath)
         assert.deepStrictEqual(after, state, "its state is still there, unchanged")
         assert.strictEqual(yield* cacheReusedSince(tenant, production, killedAtMs), 1, "the workload started again on the cache it had")
@@ -131,13 +130,13 @@ for (const runtime of ["docker", "process"] as const) {
         )
         assert.deepInclude(yield* instances.inspect({ tenant, instanceId: production }), { runtimeId: running, running: true })
         assert.isTrue(yield* hasEvent(tenant, production, "InstanceResized"))
-        assert.isTrue(yield* serves(tenant, clientId))
+        assert.isTrue(yield* serves(endpoint))
 
         // The client goes: its production, its state and its endpoint with it.
         assert.isTrue((yield* send(tenant, "DisconnectClient", { clientId })).ok)
         yield* eventually(hasEvent(tenant, production, "InstanceTerminated"), 30_000, "production terminated")
         yield* eventually(instances.list({ tenant }).pipe(Effect.map((all) => all.length === 0)), 60_000, "no instance of the client")
-        yield* eventually(accepts(endpointPort(tenant, clientId)).pipe(Effect.map((ok) => !ok)), 30_000, "the endpoint closed")
+        yield* eventually(accepts(Number(new URL(endpoint).port)).pipe(Effect.map((ok) => !ok)), 30_000, "the endpoint closed")
         // The runtime forgets an instance before its files are all deleted: under load that takes a moment.
         yield* eventually(leftovers(runtime, tenant, [production, shadow]).pipe(Effect.map((left) => left.length === 0)), 30_000, "no container, volume or directory left")
         assert.deepStrictEqual((yield* streamTypes(launchStream(tenant, launchId))).at(-1), "ProductionRetired")

@@ -5,15 +5,13 @@ import { Effect } from "effect"
 import { existsSync, readdirSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { endpointPort } from "../../domain/launch/endpointPort.ts"
 import { productionInstanceId } from "../../domain/launch/productionInstanceId.ts"
 import { instanceDir } from "../../infra/process/processRegistry.ts"
 import { InstanceRuntime } from "../../src/instanceRuntime.ts"
-import { endpointUrl } from "../../src/launch/endpoint.ts"
 import { send } from "../support/controlPlane.ts"
 import { eventually } from "../support/eventually.ts"
 import { accepts } from "../support/tcpProbe.ts"
-import { launchStream, newClientId, queryLaunch, requestProduction } from "../support/launchHarness.ts"
+import { endpointOf, launchStream, newClientId, queryLaunch, requestProduction } from "../support/launchHarness.ts"
 import { docker, orchestratedControlPlaneLayer, shadowOf, streamTypes, testTenant } from "../support/shadowHarness.ts"
 
 /** What the runtime keeps of an instance beside the instance itself: its volumes (Docker) or its directory (processes). */
@@ -45,12 +43,13 @@ for (const runtime of ["process", "docker"] as const) {
         const production = productionInstanceId(tenant, launchId)
         yield* eventually(streamTypes(launchStream(tenant, launchId)).pipe(Effect.map((types) => types.includes("ShadowReleased"))), 150_000, "launch released")
         assert.deepInclude(yield* instances.inspect({ tenant, instanceId: production }), { running: true, role: "production" })
-        assert.isTrue(yield* Effect.promise(() => fetch(endpointUrl(tenant, clientId)).then((r) => r.ok, () => false)), "the endpoint serves")
+        const endpoint = yield* endpointOf(tenant, launchId)
+        assert.isTrue(yield* Effect.promise(() => fetch(endpoint).then((r) => r.ok, () => false)), "the endpoint serves")
         assert.isNotEmpty(yield* leftoversOf(runtime, tenant, production), "production has its state")
 
         assert.isTrue((yield* send(tenant, "DisconnectClient", { clientId })).ok)
         yield* eventually(instances.inspect({ tenant, instanceId: production }).pipe(Effect.map((info) => info === undefined)), 60_000, "production removed")
-        yield* eventually(accepts(endpointPort(tenant, clientId)).pipe(Effect.map((ok) => !ok)), 30_000, "the endpoint closed")
+        yield* eventually(accepts(Number(new URL(endpoint).port)).pipe(Effect.map((ok) => !ok)), 30_000, "the endpoint closed")
         // The runtime forgets the instance before its files are all deleted: under load that takes a moment.
         yield* eventually(leftoversOf(runtime, tenant, production).pipe(Effect.map((left) => left.length === 0)), 30_000, "production's state gone")
         assert.isFalse((yield* instances.list({ tenant })).some((info) => info.role === "production"))

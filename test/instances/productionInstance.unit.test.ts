@@ -36,6 +36,8 @@ const recreation = { limit: 3, backoffMs: 1, maxBackoffMs: 1 }
 const clientId = "c1"
 const launchId = "l1"
 const production = productionInstanceId("acme", launchId)
+/** Not the port derived from the client: the endpoint follows what the plan recorded. */
+const endpointPort = 39_999
 
 /** A router that keeps the last route of each key. */
 const recordingRouter = (routes: Map<string, RouteSpec>) =>
@@ -102,7 +104,8 @@ const launchedClient = <E, R>(
       tier: "standard",
       template: { image: shadowState.image, dependencies: [], statePaths: ["/var/lib/umbra/state"], settings: {} },
       network: { subnets: [], securityGroups: [], egress: false },
-      resources: { cpuMillis: 2000, memoryMiB: 4096 }
+      resources: { cpuMillis: 2000, memoryMiB: 4096 },
+      endpointPort
     }
     const spec = instanceSpec("production", "acme", production, { ...(yield* decodePlan(plan)), clientId: clientId as ClientId }, agent)
     const created = yield* runtime.create(spec, { start: false })
@@ -172,6 +175,7 @@ describe("production as an instance (fake runtime and router)", () => {
       yield* handle("MarkInstanceReady", { instanceId: production })
       yield* pump
       assert.deepStrictEqual(routes.get(key)?.upstreams.map((u) => [u.id, u.weight]), [[production, 100]])
+      assert.strictEqual(routes.get(key)?.port, endpointPort, "on the port the launch's plan recorded")
     }).pipe(Effect.provide(setup(fake, routes)))
   })
 
@@ -208,6 +212,7 @@ describe("production as an instance (fake runtime and router)", () => {
       const endpoint = yield* makeProductionEndpointStep(agent)
       const lost = (yield* readStream(`instance-acme.${production}`)).at(-1)!
       yield* endpoint(lost)
+      assert.deepInclude(routes.get(endpointKey("acme", clientId)), { port: endpointPort })
       assert.deepStrictEqual(routes.get(endpointKey("acme", clientId))?.upstreams.map((u) => [u.id, u.weight]), [[shadow, 100]])
     }).pipe(Effect.provide(setup(fake, routes)))
   })

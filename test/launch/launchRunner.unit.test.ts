@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Stream } from "effect"
 import type { LaunchId } from "../../domain/ids.ts"
 import { poolKeyOf } from "../../domain/instance/poolKey.ts"
+import { endpointPorts } from "../../domain/launch/endpointPort.ts"
 import { productionInstanceId } from "../../domain/launch/productionInstanceId.ts"
 import { connectSaga } from "../../domain/sagas/connectSaga.ts"
 import { makeShadowSaga } from "../../domain/sagas/shadowSaga.ts"
@@ -18,7 +19,7 @@ import { makeInstanceStep } from "../../src/instances/instanceRunner.ts"
 import { makeSagaStep } from "../../src/sagas/sagaRunner.ts"
 import { poolView } from "../../src/instances/pool.ts"
 import { StateTransfer, TransferFailed } from "../../src/stateTransfer.ts"
-import { latencyBucketsMs, type RouteSpec, TrafficRouter, type UpstreamMetrics } from "../../src/trafficRouter.ts"
+import { latencyBucketsMs, RouterFailed, type RouteSpec, TrafficRouter, type UpstreamMetrics } from "../../src/trafficRouter.ts"
 import type { Watchdog } from "../../src/instances/watchdog.ts"
 import { command } from "../support/commands.ts"
 import { pumpStoredEvents } from "../support/eventPump.ts"
@@ -46,6 +47,8 @@ interface Behaviour {
   readonly transfer?: TransferFailed
   /** How long a transfer takes (the provisioning slot is held meanwhile). */
   readonly transferMs?: number
+  /** Ports something else listens on: the router cannot open a route there. */
+  readonly takenPorts?: ReadonlyArray<number>
 }
 
 /** A router that remembers every route it was given and counts 10 requests per upstream per look at its metrics. */
@@ -53,7 +56,10 @@ const fakeRouter = (behaviour: Behaviour, routes: Array<RouteSpec>) => {
   const counters = new Map<string, UpstreamMetrics>()
   return Layer.succeed(TrafficRouter)(
     TrafficRouter.of({
-      setRoute: (route) => Effect.sync(() => void routes.push(route)),
+      setRoute: (route) =>
+        behaviour.takenPorts?.includes(route.port) === true
+          ? Effect.fail(new RouterFailed({ key: route.key, message: `port ${route.port} on 127.0.0.1 is already in use`, portInUse: true }))
+          : Effect.sync(() => void routes.push(route)),
       removeRoute: (key) => Effect.sync(() => void routes.splice(0, routes.length, ...routes.filter((route) => route.key !== key))),
       routes: () => Effect.succeed(routes),
       drain: () => Effect.succeed(true),
@@ -214,6 +220,26 @@ describe("launch runner (fake runtime, router and agents)", () => {
       assert.isFalse(fake.instances.has(productionInstanceId("acme", "l1")))
       assert.isTrue(fake.instances.has(fake.created[0]!.instanceId), "the shadow still serves")
     }).pipe(Effect.provide(setup(fake, { failing: true }, routes)))
+  })
+
+  it.live("the client's first port is taken: its endpoint opens on the next, the plan records it, and every step and a later launch keep it", () => {
+    const fake = makeFakeRuntime()
+    const routes: Array<RouteSpec> = []
+    const [taken, next] = endpointPorts("acme", "c1")
+    const plannedPort = (launchId: string) =>
+      EventStore.use((store) => store.readStream(`launch-acme.${launchId}`)).pipe(
+        Effect.map((events) => (events.find((event) => event.type === "ProvisioningStarted")?.data as { endpointPort?: number }).endpointPort)
+      )
+    return Effect.gen(function* () {
+      // Rolled back at the first step: the endpoint stays open on the shadow for the next launch.
+      yield* launchOnce
+      assert.strictEqual(yield* plannedPort("l1"), next)
+      yield* requestProduction("c1", "l2")
+      yield* drive("l2")
+      assert.strictEqual(yield* plannedPort("l2"), next)
+      assert.deepStrictEqual([...new Set(routes.map((route) => route.port))], [next])
+      assert.deepStrictEqual(weightsOf(routes), [0, 5, 0, 0, 5, 0])
+    }).pipe(Effect.provide(setup(fake, { failing: true, takenPorts: [taken!] }, routes)))
   })
 
   it.live("a failed state transfer and a silent production agent roll back before or during the shift", () =>

@@ -5,7 +5,6 @@ import { productionInstanceId } from "../../domain/launch/productionInstanceId.t
 import { defaultNetwork, defaultTemplate } from "../../domain/profile/template.ts"
 import { launches } from "../../projections/launches.ts"
 import { launchTimeline } from "../../projections/launchTimeline.ts"
-import { endpointUrl } from "../../src/launch/endpoint.ts"
 import { loadLaunch } from "../../src/launch/launchState.ts"
 import { launchesQuery } from "../../src/queries/launchesQuery.ts"
 import { launchQuery } from "../../src/queries/launchQuery.ts"
@@ -29,7 +28,8 @@ const fullLaunch = (tenant: string, launchId: string, clientId: string, fromMs =
       tier: "basic",
       template: defaultTemplate,
       network: defaultNetwork,
-      resources: { cpuMillis: 500, memoryMiB: 512 }
+      resources: { cpuMillis: 500, memoryMiB: 512 },
+      endpointPort: 31_234
     })
     yield* next("RecordProductionProvisioned", { runtimeId: "p1", cpuMillis: 500, memoryMiB: 512 })
     yield* next("StartStateTransfer", {})
@@ -48,7 +48,7 @@ describe("Launches and Launch", () => {
       yield* catchUp(launches)
       const answer = yield* launchQuery("acme", l("l1"))
       const folded = launchTimeline((yield* loadLaunch("acme", "l1")).events)!
-      assert.deepStrictEqual(answer, { ...folded, endpoint: endpointUrl("acme", "c1") })
+      assert.deepStrictEqual(answer, { ...folded, endpoint: "http://127.0.0.1:31234" })
       assert.deepInclude(answer, { stage: "released", weight: 100, priority: 3, shadowDisposition: "recycled" })
       assert.deepStrictEqual(answer.stages.map((stage) => stage.stage), [
         "queued", "provisioning", "provisioned", "transferring", "transferred", "weight-5", "weight-25", "weight-50", "weight-100", "completed", "shadowReleased"

@@ -373,6 +373,8 @@ describe("traffic router against real HTTP upstreams", () => {
       const port = yield* open(route("acme/first", [{ id: "a", url: a.url, weight: 100 }]))
       const taken = yield* refusal(route("acme/second", [{ id: "a", url: a.url, weight: 100 }], port))
       assert.include(taken.message, `port ${port}`)
+      assert.isTrue(taken.portInUse, "another port may do")
+      assert.isUndefined((yield* refusal(one("nonsense"))).portInUse)
       assert.deepStrictEqual((yield* router.routes()).map((spec) => spec.key), ["acme/first"])
     }).pipe(withRouter()))
 

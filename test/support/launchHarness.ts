@@ -2,7 +2,6 @@ import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
 import type { LaunchTimeline } from "../../projections/launchTimeline.ts"
 import { InstanceRuntime } from "../../src/instanceRuntime.ts"
-import { endpointUrl } from "../../src/launch/endpoint.ts"
 import { requestRaw, send } from "./controlPlane.ts"
 import { eventually } from "./eventually.ts"
 import { startLoad } from "../../infra/demo/loadGenerator.ts"
@@ -22,7 +21,7 @@ export const requestProduction = (tenant: string, clientId: string, priority = 0
 /** The `Launch` query's answer. */
 export const queryLaunch = (tenant: string, launchId: string) =>
   requestRaw(`umbra.query.${tenant}.Launch`, JSON.stringify({ launchId })).pipe(
-    Effect.map((reply) => reply as unknown as { readonly ok: boolean; readonly result?: LaunchTimeline & { readonly endpoint: string } })
+    Effect.map((reply) => reply as unknown as { readonly ok: boolean; readonly result?: LaunchTimeline & { readonly endpoint?: string } })
   )
 
 /** The files of an instance's state path with their checksums. */
@@ -32,10 +31,18 @@ export const stateFiles = (tenant: string, instanceId: string, path: string) =>
     return filesOf(yield* listArchive(runtime.exportState({ tenant, instanceId }, path)).pipe(Effect.orDie))
   })
 
-/** Load on the client's endpoint from the moment it answers: keep-alive clients, bounded in count and time. */
-export const loadOnEndpoint = (tenant: string, clientId: string) =>
+/** The URL of the launch's endpoint, once its plan has fixed the port (as the `Launch` query answers it). */
+export const endpointOf = (tenant: string, launchId: string) =>
   Effect.gen(function* () {
-    const url = endpointUrl(tenant, clientId)
+    const endpoint = queryLaunch(tenant, launchId).pipe(Effect.map((reply) => reply.result?.endpoint))
+    yield* eventually(endpoint.pipe(Effect.map((url) => url !== undefined)), 30_000, `the endpoint of launch ${launchId}`)
+    return (yield* endpoint)!
+  })
+
+/** Load on the launch's endpoint from the moment it answers: keep-alive clients, bounded in count and time. */
+export const loadOnEndpoint = (tenant: string, launchId: string) =>
+  Effect.gen(function* () {
+    const url = yield* endpointOf(tenant, launchId)
     const probe = Effect.promise(() => fetch(url).then((r) => r.ok, () => false))
     yield* eventually(probe, 30_000, `the endpoint ${url}`)
     return startLoad(url, { clients: 4, maxRequests: 200_000, maxMs: 180_000, pauseMs: 2 })
