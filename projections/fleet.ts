@@ -7,9 +7,9 @@ export const fleetRoles = ["shadow", "production", "pooled"] as const
 export type FleetRole = (typeof fleetRoles)[number]
 
 /**
- * An instance's state as the instance aggregate has it (`requested`, `started`, `ready`, `lost`,
- * `recycled`); production is `provisioning` until its container is made, `running` while its launch moves
- * traffic, then, from the launch's completion, its instance's own (`started`, `ready`, `lost`).
+ * An instance's state as the instance aggregate has it (`requested`, `started`, `ready`, `lost` — silent, or
+ * the runtime refused to run it — and `recycled`); production is `provisioning` until its container is made,
+ * `running` while its launch moves traffic, then, from the launch's completion, its instance's own.
  */
 export const fleetStates = ["requested", "started", "ready", "lost", "recycled", "provisioning", "running"] as const
 export type FleetState = (typeof fleetStates)[number]
@@ -46,6 +46,7 @@ export const fleet: Projection = {
     "InstanceResized",
     "HeartbeatLost",
     "InstanceRecreated",
+    "InstanceStartFailed",
     "InstanceRecycled",
     "InstanceClaimed",
     "InstanceTerminated",
@@ -77,6 +78,7 @@ export const fleet: Projection = {
       case "InstanceReady":
         return change(event.instanceId, { state: "ready" })
       case "HeartbeatLost":
+      case "InstanceStartFailed":
         return change(event.instanceId, { state: "lost" })
       case "InstanceResized":
         return change(event.instanceId, { resources: event.resources })

@@ -38,6 +38,16 @@ export const RecreateInstance = Schema.TaggedStruct("RecreateInstance", {
   attempt: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
   runtimeId: RuntimeId
 })
+/**
+ * The runtime refused to run the instance (an engine that answered with an error, an image it lacks): its
+ * first start (`attempt` 0, while requested) or a recreation (`attempt` the one it was). The instance counts
+ * as lost, so that it is tried again after the recreation's wait, and given up like a silent one.
+ */
+export const RecordStartFailed = Schema.TaggedStruct("RecordStartFailed", {
+  instanceId: InstanceId,
+  attempt: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+  reason: Reason
+})
 export const RecycleInstance = Schema.TaggedStruct("RecycleInstance", { instanceId: InstanceId })
 export const ClaimPooledInstance = Schema.TaggedStruct("ClaimPooledInstance", {
   instanceId: InstanceId,
@@ -53,6 +63,7 @@ export const InstanceCommand = Schema.Union([
   ResizeInstance,
   MarkHeartbeatLost,
   RecreateInstance,
+  RecordStartFailed,
   RecycleInstance,
   ClaimPooledInstance,
   TerminateInstance
@@ -77,7 +88,13 @@ export const InstanceRecreated = Schema.TaggedStruct("InstanceRecreated", {
   instanceId: InstanceId,
   attempt: Schema.Int,
   runtimeId: RuntimeId,
-  previousRuntimeId: RuntimeId
+  /** Empty when nothing ran before (the runtime refused the instance's start or last recreation). */
+  previousRuntimeId: Schema.String.check(Schema.isMaxLength(128))
+})
+export const InstanceStartFailed = Schema.TaggedStruct("InstanceStartFailed", {
+  instanceId: InstanceId,
+  attempt: Schema.Int,
+  reason: Schema.String
 })
 export const InstanceRecycled = Schema.TaggedStruct("InstanceRecycled", { instanceId: InstanceId, clientId: ClientId })
 export const InstanceClaimed = Schema.TaggedStruct("InstanceClaimed", {
@@ -95,6 +112,7 @@ export const InstanceEvent = Schema.Union([
   InstanceResized,
   HeartbeatLost,
   InstanceRecreated,
+  InstanceStartFailed,
   InstanceRecycled,
   InstanceClaimed,
   InstanceTerminated
@@ -167,6 +185,21 @@ const decideRecreate = (command: typeof RecreateInstance.Type, state: InstanceSt
   })
 }
 
+/** The first start failed while requested, or the recreation the lost instance expects next. */
+const decideStartFailed = (command: typeof RecordStartFailed.Type, state: InstanceState) => {
+  const expected = state._tag === "Requested" ? 0 : state._tag === "Lost" ? state.recreations + 1 : undefined
+  if (expected === undefined) return illegal(command, state)
+  if (command.attempt !== expected) {
+    return Effect.fail(
+      new IllegalState({
+        message: `instance ${command.instanceId} expects attempt ${expected} to fail, not ${command.attempt}`,
+        details: { instanceId: command.instanceId, expected, attempt: command.attempt }
+      })
+    )
+  }
+  return emit({ _tag: "InstanceStartFailed", instanceId: command.instanceId, attempt: command.attempt, reason: command.reason })
+}
+
 const decideResize = (command: typeof ResizeInstance.Type, state: InstanceState) => {
   // Requested: the size it is started (a shadow) or first runs (production, once its launch started it) at.
   if (state._tag !== "Requested" && state._tag !== "Started" && state._tag !== "Ready" && state._tag !== "Lost") return illegal(command, state)
@@ -206,6 +239,10 @@ export const instanceDecider: Decider<InstanceCommand, InstanceEvent, InstanceSt
         return state._tag === "Lost"
           ? { ...state, _tag: "Started", runtimeId: event.runtimeId, recreations: event.attempt, failures: state.failures + 1 }
           : state
+      case "InstanceStartFailed":
+        // Nothing runs: lost, with the attempt counted as a recreation that failed.
+        if (state._tag === "Requested") return { _tag: "Lost", spec: state.spec, runtimeId: "", recreations: 0, failures: 1 }
+        return state._tag === "Lost" ? { ...state, recreations: event.attempt, failures: state.failures + 1 } : state
       case "InstanceRecycled":
         return "runtimeId" in state ? { ...state, _tag: "Recycled" } : state
       case "InstanceClaimed":
@@ -247,6 +284,8 @@ export const instanceDecider: Decider<InstanceCommand, InstanceEvent, InstanceSt
           : illegal(command, state)
       case "RecreateInstance":
         return decideRecreate(command, state)
+      case "RecordStartFailed":
+        return decideStartFailed(command, state)
       case "RecycleInstance":
         if (state._tag === "Recycled") return none
         // The pool holds shadows: production goes with its client.
@@ -291,6 +330,7 @@ export const instanceAggregate: Aggregate<InstanceCommand, InstanceEvent, Instan
     ResizeInstance: "internal",
     MarkHeartbeatLost: "internal",
     RecreateInstance: "internal",
+    RecordStartFailed: "internal",
     RecycleInstance: "internal",
     ClaimPooledInstance: "internal",
     TerminateInstance: "internal"

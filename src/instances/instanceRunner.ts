@@ -84,6 +84,7 @@ export const makeInstanceStep = (options: InstanceRunnerOptions, watchdog: Watch
           return
         }
         case "HeartbeatLost":
+        case "InstanceStartFailed":
           yield* watchdog.unwatch(tenant, event.instanceId)
           return yield* recreate(tenant, event.instanceId, options.agent, options.recreation, input.correlationId)
         case "InstanceRecycled":

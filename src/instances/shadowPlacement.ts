@@ -3,7 +3,8 @@ import type { InstanceId } from "../../domain/ids.ts"
 import { instanceAggregate, type InstanceSpecification } from "../../domain/instance/instance.ts"
 import { causedBy, issueCommand, issueOrLogRefusal } from "../commands/issueCommand.ts"
 import { loadAggregate } from "../commands/loadAggregate.ts"
-import { InstanceRuntime, instanceKey } from "../instanceRuntime.ts"
+import { isOutage } from "../deadLetters.ts"
+import { InstanceRuntime, instanceKey, type RuntimeFailed } from "../instanceRuntime.ts"
 import { type AgentSettings, instanceSpec, shadowSpec } from "./runtimeSpec.ts"
 
 export interface RecreationPolicy {
@@ -22,6 +23,26 @@ export const defaultRecreationPolicy: RecreationPolicy = { limit: 5, backoffMs: 
 
 export const recreationDelay = (policy: RecreationPolicy, failures: number) =>
   Duration.millis(Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** failures))
+
+/** The runtime answered with an error: a failed attempt to record (an engine that does not answer is waited out instead). */
+const refused = (error: RuntimeFailed) => !isOutage(error)
+
+/**
+ * Records that the runtime refused the instance's start (`attempt` 0) or recreation: it is lost, and tried
+ * again after the recreation's wait (a shadow given up at the limit), rather than its event parked with the
+ * instance left requested or lost for good.
+ */
+const startFailed = (tenant: string, instanceId: InstanceId, attempt: number, error: RuntimeFailed, correlationId: string | undefined) =>
+  Effect.gen(function* () {
+    yield* Effect.logWarning("the runtime refused to run the instance; it is tried again after a wait", { instanceId, attempt, message: error.message })
+    yield* issueCommand(tenant, causedBy(`start-failed/${tenant}/${instanceId}/${attempt}`, correlationId), {
+      _tag: "RecordStartFailed",
+      instanceId,
+      attempt,
+      reason: `the runtime refused it: ${error.message}`.slice(0, 512)
+    })
+    return undefined
+  })
 
 /**
  * A running container of the tenant's instance is adopted; anything else under its key is removed before a
@@ -49,7 +70,10 @@ export const ensureStarted = Effect.fn("Orchestrator.ensureStarted")(function* (
 ) {
   const { state } = yield* loadAggregate(instanceAggregate, tenant, instanceId)
   if (state._tag !== "Requested") return
-  const runtimeId = yield* adoptOrCreate(tenant, instanceId, state.spec, agent)
+  const runtimeId = yield* adoptOrCreate(tenant, instanceId, state.spec, agent).pipe(
+    Effect.catchIf(refused, (error) => startFailed(tenant, instanceId, 0, error, correlationId))
+  )
+  if (runtimeId === undefined) return
   yield* issueCommand(tenant, causedBy(`started/${tenant}/${instanceId}`, correlationId), { _tag: "RecordInstanceStarted", instanceId, runtimeId })
   yield* Effect.logInfo("shadow started", { instanceId, runtimeId })
 })
@@ -107,10 +131,11 @@ export const recreate = Effect.fn("Orchestrator.recreate")(function* (
   // Read again after the wait: an instance terminated meanwhile (its client gone) is not brought back.
   const { state } = yield* loadAggregate(instanceAggregate, tenant, instanceId)
   if (state._tag !== "Lost" || state.recreations !== lost.recreations) return
-  const runtimeId = state.spec.role === "production"
-    ? yield* restartOnState(tenant, instanceId, state.spec, agent)
-    : yield* replace(tenant, instanceId, state.spec, agent)
   const attempt = state.recreations + 1
+  const runtimeId = yield* (state.spec.role === "production" ? restartOnState : replace)(tenant, instanceId, state.spec, agent).pipe(
+    Effect.catchIf(refused, (error) => startFailed(tenant, instanceId, attempt, error, correlationId))
+  )
+  if (runtimeId === undefined) return
   yield* issueCommand(tenant, causedBy(`recreate/${tenant}/${instanceId}/${attempt}`, correlationId), { _tag: "RecreateInstance", instanceId, attempt, runtimeId })
   yield* Effect.logInfo("instance recreated", { instanceId, role: state.spec.role, runtimeId, attempt })
 })

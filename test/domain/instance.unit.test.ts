@@ -88,6 +88,24 @@ describe("Instance", () => {
         .then([{ _tag: "InstanceRecreated", instanceId, attempt: 2, runtimeId: "rt-3", previousRuntimeId: "rt-2" }])
     }))
 
+  it.effect("RecordStartFailed: a refused first start or recreation leaves the instance lost, counted, for the next recreation", () =>
+    Effect.gen(function* () {
+      const failed = (attempt: number): InstanceEvent => ({ _tag: "InstanceStartFailed", instanceId, attempt, reason: "the runtime refused it: no such image" })
+      const record = (attempt: number) => ({ _tag: "RecordStartFailed", instanceId, attempt, reason: "the runtime refused it: no such image" }) as const
+      yield* spec.given([requested]).when(record(0)).then([failed(0)])
+      yield* spec.given([requested]).when(record(1)).thenFails("IllegalState")
+      yield* spec.given([requested, started]).when(record(0)).thenFails("IllegalState")
+      // Lost after the refused start: recreation 1 is next, whether it runs or is refused too.
+      yield* spec.given([requested, failed(0)]).when({ _tag: "RecreateInstance", instanceId, attempt: 1, runtimeId: "rt-1" }).then([
+        { _tag: "InstanceRecreated", instanceId, attempt: 1, runtimeId: "rt-1", previousRuntimeId: "" }
+      ])
+      yield* spec.given([requested, failed(0)]).when(record(1)).then([failed(1)])
+      yield* spec.given([requested, failed(0), failed(1)]).when(record(1)).thenFails("IllegalState")
+      yield* spec.given([requested, started, lost]).when(record(1)).then([failed(1)])
+      assert.deepInclude(fold(instanceDecider, [requested, failed(0), failed(1)]), { _tag: "Lost", recreations: 1, failures: 2 })
+      assert.deepInclude(fold(instanceDecider, [requested, started, lost, failed(1)]), { _tag: "Lost", runtimeId: "rt-1", recreations: 1, failures: 1 })
+    }))
+
   it.effect("RecycleInstance puts a running shadow into the pool", () =>
     Effect.gen(function* () {
       yield* spec.given([requested, started, ready]).when({ _tag: "RecycleInstance", instanceId }).then([recycled])

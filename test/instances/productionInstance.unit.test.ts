@@ -12,7 +12,7 @@ import { layer as memoryStore } from "../../infra/eventStore/memoryEventStore.ts
 import { layerInMemory as projectionsInMemory } from "../../infra/readModels/sqliteProjections.ts"
 import { CommandHandler } from "../../src/commands/commandHandler.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
-import { InstanceRuntime } from "../../src/instanceRuntime.ts"
+import { InstanceRuntime, RuntimeFailed } from "../../src/instanceRuntime.ts"
 import { makeInstanceStep } from "../../src/instances/instanceRunner.ts"
 import { reconcile } from "../../src/instances/reconciler.ts"
 import { catchUpLiveIndex } from "../../src/projections/liveIndex.ts"
@@ -54,8 +54,22 @@ const recordingRouter = (routes: Map<string, RouteSpec>) =>
 /** No agent answers and no bus runs: every step here is driven by the test, in order. */
 const noBus = agentsOnlyBus(() => Effect.die("no agent in these tests"))
 
-const setup = (fake: FakeRuntime, routes: Map<string, RouteSpec>) =>
-  CommandHandler.layer.pipe(Layer.provideMerge(Layer.mergeAll(memoryStore, fakeRuntimeLayer(fake), noBus, recordingRouter(routes), projectionsInMemory)))
+const setup = (fake: FakeRuntime, routes: Map<string, RouteSpec>, runtime = fakeRuntimeLayer(fake)) =>
+  CommandHandler.layer.pipe(Layer.provideMerge(Layer.mergeAll(memoryStore, runtime, noBus, recordingRouter(routes), projectionsInMemory)))
+
+/** The fake runtime, except that it refuses to start production while `refusals.left` lasts (each refusal takes one). */
+const refusingProductionStarts = (fake: FakeRuntime, refusals: { left: number }) =>
+  Layer.effect(
+    InstanceRuntime,
+    Effect.map(InstanceRuntime, (runtime) =>
+      InstanceRuntime.of({
+        ...runtime,
+        start: (key) =>
+          key.instanceId === production && refusals.left-- > 0
+            ? Effect.fail(new RuntimeFailed({ instanceId: key.instanceId, message: "start: (HTTP code 500) cannot mount the volume" }))
+            : runtime.start(key)
+      }))
+  ).pipe(Layer.provide(fakeRuntimeLayer(fake)))
 
 /** The sagas, the instance runner and the production endpoint, fed every stored event in order until nothing new is appended. */
 const makePump = (watchdog: Watchdog) =>
@@ -197,6 +211,25 @@ describe("production as an instance (fake runtime and router)", () => {
       assert.strictEqual(fake.created.filter((spec) => spec.role === "production").length, 1, "the one container, with its state")
       assert.isTrue(fake.instances.get(production)!.running)
     }).pipe(Effect.provide(setup(fake, new Map())))
+  })
+
+  it.live("a production whose restarts the runtime keeps refusing is tried again past the limit, never given up, and runs once one is not refused", () => {
+    const fake = makeFakeRuntime()
+    // Off until the loss: the launch starts production itself.
+    const refusals = { left: 0 }
+    return Effect.gen(function* () {
+      const pump = yield* readyProduction(fake)
+      refusals.left = 2 * recreation.limit
+      fake.kill(production)
+      yield* handle("MarkHeartbeatLost", { instanceId: production, reason: "silent" })
+      yield* pump
+      const types = yield* instanceTypes(production)
+      assert.strictEqual(types.filter((type) => type === "InstanceStartFailed").length, 2 * recreation.limit)
+      assert.notInclude(types, "InstanceTerminated")
+      assert.strictEqual(types.at(-1), "InstanceRecreated")
+      assert.isTrue(fake.instances.get(production)!.running, "on its own state: the one container")
+      assert.strictEqual(fake.created.filter((spec) => spec.role === "production").length, 1)
+    }).pipe(Effect.provide(setup(fake, new Map(), refusingProductionStarts(fake, refusals))))
   })
 
   it.effect("lost while the client still has its shadow: its traffic is held on the shadow", () => {

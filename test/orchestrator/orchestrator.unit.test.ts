@@ -7,6 +7,7 @@ import { layer as memoryStore } from "../../infra/eventStore/memoryEventStore.ts
 import { layerInMemory as projectionsInMemory } from "../../infra/readModels/sqliteProjections.ts"
 import { CommandHandler } from "../../src/commands/commandHandler.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
+import { InstanceRuntime, RuntimeFailed } from "../../src/instanceRuntime.ts"
 import { makeInstanceStep } from "../../src/instances/instanceRunner.ts"
 import { reconcile } from "../../src/instances/reconciler.ts"
 import { catchUpLiveIndex } from "../../src/projections/liveIndex.ts"
@@ -31,8 +32,19 @@ const agentsOnly = agentsOnlyBus((_subject, data) => {
 })
 
 /** The store, the command handler, a fake runtime and its agents: the orchestrator without NATS. */
-const setup = (fake: FakeRuntime) =>
-  CommandHandler.layer.pipe(Layer.provideMerge(Layer.mergeAll(memoryStore, fakeRuntimeLayer(fake), agentsOnly, projectionsInMemory)))
+const setup = (fake: FakeRuntime, runtime = fakeRuntimeLayer(fake)) =>
+  CommandHandler.layer.pipe(Layer.provideMerge(Layer.mergeAll(memoryStore, runtime, agentsOnly, projectionsInMemory)))
+
+/** The fake runtime, except that its first `times` creates fail with `error` (and make nothing). */
+const failingCreates = (fake: FakeRuntime, times: number, error: RuntimeFailed) => {
+  let left = times
+  return Layer.effect(
+    InstanceRuntime,
+    Effect.map(InstanceRuntime, (runtime) =>
+      InstanceRuntime.of({ ...runtime, create: (spec, options) => (left-- > 0 ? Effect.fail(error) : runtime.create(spec, options)) }))
+  ).pipe(Layer.provide(fakeRuntimeLayer(fake)))
+}
+const refusal = new RuntimeFailed({ instanceId: "-", message: "create: (HTTP code 404) no such image - umbra/sample:latest" })
 
 /** Feeds every stored event, in order, to the sagas and the instance runner until nothing new is appended (the bus, in one process). */
 const pump = (watchdog: Watchdog, delivered: Set<string> = new Set()) =>
@@ -147,6 +159,46 @@ describe("orchestrator (fake runtime)", () => {
       assert.strictEqual(types.filter((t) => t === "InstanceRecreated").length, 2)
       assert.strictEqual(fake.instances.size, 0)
     }).pipe(Effect.provide(setup(fake)))
+  })
+
+  it.live("a start the runtime refuses is recorded, the shadow lost, and it runs once a recreation is not refused: no event parked", () => {
+    const fake = makeFakeRuntime()
+    return Effect.gen(function* () {
+      const { watchdog, watched } = recordingWatchdog()
+      yield* handle("ConnectClient", { clientId: "c1", tier: "basic" })
+      yield* pump(watchdog)
+      const [types] = [...(yield* instanceStreams).values()]
+      assert.deepStrictEqual(types, ["ShadowRequested", "InstanceStartFailed", "InstanceRecreated"])
+      const instanceId = fake.created[0]!.instanceId
+      assert.isTrue(fake.instances.get(instanceId)!.running)
+      assert.deepStrictEqual([...watched.keys()], [instanceId])
+    }).pipe(Effect.provide(setup(fake, failingCreates(fake, 1, refusal))))
+  })
+
+  it.live("a shadow the runtime keeps refusing is given up at the recreation limit", () => {
+    const fake = makeFakeRuntime()
+    return Effect.gen(function* () {
+      const { watchdog } = recordingWatchdog()
+      yield* handle("ConnectClient", { clientId: "c1", tier: "basic" })
+      yield* pump(watchdog)
+      const [stream, types] = [...(yield* instanceStreams).entries()][0]!
+      assert.deepStrictEqual(types, ["ShadowRequested", "InstanceStartFailed", "InstanceStartFailed", "InstanceTerminated"])
+      const refused = (yield* (yield* EventStore).readStream(stream)).find((event) => event.type === "InstanceStartFailed")!
+      assert.include((refused.data as { reason: string }).reason, "no such image")
+      assert.strictEqual(fake.created.length, 0)
+    }).pipe(Effect.provide(setup(fake, failingCreates(fake, 10, refusal))))
+  })
+
+  it.effect("an engine that does not answer is no refusal: the step fails (its consumer waits the outage out) and nothing is recorded", () => {
+    const fake = makeFakeRuntime()
+    const outage = new RuntimeFailed({ instanceId: "-", message: "connect ENOENT /var/run/docker.sock", engineUnavailable: true })
+    return Effect.gen(function* () {
+      const { watchdog } = recordingWatchdog()
+      yield* handle("ConnectClient", { clientId: "c1", tier: "basic" })
+      const failed = yield* pump(watchdog).pipe(Effect.flip)
+      assert.deepInclude(failed, { _tag: "RuntimeFailed", engineUnavailable: true })
+      assert.deepStrictEqual([...(yield* instanceStreams).values()], [["ShadowRequested"]])
+    }).pipe(Effect.provide(setup(fake, failingCreates(fake, 1, outage))))
   })
 
   it.effect("RefineProfile resizes the same container live", () => {
