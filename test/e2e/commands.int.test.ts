@@ -32,6 +32,7 @@ const internalSamples: Record<string, unknown> = {
   ResizeInstance: { instanceId: shadow.instanceId, resources, reason: "r" },
   MarkHeartbeatLost: { instanceId: shadow.instanceId, reason: "r" },
   RecreateInstance: { instanceId: shadow.instanceId, attempt: 1, runtimeId: "rt-2" },
+  RecordStartFailed: { instanceId: shadow.instanceId, attempt: 1, reason: "r" },
   RecycleInstance: { instanceId: shadow.instanceId },
   ClaimPooledInstance: { instanceId: shadow.instanceId, clientId: "c30", resources },
   TerminateInstance: { instanceId: shadow.instanceId, reason: "r" },
