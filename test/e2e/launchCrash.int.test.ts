@@ -9,7 +9,7 @@ import { InstanceRuntime } from "../../src/instanceRuntime.ts"
 import { NatsTestServer } from "../harness/natsServer.ts"
 import { controlPlaneClientLayer, send, TestDataDir } from "../support/controlPlane.ts"
 import { eventually } from "../support/eventually.ts"
-import { launchStream, newClientId, queryLaunch, requestProduction } from "../support/launchHarness.ts"
+import { endpointOf, launchStream, newClientId, queryLaunch, requestProduction } from "../support/launchHarness.ts"
 import { serveProcess, stopProcess } from "../support/serveProcess.ts"
 import { containersOf, countOf, imagesLayer, shadowOf, shadowTestSettings, sharedTemplate, streamTypes, testTenant } from "../support/shadowHarness.ts"
 
@@ -63,6 +63,7 @@ layer(testLayer, { excludeTestServices: true, timeout: "600 seconds" })("a launc
       const production = productionInstanceId(tenant, launchId)
       const shifts = streamTypes(launchStream(tenant, launchId)).pipe(Effect.map((types) => countOf(types, "TrafficShifted")))
       yield* eventually(shifts.pipe(Effect.map((n) => n >= 2)), 120_000, "the shift under way")
+      const endpoint = yield* endpointOf(tenant, launchId)
       yield* stopProcess(first, "SIGKILL")
       const shiftedBeforeCrash = yield* shifts
 
@@ -85,6 +86,9 @@ layer(testLayer, { excludeTestServices: true, timeout: "600 seconds" })("a launc
         assert.lengthOf(productionContainers, 1)
         assert.strictEqual(productionContainers[0]!.State, "running")
         assert.strictEqual(timeline?.stage, "released")
+        // The endpoint came back on the port the plan recorded, serving production.
+        assert.strictEqual(timeline?.endpoint, endpoint)
+        yield* eventually(Effect.promise(() => fetch(endpoint).then((r) => r.ok, () => false)), 30_000, "the endpoint serving after the restart")
         if (timeline?.shadowDisposition === "recycled") assert.lengthOf(shadowContainers, 1)
         else assert.lengthOf(shadowContainers, 0)
       } else {
