@@ -2,6 +2,7 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { NatsConnection } from "../../infra/nats/connection.ts"
+import { EventStore } from "../../src/eventStore/eventStore.ts"
 import { TelemetryReadModel } from "../../src/telemetry/telemetryReadModel.ts"
 import { send } from "../support/controlPlane.ts"
 import { eventually } from "../support/eventually.ts"
@@ -116,4 +117,16 @@ layer(orchestratedControlPlaneLayer(tenant), { excludeTestServices: true, timeou
       const fresh = yield* shadowOf("c2")
       assert.deepStrictEqual(yield* streamTypes(instanceStream(fresh!)), [], "no shadow was requested for c2")
     }), 180_000)
+
+  it.effect("a template whose image the engine lacks: each start refused and recorded with the engine's reason, the shadow given up at the limit", () =>
+    Effect.gen(function* () {
+      const missing = { ...sharedTemplate, image: "umbra/not-built-here:1" }
+      assert.isTrue((yield* send(tenant, "ConnectClient", { clientId: "c3", tier: "basic", template: missing })).ok)
+      const shadow = yield* awaitShadow("c3")
+      yield* eventually(hasEvent(shadow, "InstanceTerminated"), 60_000, "the shadow given up")
+      const events = yield* EventStore.use((store) => store.readStream(instanceStream(shadow)))
+      assert.deepStrictEqual(events.map((event) => event.type), ["ShadowRequested", ...Array(3).fill("InstanceStartFailed"), "InstanceTerminated"])
+      assert.match((events[1]!.data as { reason: string }).reason, /no such image/i)
+      assert.deepStrictEqual(yield* containersOf(tenant, [`umbra.instance=${shadow}`]), [])
+    }), 120_000)
 })
