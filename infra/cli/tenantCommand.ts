@@ -2,6 +2,7 @@ import { Effect } from "effect"
 import { tokenPattern } from "../../domain/ids.ts"
 import { NatsAccessConfig, UmbraConfig } from "../config.ts"
 import { loadDashboardKey, operatorToken, revocationsIn, tenantToken } from "../dashboard/dashboardTokens.ts"
+import { holderRevocationsIn, revokeHolder } from "../dashboard/tokenHolders.ts"
 import { authPaths, readServerFile } from "../natsAuth/authDirectory.ts"
 import { addTenant, listTenants, revokeTenant } from "../natsAuth/tenantCredentials.ts"
 import { parseOptions } from "./options.ts"
@@ -10,7 +11,8 @@ import { exitCodesHelp, failed, print, usage } from "./terminal.ts"
 export const tenantHelp = `Usage: umbra tenant add <tenant> [--out <file>] [--json]
        umbra tenant ls [--json]
        umbra tenant revoke <tenant> [--json]
-       umbra tenant token <tenant>|--operator [--json]
+       umbra tenant token <tenant> [--holder <name>] | --operator [--json]
+       umbra tenant revoke-token <tenant> --holder <name> [--json]
 
 Issues and revokes tenants' NATS credentials (standard .creds files) on the server 'umbra serve' runs when
 NATS_URL is not set; run it beside the data directory (UMBRA_DATA_DIR). A tenant's credentials may send
@@ -22,14 +24,17 @@ server takes the change before the command returns. Example:
 token prints the bearer token of the read-only dashboard and /api for one tenant (it sees only its own),
 or for the operator (every tenant): an HMAC of the name (and the tenant's revocations: revoke voids its
 tokens) with the server's key (UMBRA_DATA_DIR/http/dashboard.key; deleting it and restarting voids every
-token). Open the dashboard with it:
-  http://127.0.0.1:8080/#token=$(umbra tenant token acme)
+token). With --holder the token is that holder's (a person or a tool) and revoke-token voids it alone: the
+holder's next token differs, every other token of the tenant stays good. Open the dashboard with it:
+  http://127.0.0.1:8080/#token=$(umbra tenant token acme --holder alice)
 
 Options:
-  --out <file>   where add writes the .creds file (default UMBRA_DATA_DIR/tenants/<tenant>.creds)
-  --operator     token: the operator's token instead of a tenant's
-  --json         add: {"tenant", "creds", "natsUrl"}; ls: {"tenants": [{"tenant", "active", "revoked"}]};
-                 revoke: {"tenant", "revoked"}; token: {"tenant" (null for the operator), "token", "dashboard"}
+  --out <file>     where add writes the .creds file (default UMBRA_DATA_DIR/tenants/<tenant>.creds)
+  --operator       token: the operator's token instead of a tenant's
+  --holder <name>  token, revoke-token: the holder the token is for ([a-z0-9][a-z0-9_-]{0,63})
+  --json           add: {"tenant", "creds", "natsUrl"}; ls: {"tenants": [{"tenant", "active", "revoked"}]};
+                   revoke: {"tenant", "revoked"}; token: {"tenant" (null for the operator), "holder" (or
+                   null), "token", "dashboard"}; revoke-token: {"tenant", "holder", "revocations"}
 
 ${exitCodesHelp("done", "revoke found no credentials in force, or the data directory could not be read or written")}`
 
@@ -43,6 +48,7 @@ export const tenantCommand = (argv: ReadonlyArray<string>) =>
       options: {
         out: { type: "string" },
         operator: { type: "boolean", default: false },
+        holder: { type: "string" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", default: false }
       }
@@ -56,15 +62,28 @@ export const tenantCommand = (argv: ReadonlyArray<string>) =>
       if (values.json) return yield* print(JSON.stringify({ tenants })).pipe(Effect.as(0))
       return yield* print(tenants.map((t) => `${t.tenant}\t${t.active} active\t${t.revoked} revoked`).join("\n")).pipe(Effect.as(0))
     }
+    const holder = values.holder
+    if (holder !== undefined && (!tokenPattern.test(holder) || values.operator || (action !== "token" && action !== "revoke-token"))) {
+      return yield* usage("--holder names a holder of a tenant's token ([a-z0-9][a-z0-9_-]{0,63}), with token <tenant> or revoke-token <tenant>", tenantHelp)
+    }
     if (action === "token" && (values.operator ? name === undefined : tenantArgument(name, rest) !== undefined)) {
       const key = yield* loadDashboardKey(dataDir)
-      const token = name === undefined ? operatorToken(key) : tenantToken(key, name, yield* revocationsIn(dataDir)(name))
+      const token = name === undefined
+        ? operatorToken(key)
+        : tenantToken(key, name, yield* revocationsIn(dataDir)(name), holder === undefined ? undefined : { name: holder, revocations: yield* holderRevocationsIn(dataDir)(name, holder) })
       const dashboard = `http://${httpHost.includes(":") ? `[${httpHost}]` : httpHost}:${httpPort}/`
-      return yield* print(values.json ? JSON.stringify({ tenant: name ?? null, token, dashboard }) : token).pipe(Effect.as(0))
+      return yield* print(values.json ? JSON.stringify({ tenant: name ?? null, holder: holder ?? null, token, dashboard }) : token).pipe(Effect.as(0))
+    }
+    if (action === "revoke-token" && tenantArgument(name, rest) !== undefined && holder !== undefined) {
+      const revocations = yield* revokeHolder(dataDir, name!, holder)
+      return yield* print(values.json ? JSON.stringify({ tenant: name, holder, revocations }) : `revoked the dashboard token of ${holder} for ${name}`).pipe(Effect.as(0))
     }
     const tenant = tenantArgument(name, rest)
     if ((action !== "add" && action !== "revoke") || tenant === undefined) {
-      return yield* usage("name add <tenant>, ls, revoke <tenant> or token <tenant>|--operator, with a tenant matching [a-z0-9][a-z0-9_-]{0,63}", tenantHelp)
+      return yield* usage(
+        "name add <tenant>, ls, revoke <tenant>, token <tenant>|--operator or revoke-token <tenant> --holder <name>, with a tenant matching [a-z0-9][a-z0-9_-]{0,63}",
+        tenantHelp
+      )
     }
     if (action === "add") {
       const creds = yield* addTenant(dataDir, tenant, values.out ?? authPaths(dataDir).tenantCreds(tenant))

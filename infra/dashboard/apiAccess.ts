@@ -56,7 +56,7 @@ export const authenticate = (check: TokenCheck, headers: HttpHeaders): Effect.Ef
     Effect.catchTag("DashboardKeyFailed", (error) => Effect.fail(new Unauthorized({ message: `the token cannot be checked now: ${error.message}`, details: {} }))),
     Effect.flatMap((viewer) =>
       viewer === undefined
-        ? Effect.fail(new Unauthorized({ message: "the token is not one this server issued, or its tenant's credentials were revoked since", details: {} }))
+        ? Effect.fail(new Unauthorized({ message: "the token is not one this server issued, or it was revoked since (its tenant's credentials, or its holder's token)", details: {} }))
         : Effect.succeed(viewer)
     )
   )

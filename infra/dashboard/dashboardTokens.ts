@@ -5,8 +5,8 @@ import { join } from "node:path"
 import { tokenPattern } from "../../domain/ids.ts"
 import { listTenants } from "../natsAuth/tenantCredentials.ts"
 
-/** Who a dashboard token speaks for: the operator sees every tenant, a tenant only itself. */
-export type Viewer = { readonly kind: "operator" } | { readonly kind: "tenant"; readonly tenant: string }
+/** Who a dashboard token speaks for: the operator sees every tenant, a tenant (or one named holder of its tokens) only itself. */
+export type Viewer = { readonly kind: "operator" } | { readonly kind: "tenant"; readonly tenant: string; readonly holder?: string }
 
 export class DashboardKeyFailed extends Schema.TaggedError<DashboardKeyFailed>()("DashboardKeyFailed", {
   message: Schema.String
@@ -51,10 +51,14 @@ const mac = (key: Buffer, purpose: string) => createHmac("sha256", key).update(`
  */
 export type RevocationCount = (tenant: string) => Effect.Effect<number, DashboardKeyFailed>
 
-/** What a token is checked against: the server's key, and each tenant's revocations as the data directory has them now. */
+/** How often a holder's token of a tenant was revoked (`umbra tenant revoke-token`): its token covers this count too. */
+export type HolderRevocationCount = (tenant: string, holder: string) => Effect.Effect<number, DashboardKeyFailed>
+
+/** What a token is checked against: the server's key, and the revocations as the data directory has them now. */
 export interface TokenCheck {
   readonly key: Buffer
   readonly revocations: RevocationCount
+  readonly holderRevocations: HolderRevocationCount
 }
 
 /** Revocations as `umbra tenant ls` counts them, read anew at each call: a revocation takes effect at once. */
@@ -64,8 +68,22 @@ export const revocationsIn = (dataDir: string): RevocationCount => (tenant) =>
     Effect.mapError((error) => new DashboardKeyFailed({ message: `cannot read the tenants' revocations: ${error.message}` }))
   )
 
-/** `tenant.<tenant>.<HMAC-SHA256(key, tenant and its revocations)>`: a tenant's bearer token, until its credentials are next revoked. */
-export const tenantToken = (key: Buffer, tenant: string, revocations: number) => `tenant.${tenant}.${mac(key, `tenant:${tenant}:${revocations}`)}`
+/** A holder of a tenant's tokens (a person or a tool) and how often its token was revoked. */
+export interface TokenHolder {
+  readonly name: string
+  readonly revocations: number
+}
+
+const tenantPurpose = (tenant: string, revocations: number, holder?: TokenHolder) =>
+  `tenant:${tenant}:${revocations}` + (holder === undefined ? "" : `:holder:${holder.name}:${holder.revocations}`)
+
+/**
+ * `tenant.<tenant>.<MAC>`, or `tenant.<tenant>.<holder>.<MAC>` for a named holder, the MAC an HMAC-SHA256 with
+ * the key over the tenant and its revocations (and the holder and its own): a tenant's bearer token, until its
+ * credentials (or the holder's token) are next revoked.
+ */
+export const tenantToken = (key: Buffer, tenant: string, revocations: number, holder?: TokenHolder) =>
+  `tenant.${tenant}.${holder === undefined ? "" : `${holder.name}.`}${mac(key, tenantPurpose(tenant, revocations, holder))}`
 
 /** `operator.<HMAC-SHA256(key, operator)>`: sees every tenant. */
 export const operatorToken = (key: Buffer) => `operator.${mac(key, "operator")}`
@@ -82,13 +100,14 @@ export const viewerOf = (check: TokenCheck, token: string): Effect.Effect<Viewer
   if (parts.length === 2 && parts[0] === "operator") {
     return Effect.succeed(sameMac(parts[1]!, mac(check.key, "operator")) ? { kind: "operator" } : undefined)
   }
-  if (parts.length === 3 && parts[0] === "tenant" && tokenPattern.test(parts[1]!)) {
-    const tenant = parts[1]!
-    return check.revocations(tenant).pipe(
-      Effect.map((revocations): Viewer | undefined =>
-        sameMac(parts[2]!, mac(check.key, `tenant:${tenant}:${revocations}`)) ? { kind: "tenant", tenant } : undefined
-      )
-    )
+  if ((parts.length === 3 || parts.length === 4) && parts[0] === "tenant" && parts.slice(1, -1).every((part) => tokenPattern.test(part))) {
+    const [tenant, name] = [parts[1]!, parts.length === 4 ? parts[2] : undefined]
+    return Effect.gen(function* () {
+      const revocations = yield* check.revocations(tenant)
+      const holder = name === undefined ? undefined : { name, revocations: yield* check.holderRevocations(tenant, name) }
+      if (!sameMac(parts.at(-1)!, mac(check.key, tenantPurpose(tenant, revocations, holder)))) return undefined
+      return name === undefined ? { kind: "tenant", tenant } : { kind: "tenant", tenant, holder: name }
+    })
   }
   return Effect.succeed(undefined)
 }

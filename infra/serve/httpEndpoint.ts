@@ -4,13 +4,14 @@ import { apiRoutes } from "../dashboard/apiRoutes.ts"
 import { assetRoutes } from "../dashboard/assetRoutes.ts"
 import { loadDashboardKey, revocationsIn } from "../dashboard/dashboardTokens.ts"
 import { eventStreamRoute } from "../dashboard/eventStreamRoute.ts"
+import { holderRevocationsIn } from "../dashboard/tokenHolders.ts"
 import { serveHttp } from "../http/httpServer.ts"
 import { metricsRoute } from "../http/metricsRoute.ts"
 
 /** The dashboard's page, its JSON API and its events; none without the key its tokens are checked with. */
 const dashboardRoutes = (dataDir: string) =>
   Effect.gen(function* () {
-    const check = { key: yield* loadDashboardKey(dataDir), revocations: revocationsIn(dataDir) }
+    const check = { key: yield* loadDashboardKey(dataDir), revocations: revocationsIn(dataDir), holderRevocations: holderRevocationsIn(dataDir) }
     return [...(yield* assetRoutes), ...(yield* apiRoutes(check)), yield* eventStreamRoute(check)]
   }).pipe(
     Effect.catchTags({

@@ -1,6 +1,7 @@
 import { assert, layer } from "@effect/vitest"
 import { jetstreamManager } from "@nats-io/jetstream"
 import { Effect } from "effect"
+import { execFile } from "node:child_process"
 import { join } from "node:path"
 import { NatsConnection } from "../../infra/nats/connection.ts"
 import { streamNames } from "../../infra/nats/jetstreamSetup.ts"
@@ -12,6 +13,8 @@ import { ControlPlaneHttp, controlPlaneTestLayer, requestRaw, send, TestDataDir 
 import { eventually } from "../support/eventually.ts"
 import { deployAs } from "../support/readModelSpec.ts"
 import { recordForecast } from "../support/recordedForecasts.ts"
+
+const cli = join(import.meta.dirname, "..", "..", "infra", "cli", "main.ts")
 
 interface Answer {
   readonly status: number
@@ -223,10 +226,37 @@ layer(controlPlaneTestLayer, { excludeTestServices: true, timeout: "120 seconds"
       assert.strictEqual((yield* get("/api/acme/fleet", (yield* tokens).acme)).status, 200, "another tenant's token is untouched")
     }))
 
+  it.effect("a holder's token revoked with the CLI: refused at once and its open event stream ends; the tenant's other holders keep theirs", () =>
+    Effect.gen(function* () {
+      const dataDir = yield* TestDataDir
+      const http = (yield* ControlPlaneHttp)!
+      const umbra = (...args: ReadonlyArray<string>) =>
+        Effect.callback<string>((resume) => {
+          execFile(process.execPath, [cli, "tenant", ...args, "--json"], { env: { ...process.env, UMBRA_DATA_DIR: dataDir, UMBRA_LOG_LEVEL: "error" } }, (error, stdout) =>
+            resume(error === null ? Effect.succeed(stdout) : Effect.die(error)))
+        })
+      const tokenOf = (holder: string) => umbra("token", "acme", "--holder", holder).pipe(Effect.map((out) => (JSON.parse(out) as { token: string }).token))
+      const [alice, bob] = [yield* tokenOf("alice"), yield* tokenOf("bob")]
+      assert.notStrictEqual(alice, bob)
+      assert.strictEqual((yield* get("/api/acme/fleet", alice)).status, 200)
+      const response = yield* Effect.promise(() => fetch(`http://${http.host}:${http.port}/api/acme/events`, { headers: { authorization: `Bearer ${alice}` } }))
+      assert.strictEqual(response.status, 200)
+      const ended = response.text()
+
+      assert.deepStrictEqual(JSON.parse(yield* umbra("revoke-token", "acme", "--holder", "alice")), { tenant: "acme", holder: "alice", revocations: 1 })
+      assert.strictEqual((yield* get("/api/acme/fleet", alice)).status, 401)
+      yield* Effect.promise(() => ended).pipe(Effect.timeout("20 seconds"))
+      assert.strictEqual((yield* get("/api/acme/fleet", bob)).status, 200, "another holder's token is untouched")
+      assert.strictEqual((yield* get("/api/acme/fleet", (yield* tokens).acme)).status, 200, "so is the tenant's own")
+      const renewed = yield* tokenOf("alice")
+      assert.notStrictEqual(renewed, alice)
+      assert.strictEqual((yield* get("/api/acme/fleet", renewed)).status, 200)
+    }))
+
   it.effect("at most so many event streams are open at once: one more is a 503 until one closes; HEAD opens none", () =>
     Effect.gen(function* () {
       const key = yield* loadDashboardKey(yield* TestDataDir)
-      const { host, port } = yield* serveHttp({ host: "127.0.0.1", port: 0 }, [yield* eventStreamRoute({ key, revocations: () => Effect.succeed(0) }, 2)])
+      const { host, port } = yield* serveHttp({ host: "127.0.0.1", port: 0 }, [yield* eventStreamRoute({ key, revocations: () => Effect.succeed(0), holderRevocations: () => Effect.succeed(0) }, 2)])
       const url = `http://${host}:${port}/api/acme/events`
       const headers = { authorization: `Bearer ${tenantToken(key, "acme", 0)}` }
       const aborts = [new AbortController(), new AbortController()]
