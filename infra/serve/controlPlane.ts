@@ -16,7 +16,6 @@ import { SignalClockSkew } from "../../src/telemetry/signalDecoding.ts"
 import { makeTelemetryIngest } from "../../src/telemetry/telemetryIngest.ts"
 import { TelemetryReadModel } from "../../src/telemetry/telemetryReadModel.ts"
 import type { UmbraConfig } from "../config.ts"
-import { buildImages } from "../images/imageBuild.ts"
 import * as natsConnection from "../nats/connection.ts"
 import { answerHeartbeats } from "../nats/heartbeatEcho.ts"
 import * as natsEventBus from "../nats/natsEventBus.ts"
@@ -132,6 +131,7 @@ export const startOrchestration = (config: UmbraConfig, agent?: AgentCredentials
     const kind = yield* InstanceRuntime.use((instances) => Effect.succeed(instances.kind)).pipe(Effect.provideContext(runtime.success))
     if (kind === "docker") {
       // The default template's images, built offline; kept as they are when their sources have not changed.
+      const { buildImages } = yield* Effect.promise(() => import("../images/imageBuild.ts"))
       yield* buildImages().pipe(
         Effect.catch((error) => Effect.logError("the default images could not be built; shadows of the default template will fail", { message: error.message }))
       )

@@ -1,7 +1,6 @@
 import { join } from "node:path"
 import { Effect, Layer } from "effect"
 import { InstanceRuntime, RuntimeFailed } from "../../src/instanceRuntime.ts"
-import * as dockerRuntime from "../docker/dockerRuntime.ts"
 import * as processRuntime from "../process/processRuntime.ts"
 import type { AgentCredentials } from "../natsAuth/natsAccess.ts"
 import { DockerRuntimeConfig, ProcessRuntimeConfig } from "./orchestratorConfig.ts"
@@ -22,6 +21,8 @@ export const instanceRuntimeLayer = (
   const docker = Layer.unwrap(
     Effect.gen(function* () {
       const { network, subnetPool } = yield* DockerRuntimeConfig
+      // Loaded only when Docker is tried: dockerode and its dependencies are a second of a start on processes.
+      const dockerRuntime = yield* Effect.promise(() => import("../docker/dockerRuntime.ts"))
       if (network === "host") {
         yield* Effect.logWarning("SECURITY: UMBRA_DOCKER_NETWORK=host: instances share the host's network and reach every service on it, other clients' instances included")
       }

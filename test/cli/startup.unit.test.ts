@@ -31,6 +31,12 @@ describe("a command's start", () => {
     expect(loaded.filter((url) => /@kurrent|@grpc|dockerode/.test(url))).toEqual([])
   })
 
+  it("serve loads the Docker client only when it tries the Docker runtime, not with its modules", async () => {
+    const loaded = await modulesLoadedBy("serve", "--help")
+    expect(loaded.some((url) => url.endsWith("/infra/serve/controlPlane.ts"))).toBe(true)
+    expect(loaded.filter((url) => /dockerode|\/infra\/docker\/|\/infra\/images\/imageBuild/.test(url))).toEqual([])
+  })
+
   it("keeps the code it compiled in the user's cache directory, for the next start", async () => {
     await modulesLoadedBy("query", "--help")
     const cache = join(dir, "cache", "umbra", "compile-cache")
