@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterEach, describe, expect, it, vi } from "vitest"
+import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest"
 import { forecasterModel } from "../../domain/forecast/forecaster.ts"
 import { backtestCommand } from "../../infra/backtest/backtestCommand.ts"
 
@@ -34,6 +34,7 @@ describe("umbra backtest", () => {
 
   it("prints one JSON document and skips a constant column", async () => {
     const dir = mkdtempSync(join(tmpdir(), "umbra-backtest-"))
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
     const file = join(dir, "two.csv")
     const rows = Array.from({ length: 600 }, (_, t) => `${t},${10 + 5 * Math.sin(t / 9) + (t % 13 === 0 ? 20 : 0)},7`)
     writeFileSync(file, ['"step","busy","flat"', ...rows].join("\n"))
