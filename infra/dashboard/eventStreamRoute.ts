@@ -54,7 +54,7 @@ const tooManyStreams = (maxStreams: number): HttpResponse => {
 /** How often an open stream checks its token again: a revocation ends it within this. */
 const recheckEvery = "5 seconds"
 
-/** Ends when the request's token no longer verifies (its tenant's credentials revoked since it was opened). */
+/** Ends when the request's token no longer verifies (its tenant's credentials, or its holder's token, revoked since it was opened). */
 const tokenVoided = (check: TokenCheck, request: HttpRequest) =>
   authenticate(check, request.headers).pipe(
     Effect.repeat(Schedule.spaced(recheckEvery)),
