@@ -56,16 +56,24 @@ export interface ResourceUsage {
   readonly memBytes: number
 }
 
-/** The runtime refused or failed an operation; `instanceId` says on what. */
+/**
+ * The runtime refused or failed an operation; `instanceId` says on what. `message` may name the host's paths,
+ * networks and settings: it is for Umbra's log. `tenantMessage` is what the instance's tenant may read in its
+ * own events, where the failure is of something the tenant gave (the image its template names).
+ */
 export class RuntimeFailed extends Schema.TaggedError<RuntimeFailed>()("RuntimeFailed", {
   message: Schema.String,
   instanceId: Schema.String,
+  tenantMessage: Schema.optional(Schema.String),
   /**
    * The runtime's engine did not answer (its socket gone or refusing, as while Docker restarts): that heals
    * by itself, so a consumer waits it out as it waits out the store or the bus, instead of parking the event.
    */
   engineUnavailable: Schema.optional(Schema.Boolean)
 }) {}
+
+/** A runtime failure as the tenant's events tell it: what the tenant may read, or where the rest is. */
+export const tenantReason = (error: RuntimeFailed) => error.tenantMessage ?? "its reason is in Umbra's log"
 
 export interface InstanceRuntimeShape {
   /** `docker` or `process`: said in logs so an operator knows what runs the instances. */

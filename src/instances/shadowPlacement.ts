@@ -4,7 +4,7 @@ import { instanceAggregate, type InstanceSpecification } from "../../domain/inst
 import { causedBy, issueCommand, issueOrLogRefusal } from "../commands/issueCommand.ts"
 import { loadAggregate } from "../commands/loadAggregate.ts"
 import { isOutage } from "../deadLetters.ts"
-import { InstanceRuntime, instanceKey, type RuntimeFailed } from "../instanceRuntime.ts"
+import { InstanceRuntime, instanceKey, type RuntimeFailed, tenantReason } from "../instanceRuntime.ts"
 import { type AgentSettings, instanceSpec, shadowSpec } from "./runtimeSpec.ts"
 
 export interface RecreationPolicy {
@@ -39,7 +39,7 @@ const startFailed = (tenant: string, instanceId: InstanceId, attempt: number, er
       _tag: "RecordStartFailed",
       instanceId,
       attempt,
-      reason: `the runtime refused it: ${error.message}`.slice(0, 512)
+      reason: `the runtime refused it: ${tenantReason(error)}`.slice(0, 512)
     })
     return undefined
   })

@@ -19,11 +19,11 @@ import { CommandHandler } from "../commands/commandHandler.ts"
 import { causedBy, issueCommand, issueOrLogRefusal } from "../commands/issueCommand.ts"
 import { EventBus } from "../eventBus.ts"
 import { EventStore } from "../eventStore/eventStore.ts"
-import { InstanceRuntime, instanceKey } from "../instanceRuntime.ts"
+import { InstanceRuntime, instanceKey, RuntimeFailed, tenantReason } from "../instanceRuntime.ts"
 import { prepareTransfer } from "../instances/agentControl.ts"
 import { poolView } from "../instances/pool.ts"
 import type { AgentSettings } from "../instances/runtimeSpec.ts"
-import { StateTransfer } from "../stateTransfer.ts"
+import { StateTransfer, type TransferFailed } from "../stateTransfer.ts"
 import { type RouteMetrics, type RouterFailed, TrafficRouter } from "../trafficRouter.ts"
 import { windowOf } from "../trafficWindow.ts"
 import { endpointKey, endpointRoute, launchSpecs } from "./endpoint.ts"
@@ -72,6 +72,27 @@ type ActionOf<Tag extends LaunchAction["_tag"]> = Extract<LaunchAction, { readon
 const recorded: LaunchObservation = { _tag: "Recorded" }
 const settled: LaunchObservation = { _tag: "Settled" }
 const failed = (reason: string): LaunchObservation => ({ _tag: "Failed", reason })
+
+/**
+ * A step the runtime refused fails the launch. The launch's events are the tenant's: they say what the tenant
+ * may read of the failure, and Umbra's log says the rest (the engine's messages name host paths).
+ */
+const runtimeRefused = (step: string) => (error: RuntimeFailed) =>
+  Effect.logWarning(`${step}: the runtime refused`, { instanceId: error.instanceId, message: error.message }).pipe(
+    Effect.as(failed(`${step}: ${tenantReason(error)}`))
+  )
+
+/** Why a step failed through all its tries, as the launch's rollback tells the tenant (the log has the message). */
+const gaveUpReason = (error: { readonly _tag: string; readonly message: string }) =>
+  error instanceof RuntimeFailed ? `${error._tag}: ${tenantReason(error)}` : `${error._tag}: its reason is in Umbra's log`
+
+/** A failed transfer fails the launch: a refusal of the tenant's own state is told, one of the runtime only logged. */
+const transferFailed = (error: TransferFailed) =>
+  error.reason === "runtime"
+    ? Effect.logWarning("state transfer failed in the runtime", { message: error.message }).pipe(
+      Effect.as(failed("state transfer failed (runtime): its reason is in Umbra's log"))
+    )
+    : Effect.succeed(failed(`state transfer failed (${error.reason}): ${error.message}`))
 
 /**
  * Identity files the template declares (relative to its state path), left out of the copy; a template
@@ -173,7 +194,7 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
           yield* record({ _tag: "RecordProductionProvisioned", runtimeId: info.runtimeId, cpuMillis: info.cpuMillis, memoryMiB: info.memoryMiB })
           yield* Effect.logInfo("production provisioned", { instanceId: plan.productionInstanceId, cpuMillis: info.cpuMillis, memoryMiB: info.memoryMiB })
           return recorded
-        }).pipe(Effect.catchTag("RuntimeFailed", (error) => Effect.succeed(failed(`provisioning failed: ${error.message}`))))
+        }).pipe(Effect.catchTag("RuntimeFailed", runtimeRefused("provisioning failed")))
 
       const copyState = ({ plan }: ActionOf<"Transfer">) =>
         Effect.gen(function* () {
@@ -194,7 +215,7 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
             reset: report.reset
           })
           return recorded
-        }).pipe(Effect.catchTag("TransferFailed", (error) => Effect.succeed(failed(`state transfer failed (${error.reason}): ${error.message}`))))
+        }).pipe(Effect.catchTag("TransferFailed", transferFailed))
 
       /** Starts production and waits for its agent to report ready. */
       const startProduction = ({ plan, readyTimeoutMs }: ActionOf<"StartProduction">) =>
@@ -204,7 +225,7 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
           if ((yield* runtime.inspect(production)) === undefined) return failed("the production container is gone")
           const refused = yield* runtime.start(production).pipe(
             Effect.as(undefined),
-            Effect.catchTag("RuntimeFailed", (error) => Effect.succeed(failed(`production did not start: ${error.message}`)))
+            Effect.catchTag("RuntimeFailed", runtimeRefused("production did not start"))
           )
           if (refused !== undefined) return refused
           return yield* lastBeat.pipe(
@@ -393,7 +414,7 @@ export const makeLaunchRunner = (policy: LaunchPolicy) =>
               gaveUp
                 ? Effect.fail(error)
                 : Effect.logError("launch step failed through all its tries; the launch cannot go on", { step: trying, message: error.message }).pipe(
-                  Effect.andThen(run({ _tag: "GaveUp", step: trying, tries: policy.stepRetries + 1, message: error.message }, true))
+                  Effect.andThen(run({ _tag: "GaveUp", step: trying, tries: policy.stepRetries + 1, message: gaveUpReason(error) }, true))
                 ),
             onSuccess: (next) => (next === undefined ? Effect.void : run(next, gaveUp))
           })

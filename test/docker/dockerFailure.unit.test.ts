@@ -11,10 +11,11 @@ const dir = mkdtempSync(join(tmpdir(), "umbra-docker-failure-"))
 /** An "engine" on a socket of its own that answers every request with `status`. */
 let engine: Server
 let status = 404
+let answer: string | undefined
 beforeAll(async () => {
   engine = createServer((_, res) => {
     res.writeHead(status, { "content-type": "application/json" })
-    res.end(JSON.stringify({ message: status === 404 ? "No such container: x" : "the engine failed" }))
+    res.end(JSON.stringify({ message: answer ?? (status === 404 ? "No such container: x" : "the engine failed") }))
   })
   await new Promise<void>((resolve) => engine.listen(join(dir, "engine.sock"), resolve))
 })
@@ -37,6 +38,24 @@ describe("a Docker failure as the runtime's error", () => {
       expect(error).toMatchObject({ _tag: "RuntimeFailed", instanceId: "shd-1", engineUnavailable: true })
       expect(isOutage(error)).toBe(true)
     }
+  })
+
+  it("tells the tenant only of an image it named that the engine lacks, never the engine's other messages", async () => {
+    const told = async (code: number, message: string) => {
+      status = code
+      answer = message
+      try {
+        return (await inspectFailure(join(dir, "engine.sock"))).tenantMessage
+      } finally {
+        answer = undefined
+      }
+    }
+    expect(await told(404, "No such image: acme/app:2")).toBe("no such image: acme/app:2")
+    expect(await told(404, "No such container: x")).toBeUndefined()
+    expect(await told(500, "No such image: acme/app:2")).toBeUndefined()
+    expect(await told(400, "bind source path does not exist: /var/lib/umbra/credentials/acme/shd-1")).toBeUndefined()
+    // An engine answer that only starts like one does not carry the rest along.
+    expect(await told(404, "No such image: acme/app:2 (mounted from /var/lib/umbra)")).toBeUndefined()
   })
 
   it("is not one when the engine answers, whatever it says", async () => {

@@ -136,9 +136,17 @@ const productionUnreachable = (fake: FakeRuntime) =>
         ...runtime,
         inspect: (key) =>
           fake.instances.get(key.instanceId)?.role === "production"
-            ? Effect.fail(new RuntimeFailed({ instanceId: key.instanceId, message: "the runtime is unreachable" }))
+            ? Effect.fail(new RuntimeFailed({ instanceId: key.instanceId, message: "the runtime is unreachable at /var/lib/umbra/engine.sock" }))
             : runtime.inspect(key)
       }))
+  ).pipe(Layer.provide(fakeRuntimeLayer(fake)))
+
+/** The fake runtime, except that it refuses to create production with `error`. */
+const productionRefused = (fake: FakeRuntime, error: RuntimeFailed) =>
+  Layer.effect(
+    InstanceRuntime,
+    Effect.map(InstanceRuntime, (runtime) =>
+      InstanceRuntime.of({ ...runtime, create: (spec, options) => (spec.role === "production" ? Effect.fail(error) : runtime.create(spec, options)) }))
   ).pipe(Layer.provide(fakeRuntimeLayer(fake)))
 
 const noWatchdog: Watchdog = { watch: () => Effect.void, unwatch: () => Effect.void, watched: Effect.succeed([]), badSignals: Effect.succeed(0), latencyRises: Effect.succeed(0) }
@@ -315,12 +323,34 @@ describe("launch runner (fake runtime, router and agents)", () => {
       yield* drive("l1", { ...policy, stepRetries: 2 })
       const events = yield* EventStore.use((store) => store.readStream("launch-acme.l1"))
       assert.deepStrictEqual(events.slice(-2).map((e) => e.type), ["StateTransferCompleted", "LaunchRolledBack"])
-      assert.match((events.at(-1)!.data as { reason: string }).reason, /^could not go on: StartProduction failed 3 times in a row \(.*unreachable/)
+      // The launch's events are the tenant's: the runtime's message, which names a host path, stays in the log.
+      assert.strictEqual(
+        (events.at(-1)!.data as { reason: string }).reason,
+        "could not go on: StartProduction failed 3 times in a row (RuntimeFailed: its reason is in Umbra's log)"
+      )
       assert.deepStrictEqual(weightsOf(routes), [0, 0])
       assert.isFalse(fake.instances.has(productionInstanceId("acme", "l1")))
       assert.isTrue(fake.instances.has(fake.created[0]!.instanceId), "the shadow still serves")
     }).pipe(Effect.provide(setup(fake, {}, routes, productionUnreachable(fake))))
   })
+
+  it.live("a production the runtime refuses rolls the launch back, telling the tenant what it gave and nothing of the host", () =>
+    Effect.gen(function* () {
+      const refusals = [
+        [new RuntimeFailed({ instanceId: "-", message: "docker create failed: No such image: acme/app:2", tenantMessage: "no such image: acme/app:2" }), "provisioning failed: no such image: acme/app:2"],
+        [new RuntimeFailed({ instanceId: "-", message: "docker create failed: bind source path does not exist: /var/lib/umbra/credentials/acme" }), "provisioning failed: its reason is in Umbra's log"]
+      ] as const
+      for (const [error, reason] of refusals) {
+        const fake = makeFakeRuntime()
+        yield* Effect.gen(function* () {
+          yield* withShadows("c1")
+          yield* requestProduction("c1", "l1")
+          yield* drive("l1")
+          const events = yield* EventStore.use((store) => store.readStream("launch-acme.l1"))
+          assert.deepInclude(events.find((e) => e.type === "LaunchRolledBack")!.data, { reason })
+        }).pipe(Effect.provide(setup(fake, {}, [], productionRefused(fake, error))))
+      }
+    }))
 
   it.live("resumed after a crash between recycling the shadow and recording it, the release keeps its choice: recycled, never terminated too", () => {
     const fake = makeFakeRuntime()

@@ -44,7 +44,17 @@ const failingCreates = (fake: FakeRuntime, times: number, error: RuntimeFailed) 
       InstanceRuntime.of({ ...runtime, create: (spec, options) => (left-- > 0 ? Effect.fail(error) : runtime.create(spec, options)) }))
   ).pipe(Layer.provide(fakeRuntimeLayer(fake)))
 }
-const refusal = new RuntimeFailed({ instanceId: "-", message: "create: (HTTP code 404) no such image - umbra/sample:latest" })
+/** A refusal of what the tenant gave: its events may say so. */
+const refusal = new RuntimeFailed({
+  instanceId: "-",
+  message: "docker create of shd-1 failed: No such image: umbra/sample:latest",
+  tenantMessage: "no such image: umbra/sample:latest"
+})
+/** A refusal whose message names the host's paths: for Umbra's log only. */
+const mountRefusal = new RuntimeFailed({
+  instanceId: "-",
+  message: "docker create of shd-1 failed: invalid mount config: bind source path does not exist: /var/lib/umbra/credentials/acme/shd-1"
+})
 
 /** Feeds every stored event, in order, to the sagas and the instance runner until nothing new is appended (the bus, in one process). */
 const pump = (watchdog: Watchdog, delivered: Set<string> = new Set()) =>
@@ -167,12 +177,15 @@ describe("orchestrator (fake runtime)", () => {
       const { watchdog, watched } = recordingWatchdog()
       yield* handle("ConnectClient", { clientId: "c1", tier: "basic" })
       yield* pump(watchdog)
-      const [types] = [...(yield* instanceStreams).values()]
+      const [stream, types] = [...(yield* instanceStreams).entries()][0]!
       assert.deepStrictEqual(types, ["ShadowRequested", "InstanceStartFailed", "InstanceRecreated"])
       const instanceId = fake.created[0]!.instanceId
       assert.isTrue(fake.instances.get(instanceId)!.running)
       assert.deepStrictEqual([...watched.keys()], [instanceId])
-    }).pipe(Effect.provide(setup(fake, failingCreates(fake, 1, refusal))))
+      // The tenant's stream never carries the engine's message, which names the host's paths.
+      const refused = (yield* (yield* EventStore).readStream(stream)).find((event) => event.type === "InstanceStartFailed")!
+      assert.strictEqual((refused.data as { reason: string }).reason, "the runtime refused it: its reason is in Umbra's log")
+    }).pipe(Effect.provide(setup(fake, failingCreates(fake, 1, mountRefusal))))
   })
 
   it.live("a shadow the runtime keeps refusing is given up at the recreation limit", () => {
@@ -184,7 +197,7 @@ describe("orchestrator (fake runtime)", () => {
       const [stream, types] = [...(yield* instanceStreams).entries()][0]!
       assert.deepStrictEqual(types, ["ShadowRequested", "InstanceStartFailed", "InstanceStartFailed", "InstanceTerminated"])
       const refused = (yield* (yield* EventStore).readStream(stream)).find((event) => event.type === "InstanceStartFailed")!
-      assert.include((refused.data as { reason: string }).reason, "no such image")
+      assert.strictEqual((refused.data as { reason: string }).reason, "the runtime refused it: no such image: umbra/sample:latest")
       assert.strictEqual(fake.created.length, 0)
     }).pipe(Effect.provide(setup(fake, failingCreates(fake, 10, refusal))))
   })
