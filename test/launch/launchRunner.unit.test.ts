@@ -250,10 +250,15 @@ describe("launch runner (fake runtime, router and agents)", () => {
     }).pipe(Effect.provide(setup(fake, { failing: true, takenPorts: [taken!] }, routes)))
   })
 
-  it.live("a failed state transfer and a silent production agent roll back before or during the shift", () =>
+  it.live("a failed state transfer and a silent production agent roll back before or during the shift; the runtime's message stays in the log", () =>
     Effect.gen(function* () {
       for (const [behaviour, reason] of [
-        [{ transfer: new TransferFailed({ message: "entry ../x is outside its state path", reason: "unsafe-entry" }) }, /unsafe-entry/],
+        [{ transfer: new TransferFailed({ message: "entry ../x is outside its state path", reason: "unsafe-entry" }) }, /^state transfer failed \(unsafe-entry\): entry \.\.\/x is outside/],
+        // The runtime's message names the host's spool path: the tenant's rollback says only where the reason is.
+        [
+          { transfer: new TransferFailed({ message: "cannot spool: ENOSPC /var/lib/umbra/spool/acme-l1.tar", reason: "runtime" }) },
+          /^state transfer failed \(runtime\): its reason is in Umbra's log$/
+        ],
         [{ beats: 3 }, /heartbeat lost/]
       ] as const) {
         const fake = makeFakeRuntime()
