@@ -72,8 +72,11 @@ export class RuntimeFailed extends Schema.TaggedError<RuntimeFailed>()("RuntimeF
   engineUnavailable: Schema.optional(Schema.Boolean)
 }) {}
 
+/** What a tenant's event says of a failure whose message is for Umbra's log only. */
+export const reasonInLog = "its reason is in Umbra's log"
+
 /** A runtime failure as the tenant's events tell it: what the tenant may read, or where the rest is. */
-export const tenantReason = (error: RuntimeFailed) => error.tenantMessage ?? "its reason is in Umbra's log"
+export const tenantReason = (error: RuntimeFailed) => error.tenantMessage ?? reasonInLog
 
 export interface InstanceRuntimeShape {
   /** `docker` or `process`: said in logs so an operator knows what runs the instances. */

@@ -19,7 +19,7 @@ import { CommandHandler } from "../commands/commandHandler.ts"
 import { causedBy, issueCommand, issueOrLogRefusal } from "../commands/issueCommand.ts"
 import { EventBus } from "../eventBus.ts"
 import { EventStore } from "../eventStore/eventStore.ts"
-import { InstanceRuntime, instanceKey, RuntimeFailed, tenantReason } from "../instanceRuntime.ts"
+import { InstanceRuntime, instanceKey, reasonInLog, RuntimeFailed, tenantReason } from "../instanceRuntime.ts"
 import { prepareTransfer } from "../instances/agentControl.ts"
 import { poolView } from "../instances/pool.ts"
 import type { AgentSettings } from "../instances/runtimeSpec.ts"
@@ -84,13 +84,13 @@ const runtimeRefused = (step: string) => (error: RuntimeFailed) =>
 
 /** Why a step failed through all its tries, as the launch's rollback tells the tenant (the log has the message). */
 const gaveUpReason = (error: { readonly _tag: string; readonly message: string }) =>
-  error instanceof RuntimeFailed ? `${error._tag}: ${tenantReason(error)}` : `${error._tag}: its reason is in Umbra's log`
+  error instanceof RuntimeFailed ? `${error._tag}: ${tenantReason(error)}` : `${error._tag}: ${reasonInLog}`
 
 /** A failed transfer fails the launch: a refusal of the tenant's own state is told, one of the runtime only logged. */
 const transferFailed = (error: TransferFailed) =>
   error.reason === "runtime"
     ? Effect.logWarning("state transfer failed in the runtime", { message: error.message }).pipe(
-      Effect.as(failed("state transfer failed (runtime): its reason is in Umbra's log"))
+      Effect.as(failed(`state transfer failed (runtime): ${reasonInLog}`))
     )
     : Effect.succeed(failed(`state transfer failed (${error.reason}): ${error.message}`))
 
