@@ -34,6 +34,7 @@ import { recordInstance } from "../test/support/recordedInstances.ts"
 import { runQuiet } from "./runQuiet.ts"
 import { type Benchmark, mean, result } from "./benchmark.ts"
 import { publishSignals } from "../test/support/publishStored.ts"
+import { cpuPerUnit, measureCpu, startCpu, totalCpu } from "./cpuTime.ts"
 
 // ---------------------------------------------------------------------------------------------------
 // telemetry.ingest
@@ -46,6 +47,7 @@ const tenant = "acme"
 const pullWindow = 256
 const publishWindow = 1_000
 const ingestTimeoutMs = 120_000
+const rounds = 2
 
 const sampleAt = (n: number, startMs: number): { subject: string; body: Uint8Array } => {
   const instance = n % instances
@@ -129,11 +131,12 @@ const rawConsume = async (url: string): Promise<number> => {
 }
 
 /** Umbra's ingest on a fresh read-model file, timed from start until its status shows every sample applied. */
-const umbraIngest = (url: string, file: string) =>
+const umbraIngest = (url: string, serverPid: number, file: string) =>
   runQuiet(
     Effect.gen(function* () {
       yield* Effect.forEach(Array.from({ length: instances }, (_, i) => i), (i) => recordInstance(tenant, `i${i}`, `c${i % clients}`), { discard: true })
       const started = performance.now()
+      const cpuSince = startCpu(serverPid)
       const ingest = yield* makeTelemetryIngest
       yield* Effect.forkScoped(ingest.run)
       const status = yield* ingest.status.pipe(
@@ -142,7 +145,7 @@ const umbraIngest = (url: string, file: string) =>
       )
       const elapsed = performance.now() - started
       if (status.dropped > 0) throw new Error(`the ingest dropped ${status.dropped} samples`)
-      return (sampleCount * 1000) / elapsed
+      return { perSecond: (sampleCount * 1000) / elapsed, cpu: cpuSince() }
     }).pipe(
       Effect.scoped,
       Effect.provide(
@@ -249,25 +252,30 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
         const bytes = await publishSamples(nats.url)
         // A round of each first, not counted: both are measured with their code compiled, as an ingest that
         // runs for months is (uncounted, the first round of either was slower by a third or more).
-        await rawConsume(nats.url)
-        await umbraIngest(nats.url, join(dir, "readmodels-warm.db"))
-        const raw: Array<number> = []
-        const umbra: Array<number> = []
+        const raw = () => measureCpu(nats.pid(), () => rawConsume(nats.url))
+        await raw()
+        await umbraIngest(nats.url, nats.pid(), join(dir, "readmodels-warm.db"))
+        const raws: Array<Awaited<ReturnType<typeof raw>>> = []
+        const umbras: Array<Awaited<ReturnType<typeof umbraIngest>>> = []
         // Alternating rounds so that load from other processes falls on both alike; each Umbra round on a fresh file.
-        for (let round = 0; round < 2; round++) {
-          raw.push(await rawConsume(nats.url))
-          umbra.push(await umbraIngest(nats.url, join(dir, `readmodels-${round}.db`)))
+        for (let round = 0; round < rounds; round++) {
+          raws.push(await raw())
+          umbras.push(await umbraIngest(nats.url, nats.pid(), join(dir, `readmodels-${round}.db`)))
         }
+        const umbra = umbras.map((run) => run.perSecond)
+        const rawRates = raws.map((run) => run.value)
         return [
           result(
             "telemetry.ingest",
             "samples/s",
             mean(umbra),
-            mean(raw),
+            mean(rawRates),
             `${sampleCount} samples of ~${Math.round(bytes)} B (cpu + memBytes, clientId, no workload metrics) from ${instances} instances (${clients} clients) in UMBRA_SIGNALS; ` +
               `Umbra: telemetry ingest (decode, attribute, fold into the telemetry projection's rows in SQLite, file, WAL), timed to status.applied = N; ` +
-              `raw: ordered consumer, JSON.parse each, same pull window ${pullWindow}; 2 alternating rounds after an uncounted one of each, means ` +
-              `(umbra ${umbra.map(Math.round).join("/")}, raw ${raw.map(Math.round).join("/")})`
+              `raw: ordered consumer, JSON.parse each, same pull window ${pullWindow}; ${rounds} alternating rounds after an uncounted one of each, means ` +
+              `(umbra ${umbra.map(Math.round).join("/")}, raw ${rawRates.map(Math.round).join("/")}); ` +
+              `CPU per sample: Umbra ${cpuPerUnit(totalCpu(umbras.map((run) => run.cpu)), sampleCount * rounds)}; ` +
+              `raw ${cpuPerUnit(totalCpu(raws.map((run) => run.cpu)), sampleCount * rounds)}`
           )
         ]
       } finally {
