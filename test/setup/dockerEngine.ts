@@ -56,12 +56,12 @@ export const startDockerd = async (
     }
     await sleep(250)
   }
-  if (child.pid !== undefined) await stopDockerd({ pid: child.pid, logFile: options.logFile }, 10_000)
+  if (child.pid !== undefined) await stopDockerd({ pid: child.pid }, 10_000)
   throw new Error(`dockerd did not answer within ${options.timeoutMs} ms; the end of ${options.logFile}:\n${await logTail(options.logFile)}`)
 }
 
-/** Stops the engine the setup started: SIGTERM (dockerd stops its containers), then SIGKILL after `graceMs`. */
-export const stopDockerd = async (engine: StartedEngine, graceMs: number): Promise<void> => {
+/** Stops an engine a setup started: SIGTERM (dockerd stops its containers), then SIGKILL after `graceMs`. */
+export const stopDockerd = async (engine: Pick<StartedEngine, "pid">, graceMs: number): Promise<void> => {
   if (!alive(engine.pid)) return
   process.kill(engine.pid, "SIGTERM")
   const deadline = Date.now() + graceMs
