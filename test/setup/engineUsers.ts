@@ -44,8 +44,8 @@ export const joinTestEngine = (dir: string, userPid: number): number | undefined
 }
 
 /**
- * Ends this run's use: the engine's PID when no other live run uses it (the caller stops it), else the
- * PIDs of the runs that still do.
+ * Ends this run's use: the engine's PID when no other live run uses it (the caller stops it), the PIDs of
+ * the runs that still do, or none when no engine a test run started runs any more.
  */
 export const leave = (
   dir: string,
