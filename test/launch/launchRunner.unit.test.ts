@@ -178,21 +178,18 @@ const drive = (launchId: string, launchPolicy: LaunchPolicy = policy) =>
     yield* runner.drive("acme", launchId, Effect.void)
   })
 
-/** Client c1's launch l1, driven to its end: the reason its rollback gave, if it was rolled back. */
-const rollbackReason = Effect.gen(function* () {
-  yield* withShadows("c1")
-  yield* requestProduction("c1", "l1")
-  yield* drive("l1")
-  const events = yield* EventStore.use((store) => store.readStream("launch-acme.l1"))
-  return (events.find((event) => event.type === "LaunchRolledBack")?.data as { readonly reason: string } | undefined)?.reason
-})
-
 /** Client c1's launch l1, driven to its end. */
 const launchOnce = Effect.gen(function* () {
   yield* withShadows("c1")
   yield* requestProduction("c1", "l1")
   yield* drive("l1")
 })
+
+/** Client c1's launch l1, driven to its end: the reason its rollback gave, if it was rolled back. */
+const rollbackReason = launchOnce.pipe(
+  Effect.andThen(EventStore.use((store) => store.readStream("launch-acme.l1"))),
+  Effect.map((events) => (events.find((event) => event.type === "LaunchRolledBack")?.data as { readonly reason: string } | undefined)?.reason)
+)
 
 const fullLaunch = [
   "LaunchRequested", "ProvisioningStarted", "ProductionProvisioned", "StateTransferStarted", "StateTransferCompleted",
