@@ -43,7 +43,7 @@ export const controlPlaneLayer = (
 ) => {
   const nats = natsConnection.layer({ url: natsUrl, name: "umbra-control-plane", ...credentials })
   const bus = Layer.mergeAll(
-    natsEventBus.layer({ publishWindow: config.publishWindow }),
+    natsEventBus.layer({ publishWindow: config.publishWindow, ackWaitMs: config.ackWaitMs }),
     jetstreamSetup.layer({ eventsDuplicateWindow: Duration.seconds(config.duplicateWindowSeconds) })
   ).pipe(Layer.provideMerge(nats))
   const store = eventStoreLayer(config)

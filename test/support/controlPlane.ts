@@ -23,6 +23,7 @@ export const testConfig = (dataDir: string, natsUrl: string): UmbraConfig => ({
   commandMaxBytes: 64 * 1024,
   duplicateWindowSeconds: 600,
   publishWindow: 100,
+  ackWaitMs: 30_000,
   scalingIntervalMs: 250,
   httpHost: "127.0.0.1",
   httpPort: 0
@@ -48,16 +49,22 @@ export const controlPlaneClientLayer = natsEventBus.layer().pipe(Layer.provideMe
 /** Where the control plane under test serves HTTP (on a free port of loopback), if it could. */
 export class ControlPlaneHttp extends Context.Service<ControlPlaneHttp, { readonly host: string; readonly port: number } | undefined>()("umbra/test/ControlPlaneHttp") {}
 
-/** A whole control plane (SQLite store in a temp dir) serving on a nats-server of the test file's own. */
-export const controlPlaneTestLayer = Layer.unwrap(
-  Effect.gen(function* () {
-    const server = yield* NatsTestServer
-    const dataDir = yield* TestDataDir
-    const config = testConfig(dataDir, server.url)
-    const running = Layer.effect(ControlPlaneHttp, startControlPlane(config).pipe(Effect.map(({ http }) => http)))
-    return running.pipe(Layer.provideMerge(controlPlaneLayer(config, server.url)))
-  })
-).pipe(Layer.provideMerge(Layer.mergeAll(natsTestLayer, dataDirLayer)), Layer.provide(quietLogs))
+/**
+ * A whole control plane (SQLite store in a temp dir) serving on a nats-server of the test file's own, its
+ * configuration the tests' with `overrides`.
+ */
+export const controlPlaneTestLayerWith = (overrides: Partial<UmbraConfig>) =>
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const server = yield* NatsTestServer
+      const dataDir = yield* TestDataDir
+      const config = { ...testConfig(dataDir, server.url), ...overrides }
+      const running = Layer.effect(ControlPlaneHttp, startControlPlane(config).pipe(Effect.map(({ http }) => http)))
+      return running.pipe(Layer.provideMerge(controlPlaneLayer(config, server.url)))
+    })
+  ).pipe(Layer.provideMerge(Layer.mergeAll(natsTestLayer, dataDirLayer)), Layer.provide(quietLogs))
+
+export const controlPlaneTestLayer = controlPlaneTestLayerWith({})
 
 export interface Reply {
   readonly ok: boolean

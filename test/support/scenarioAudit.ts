@@ -126,7 +126,7 @@ export const auditRun = (run: ScenarioRun, runtime: "docker" | "process") =>
       launch: launchStream(run.tenant, run.launchId)
     }
     // What a kill left to a redelivery finishes first: an event handed to the killed process comes back
-    // after the consumer's ack_wait (30 s), and what it leads to (a retirement, say) follows.
+    // after the consumers' ack_wait (`UMBRA_ACK_WAIT_MS`), and what it leads to (a retirement, say) follows.
     const missingOnce = (events: ReadonlyArray<StoredEvent>) =>
       once.filter(([category, type]) => !events.some((event) => event.stream === streamOf[category] && event.type === type))
     for (let i = 0; i < 120 && missingOnce(yield* tenantEvents(run.tenant)).length > 0; i++) yield* Effect.sleep("500 millis")
