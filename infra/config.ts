@@ -1,4 +1,5 @@
 import { Config, Option, Schema } from "effect"
+import { defaultAckWaitMs } from "./nats/natsEventBus.ts"
 
 /** Every setting of `umbra serve`, from the environment; the README's configuration table mirrors this. */
 export const UmbraConfig = Config.all({
@@ -13,7 +14,7 @@ export const UmbraConfig = Config.all({
   duplicateWindowSeconds: Config.Int("UMBRA_DUPLICATE_WINDOW_SECONDS").pipe(Config.withDefault(600)),
   publishWindow: Config.Int("UMBRA_PUBLISH_WINDOW").pipe(Config.withDefault(100)),
   // How long a durable consumer's delivery may go unacknowledged: what a crash left is redelivered after it.
-  ackWaitMs: Config.schema(Schema.Int.check(Schema.isBetween({ minimum: 1_000, maximum: 3_600_000 })), "UMBRA_ACK_WAIT_MS").pipe(Config.withDefault(30_000)),
+  ackWaitMs: Config.schema(Schema.Int.check(Schema.isBetween({ minimum: 1_000, maximum: 3_600_000 })), "UMBRA_ACK_WAIT_MS").pipe(Config.withDefault(defaultAckWaitMs)),
   scalingIntervalMs: Config.Int("UMBRA_SCALING_INTERVAL_MS").pipe(Config.withDefault(60_000)),
   // The HTTP endpoint (/metrics), on loopback unless told otherwise; port 0 takes a free one.
   httpHost: Config.String("UMBRA_HTTP_HOST").pipe(Config.withDefault("127.0.0.1")),

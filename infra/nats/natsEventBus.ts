@@ -43,7 +43,7 @@ export interface NatsEventBusOptions {
   readonly publishAckTimeoutMs?: number
   /** Requests handled at once by one `serveRequests` (default 64). */
   readonly requestConcurrency?: number
-  /** Durable consumers: how long a delivered event may stay unacknowledged (default 30 s). */
+  /** Durable consumers: how long a delivered event may stay unacknowledged (default `defaultAckWaitMs`). */
   readonly ackWaitMs?: number
   /** Durable consumers: deliveries of one event whose handler fails before it is parked in UMBRA_DLQ (default 8). */
   readonly maxDeliver?: number
@@ -52,6 +52,9 @@ export interface NatsEventBusOptions {
   /** Messages a durable consumer pulls ahead of its handler (default 64; a follower pulls four times as many). */
   readonly pullBatch?: number
 }
+
+/** How long a durable consumer's delivery may stay unacknowledged before it is redelivered, unless told. */
+export const defaultAckWaitMs = 30_000
 
 /** The JSON envelope of DESIGN.md's public interface, decoded from every incoming message. */
 const decodeJsonEnvelope = Schema.decodeUnknownEffect(Schema.fromJsonString(StoredEvent))
@@ -217,7 +220,7 @@ export const layer = (options: NatsEventBusOptions = {}): Layer.Layer<EventBus |
         filter_subject: filterSubject,
         ack_policy: AckPolicy.Explicit,
         deliver_policy: DeliverPolicy.All,
-        ack_wait: nanos(options.ackWaitMs ?? 30_000),
+        ack_wait: nanos(options.ackWaitMs ?? defaultAckWaitMs),
         max_deliver: -1
       })
 

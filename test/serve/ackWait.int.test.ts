@@ -1,6 +1,6 @@
 import { assert, describe, it, layer } from "@effect/vitest"
 import { jetstreamManager } from "@nats-io/jetstream"
-import { ConfigProvider, Effect } from "effect"
+import { ConfigProvider, Effect, Exit } from "effect"
 import { UmbraConfig } from "../../infra/config.ts"
 import { NatsConnection } from "../../infra/nats/connection.ts"
 import { streamNames } from "../../infra/nats/jetstreamSetup.ts"
@@ -16,7 +16,7 @@ describe("UMBRA_ACK_WAIT_MS", () => {
       assert.strictEqual((yield* parse({})).ackWaitMs, 30_000)
       assert.strictEqual((yield* parse({ UMBRA_ACK_WAIT_MS: "4000" })).ackWaitMs, 4_000)
       for (const refused of ["999", "3600001", "1500.5", "soon"]) {
-        assert.isTrue((yield* Effect.exit(parse({ UMBRA_ACK_WAIT_MS: refused })))._tag === "Failure", refused)
+        assert.isTrue(Exit.isFailure(yield* Effect.exit(parse({ UMBRA_ACK_WAIT_MS: refused }))), refused)
       }
     }))
 })

@@ -23,7 +23,7 @@ export const testConfig = (dataDir: string, natsUrl: string): UmbraConfig => ({
   commandMaxBytes: 64 * 1024,
   duplicateWindowSeconds: 600,
   publishWindow: 100,
-  ackWaitMs: 30_000,
+  ackWaitMs: natsEventBus.defaultAckWaitMs,
   scalingIntervalMs: 250,
   httpHost: "127.0.0.1",
   httpPort: 0
