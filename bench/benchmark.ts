@@ -57,3 +57,32 @@ export const result = (name: string, unit: string, value: number, baseline: numb
   ratio: Math.round((value / baseline) * 1000) / 1000,
   notes
 })
+
+/** A benchmark that threw instead of measuring: what it said, so the run can name it. */
+export interface BenchFailure {
+  readonly name: string
+  readonly error: string
+}
+
+/**
+ * Runs the benchmarks one after another, saying each on `progress`. One that fails (a Docker engine that is
+ * not there, say) is recorded and the run goes on, so a long run keeps every figure it did measure.
+ */
+export const runBenchmarks = async (
+  selected: ReadonlyArray<Benchmark>,
+  progress: (line: string) => void
+): Promise<{ readonly results: ReadonlyArray<BenchResult>; readonly failed: ReadonlyArray<BenchFailure> }> => {
+  const results: Array<BenchResult> = []
+  const failed: Array<BenchFailure> = []
+  for (const bench of selected) {
+    progress(`running ${bench.name} …`)
+    try {
+      results.push(...(await bench.run()))
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error)
+      failed.push({ name: bench.name, error: message })
+      progress(`${bench.name} failed: ${message}`)
+    }
+  }
+  return { results, failed }
+}

@@ -1,8 +1,9 @@
 /**
  * The bench runner: `node bench/main.ts [--json] [--only <name prefix>]`. Progress goes to stderr; stdout
- * holds either one JSON document (`--json`) or a table for people.
+ * holds either one JSON document (`--json`) or a table for people. A benchmark that fails is named, the others
+ * still run, and the run exits 1.
  */
-import type { Benchmark, BenchResult } from "./benchmark.ts"
+import { type Benchmark, runBenchmarks } from "./benchmark.ts"
 import { benchmarks as commands } from "./commands.bench.ts"
 import { benchmarks as history } from "./history.bench.ts"
 import { benchmarks as launch } from "./launch.bench.ts"
@@ -19,7 +20,8 @@ const modules: ReadonlyArray<ReadonlyArray<Benchmark>> = [sqliteEventStore, comm
 const usage = `Usage: npm run bench -- [--json] [--only <name prefix>]
 
 Each benchmark measures its raw baseline in the same run and reports ratio = value / baseline.
-  --json          print one JSON document: {"benchmarks": [{"name", "unit", "value", "baseline", "ratio", "notes"}]}
+  --json          print one JSON document: {"benchmarks": [{"name", "unit", "value", "baseline", "ratio", "notes"}]},
+                  with "failed": [{"name", "error"}] when a benchmark failed (the run then exits 1)
   --only <name>   run the benchmarks whose name starts with <name>`
 
 const args = process.argv.slice(2)
@@ -46,14 +48,10 @@ if (selected.length === 0) {
   process.exit(2)
 }
 
-const results: Array<BenchResult> = []
-for (const bench of selected) {
-  process.stderr.write(`running ${bench.name} …\n`)
-  results.push(...(await bench.run()))
-}
+const { results, failed } = await runBenchmarks(selected, (line) => process.stderr.write(`${line}\n`))
 
 if (json) {
-  process.stdout.write(`${JSON.stringify({ benchmarks: results })}\n`)
+  process.stdout.write(`${JSON.stringify({ benchmarks: results, ...(failed.length > 0 ? { failed } : {}) })}\n`)
 } else {
   const rows = [
     ["name", "unit", "value", "baseline", "ratio", "notes"],
@@ -61,4 +59,6 @@ if (json) {
   ]
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)))
   for (const row of rows) process.stdout.write(`${row.map((cell, c) => cell.padEnd(widths[c]!)).join("  ")}\n`)
+  for (const { name, error } of failed) process.stdout.write(`${name} failed: ${error}\n`)
 }
+if (failed.length > 0) process.exitCode = 1
