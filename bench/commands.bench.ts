@@ -1,7 +1,9 @@
 /**
  * End to end commands: 64 concurrent senders, `umbra.cmd` request to reply, through the whole control
  * plane (gateway, SQLite store, relay, sagas), next to a bare NATS request/reply service whose handler
- * makes one SQLite insert, in the same run.
+ * makes one SQLite insert, in the same run (a round before the control plane and one after, averaged). Each
+ * side has a round first that is not counted, so that both are measured with their code compiled, as a
+ * control plane that runs for months is; the control plane's first round, on a fresh start, is in the notes.
  */
 import { connect } from "@nats-io/transport-node"
 import { Effect } from "effect"
@@ -62,8 +64,9 @@ const isOk = (reply: Uint8Array) => new TextDecoder().decode(reply).startsWith('
 const command = (data: unknown) => encoder.encode(JSON.stringify({ commandId: randomUUID(), data }))
 
 /**
- * Two loads on one control plane: ConnectClient (one event, then the connect saga adds two more in the
- * background) and RefineProfile on the connected clients (one event, nothing downstream).
+ * Loads on one control plane: ConnectClient (one event, then the connect saga adds two more in the
+ * background), first uncounted for clients of their own and then measured once the saga has caught up with
+ * them, and RefineProfile on the measured round's clients (one event, nothing downstream).
  */
 const umbraCommands = (url: string, dir: string) =>
   runQuiet(
@@ -71,11 +74,11 @@ const umbraCommands = (url: string, dir: string) =>
       yield* startControlPlane(testConfig(dir, url))
       const store = yield* EventStore
       // The connect saga creates each profile after the reply: refinements wait until it has caught up.
-      const profilesCreated = async (clients: number) => {
+      const profilesCreated = async (prefix: string, clients: number) => {
         const start = performance.now()
         let next = 0
         while (next < clients && performance.now() - start < sagaCatchUpMillis) {
-          const found = await Effect.runPromise(store.readStream(`profile-acme.c${next}`, { limit: 1 }).pipe(Effect.orDie))
+          const found = await Effect.runPromise(store.readStream(`profile-acme.${prefix}${next}`, { limit: 1 }).pipe(Effect.orDie))
           if (found.length > 0) next++
           else await new Promise((resolve) => setTimeout(resolve, 20))
         }
@@ -83,17 +86,21 @@ const umbraCommands = (url: string, dir: string) =>
       }
       return yield* Effect.promise(async () => {
         const client = await connect({ servers: url })
-        try {
-          const connectLoad = await requestLoad(client, {
+        const connectLoad = (prefix: string) =>
+          requestLoad(client, {
             subject: () => "umbra.cmd.acme.ConnectClient",
-            body: (i) => command({ clientId: `c${i}`, tier: "basic" }),
+            body: (i) => command({ clientId: `${prefix}${i}`, tier: "basic" }),
             senders,
             maxCount,
             maxMillis,
             ok: isOk
           })
-          const clients = connectLoad.count
-          const sagaCatchUp = await profilesCreated(clients)
+        try {
+          const firstLoad = await connectLoad("w")
+          await profilesCreated("w", firstLoad.count)
+          const measuredLoad = await connectLoad("c")
+          const clients = measuredLoad.count
+          const sagaCatchUp = await profilesCreated("c", clients)
           const refineLoad = await requestLoad(client, {
             subject: () => "umbra.cmd.acme.RefineProfile",
             body: (i) => command({ clientId: `c${i % clients}`, expected: { cpuMillis: 600 + i }, reason: "bench" }),
@@ -102,7 +109,7 @@ const umbraCommands = (url: string, dir: string) =>
             maxMillis,
             ok: isOk
           })
-          return { connectLoad, refineLoad, sagaCatchUp }
+          return { firstLoad, connectLoad: measuredLoad, refineLoad, sagaCatchUp }
         } finally {
           await client.drain()
         }
@@ -118,11 +125,17 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
       const dir = mkdtempSync(join(tmpdir(), "umbra-bench-"))
       try {
         // The baseline commits as durably as the store (FULL); the ratio against NORMAL is in the notes.
-        const raw = await rawEcho(nats.url, dir, "FULL")
+        await rawEcho(nats.url, mkdtempSync(join(dir, "warm-")), "FULL")
+        const rawBefore = await rawEcho(nats.url, mkdtempSync(join(dir, "before-")), "FULL")
         const rawNormal = await rawEcho(nats.url, dir, "NORMAL")
         const umbra = await umbraCommands(nats.url, join(dir, "umbra"))
+        // A raw round before and after, so that a machine whose speed drifts weighs on both alike.
+        const rawAfter = await rawEcho(nats.url, mkdtempSync(join(dir, "after-")), "FULL")
+        const raw = { perSecond: (rawBefore.perSecond + rawAfter.perSecond) / 2 }
         const ms = (n: number) => n.toFixed(2)
-        const rawNotes = `raw echo + 1 SQLite insert (FULL) p50/p99 ${ms(raw.p50Ms)}/${ms(raw.p99Ms)} ms`
+        const rawNotes =
+          `raw echo + 1 SQLite insert (FULL), the mean of a round before (${Math.round(rawBefore.perSecond)}/s) and one after (${Math.round(rawAfter.perSecond)}/s), ` +
+          `p50/p99 ${ms(rawBefore.p50Ms)}/${ms(rawBefore.p99Ms)} and ${ms(rawAfter.p50Ms)}/${ms(rawAfter.p99Ms)} ms`
         const row = (name: string, what: string, load: LoadResult) =>
           result(
             name,
@@ -133,7 +146,12 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
               `against the raw echo at NORMAL (${Math.round(rawNormal.perSecond)}/s): ${(load.perSecond / rawNormal.perSecond).toFixed(2)}`
           )
         return [
-          row("commands.e2e.connect", `ConnectClient (+ saga: 2 more events each; ${umbra.sagaCatchUp.created} profiles created ${Math.round(umbra.sagaCatchUp.millis)} ms after the last reply)`, umbra.connectLoad),
+          row(
+            "commands.e2e.connect",
+            `ConnectClient (+ saga: 2 more events each; ${umbra.sagaCatchUp.created} profiles created ${Math.round(umbra.sagaCatchUp.millis)} ms after the last reply; ` +
+              `the uncounted first round on the fresh control plane ${Math.round(umbra.firstLoad.perSecond)}/s, ${(umbra.firstLoad.perSecond / raw.perSecond).toFixed(2)} of the baseline, p50/p99 ${ms(umbra.firstLoad.p50Ms)}/${ms(umbra.firstLoad.p99Ms)} ms)`,
+            umbra.connectLoad
+          ),
           row("commands.e2e.refine", "RefineProfile (1 event each)", umbra.refineLoad)
         ]
       } finally {
