@@ -6,6 +6,8 @@ import type { WriteGroup, WriterOptions } from "./sqliteWriterThread.ts"
 /** Commits groups of appends, one at a time, in order. */
 export interface GroupWriter {
   readonly write: (requests: ReadonlyArray<AppendRequest>) => Promise<ReadonlyArray<AppendOutcome>>
+  /** Starts the thread now, if none runs, so that the first write does not wait for it to load its code. */
+  readonly prepare: () => void
   /** Lets the group being written finish, then closes the writer's connection. */
   readonly close: () => Promise<void>
 }
@@ -49,6 +51,9 @@ export const threadWriter = (options: WriterOptions): GroupWriter => {
   }
 
   return {
+    prepare: () => {
+      worker ??= start()
+    },
     write: (requests) =>
       new Promise((resolve) => {
         const group = next++

@@ -46,7 +46,7 @@ export const controlPlaneLayer = (
     natsEventBus.layer({ publishWindow: config.publishWindow, ackWaitMs: config.ackWaitMs }),
     jetstreamSetup.layer({ eventsDuplicateWindow: Duration.seconds(config.duplicateWindowSeconds) })
   ).pipe(Layer.provideMerge(nats))
-  const store = eventStoreLayer(config)
+  const store = eventStoreLayer(config, { serving: true })
   // One connection to the read-model database for all read models and checkpoints.
   const readModels = Layer.mergeAll(sqliteCheckpoints.layer, sqliteScalingStates.layer, TelemetryReadModel.layer.pipe(Layer.provideMerge(sqliteProjections.layer))).pipe(
     Layer.provide(ReadModelDatabase.layer(join(config.dataDir, "readmodels.db")))

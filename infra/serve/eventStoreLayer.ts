@@ -5,9 +5,12 @@ import { StoreUnavailable } from "../../src/eventStore/errors.ts"
 import type { UmbraConfig } from "../config.ts"
 import * as sqlite from "../eventStore/sqliteEventStore.ts"
 
-/** The configured event store: SQLite under the data directory (the default), or KurrentDB. */
-export const eventStoreLayer = (config: UmbraConfig): Layer.Layer<EventStore, StoreUnavailable> => {
-  if (config.eventStore === "sqlite") return sqlite.layerFile(join(config.dataDir, "events.db"))
+/**
+ * The configured event store: SQLite under the data directory (the default), or KurrentDB. `serving`: the
+ * store of a process that serves commands, whose SQLite writer starts with it rather than at the first append.
+ */
+export const eventStoreLayer = (config: UmbraConfig, options: { readonly serving?: boolean } = {}): Layer.Layer<EventStore, StoreUnavailable> => {
+  if (config.eventStore === "sqlite") return sqlite.layer({ file: join(config.dataDir, "events.db"), startWriter: options.serving === true })
   if (config.kurrentUrl === undefined) {
     return Layer.effect(
       EventStore,
