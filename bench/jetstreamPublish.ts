@@ -1,30 +1,36 @@
 import { jetstreamManager, StorageType } from "@nats-io/jetstream"
 import { connect, createInbox, headers, type NatsConnection } from "@nats-io/transport-node"
+import { randomUUID } from "node:crypto"
 
 /**
  * The raw reference for publishing to JetStream, with no Umbra code: a file-backed stream of its own
- * (so the relay's streams stay clean), `count` messages of `payloadBytes` with a unique `Nats-Msg-Id`
- * each (the server's dedupe work is part of the cost), at most `window` unacknowledged, the replies
- * counted on one inbox subscription (the fastest publisher on 2.9, FIELD-NOTES).
+ * (so the relay's streams stay clean), `count` messages of `payloadBytes` with a random UUID for
+ * `Nats-Msg-Id` each, as an event id is (the server's dedupe work is part of the cost), at most `window`
+ * unacknowledged, the replies counted on one inbox subscription (the fastest publisher on 2.9,
+ * FIELD-NOTES). `subjectTail(n)`, when given, puts message n on a subject of its own under the stream's
+ * root (the server keeps state per subject); the ids and subjects are made before the clock starts.
  */
 export const rawJetStreamPublish = async (
   url: string,
   count: number,
   window: number,
-  options: { readonly payloadBytes?: number; readonly timeoutMs?: number } = {}
+  options: { readonly payloadBytes?: number; readonly timeoutMs?: number; readonly subjectTail?: (n: number) => string } = {}
 ): Promise<{ perSecond: number }> => {
   const total = Math.max(1, Math.min(count, 2_000_000))
   const timeoutMs = options.timeoutMs ?? 120_000
   const stream = `BENCH_RAW_${Date.now()}`
-  const subject = `bench.raw.${stream}`
+  // As long as the relay's root, `umbra.evt`: a stream exists only during its round, so the name can repeat.
+  const subject = "bench.raw"
   const nc = await connect({ servers: url, noAsyncTraces: true })
   try {
     const jsm = await jetstreamManager(nc)
-    await jsm.streams.add({ name: stream, subjects: [subject], storage: StorageType.File, duplicate_window: 600e9 })
+    await jsm.streams.add({ name: stream, subjects: [subject, `${subject}.>`], storage: StorageType.File, duplicate_window: 600e9 })
     try {
       const payload = new Uint8Array(options.payloadBytes ?? 400).fill(120)
+      const tail = options.subjectTail
+      const messages = Array.from({ length: total }, (_, n) => ({ subject: tail === undefined ? subject : `${subject}.${tail(n)}`, id: randomUUID() }))
       const started = performance.now()
-      await publishAll(nc, subject, payload, total, window, timeoutMs)
+      await publishAll(nc, messages, payload, window, timeoutMs)
       return { perSecond: total / ((performance.now() - started) / 1_000) }
     } finally {
       await jsm.streams.delete(stream)
@@ -36,14 +42,14 @@ export const rawJetStreamPublish = async (
 
 const publishAll = (
   nc: NatsConnection,
-  subject: string,
+  messages: ReadonlyArray<{ readonly subject: string; readonly id: string }>,
   payload: Uint8Array,
-  total: number,
   window: number,
   timeoutMs: number
 ): Promise<void> =>
   new Promise((resolve, reject) => {
     const inbox = createInbox()
+    const total = messages.length
     let sent = 0
     let acked = 0
     const finish = (error?: Error) => {
@@ -54,8 +60,9 @@ const publishAll = (
     }
     const pump = () => {
       while (sent - acked < window && sent < total) {
+        const { subject, id } = messages[sent]!
         const h = headers()
-        h.set("Nats-Msg-Id", `raw-${sent}`)
+        h.set("Nats-Msg-Id", id)
         nc.publish(subject, payload, { reply: inbox, headers: h })
         sent++
       }
