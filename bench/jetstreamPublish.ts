@@ -8,13 +8,14 @@ import { randomUUID } from "node:crypto"
  * `Nats-Msg-Id` each, as an event id is (the server's dedupe work is part of the cost), at most `window`
  * unacknowledged, the replies counted on one inbox subscription (the fastest publisher on 2.9,
  * FIELD-NOTES). `subjectTail(n)`, when given, puts message n on a subject of its own under the stream's
- * root (the server keeps state per subject); the ids and subjects are made before the clock starts.
+ * root (the server keeps state per subject), and `header` goes on every message beside the id; the ids and
+ * subjects are made before the clock starts.
  */
 export const rawJetStreamPublish = async (
   url: string,
   count: number,
   window: number,
-  options: { readonly payloadBytes?: number; readonly timeoutMs?: number; readonly subjectTail?: (n: number) => string } = {}
+  options: { readonly payloadBytes?: number; readonly timeoutMs?: number; readonly subjectTail?: (n: number) => string; readonly header?: readonly [string, string] } = {}
 ): Promise<{ perSecond: number }> => {
   const total = Math.max(1, Math.min(count, 2_000_000))
   const timeoutMs = options.timeoutMs ?? 120_000
@@ -30,7 +31,7 @@ export const rawJetStreamPublish = async (
       const tail = options.subjectTail
       const messages = Array.from({ length: total }, (_, n) => ({ subject: tail === undefined ? subject : `${subject}.${tail(n)}`, id: randomUUID() }))
       const started = performance.now()
-      await publishAll(nc, messages, payload, window, timeoutMs)
+      await publishAll(nc, messages, payload, options.header, window, timeoutMs)
       return { perSecond: total / ((performance.now() - started) / 1_000) }
     } finally {
       await jsm.streams.delete(stream)
@@ -44,6 +45,7 @@ const publishAll = (
   nc: NatsConnection,
   messages: ReadonlyArray<{ readonly subject: string; readonly id: string }>,
   payload: Uint8Array,
+  header: readonly [string, string] | undefined,
   window: number,
   timeoutMs: number
 ): Promise<void> =>
@@ -63,6 +65,7 @@ const publishAll = (
         const { subject, id } = messages[sent]!
         const h = headers()
         h.set("Nats-Msg-Id", id)
+        if (header !== undefined) h.set(header[0], header[1])
         nc.publish(subject, payload, { reply: inbox, headers: h })
         sent++
       }
