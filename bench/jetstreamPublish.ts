@@ -20,7 +20,7 @@ export const rawJetStreamPublish = async (
   const total = Math.max(1, Math.min(count, 2_000_000))
   const timeoutMs = options.timeoutMs ?? 120_000
   const stream = `BENCH_RAW_${Date.now()}`
-  // As long as the relay's root, `umbra.evt`: a stream exists only during its round, so the name can repeat.
+  // A root as long as the relay's `umbra.evt`; each round deletes its stream, so rounds can share the subjects.
   const subject = "bench.raw"
   const nc = await connect({ servers: url, noAsyncTraces: true })
   try {
