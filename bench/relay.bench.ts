@@ -83,7 +83,7 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
         const envelopeBytes = Buffer.byteLength(JSON.stringify({ ...newEvent(1), stream: "profile-acme.c1", revision: 0, position: "0".repeat(20) }))
         // The raw loop's subjects are the relay's with its own root in place of `umbra.evt`.
         const subjectTail = (n: number) => subjects.event({ stream: streamOf(n), tenant: "acme" }).slice("umbra.evt.".length)
-        const raw = () => measureCpu(nats.pid(), () => rawJetStreamPublish(nats.url, count, window, { payloadBytes: envelopeBytes, subjectTail, header: ["Umbra-Type", "ProfileRefined"] }))
+        const raw = () => measureCpu(nats.pid(), () => rawJetStreamPublish(nats.url, count, window, { payloadBytes: envelopeBytes, subjectTail, header: ["Umbra-Type", newEvent(0).type] }))
         // A round of each first, not counted: both are measured with their code compiled, as a relay that
         // runs for months is (uncounted, the first raw loop cost twice the CPU per event of a later one).
         await raw()
