@@ -87,8 +87,9 @@ export const isAlive = (record: ProcessRecord): Effect.Effect<boolean> =>
     } catch {
       return false
     }
-    const environ = await readFile(`/proc/${record.pid}/environ`, "utf8").catch(() => undefined)
-    if (environ === undefined) return true
+    const environ = await readFile(`/proc/${record.pid}/environ`, "utf8").catch((error: NodeJS.ErrnoException) => error)
+    // Reaped since the signal found it: gone. Unreadable otherwise (another user's): it cannot be told apart, so alive.
+    if (environ instanceof Error) return environ.code !== "ENOENT" && environ.code !== "ESRCH"
     // A zombie (exited, not yet reaped by us) has an empty environ: not running.
     return carriesMarker(environ, record.marker)
   })

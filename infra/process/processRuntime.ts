@@ -97,6 +97,9 @@ const signalProcess = (pid: number, signal: NodeJS.Signals) => {
 }
 
 /** A negative PID signals the whole process group. */
+/** How long a stop waits for a killed process group to be gone. */
+const killWaitMs = 5_000
+
 const signalGroup = (pid: number, signal: NodeJS.Signals) => Effect.sync(() => (pid === notStarted ? undefined : signalProcess(-pid, signal)))
 
 const make = (options: ProcessRuntimeOptions) =>
@@ -311,15 +314,24 @@ const make = (options: ProcessRuntimeOptions) =>
         )
       })))
 
+    /** Whether the record's process ended within `ms`. */
+    const endsWithin = (record: ProcessRecord, ms: number) =>
+      running(record).pipe(
+        Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (alive) => !alive }),
+        Effect.as(true),
+        Effect.timeoutOrElse({ duration: ms, orElse: () => Effect.succeed(false) })
+      )
+
     const stopRecord = (record: ProcessRecord) =>
       Effect.gen(function* () {
         if (!(yield* running(record))) return
         yield* signalGroup(record.pid, "SIGTERM")
-        const gone = yield* running(record).pipe(
-          Effect.repeat({ schedule: Schedule.spaced("100 millis"), until: (alive) => !alive }),
-          Effect.timeoutOrElse({ duration: options.stopGraceMs ?? 10_000, orElse: () => Effect.succeed(true) })
-        )
-        if (gone) yield* signalGroup(record.pid, "SIGKILL")
+        if (yield* endsWithin(record, options.stopGraceMs ?? 10_000)) return
+        yield* signalGroup(record.pid, "SIGKILL")
+        // A killed process still runs until the kernel has torn it down: a stop returns once it has.
+        if (!(yield* endsWithin(record, killWaitMs))) {
+          return yield* new RuntimeFailed({ instanceId: record.instanceId, message: `the processes of ${record.instanceId} did not end on SIGKILL` })
+        }
       })
 
     const stop = Effect.fn("ProcessRuntime.stop")(function* (key: InstanceKey) {

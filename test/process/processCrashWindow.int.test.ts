@@ -39,12 +39,21 @@ const processesOf = (instanceId: string) =>
 const spawned: Array<ChildProcess> = []
 const killSpawned = Effect.ensuring(Effect.sync(() => spawned.forEach((child) => child.kill("SIGKILL"))))
 
-/** A process that idles, with the environment given; `detached` makes it lead its own process group, as an agent does. */
-const idle = (env: Record<string, string>, detached: boolean) =>
+/**
+ * A process that idles, with the environment given; `detached` makes it lead its own process group, as an
+ * agent does. One `deaf` to SIGTERM is returned once it says its handler is in place.
+ */
+const idle = (env: Record<string, string>, detached: boolean, deaf = false) =>
   Effect.callback<number>((resume) => {
-    const child = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { env: { PATH: process.env["PATH"] ?? "", ...env }, detached, stdio: "ignore" })
+    const script = `${deaf ? "process.on('SIGTERM', () => {}); process.stdout.write('deaf\\n'); " : ""}setInterval(() => {}, 1000)`
+    const child = spawn(process.execPath, ["-e", script], {
+      env: { PATH: process.env["PATH"] ?? "", ...env },
+      detached,
+      stdio: deaf ? ["ignore", "pipe", "ignore"] : "ignore"
+    })
     spawned.push(child)
-    child.once("spawn", () => resume(Effect.succeed(child.pid!)))
+    if (deaf) child.stdout!.once("data", () => resume(Effect.succeed(child.pid!)))
+    else child.once("spawn", () => resume(Effect.succeed(child.pid!)))
   })
 
 /** The record the runtime keeps for the instance, rewritten as a crash would have left it. */
@@ -93,5 +102,21 @@ layer(testLayer, { excludeTestServices: true, timeout: "120 seconds" })("process
       yield* runtime.remove(key("prd-stale"))
       assert.deepStrictEqual(processesOf("prd-stale"), [])
       assert.isTrue(alive(stranger))
+    }).pipe(killSpawned))
+
+  it.effect("a stop of processes that ignore SIGTERM kills them after the grace and returns once they are gone", () =>
+    Effect.gen(function* () {
+      const runtime = yield* InstanceRuntime
+      yield* runtime.create(spec("prd-stubborn"), { start: false })
+      const marker = "marker-of-a-stubborn-agent"
+      const stubborn = yield* idle({ UMBRA_TENANT: tenant, UMBRA_INSTANCE_ID: "prd-stubborn", UMBRA_INSTANCE_MARKER: marker }, true, true)
+      yield* rewriteRecord("prd-stubborn", { pid: stubborn, marker })
+      assert.isTrue((yield* runtime.inspect(key("prd-stubborn")))!.running)
+
+      const started = Date.now()
+      yield* runtime.stop(key("prd-stubborn"))
+      assert.isAtLeast(Date.now() - started, 2_000, "SIGTERM was ignored: the stop waited out the grace before killing")
+      assert.isFalse((yield* runtime.inspect(key("prd-stubborn")))!.running)
+      assert.deepStrictEqual(processesOf("prd-stubborn"), [])
     }).pipe(killSpawned))
 })
