@@ -2,6 +2,7 @@ import { Effect, Layer } from "effect"
 import type { Position } from "../../domain/envelope.ts"
 import { StoreUnavailable } from "../../src/eventStore/errors.ts"
 import { type ProjectionChanges, ProjectionStore } from "../../src/projections/projectionStore.ts"
+import { ensureProjectionRows } from "./projectionRowsTable.ts"
 import { ReadModelDatabase } from "./readModelDatabase.ts"
 
 const failed = (action: string) => (error: unknown) =>
@@ -17,10 +18,8 @@ export const layer = Layer.effect(
   ProjectionStore,
   Effect.gen(function* () {
     const db = yield* ReadModelDatabase
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS projection_rows (projection TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (projection, key)) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS projection_checkpoints (projection TEXT PRIMARY KEY, version INTEGER NOT NULL, position TEXT NOT NULL) WITHOUT ROWID;
-    `)
+    ensureProjectionRows(db)
+    db.exec("CREATE TABLE IF NOT EXISTS projection_checkpoints (projection TEXT PRIMARY KEY, version INTEGER NOT NULL, position TEXT NOT NULL) WITHOUT ROWID")
     const sql = {
       checkpoint: db.prepare("SELECT version, position FROM projection_checkpoints WHERE projection = ?"),
       clear: db.prepare("DELETE FROM projection_rows WHERE projection = ?"),

@@ -6,6 +6,8 @@ import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { ReadModelDatabase } from "../../infra/readModels/readModelDatabase.ts"
 import * as sqliteProjections from "../../infra/readModels/sqliteProjections.ts"
+import { positionFrom } from "../../src/eventStore/position.ts"
+import { ProjectionStore } from "../../src/projections/projectionStore.ts"
 import { TelemetryReadModel } from "../../src/telemetry/telemetryReadModel.ts"
 
 describe("read-model database", () => {
@@ -29,5 +31,32 @@ describe("read-model database", () => {
       assert.strictEqual(checkpoint, 0)
       assert.deepStrictEqual(tables, [])
       assert.deepStrictEqual(readers, ["relay"])
+    }))
+  it.effect("given projection rows in the layout before (WITHOUT ROWID), then they move into the rowid table, once, and read as before", () =>
+    Effect.gen(function* () {
+      const dir = mkdtempSync(join(tmpdir(), "umbra-readmodels-"))
+      const file = join(dir, "readmodels.db")
+      const old = new DatabaseSync(file)
+      old.exec(`CREATE TABLE projection_rows (projection TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (projection, key)) WITHOUT ROWID;
+        CREATE TABLE projection_checkpoints (projection TEXT PRIMARY KEY, version INTEGER NOT NULL, position TEXT NOT NULL) WITHOUT ROWID;
+        INSERT INTO projection_rows VALUES ('fleet', 'acme/a', '{"n":1}'), ('fleet', 'acme/b', '{"n":2}'), ('tenant', 'acme', '{"events":3}');
+        INSERT INTO projection_checkpoints VALUES ('fleet', 1, '00000000000000000009');`)
+      old.close()
+      const open = <A>(use: (rows: ProjectionStore["Service"]) => Effect.Effect<A, unknown>) =>
+        ProjectionStore.use(use).pipe(Effect.provide(sqliteProjections.layer.pipe(Layer.provide(ReadModelDatabase.layer(file)))))
+      const read = open((rows) =>
+        Effect.all([rows.rows("fleet", "acme/"), rows.row("tenant", "acme"), rows.checkpoint("fleet", 1)])
+      )
+      const first = yield* read
+      yield* open((rows) => rows.apply("fleet", 1, [{ _tag: "Put", key: "acme/a", value: { n: 5 } }], positionFrom(10)))
+      const second = yield* read
+      const reopened = new DatabaseSync(file)
+      const layout = reopened.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name LIKE 'projection_rows%'").all()
+      reopened.close()
+      rmSync(dir, { recursive: true, force: true })
+      assert.deepStrictEqual(first, [[{ key: "acme/a", value: { n: 1 } }, { key: "acme/b", value: { n: 2 } }], { events: 3 }, positionFrom(9)])
+      assert.deepStrictEqual(second, [[{ key: "acme/a", value: { n: 5 } }, { key: "acme/b", value: { n: 2 } }], { events: 3 }, positionFrom(10)])
+      assert.lengthOf(layout, 1)
+      assert.notMatch(String(layout[0]!["sql"]), /WITHOUT ROWID/i)
     }))
 })
