@@ -96,10 +96,10 @@ const signalProcess = (pid: number, signal: NodeJS.Signals) => {
   }
 }
 
-/** A negative PID signals the whole process group. */
 /** How long a stop waits for a killed process group to be gone. */
 const killWaitMs = 5_000
 
+/** A negative PID signals the whole process group. */
 const signalGroup = (pid: number, signal: NodeJS.Signals) => Effect.sync(() => (pid === notStarted ? undefined : signalProcess(-pid, signal)))
 
 const make = (options: ProcessRuntimeOptions) =>

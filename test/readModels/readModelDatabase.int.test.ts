@@ -32,7 +32,8 @@ describe("read-model database", () => {
       assert.deepStrictEqual(tables, [])
       assert.deepStrictEqual(readers, ["relay"])
     }))
-  it.effect("given projection rows in the layout before (WITHOUT ROWID), then they move into the rowid table, once, and read as before", () =>
+
+  it.effect("given projection rows in the layout before (WITHOUT ROWID), then they move into the rowid table and read and write as before", () =>
     Effect.gen(function* () {
       const dir = mkdtempSync(join(tmpdir(), "umbra-readmodels-"))
       const file = join(dir, "readmodels.db")
