@@ -25,6 +25,7 @@ import { ReadModelDatabase } from "../readModels/readModelDatabase.ts"
 import * as sqliteCheckpoints from "../readModels/sqliteCheckpoints.ts"
 import * as sqliteProjections from "../readModels/sqliteProjections.ts"
 import * as sqliteScalingStates from "../readModels/sqliteScalingStates.ts"
+import * as telemetryThread from "../readModels/telemetryThread.ts"
 import * as trafficRouter from "../router/trafficRouter.ts"
 import * as archiveTransfer from "../stateTransfer/archiveTransfer.ts"
 import type { ArchiveLimits } from "../stateTransfer/safeArchive.ts"
@@ -48,7 +49,8 @@ export const controlPlaneLayer = (
   ).pipe(Layer.provideMerge(nats))
   const store = eventStoreLayer(config, { serving: true })
   // One connection to the read-model database for all read models and checkpoints.
-  const readModels = Layer.mergeAll(sqliteCheckpoints.layer, sqliteScalingStates.layer, TelemetryReadModel.layer.pipe(Layer.provideMerge(sqliteProjections.layer))).pipe(
+  const telemetry = telemetryThread.layer.pipe(Layer.provideMerge(TelemetryReadModel.layer.pipe(Layer.provideMerge(sqliteProjections.layer))))
+  const readModels = Layer.mergeAll(sqliteCheckpoints.layer, sqliteScalingStates.layer, telemetry).pipe(
     Layer.provide(ReadModelDatabase.layer(join(config.dataDir, "readmodels.db")))
   )
   const signalClockSkew = Layer.effect(SignalClockSkew, SignalClockSkewConfig)

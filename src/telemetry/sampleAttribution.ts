@@ -24,7 +24,9 @@ const recordedClient = (tenant: string, instanceId: string) =>
 /** The batch's samples keyed to their instance and its recorded client; samples of unknown instances are left out. */
 export const attributeSamples = (samples: ReadonlyArray<Sample>) =>
   Effect.gen(function* () {
-    const instances = new Map(samples.map((signal) => [tenantKey(signal.tenant, signal.sample.instanceId), signal] as const))
+    const keys = samples.map((signal) => tenantKey(signal.tenant, signal.sample.instanceId))
+    const instances = new Map<TenantKey, Sample>()
+    samples.forEach((signal, i) => instances.set(keys[i]!, signal))
     const clients = new Map(
       yield* Effect.forEach(
         instances,
@@ -32,9 +34,10 @@ export const attributeSamples = (samples: ReadonlyArray<Sample>) =>
         { concurrency: 8 }
       )
     )
-    return samples.flatMap((signal): Array<SampleInput> => {
-      const instanceKey = tenantKey(signal.tenant, signal.sample.instanceId)
-      const client = clients.get(instanceKey)
-      return client === undefined ? [] : [{ sample: signal.sample, atMs: signal.atMs, instanceKey, clientKey: client.clientKey }]
+    const inputs: Array<SampleInput> = []
+    samples.forEach((signal, i) => {
+      const client = clients.get(keys[i]!)
+      if (client !== undefined) inputs.push({ sample: signal.sample, atMs: signal.atMs, instanceKey: keys[i]!, clientKey: client.clientKey })
     })
+    return inputs
   })

@@ -11,6 +11,7 @@ import * as natsEventBus from "../../infra/nats/natsEventBus.ts"
 import { ReadModelDatabase } from "../../infra/readModels/readModelDatabase.ts"
 import * as sqliteCheckpoints from "../../infra/readModels/sqliteCheckpoints.ts"
 import * as sqliteProjections from "../../infra/readModels/sqliteProjections.ts"
+import * as telemetryThread from "../../infra/readModels/telemetryThread.ts"
 import { TelemetryReadModel } from "../../src/telemetry/telemetryReadModel.ts"
 import { CommandHandler } from "../../src/commands/commandHandler.ts"
 import { EventStore } from "../../src/eventStore/eventStore.ts"
@@ -51,7 +52,7 @@ const readModels = Layer.unwrap(
   Effect.acquireRelease(
     Effect.sync(() => mkdtempSync(join(tmpdir(), "umbra-signals-"))),
     (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-  ).pipe(Effect.map((dir) => Layer.mergeAll(TelemetryReadModel.layer.pipe(Layer.provideMerge(sqliteProjections.layer)), sqliteCheckpoints.layer).pipe(Layer.provide(ReadModelDatabase.layer(join(dir, "readmodels.db"))))))
+  ).pipe(Effect.map((dir) => Layer.mergeAll(telemetryThread.layer.pipe(Layer.provideMerge(TelemetryReadModel.layer.pipe(Layer.provideMerge(sqliteProjections.layer)))), sqliteCheckpoints.layer).pipe(Layer.provide(ReadModelDatabase.layer(join(dir, "readmodels.db"))))))
 )
 const testLayer = Layer.mergeAll(natsEventBus.layer(), jetstreamSetup.layer(), CommandHandler.layer.pipe(Layer.provideMerge(memoryStore)), readModels).pipe(
   Layer.provideMerge(natsTestLayer)

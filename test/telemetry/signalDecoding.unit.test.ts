@@ -15,6 +15,24 @@ describe("signal decoding", () => {
     assert.strictEqual(decodeSignal(signal("umbra.sig.acme.shd-1.hb", beat))?.kind, "hb")
   })
 
+  it("reads a body as the bytes it is, within a larger buffer as NATS delivers it, with or without a byte order mark", () => {
+    const delivered = (bytes: Uint8Array) => {
+      const buffer = new Uint8Array(bytes.length + 20).fill(0x7b)
+      buffer.set(bytes, 10)
+      return { seq: 1, subject: "umbra.sig.acme.shd-1.tm", data: buffer.subarray(10, 10 + bytes.length) }
+    }
+    // A name with a letter of two bytes is read whole, and left out as no name a metric may have.
+    const body = encoder.encode(sample({ metrics: { requests: 2, réponses: 1 } }))
+    for (const bytes of [body, new Uint8Array([0xef, 0xbb, 0xbf, ...body])]) {
+      const decoded = decodeSignal(delivered(bytes))
+      assert.deepStrictEqual(decoded?.kind === "tm" ? decoded.sample.metrics : undefined, { requests: 2 })
+    }
+    // A byte that is no UTF-8 is read as U+FFFD.
+    const broken = new Uint8Array([...encoder.encode(sample().slice(0, -1)), ...encoder.encode(',"metrics":{"r'), 0xff, ...encoder.encode('":1,"requests":3}}')])
+    const decoded = decodeSignal(delivered(broken))
+    assert.deepStrictEqual(decoded?.kind === "tm" ? decoded.sample.metrics : undefined, { requests: 3 })
+  })
+
   it("drops hostile signals: a time that is none, numbers past Infinity or any machine, a tenant that is no token, a flood of metrics", () => {
     const hostile = [
       signal("umbra.sig.acme.shd-1.tm", sample({ at: "not a date" })),

@@ -1,6 +1,7 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
+import { DatabaseSync } from "node:sqlite"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { subjects } from "../../domain/subjects.ts"
@@ -11,6 +12,7 @@ import * as jetstreamSetup from "../../infra/nats/jetstreamSetup.ts"
 import * as natsEventBus from "../../infra/nats/natsEventBus.ts"
 import { ReadModelDatabase } from "../../infra/readModels/readModelDatabase.ts"
 import * as sqliteProjections from "../../infra/readModels/sqliteProjections.ts"
+import * as telemetryThread from "../../infra/readModels/telemetryThread.ts"
 import { CommandHandler } from "../../src/commands/commandHandler.ts"
 import { makeTelemetryIngest } from "../../src/telemetry/telemetryIngest.ts"
 import { TelemetryReadModel } from "../../src/telemetry/telemetryReadModel.ts"
@@ -19,16 +21,19 @@ import { eventually } from "../support/eventually.ts"
 import { recordInstance } from "../support/recordedInstances.ts"
 import { publishStored } from "../support/publishStored.ts"
 
-const readModelLayer = Layer.unwrap(
+const telemetryOn = (file: string) =>
+  telemetryThread.layer.pipe(Layer.provideMerge(TelemetryReadModel.layer.pipe(Layer.provideMerge(sqliteProjections.layer))), Layer.provideMerge(ReadModelDatabase.layer(file)))
+
+// In a file, batches are applied on a thread of their own; in memory, on the ingest's fiber.
+const inFile = Layer.unwrap(
   Effect.acquireRelease(
     Effect.sync(() => mkdtempSync(join(tmpdir(), "umbra-ingest-"))),
     (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-  ).pipe(Effect.map((dir) => TelemetryReadModel.layer.pipe(Layer.provideMerge(sqliteProjections.layer), Layer.provide(ReadModelDatabase.layer(join(dir, "readmodels.db"))))))
+  ).pipe(Effect.map((dir) => telemetryOn(join(dir, "readmodels.db"))))
 )
 
-const testLayer = Layer.mergeAll(natsEventBus.layer(), jetstreamSetup.layer(), CommandHandler.layer.pipe(Layer.provideMerge(memoryStore)), readModelLayer).pipe(
-  Layer.provideMerge(natsTestLayer)
-)
+const testLayer = (readModels: typeof inFile) =>
+  Layer.mergeAll(natsEventBus.layer(), jetstreamSetup.layer(), CommandHandler.layer.pipe(Layer.provideMerge(memoryStore)), readModels).pipe(Layer.provideMerge(natsTestLayer))
 
 const day = 24 * 60 * 60_000
 
@@ -39,7 +44,7 @@ const publishSample = (instanceId: string, fields: Record<string, unknown>) =>
     yield* Effect.promise(() => publishStored(nc, subjects.signal("acme", instanceId, "tm"), body))
   })
 
-layer(testLayer, { excludeTestServices: true, timeout: "60 seconds" })("telemetry ingest", (it) => {
+for (const [where, readModels] of [["on its thread", inFile], ["in memory", telemetryOn(":memory:")]] as const) layer(testLayer(readModels), { excludeTestServices: true, timeout: "60 seconds" })(`telemetry ingest, ${where}`, (it) => {
   it.effect("counts a sample for the client recorded for its instance, and drops samples of unknown instances or far-off times", () =>
     Effect.gen(function* () {
       yield* recordInstance("acme", "shd-1", "c1")
@@ -68,5 +73,34 @@ layer(testLayer, { excludeTestServices: true, timeout: "60 seconds" })("telemetr
         [...(yield* telemetry.keys("instance", "5m"))].sort(),
         [tenantKey("acme", "shd-1"), tenantKey("acme", "shd-2")]
       )
+    }))
+})
+
+layer(testLayer(inFile), { excludeTestServices: true, timeout: "60 seconds" })("telemetry ingest, its thread failing", (it) => {
+  it.effect("a batch its thread cannot commit is read again from the checkpoint: every sample counted once", () =>
+    Effect.gen(function* () {
+      yield* recordInstance("acme", "shd-1", "c1")
+      const ingest = yield* makeTelemetryIngest
+      yield* Effect.forkScoped(ingest.run)
+      yield* publishSample("shd-1", { cpu: 1 })
+      yield* eventually(ingest.status.pipe(Effect.map((s) => s.applied === 1)), 20_000, "the first sample applied")
+
+      // Another connection holds the write lock past the thread's busy timeout (5 s): its commit fails.
+      const lock = new DatabaseSync((yield* ReadModelDatabase).location()!)
+      lock.exec("BEGIN IMMEDIATE")
+      yield* publishSample("shd-1", { cpu: 2 })
+      yield* publishSample("shd-1", { cpu: 4 })
+      yield* Effect.sleep("6 seconds")
+      assert.strictEqual((yield* ingest.status).applied, 1)
+      lock.exec("ROLLBACK")
+      lock.close()
+
+      yield* eventually(ingest.status.pipe(Effect.map((s) => s.applied === 3)), 20_000, "the samples applied once the lock is gone")
+      const buckets = yield* (yield* TelemetryReadModel).series({ scope: "client", key: tenantKey("acme", "c1"), metric: "cpu", size: "5m" })
+      assert.deepStrictEqual(
+        [buckets.reduce((n, bucket) => n + bucket.count, 0), buckets.reduce((sum, bucket) => sum + bucket.mean * bucket.count, 0)],
+        [3, 7]
+      )
+      assert.deepStrictEqual(yield* ingest.status, { applied: 3, dropped: 0 })
     }))
 })
