@@ -99,8 +99,7 @@ const withMetric = (row: SeriesRow, metric: string): SeriesRow => (row.metrics.i
 
 /** A sample with the keys its series go by (the ingest puts the tenant in them and attributes the client). */
 export interface SampleInput {
-  /** What the fold reads of the sample: its values, and its time unless `atMs` gives it. */
-  readonly sample: Pick<TelemetrySample, "cpu" | "memBytes" | "metrics"> & { readonly at?: string }
+  readonly sample: TelemetrySample
   /** The sample's `at` in epoch milliseconds when its decoder parsed it already (else parsed here). */
   readonly atMs?: number
   readonly instanceKey: TenantKey
@@ -210,7 +209,7 @@ export const telemetryBuckets: Projection<ReadonlyArray<SampleInput>, unknown> =
       feeds.set(instanceKey, { clientKey, series })
       return series
     }
-    for (const { sample, atMs = Date.parse(sample.at ?? ""), instanceKey, clientKey } of inputs) {
+    for (const { sample, atMs = Date.parse(sample.at), instanceKey, clientKey } of inputs) {
       if (!Number.isFinite(atMs)) continue
       for (const series of feedsOf(instanceKey, clientKey)) {
         const start = atMs - (atMs % series.bucketMs)

@@ -2,11 +2,12 @@ import { Effect, Layer } from "effect"
 import { Worker } from "node:worker_threads"
 import { StoreUnavailable } from "../../src/eventStore/errors.ts"
 import { TelemetryApplier } from "../../src/telemetry/telemetryApplier.ts"
+import type { BatchOutcome, TelemetryBatch } from "../../src/telemetry/telemetryBatch.ts"
 import { ReadModelDatabase } from "./readModelDatabase.ts"
 import { packBatch } from "./telemetryThreadMessages.ts"
 
-/** The thread's answer to a batch: applied, or why not. */
-type Answer = { readonly error?: string }
+/** The thread's answer to a batch: what became of it, or why it was not applied. */
+type Answer = { readonly outcome: BatchOutcome; readonly error?: undefined } | { readonly error: string }
 
 const closeWaitMillis = 5_000
 
@@ -40,7 +41,7 @@ const threadApplier = (file: string) => {
     return started
   }
 
-  const submit = (batch: Parameters<TelemetryApplier["Service"]["submit"]>[0]) =>
+  const submit = (batch: TelemetryBatch) =>
     Effect.sync(() => {
       const id = next++
       const { packed, transfer } = packBatch(id, batch)
@@ -50,7 +51,7 @@ const threadApplier = (file: string) => {
       worker.postMessage(packed, transfer)
       return Effect.promise(() => answered).pipe(
         Effect.flatMap((answer) =>
-          answer.error === undefined ? Effect.void : Effect.fail(new StoreUnavailable({ message: `telemetry batch not applied: ${answer.error}` }))
+          answer.error === undefined ? Effect.succeed(answer.outcome) : Effect.fail(new StoreUnavailable({ message: `telemetry batch not applied: ${answer.error}` }))
         )
       )
     })

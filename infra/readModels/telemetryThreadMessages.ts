@@ -1,61 +1,48 @@
-import type { TenantKey } from "../../domain/tenantKey.ts"
-import type { SampleInput } from "../../projections/telemetryBuckets.ts"
-import type { TelemetryBatch } from "../../src/telemetry/telemetryApplier.ts"
+import type { TelemetryBatch } from "../../src/telemetry/telemetryBatch.ts"
 
 /**
- * A batch as it crosses to the applier thread: the samples' numbers in buffers that are moved, not copied,
- * their keys once each, and the workload metrics of the samples that carry any.
+ * A batch as it crosses to the applier thread: the signals' numbers and bodies in buffers that are moved,
+ * not copied. A body NATS delivers is a view of a larger buffer, which would be cloned whole.
  */
 export interface PackedBatch {
   readonly id: number
-  readonly throughSeq: number
-  readonly keys: ReadonlyArray<string>
-  /** Per sample, the index in `keys` of its instance, and of its client (-1 for none). */
-  readonly instances: Int32Array
-  readonly clients: Int32Array
-  readonly atMs: Float64Array
-  readonly cpu: Float64Array
-  readonly memBytes: Float64Array
-  readonly metrics: ReadonlyArray<readonly [number, Readonly<Record<string, number>>]>
+  readonly seqs: Float64Array
+  /** NaN for a signal that does not say when it was stored. */
+  readonly storedAts: Float64Array
+  readonly subjects: ReadonlyArray<string>
+  /** Where each body ends in `bodies`; the first starts at 0. */
+  readonly ends: Uint32Array
+  readonly bodies: Uint8Array
+  readonly attribution: ReadonlyArray<readonly [string, string | null]>
+  readonly nowMs: number
+  readonly skewMs: number
 }
 
-export const packBatch = (id: number, { inputs, throughSeq }: TelemetryBatch): { readonly packed: PackedBatch; readonly transfer: ReadonlyArray<ArrayBuffer> } => {
-  const indexes = new Map<string, number>()
-  const indexOf = (key: string) => {
-    let index = indexes.get(key)
-    if (index === undefined) indexes.set(key, (index = indexes.size))
-    return index
-  }
-  const instances = new Int32Array(inputs.length)
-  const clients = new Int32Array(inputs.length)
-  const atMs = new Float64Array(inputs.length)
-  const cpu = new Float64Array(inputs.length)
-  const memBytes = new Float64Array(inputs.length)
-  const metrics: Array<readonly [number, Readonly<Record<string, number>>]> = []
-  inputs.forEach(({ sample, atMs: at = Date.parse(sample.at ?? ""), instanceKey, clientKey }, i) => {
-    instances[i] = indexOf(instanceKey)
-    clients[i] = clientKey === undefined ? -1 : indexOf(clientKey)
-    atMs[i] = at
-    cpu[i] = sample.cpu
-    memBytes[i] = sample.memBytes
-    if (sample.metrics !== undefined) metrics.push([i, sample.metrics])
+export const packBatch = (id: number, { signals, attribution, nowMs, skewMs }: TelemetryBatch): { readonly packed: PackedBatch; readonly transfer: ReadonlyArray<ArrayBuffer> } => {
+  const seqs = new Float64Array(signals.length)
+  const storedAts = new Float64Array(signals.length)
+  const ends = new Uint32Array(signals.length)
+  const bodies = new Uint8Array(signals.reduce((size, signal) => size + signal.data.length, 0))
+  let at = 0
+  signals.forEach((signal, i) => {
+    seqs[i] = signal.seq
+    storedAts[i] = signal.storedAt ?? Number.NaN
+    bodies.set(signal.data, at)
+    at += signal.data.length
+    ends[i] = at
   })
   return {
-    packed: { id, throughSeq, keys: [...indexes.keys()], instances, clients, atMs, cpu, memBytes, metrics },
-    transfer: [instances.buffer, clients.buffer, atMs.buffer, cpu.buffer, memBytes.buffer]
+    packed: { id, seqs, storedAts, subjects: signals.map((signal) => signal.subject), ends, bodies, attribution: [...attribution], nowMs, skewMs },
+    transfer: [seqs.buffer, storedAts.buffer, ends.buffer, bodies.buffer]
   }
 }
 
-export const unpackBatch = ({ throughSeq, keys, instances, clients, atMs, cpu, memBytes, metrics }: PackedBatch): TelemetryBatch => {
-  const carried = new Map(metrics)
-  const inputs = Array.from({ length: atMs.length }, (_, i): SampleInput => {
-    const carries = carried.get(i)
-    return {
-      sample: carries === undefined ? { cpu: cpu[i]!, memBytes: memBytes[i]! } : { cpu: cpu[i]!, memBytes: memBytes[i]!, metrics: carries },
-      atMs: atMs[i]!,
-      instanceKey: keys[instances[i]!] as TenantKey,
-      clientKey: clients[i] === -1 ? undefined : (keys[clients[i]!] as TenantKey)
-    }
-  })
-  return { inputs, throughSeq }
-}
+export const unpackBatch = ({ seqs, storedAts, subjects, ends, bodies, attribution, nowMs, skewMs }: PackedBatch): TelemetryBatch => ({
+  signals: subjects.map((subject, i) => {
+    const data = bodies.subarray(i === 0 ? 0 : ends[i - 1]!, ends[i]!)
+    return Number.isNaN(storedAts[i]!) ? { seq: seqs[i]!, subject, data } : { seq: seqs[i]!, subject, data, storedAt: storedAts[i]! }
+  }),
+  attribution: new Map(attribution),
+  nowMs,
+  skewMs
+})

@@ -1,43 +1,41 @@
 import { Effect } from "effect"
+import { tokenPattern } from "../../domain/ids.ts"
 import { instanceAggregate } from "../../domain/instance/instance.ts"
-import { type TenantKey, tenantKey } from "../../domain/tenantKey.ts"
-import type { SampleInput } from "../../projections/telemetryBuckets.ts"
+import { parseSignalSubject } from "../../domain/subjects.ts"
+import { tenantKey } from "../../domain/tenantKey.ts"
 import { loadAggregate } from "../commands/loadAggregate.ts"
-import type { DecodedSignal } from "./signalDecoding.ts"
-
-type Sample = Extract<DecodedSignal, { readonly kind: "tm" }>
+import type { DeliveredSignal } from "../eventBus.ts"
 
 /**
- * Whom an instance's samples count for, by its aggregate: the client it serves (a pooled instance serves
- * none), or undefined for an instance Umbra never requested. What a sample says of its client is never
- * believed: an agent could charge its demand to another client.
+ * Whom each instance's samples count for, by instance key: the client key of the client it serves, or null
+ * for an instance that serves none (pooled, recycled). An instance Umbra never requested has no entry.
  */
-const recordedClient = (tenant: string, instanceId: string) =>
-  loadAggregate(instanceAggregate, tenant, instanceId).pipe(
-    Effect.map(({ state }): { readonly clientKey: TenantKey | undefined } | undefined =>
-      state._tag === "Absent"
-        ? undefined
-        : { clientKey: state._tag === "Recycled" ? undefined : tenantKey(tenant, state.spec.clientId) }
-    )
-  )
+export type Attribution = ReadonlyMap<string, string | null>
 
-/** The batch's samples keyed to their instance and its recorded client; samples of unknown instances are left out. */
-export const attributeSamples = (samples: ReadonlyArray<Sample>) =>
+/**
+ * The attribution of the instances a batch's subjects name, by their aggregates. What a sample says of its
+ * client is never believed: an agent could charge its demand to another client.
+ */
+export const attributeInstances = (signals: ReadonlyArray<DeliveredSignal>) =>
   Effect.gen(function* () {
-    const keys = samples.map((signal) => tenantKey(signal.tenant, signal.sample.instanceId))
-    const instances = new Map<TenantKey, Sample>()
-    samples.forEach((signal, i) => instances.set(keys[i]!, signal))
-    const clients = new Map(
-      yield* Effect.forEach(
-        instances,
-        ([key, signal]) => recordedClient(signal.tenant, signal.sample.instanceId).pipe(Effect.map((client) => [key, client] as const)),
-        { concurrency: 8 }
-      )
+    const instances = new Map<string, { readonly tenant: string; readonly instanceId: string }>()
+    for (const { subject } of signals) {
+      const parts = parseSignalSubject(subject)
+      // Signals with other names do not decode, and are dropped with them.
+      if (parts === undefined || !tokenPattern.test(parts.tenant) || !tokenPattern.test(parts.instanceId)) continue
+      const key = tenantKey(parts.tenant, parts.instanceId)
+      if (!instances.has(key)) instances.set(key, parts)
+    }
+    const attributed = new Map<string, string | null>()
+    yield* Effect.forEach(
+      instances,
+      ([key, { tenant, instanceId }]) =>
+        loadAggregate(instanceAggregate, tenant, instanceId).pipe(
+          Effect.map(({ state }) => {
+            if (state._tag !== "Absent") attributed.set(key, state._tag === "Recycled" ? null : tenantKey(tenant, state.spec.clientId))
+          })
+        ),
+      { concurrency: 8, discard: true }
     )
-    const inputs: Array<SampleInput> = []
-    samples.forEach((signal, i) => {
-      const client = clients.get(keys[i]!)
-      if (client !== undefined) inputs.push({ sample: signal.sample, atMs: signal.atMs, instanceKey: keys[i]!, clientKey: client.clientKey })
-    })
-    return inputs
+    return attributed as Attribution
   })

@@ -62,24 +62,37 @@ export const defaultSignalClockSkewMs = 5 * 60_000
  */
 export const SignalClockSkew = Context.Reference<number>("umbra/SignalClockSkew", { defaultValue: () => defaultSignalClockSkewMs })
 
+/** A batch's signals that decode and are on time, and how many were dropped for either reason. */
+export interface DecodedBatch {
+  readonly decoded: ReadonlyArray<DecodedSignal>
+  readonly undecodable: number
+  readonly untimely: number
+}
+
 /**
- * Decodes a batch, keeping the signals whose time is within `SignalClockSkew` of when JetStream stored them
- * (of the clock, for a signal that does not say), and logging how many were dropped (undecodable, or out
- * of time). Judged against the time of storing, a backlog read after a long stop is kept.
+ * Decodes a batch, keeping the signals whose time is within `skewMs` of when JetStream stored them (of
+ * `nowMs`, for a signal that does not say). Judged against the time of storing, a backlog read after a
+ * long stop is kept.
  */
+export const decodeSignals = (batch: ReadonlyArray<DeliveredSignal>, nowMs: number, skewMs: number): DecodedBatch => {
+  const decoded: Array<DecodedSignal> = []
+  let undecodable = 0
+  for (const signal of batch) {
+    const one = decodeSignal(signal)
+    if (one === undefined) undecodable++
+    else if (Math.abs(one.atMs - (signal.storedAt ?? nowMs)) <= skewMs) decoded.push(one)
+  }
+  return { decoded, undecodable, untimely: batch.length - decoded.length - undecodable }
+}
+
+/** Logs what a reader dropped of a batch, if anything. */
+export const logDropped = (reader: string, { undecodable, untimely }: Omit<DecodedBatch, "decoded">) =>
+  undecodable + untimely > 0 ? Effect.logWarning("dropped signals", { reader, dropped: undecodable + untimely, undecodable, untimely }) : Effect.void
+
+/** `decodeSignals` at the clock's time and within `SignalClockSkew`, logging how many were dropped. */
 export const decodeBatch = (batch: ReadonlyArray<DeliveredSignal>, reader: string) =>
   Effect.gen(function* () {
-    const now = yield* Clock.currentTimeMillis
-    const skew = yield* SignalClockSkew
-    const decoded: Array<DecodedSignal> = []
-    let untimely = 0
-    for (const signal of batch) {
-      const one = decodeSignal(signal)
-      if (one === undefined) continue
-      if (Math.abs(one.atMs - (signal.storedAt ?? now)) <= skew) decoded.push(one)
-      else untimely++
-    }
-    const dropped = batch.length - decoded.length
-    if (dropped > 0) yield* Effect.logWarning("dropped signals", { reader, dropped, undecodable: dropped - untimely, untimely })
-    return { decoded, dropped }
+    const result = decodeSignals(batch, yield* Clock.currentTimeMillis, yield* SignalClockSkew)
+    yield* logDropped(reader, result)
+    return { decoded: result.decoded, dropped: result.undecodable + result.untimely }
   })

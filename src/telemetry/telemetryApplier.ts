@@ -1,23 +1,17 @@
 import { Context, Effect, Layer } from "effect"
-import type { SampleInput } from "../../projections/telemetryBuckets.ts"
 import type { StoreUnavailable } from "../eventStore/errors.ts"
+import { applyTelemetryBatch, type BatchOutcome, type TelemetryBatch } from "./telemetryBatch.ts"
 import { TelemetryReadModel } from "./telemetryReadModel.ts"
 
-/** A batch of decoded, attributed samples, and the UMBRA_SIGNALS sequence the checkpoint moves to with them. */
-export interface TelemetryBatch {
-  readonly inputs: ReadonlyArray<SampleInput>
-  readonly throughSeq: number
-}
-
-/** Where the telemetry ingest's batches are folded into the read model. */
+/** Where the telemetry ingest's batches are decoded and folded into the read model. */
 export class TelemetryApplier extends Context.Service<
   TelemetryApplier,
   {
     /**
-     * Hands a batch over; the effect it returns waits for the batch to be applied. Batches apply in the
-     * order they are handed over, so that the checkpoint only moves forward.
+     * Hands a batch over; the effect it returns waits for the batch's outcome. Batches apply in the order
+     * they are handed over, so that the checkpoint only moves forward.
      */
-    readonly submit: (batch: TelemetryBatch) => Effect.Effect<Effect.Effect<void, StoreUnavailable>, StoreUnavailable>
+    readonly submit: (batch: TelemetryBatch) => Effect.Effect<Effect.Effect<BatchOutcome, StoreUnavailable>, StoreUnavailable>
   }
 >()("umbra/TelemetryApplier") {
   /** On the caller's fiber: the batch is applied before `submit` returns. */
@@ -25,7 +19,9 @@ export class TelemetryApplier extends Context.Service<
     TelemetryApplier,
     Effect.gen(function* () {
       const model = yield* TelemetryReadModel
-      return TelemetryApplier.of({ submit: ({ inputs, throughSeq }) => model.apply(inputs, throughSeq).pipe(Effect.as(Effect.void)) })
+      return TelemetryApplier.of({
+        submit: (batch) => applyTelemetryBatch(batch).pipe(Effect.provideService(TelemetryReadModel, model), Effect.map(Effect.succeed))
+      })
     })
   )
 }

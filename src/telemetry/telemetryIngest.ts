@@ -2,9 +2,10 @@ import { Clock, Deferred, Effect, Fiber, Ref, Stream } from "effect"
 import { resumingFromCheckpoint } from "../backoff.ts"
 import type { StoreUnavailable } from "../eventStore/errors.ts"
 import { EventBus } from "../eventBus.ts"
-import { attributeSamples } from "./sampleAttribution.ts"
-import { decodeBatch } from "./signalDecoding.ts"
+import { attributeInstances } from "./sampleAttribution.ts"
+import { logDropped, SignalClockSkew } from "./signalDecoding.ts"
 import { TelemetryApplier } from "./telemetryApplier.ts"
+import type { BatchOutcome } from "./telemetryBatch.ts"
 import { TelemetryReadModel } from "./telemetryReadModel.ts"
 
 export interface IngestStatus {
@@ -13,7 +14,7 @@ export interface IngestStatus {
 }
 
 /** A batch writes each bucket it touches once: under a backlog, big batches write far fewer rows per sample. */
-const batchSize = 20_000
+const batchSize = 40_000
 /** Batches handed over and not yet applied: one being applied, the next ready to start when it is done. */
 const handedOver = 2
 /** How often old buckets are swept away: they are only a bound on the read model's size. */
@@ -23,7 +24,7 @@ const sweepEveryMs = 10 * 60_000
  * Feeds telemetry from UMBRA_SIGNALS into the telemetry projection, in batches, from the sequence after
  * its checkpoint: rows and checkpoint commit together, so a restart neither loses nor double-counts.
  * Samples count for the client recorded for their instance; those of unknown instances are dropped.
- * While the applier folds a batch, the next ones are read, decoded and attributed.
+ * The applier decodes and folds a batch while the next ones are read and attributed.
  */
 export const makeTelemetryIngest = Effect.gen(function* () {
   const bus = yield* EventBus
@@ -40,28 +41,32 @@ export const makeTelemetryIngest = Effect.gen(function* () {
     yield* Effect.logDebug("telemetry buckets swept", { series })
   })
 
+  const recorded = (outcome: BatchOutcome) =>
+    Effect.gen(function* () {
+      yield* logDropped("telemetry", outcome)
+      if (outcome.unattributed > 0) yield* Effect.logWarning("dropped samples of unknown instances", { dropped: outcome.unattributed })
+      const dropped = outcome.undecodable + outcome.untimely + outcome.unattributed
+      yield* Ref.update(status, (s) => ({ applied: s.applied + outcome.applied, dropped: s.dropped + dropped }))
+    })
+
   const follow = Effect.gen(function* () {
     const from = (yield* model.checkpoint()) + 1
+    const skewMs = yield* SignalClockSkew
     // A batch that fails to apply ends the follow (to resume from the checkpoint), even when no batch follows it.
     const broken = yield* Deferred.make<never, StoreUnavailable>()
     const inFlight = yield* Ref.make<ReadonlyArray<Fiber.Fiber<void>>>([])
     const handOver = Stream.runForEach(
       bus.followSignals({ filterSubject: "umbra.sig.*.*.tm", from }).pipe(Stream.groupedWithin(batchSize, "200 millis")),
-      (batch) =>
+      (signals) =>
         Effect.gen(function* () {
-          const { decoded } = yield* decodeBatch(batch, "telemetry")
-          const samples = decoded.filter((signal) => signal.kind === "tm")
-          const inputs = yield* attributeSamples(samples)
-          if (inputs.length < samples.length) {
-            yield* Effect.logWarning("dropped samples of unknown instances", { dropped: samples.length - inputs.length })
-          }
+          const attribution = yield* attributeInstances(signals)
           const before = yield* Ref.get(inFlight)
           const waits = before.length >= handedOver
           if (waits) yield* Fiber.await(before[0]!)
           if (yield* Deferred.isDone(broken)) return yield* Deferred.await(broken)
-          const applied = yield* applier.submit({ inputs, throughSeq: batch[batch.length - 1]!.seq })
-          const settling = applied.pipe(
-            Effect.andThen(Ref.update(status, (s) => ({ applied: s.applied + inputs.length, dropped: s.dropped + batch.length - inputs.length }))),
+          const outcome = yield* applier.submit({ signals, attribution, nowMs: yield* Clock.currentTimeMillis, skewMs })
+          const settling = outcome.pipe(
+            Effect.flatMap(recorded),
             Effect.catch((error) => Deferred.fail(broken, error)),
             Effect.asVoid
           )

@@ -1,24 +1,27 @@
 import { assert, describe, it } from "@effect/vitest"
-import { tenantKey } from "../../domain/tenantKey.ts"
 import { packBatch, unpackBatch } from "../../infra/readModels/telemetryThreadMessages.ts"
 
 describe("telemetry batches crossing to the applier thread", () => {
-  it("arrive as they were sent: times, values, metrics, instance and client keys (none for a pooled instance)", () => {
-    const inputs = [
-      { sample: { cpu: 0.25, memBytes: 1024 }, atMs: 1_700_000_000_123, instanceKey: tenantKey("acme", "shd-1"), clientKey: tenantKey("acme", "c1") },
-      { sample: { cpu: 1.5, memBytes: 2048, metrics: { requests: 7, "queue.depth": -1 } }, atMs: 1_700_000_001_000, instanceKey: tenantKey("acme", "shd-2"), clientKey: undefined },
-      { sample: { cpu: 3, memBytes: 4096 }, atMs: 1_700_000_002_000, instanceKey: tenantKey("beta", "shd-1"), clientKey: tenantKey("acme", "c1") }
+  it("arrive as they were sent: sequences, subjects, bodies, storing times, attribution and clock", () => {
+    const encoder = new TextEncoder()
+    // Bodies as NATS delivers them: views of one larger buffer, which must not cross whole.
+    const received = new Uint8Array(64 * 1024)
+    const body = (at: number, text: string) => {
+      received.set(encoder.encode(text), at)
+      return received.subarray(at, at + encoder.encode(text).length)
+    }
+    const signals = [
+      { seq: 7, subject: "umbra.sig.acme.shd-1.tm", data: body(100, '{"cpu":1}'), storedAt: 1_700_000_000_123 },
+      { seq: 8, subject: "umbra.sig.acme.shd-2.tm", data: body(5_000, "{}") },
+      { seq: 9, subject: "umbra.sig.beta.shd-1.tm", data: body(9_000, '{"naïve":"é"}'), storedAt: 1_700_000_000_456 }
     ]
-    const { packed, transfer } = packBatch(7, { inputs, throughSeq: 42 })
-    // Each key crosses once, however many samples name it; the numbers cross in buffers that are moved.
-    assert.deepStrictEqual(packed.keys, ["acme.shd-1", "acme.c1", "acme.shd-2", "beta.shd-1"])
-    assert.lengthOf(transfer, 5)
-    assert.deepStrictEqual(unpackBatch(structuredClone(packed, { transfer: [...transfer] })), { inputs, throughSeq: 42 })
-  })
-
-  it("takes a sample's time from `at` when its decoder did not parse it", () => {
-    const at = "2026-12-04T10:00:00.000Z"
-    const { packed } = packBatch(1, { inputs: [{ sample: { cpu: 1, memBytes: 1, at }, instanceKey: tenantKey("acme", "shd-1"), clientKey: undefined }], throughSeq: 1 })
-    assert.deepStrictEqual(unpackBatch(packed).inputs[0]?.atMs, Date.parse(at))
+    const batch = { signals, attribution: new Map([["acme.shd-1", "acme.c1"], ["acme.shd-2", null]]), nowMs: 1_700_000_001_000, skewMs: 300_000 }
+    const { packed, transfer } = packBatch(3, batch)
+    assert.strictEqual(packed.bodies.byteLength, signals.reduce((size, signal) => size + signal.data.length, 0))
+    const unpacked = unpackBatch(structuredClone(packed, { transfer: [...transfer] }))
+    assert.deepStrictEqual(
+      { ...unpacked, signals: unpacked.signals.map((signal) => ({ ...signal, data: Array.from(signal.data) })) },
+      { ...batch, signals: signals.map((signal) => ({ ...signal, data: Array.from(signal.data) })) }
+    )
   })
 })
