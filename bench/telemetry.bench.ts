@@ -1,8 +1,8 @@
 /**
  * Telemetry and forecasting:
  * - `telemetry.ingest`: samples already in UMBRA_SIGNALS folded by the telemetry ingest into the `telemetry`
- *   projection's rows in SQLite, next to a bare ordered-consumer loop that reads and JSON-parses the same
- *   messages (no Umbra code), in the same run.
+ *   projection's rows in SQLite (on its applier thread, as `umbra serve` runs it), next to a bare
+ *   ordered-consumer loop that reads and JSON-parses the same messages (no Umbra code), in the same run.
  * - `forecast.latency`: one refit and one forecast of a client's forecaster at 30 days of 5-minute
  *   history, next to a raw `ml-regression-multivariate-linear` fit of the same design size.
  */
