@@ -1,4 +1,5 @@
 import { Worker } from "node:worker_threads"
+import { closeThread } from "../closeThread.ts"
 import type { AppendOutcome, AppendRequest } from "./sqliteAppender.ts"
 import { unavailableOutcome } from "./sqliteAppender.ts"
 import type { WriteGroup, WriterOptions } from "./sqliteWriterThread.ts"
@@ -11,8 +12,6 @@ export interface GroupWriter {
   /** Lets the group being written finish, then closes the writer's connection. */
   readonly close: () => Promise<void>
 }
-
-const closeWaitMillis = 5_000
 
 /**
  * The writer thread's client. A thread that dies fails what it was writing (the appends may or may not have
@@ -66,11 +65,7 @@ export const threadWriter = (options: WriterOptions): GroupWriter => {
       const closing = worker
       worker = undefined
       if (closing === undefined) return
-      const exited = new Promise<void>((resolve) => closing.once("exit", () => resolve()))
-      closing.postMessage(null)
-      const timer = setTimeout(() => void closing.terminate(), closeWaitMillis)
-      await exited
-      clearTimeout(timer)
+      await closeThread(closing)
     }
   }
 }

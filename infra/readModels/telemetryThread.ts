@@ -1,5 +1,6 @@
 import { Effect, Layer } from "effect"
 import { Worker } from "node:worker_threads"
+import { closeThread } from "../closeThread.ts"
 import { StoreUnavailable } from "../../src/eventStore/errors.ts"
 import { TelemetryApplier } from "../../src/telemetry/telemetryApplier.ts"
 import type { BatchOutcome, TelemetryBatch } from "../../src/telemetry/telemetryBatch.ts"
@@ -8,8 +9,6 @@ import { packBatch } from "./telemetryThreadMessages.ts"
 
 /** The thread's answer to a batch: what became of it, or why it was not applied. */
 type Answer = { readonly outcome: BatchOutcome; readonly error?: undefined } | { readonly error: string }
-
-const closeWaitMillis = 5_000
 
 /**
  * The applier thread's client. A thread that dies fails the batches it was sent (their rows and checkpoint
@@ -60,11 +59,7 @@ const threadApplier = (file: string) => {
     const closing = worker
     worker = undefined
     if (closing === undefined) return
-    const exited = new Promise<void>((resolve) => closing.once("exit", () => resolve()))
-    closing.postMessage(null)
-    const timer = setTimeout(() => void closing.terminate(), closeWaitMillis)
-    await exited
-    clearTimeout(timer)
+    await closeThread(closing)
   }
 
   return { submit, close }
