@@ -15,8 +15,6 @@ export interface IngestStatus {
 
 /** A batch writes each bucket it touches once: under a backlog, big batches write far fewer rows per sample. */
 const batchSize = 40_000
-/** Batches handed over and not yet applied: one being applied, the next ready to start when it is done. */
-const handedOver = 2
 /** How often old buckets are swept away: they are only a bound on the read model's size. */
 const sweepEveryMs = 10 * 60_000
 
@@ -24,7 +22,7 @@ const sweepEveryMs = 10 * 60_000
  * Feeds telemetry from UMBRA_SIGNALS into the telemetry projection, in batches, from the sequence after
  * its checkpoint: rows and checkpoint commit together, so a restart neither loses nor double-counts.
  * Samples count for the client recorded for their instance; those of unknown instances are dropped.
- * The applier decodes and folds a batch while the next ones are read and attributed.
+ * The applier decodes and folds a batch while the next one is read and attributed.
  */
 export const makeTelemetryIngest = Effect.gen(function* () {
   const bus = yield* EventBus
@@ -54,15 +52,15 @@ export const makeTelemetryIngest = Effect.gen(function* () {
     const skewMs = yield* SignalClockSkew
     // A batch that fails to apply ends the follow (to resume from the checkpoint), even when no batch follows it.
     const broken = yield* Deferred.make<never, StoreUnavailable>()
-    const inFlight = yield* Ref.make<ReadonlyArray<Fiber.Fiber<void>>>([])
+    const applying = yield* Ref.make<Fiber.Fiber<void> | undefined>(undefined)
     const handOver = Stream.runForEach(
       bus.followSignals({ filterSubject: "umbra.sig.*.*.tm", from }).pipe(Stream.groupedWithin(batchSize, "200 millis")),
       (signals) =>
         Effect.gen(function* () {
           const attribution = yield* attributeInstances(signals)
-          const before = yield* Ref.get(inFlight)
-          const waits = before.length >= handedOver
-          if (waits) yield* Fiber.await(before[0]!)
+          // Handed over only once the batch before it has applied: none may commit its checkpoint past one that failed.
+          const before = yield* Ref.get(applying)
+          if (before !== undefined) yield* Fiber.await(before)
           if (yield* Deferred.isDone(broken)) return yield* Deferred.await(broken)
           const outcome = yield* applier.submit({ signals, attribution, nowMs: yield* Clock.currentTimeMillis, skewMs })
           const settling = outcome.pipe(
@@ -70,7 +68,7 @@ export const makeTelemetryIngest = Effect.gen(function* () {
             Effect.catch((error) => Deferred.fail(broken, error)),
             Effect.asVoid
           )
-          yield* Ref.set(inFlight, [...before.slice(waits ? 1 : 0), yield* Effect.forkScoped(settling)])
+          yield* Ref.set(applying, yield* Effect.forkScoped(settling))
           yield* sweepIfDue
         })
     )
