@@ -150,7 +150,7 @@ const rawConsume = async (url: string, serverPid: number): Promise<Counted> => {
   }
 }
 
-/** Umbra's ingest on a fresh read-model file, timed from its status showing the warm-up samples applied to all. */
+/** Umbra's ingest on a fresh read-model file, timed from its status counting the warm-up samples until it counts all. */
 const umbraIngest = (url: string, serverPid: number, file: string) =>
   runQuiet(
     Effect.gen(function* () {
@@ -180,7 +180,7 @@ const umbraIngest = (url: string, serverPid: number, file: string) =>
           natsEventBus.layer().pipe(Layer.provide(natsConnection.layer({ url, name: "umbra-bench" }))),
           CommandHandler.layer.pipe(Layer.provideMerge(memoryEventStore)),
           Layer.succeed(SignalClockSkew, spanMs + 60 * 60_000),
-          // As \`umbra serve\` runs it: no tracer exports spans, so none are made.
+          // As `umbra serve` runs it: no tracer exports spans, so none are made.
           Layer.succeed(References.TracerEnabled, false)
         )
       )
